@@ -1,0 +1,163 @@
+/**
+ * Configuration: read from the environment once at start-up, validated with
+ * zod, and refused with a message naming the variable to set when the
+ * combination is unsafe. Every setting is documented in README.md.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seconds = (def: number) => z.coerce.number().int().positive().default(def);
+
+const envSchema = z.object({
+  CUSTOS_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z.string().min(1).optional(),
+  CUSTOS_DATA_DIR: z.string().min(1).default('./.custos'),
+  CUSTOS_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  CUSTOS_PUBLIC_URL: z.url().optional(),
+  CUSTOS_TLS_CERT_FILE: z.string().min(1).optional(),
+  CUSTOS_TLS_KEY_FILE: z.string().min(1).optional(),
+  CUSTOS_TRUST_PROXY: z.string().min(1).optional(),
+  CUSTOS_ENCRYPTION_KEY: z.string().min(1).optional(),
+  CUSTOS_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CUSTOS_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 100kb').default('100kb'),
+  CUSTOS_SESSION_TTL_SECONDS: seconds(900),
+  CUSTOS_MFA_CHALLENGE_TTL_SECONDS: seconds(300),
+  CUSTOS_ENROLLMENT_TTL_SECONDS: seconds(86_400),
+  CUSTOS_TOTP_ISSUER: z.string().min(1).default('Custos'),
+  CUSTOS_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10),
+  CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
+});
+
+/** The validated, typed configuration every module reads from. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  /** Connection string of an external PostgreSQL, or undefined for the embedded one. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  port: number;
+  host: string;
+  publicUrl: string;
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** Express `trust proxy` value, or undefined when no proxy is trusted. */
+  trustProxy: string | undefined;
+  /** 32-byte key for AES-256-GCM secrets at rest, or undefined to generate one (embedded only). */
+  encryptionKey: Buffer | undefined;
+  encryptionKeyFile: string | undefined;
+  logLevel: string;
+  bodyLimit: string;
+  sessionTtlSeconds: number;
+  mfaChallengeTtlSeconds: number;
+  enrollmentTtlSeconds: number;
+  totpIssuer: string;
+  dbPoolMax: number;
+  shutdownGraceSeconds: number;
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1';
+  return false;
+}
+
+/** Decodes a 32-byte key given as base64 (44 chars) or hex (64 chars). */
+export function parseEncryptionKey(text: string, source: string): Buffer {
+  const t = text.trim();
+  const key = /^[0-9a-f]{64}$/i.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError(`${source} must be 32 bytes, base64 or hex encoded (got ${key.length} bytes). Generate one with: openssl rand -base64 32`);
+  }
+  return key;
+}
+
+/**
+ * Parses and validates the environment. Throws ConfigError, whose message
+ * names the variable to set, on any invalid value or unsafe combination.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: string) => string = defaultReadFile): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+
+  if ((e.CUSTOS_TLS_CERT_FILE === undefined) !== (e.CUSTOS_TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('Set both CUSTOS_TLS_CERT_FILE and CUSTOS_TLS_KEY_FILE, or neither.');
+  }
+  const tls = e.CUSTOS_TLS_CERT_FILE && e.CUSTOS_TLS_KEY_FILE ? { certFile: e.CUSTOS_TLS_CERT_FILE, keyFile: e.CUSTOS_TLS_KEY_FILE } : undefined;
+
+  // §164.312(e)(1) transmission security: credentials and tokens must not
+  // cross a network in clear text. Beyond loopback we need TLS here or a
+  // TLS-terminating proxy that the operator names explicitly.
+  if (!isLoopback(e.HOST) && !tls && !e.CUSTOS_TRUST_PROXY && !e.CUSTOS_ALLOW_INSECURE_BIND) {
+    throw new ConfigError(
+      `HOST=${e.HOST} listens beyond loopback without TLS. Set CUSTOS_TLS_CERT_FILE and CUSTOS_TLS_KEY_FILE, ` +
+        'or CUSTOS_TRUST_PROXY to the address of the TLS-terminating proxy in front of Custos.',
+    );
+  }
+
+  if (e.CUSTOS_ENCRYPTION_KEY && e.CUSTOS_ENCRYPTION_KEY_FILE) {
+    throw new ConfigError('Set CUSTOS_ENCRYPTION_KEY or CUSTOS_ENCRYPTION_KEY_FILE, not both.');
+  }
+  let encryptionKey: Buffer | undefined;
+  if (e.CUSTOS_ENCRYPTION_KEY) encryptionKey = parseEncryptionKey(e.CUSTOS_ENCRYPTION_KEY, 'CUSTOS_ENCRYPTION_KEY');
+  if (e.CUSTOS_ENCRYPTION_KEY_FILE) {
+    let text: string;
+    try {
+      text = readFile(e.CUSTOS_ENCRYPTION_KEY_FILE);
+    } catch {
+      throw new ConfigError(`CUSTOS_ENCRYPTION_KEY_FILE=${e.CUSTOS_ENCRYPTION_KEY_FILE} cannot be read.`);
+    }
+    encryptionKey = parseEncryptionKey(text, 'CUSTOS_ENCRYPTION_KEY_FILE');
+  }
+  // A generated key is only acceptable for a local, embedded development setup.
+  if (!encryptionKey && (e.CUSTOS_ENV === 'production' || e.DATABASE_URL)) {
+    throw new ConfigError(
+      'No encryption key: set CUSTOS_ENCRYPTION_KEY (32 bytes, base64) or CUSTOS_ENCRYPTION_KEY_FILE. ' +
+        'A key is generated automatically only for the embedded development database.',
+    );
+  }
+
+  const scheme = tls ? 'https' : 'http';
+  const shownHost = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
+  const publicUrl = (e.CUSTOS_PUBLIC_URL ?? `${scheme}://${shownHost}:${e.PORT}`).replace(/\/+$/, '');
+
+  return {
+    env: e.CUSTOS_ENV,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.CUSTOS_DATA_DIR),
+    embeddedPgPort: e.CUSTOS_EMBEDDED_PG_PORT,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl,
+    tls,
+    trustProxy: e.CUSTOS_TRUST_PROXY,
+    encryptionKey,
+    encryptionKeyFile: e.CUSTOS_ENCRYPTION_KEY_FILE,
+    logLevel: e.CUSTOS_LOG_LEVEL,
+    bodyLimit: e.CUSTOS_BODY_LIMIT,
+    sessionTtlSeconds: e.CUSTOS_SESSION_TTL_SECONDS,
+    mfaChallengeTtlSeconds: e.CUSTOS_MFA_CHALLENGE_TTL_SECONDS,
+    enrollmentTtlSeconds: e.CUSTOS_ENROLLMENT_TTL_SECONDS,
+    totpIssuer: e.CUSTOS_TOTP_ISSUER,
+    dbPoolMax: e.CUSTOS_DB_POOL_MAX,
+    shutdownGraceSeconds: e.CUSTOS_SHUTDOWN_GRACE_SECONDS,
+  };
+}
+
+function defaultReadFile(p: string): string {
+  return readFileSync(p, 'utf8');
+}

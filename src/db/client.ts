@@ -1,0 +1,57 @@
+/**
+ * The one place that constructs a postgres.js client. Everything else takes
+ * the `Sql` it returns; only `db/` and the `*\/postgres.ts` stores import
+ * postgres.js.
+ */
+import postgres from 'postgres';
+
+/** The postgres.js client type used across the stores. */
+export type Sql = postgres.Sql<Record<string, never>>;
+
+/** Options for {@link createSql}. */
+export interface CreateSqlOptions {
+  url: string;
+  max?: number;
+  /** Application name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** Opens a pooled client. Connections are made lazily, on first query. */
+export function createSql({ url, max = 10, applicationName = 'custos' }: CreateSqlOptions): Sql {
+  return postgres(url, {
+    max,
+    // Fail fast while the database is away, so callers answer 503 quickly.
+    connect_timeout: 5,
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: { application_name: applicationName },
+    // Timestamps come back as Date; bigint counters as JS numbers would lose
+    // precision past 2^53, so they stay strings unless a column is cast.
+    types: {},
+  }) as Sql;
+}
+
+/** Errors that mean "the database cannot be reached right now" (fail closed → 503). */
+export function isConnectionError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'ETIMEDOUT' ||
+    code === 'EPIPE' ||
+    code === 'ENOTFOUND' ||
+    code === 'CONNECT_TIMEOUT' ||
+    code === 'CONNECTION_CLOSED' ||
+    code === 'CONNECTION_ENDED' ||
+    code === 'CONNECTION_DESTROYED' ||
+    // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash, cannot connect now),
+    // 25006 (read-only transaction), 53xxx (insufficient resources).
+    /^08/.test(code) ||
+    /^57P0[1-3]$/.test(code) ||
+    code === '25006' ||
+    /^53/.test(code)
+  );
+}

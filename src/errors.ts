@@ -1,0 +1,111 @@
+/**
+ * Domain errors. Each carries a stable machine-readable `code` and no HTTP
+ * status: the single mapper in `src/http/problem.ts` decides how a code is
+ * presented to a client. Messages are safe to show; `detail` never is.
+ */
+
+/** Base class of every error Custos raises on purpose. */
+export class CustosError extends Error {
+  /** Stable identifier clients may branch on (kept forever once published). */
+  readonly code: string;
+  /** Internal context for logs only; never sent to a client. */
+  readonly detail?: unknown;
+
+  constructor(code: string, message: string, detail?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+/** One problem with a request field, pointing at where it is. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** The request is malformed or fails validation. */
+export class ValidationError extends CustosError {
+  readonly issues: FieldIssue[];
+  constructor(message: string, issues: FieldIssue[] = []) {
+    super('invalid_request', message);
+    this.issues = issues;
+  }
+}
+
+/** No credentials, or credentials that are not (or no longer) valid. */
+export class UnauthenticatedError extends CustosError {
+  constructor(message = 'Authentication is required.', detail?: unknown) {
+    super('unauthenticated', message, detail);
+  }
+}
+
+/** Username/password (or an enrollment secret) did not match. Deliberately vague. */
+export class InvalidCredentialsError extends CustosError {
+  constructor(detail?: unknown) {
+    super('invalid_credentials', 'The credentials are not valid.', detail);
+  }
+}
+
+/** A second factor was wrong, replayed or expired. */
+export class InvalidMfaError extends CustosError {
+  constructor(detail?: unknown) {
+    super('invalid_mfa', 'The second factor is not valid.', detail);
+  }
+}
+
+/** Authenticated, but not allowed to do this. */
+export class ForbiddenError extends CustosError {
+  constructor(message = 'You are not allowed to do this.', detail?: unknown) {
+    super('forbidden', message, detail);
+  }
+}
+
+/** The named resource does not exist (or the caller may not know it does). */
+export class NotFoundError extends CustosError {
+  constructor(what: string) {
+    super('not_found', `${what} was not found.`);
+  }
+}
+
+/** The change conflicts with the current state (duplicate id, stale version, cycle). */
+export class ConflictError extends CustosError {
+  constructor(message: string, detail?: unknown) {
+    super('conflict', message, detail);
+  }
+}
+
+/** Too many attempts; try again later. */
+export class RateLimitedError extends CustosError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('rate_limited', 'Too many attempts. Try again later.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A dependency (the database) is unavailable: fail closed. */
+export class UnavailableError extends CustosError {
+  constructor(detail?: unknown) {
+    super('unavailable', 'The service is temporarily unavailable.', detail);
+  }
+}
+
+/** Start-up configuration is unusable; the message says what to set. */
+export class ConfigError extends CustosError {
+  constructor(message: string) {
+    super('config_invalid', message);
+  }
+}
+
+/** An applied migration file no longer matches what was applied. */
+export class MigrationChecksumError extends CustosError {
+  constructor(version: number, name: string) {
+    super(
+      'migration_checksum_mismatch',
+      `Migration ${String(version).padStart(4, '0')} (${name}) was changed after it was applied. ` +
+        'Applied migrations are immutable: restore the file and add a new migration instead.',
+    );
+  }
+}
