@@ -1,8 +1,8 @@
 -- People's credentials, second factors, one-time enrollment secrets, MFA
--- challenges and sessions. Secrets are never stored in clear: passwords and
--- enrollment secrets as argon2id hashes, bearer tokens as SHA-256 digests
--- (they are 256-bit random, so a fast hash suffices), TOTP seeds encrypted
--- with AES-256-GCM.
+-- challenges and sessions. Secrets are never stored in clear: passwords as
+-- argon2id hashes; enrollment secrets and bearer tokens as SHA-256 digests
+-- (they are 256-bit random values, so a fast hash suffices and allows lookup);
+-- TOTP seeds encrypted with AES-256-GCM.
 
 CREATE TABLE passwords (
   principal_id uuid PRIMARY KEY REFERENCES principals(id),
@@ -14,7 +14,7 @@ CREATE TABLE passwords (
 CREATE TABLE enrollments (
   id           uuid PRIMARY KEY,
   principal_id uuid NOT NULL REFERENCES principals(id),
-  secret_hash  text NOT NULL,
+  secret_hash  bytea NOT NULL UNIQUE,
   expires_at   timestamptz NOT NULL,
   used_at      timestamptz,
   created_at   timestamptz NOT NULL DEFAULT now()

@@ -1,0 +1,45 @@
+/**
+ * Who is calling, as established by a session, and what administrative
+ * permissions they hold. Data-access decisions are the engine's business;
+ * these permissions gate Custos's own management API.
+ */
+
+/** Administrative permissions of the management API. */
+export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign'] as const;
+
+/** One administrative permission. */
+export type Permission = (typeof PERMISSIONS)[number];
+
+/**
+ * Built-in grants of management permissions to the shipped roles. A custom
+ * role obtains them by inheriting one of these roles.
+ * - system-administrator: runs the catalog (projects, datasets, principals, vendors, roles).
+ * - security-reviewer: reads the catalog to review access; changes nothing.
+ */
+export const ROLE_PERMISSIONS: Readonly<Record<string, readonly Permission[]>> = {
+  'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign'],
+  'security-reviewer': ['catalog:read'],
+};
+
+/** The authenticated caller of a request. */
+export interface AuthContext {
+  principalId: string;
+  principalName: string;
+  sessionId: string;
+  /** 'full' after both factors; 'enrollment' may only set up a first second factor. */
+  scope: 'full' | 'enrollment';
+  /** Authentication methods references (RFC 8176): pwd, otp, hwk, … */
+  amr: string[];
+  authTime: Date;
+  expiresAt: Date;
+  /** Organisation-wide roles, with inherited roles expanded. */
+  orgRoles: string[];
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Management permissions implied by a set of (already expanded) roles. */
+export function permissionsOf(roles: Iterable<string>): Set<Permission> {
+  const out = new Set<Permission>();
+  for (const r of roles) for (const p of ROLE_PERMISSIONS[r] ?? []) out.add(p);
+  return out;
+}

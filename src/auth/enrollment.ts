@@ -1,0 +1,53 @@
+/**
+ * One-time enrollment secrets: how a new person (or one who lost their
+ * factor) sets a password and a second factor. An administrator or the
+ * bootstrap issues one; it works once, before it expires.
+ */
+import { InvalidCredentialsError, ValidationError } from '../errors.ts';
+import type { AuthDeps } from './deps.ts';
+import { issueSession, type IssuedSession } from './issueSession.ts';
+import { hashOpaqueToken, newOpaqueToken } from './opaqueToken.ts';
+import { checkPasswordPolicy, hashPassword } from './password.ts';
+
+/** A freshly issued enrollment secret (shown once). */
+export interface IssuedEnrollment {
+  secret: string;
+  expires_at: string;
+}
+
+/** Issues a one-time enrollment secret for a person. */
+export async function issueEnrollment(deps: AuthDeps, options: { principalId: string }): Promise<IssuedEnrollment> {
+  const principal = await deps.catalog.getPrincipal(options.principalId);
+  if (principal.kind !== 'user') {
+    throw new ValidationError('Only people enroll; services use client credentials.', [{ path: 'params.id', message: 'not a user' }]);
+  }
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + deps.settings.enrollmentTtlSeconds * 1000);
+  const { token, hash } = newOpaqueToken('cen');
+  await deps.store.createEnrollment({ id: deps.ids(), principalId: principal.id, secretHash: hash, expiresAt });
+  return { secret: token, expires_at: expiresAt.toISOString() };
+}
+
+/** Options of {@link redeemEnrollment}. */
+export interface RedeemEnrollmentOptions {
+  username: string;
+  secret: string;
+  password: string;
+}
+
+/**
+ * Spends the secret, sets the password, and returns a restricted session that
+ * can only enroll a second factor. The policy check runs first, so a weak
+ * password does not burn the secret.
+ */
+export async function redeemEnrollment(deps: AuthDeps, options: RedeemEnrollmentOptions): Promise<IssuedSession> {
+  const username = options.username.toLowerCase();
+  checkPasswordPolicy({ password: options.password, username });
+  const principal = await deps.catalog.findPrincipalByName(username);
+  if (!principal || principal.kind !== 'user' || principal.status !== 'active') throw new InvalidCredentialsError({ username, reason: 'no such person' });
+  if (!(await deps.store.consumeEnrollment(principal.id, hashOpaqueToken(options.secret), deps.clock.now()))) {
+    throw new InvalidCredentialsError({ username, reason: 'enrollment secret unknown, used or expired' });
+  }
+  await deps.store.setPassword(principal.id, await hashPassword(options.password));
+  return issueSession(deps, { principalId: principal.id, scope: 'enrollment', amr: ['pwd'] });
+}

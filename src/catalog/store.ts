@@ -1,0 +1,66 @@
+/**
+ * What the catalog is: the operations on projects, vendors, principals,
+ * roles, assignments and datasets. `postgres.ts` implements it.
+ */
+import type {
+  Baa,
+  BaaCreate,
+  Dataset,
+  DatasetCreate,
+  DatasetUpdate,
+  Page,
+  PageRequest,
+  Principal,
+  PrincipalCreate,
+  PrincipalUpdate,
+  Project,
+  ProjectCreate,
+  ProjectUpdate,
+  Role,
+  RoleAssignment,
+  RoleAssignmentCreate,
+  RoleCreate,
+  RoleUpdate,
+  Vendor,
+  VendorCreate,
+  VendorUpdate,
+} from './schemas.ts';
+
+/** Catalog reads and writes. Methods throw NotFoundError / ConflictError / ValidationError. */
+export interface CatalogStore {
+  createProject(input: ProjectCreate): Promise<Project>;
+  getProject(id: string): Promise<Project>;
+  listProjects(page: PageRequest): Promise<Page<Project>>;
+  updateProject(id: string, input: ProjectUpdate): Promise<Project>;
+
+  createVendor(input: VendorCreate): Promise<Vendor>;
+  getVendor(id: string): Promise<Vendor>;
+  listVendors(page: PageRequest): Promise<Page<Vendor>>;
+  /** BAAs are appended, never edited: a changed agreement is a new record. */
+  updateVendor(id: string, input: VendorUpdate): Promise<Vendor>;
+  addBaa(vendorId: string, input: BaaCreate): Promise<Baa>;
+
+  createPrincipal(input: PrincipalCreate): Promise<Principal>;
+  getPrincipal(id: string): Promise<Principal>;
+  findPrincipalByName(name: string): Promise<Principal | undefined>;
+  listPrincipals(page: PageRequest): Promise<Page<Principal>>;
+  updatePrincipal(id: string, input: PrincipalUpdate): Promise<Principal>;
+
+  createRole(input: RoleCreate): Promise<Role>;
+  getRole(id: string): Promise<Role>;
+  listRoles(page: PageRequest): Promise<Page<Role>>;
+  updateRole(id: string, input: RoleUpdate): Promise<Role>;
+
+  assignRole(input: RoleAssignmentCreate, createdBy: string | null): Promise<RoleAssignment>;
+  listRoleAssignments(page: PageRequest & { principalId?: string | undefined }): Promise<Page<RoleAssignment>>;
+  removeRoleAssignment(id: string): Promise<void>;
+  /** Organisation-wide roles of a principal, with inherited roles expanded. */
+  orgRolesOf(principalId: string): Promise<string[]>;
+  /** True when an active principal holds this role (or one inheriting it) organisation-wide. */
+  anyActiveHolderOf(roleId: string): Promise<boolean>;
+
+  createDataset(input: DatasetCreate): Promise<Dataset>;
+  getDataset(id: string): Promise<Dataset>;
+  listDatasets(page: PageRequest & { projectId?: string | undefined }): Promise<Page<Dataset>>;
+  updateDataset(id: string, input: DatasetUpdate): Promise<Dataset>;
+}

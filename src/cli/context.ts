@@ -1,0 +1,30 @@
+/**
+ * What every CLI command needs: configuration, a quiet logger, an open
+ * database (reusing a running embedded one) and wired services.
+ */
+import { loadConfig } from '../config.ts';
+import { resolveEncryptionKey } from '../crypto/encryptionKey.ts';
+import { openDatabase, type OpenDatabase } from '../db/open.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { wire, type Wired } from '../main.ts';
+
+/** An opened command context. */
+export interface CliContext {
+  db: OpenDatabase;
+  wired: Wired;
+  log: Logger;
+}
+
+/** Runs `fn` with a context and always closes the database afterwards. */
+export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  // Logs go to stderr so stdout stays clean for --json output.
+  const log = createLogger({ level: process.env.CUSTOS_LOG_LEVEL ?? 'warn', destination: process.stderr });
+  const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
+  const db = await openDatabase(config, log, { reuseRunning: true });
+  try {
+    return await fn({ db, wired: wire({ config, sql: db.sql, log, encryptionKey: key.key }), log });
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The AES-256-GCM key for secrets at rest. Configured in production; for the
+ * embedded development database only, generated once into the data folder.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseEncryptionKey } from '../config.ts';
+
+/** Result of {@link resolveEncryptionKey}. */
+export interface ResolvedKey {
+  key: Buffer;
+  /** Set when the key was generated now, so start-up can say so. */
+  generatedAt?: string;
+  file?: string;
+}
+
+/** Returns the configured key, or the data folder's key (creating it with mode 0600). */
+export async function resolveEncryptionKey(configured: Buffer | undefined, dataDir: string): Promise<ResolvedKey> {
+  if (configured) return { key: configured };
+  const file = path.join(dataDir, 'encryption.key');
+  try {
+    return { key: parseEncryptionKey(await readFile(file, 'utf8'), file), file };
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw err;
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o711 });
+  const key = randomBytes(32);
+  try {
+    // 'wx': never overwrite a key another process just wrote.
+    await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+    return { key: parseEncryptionKey(await readFile(file, 'utf8'), file), file };
+  }
+  return { key, generatedAt: file, file };
+}

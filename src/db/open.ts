@@ -1,0 +1,82 @@
+/**
+ * Opens the database Custos runs on: DATABASE_URL when set, otherwise the
+ * embedded PostgreSQL in the data folder (started here, or reused when a
+ * running Custos already started it).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { createSql, type Sql } from './client.ts';
+import { startEmbeddedPostgres } from './embedded.ts';
+
+/** An open database. */
+export interface OpenDatabase {
+  sql: Sql;
+  embedded: boolean;
+  /** Closes the pool and stops the embedded server if we started it. */
+  close(): Promise<void>;
+}
+
+const DATABASE = 'custos';
+
+async function ensureDatabase(adminUrl: string): Promise<void> {
+  const admin = createSql({ url: adminUrl, max: 1 });
+  try {
+    const [exists] = await admin`SELECT 1 AS hit FROM pg_database WHERE datname = ${DATABASE}`;
+    if (!exists) await admin.unsafe(`CREATE DATABASE ${DATABASE}`).catch((e: { code?: string }) => {
+      if (e.code !== '42P04') throw e; // created concurrently
+    });
+  } finally {
+    await admin.end();
+  }
+}
+
+async function embeddedUrlIfRunning(config: Config): Promise<string | undefined> {
+  let password: string;
+  try {
+    password = (await readFile(path.join(config.dataDir, 'pg-password'), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${config.embeddedPgPort}/postgres`;
+  const probe = createSql({ url, max: 1 });
+  try {
+    await probe`SELECT 1`;
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    await probe.end({ timeout: 1 });
+  }
+}
+
+/** Connects to (and if needed starts) the configured database. */
+export async function openDatabase(config: Config, log: Logger, options: { reuseRunning?: boolean } = {}): Promise<OpenDatabase> {
+  if (config.databaseUrl) {
+    const sql = createSql({ url: config.databaseUrl, max: config.dbPoolMax });
+    return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
+  }
+  const running = options.reuseRunning ? await embeddedUrlIfRunning(config) : undefined;
+  if (running) {
+    await ensureDatabase(running);
+    const sql = createSql({ url: running.replace(/\/postgres$/, `/${DATABASE}`), max: config.dbPoolMax });
+    return { sql, embedded: true, close: () => sql.end({ timeout: 5 }) };
+  }
+  log.info({ dir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
+  const pg = await startEmbeddedPostgres({
+    dir: config.dataDir,
+    port: config.embeddedPgPort,
+    onLog: (line) => log.debug({ pg: line }, 'postgres'),
+  });
+  await ensureDatabase(pg.adminUrl);
+  const sql = createSql({ url: pg.urlFor(DATABASE), max: config.dbPoolMax });
+  return {
+    sql,
+    embedded: true,
+    async close() {
+      await sql.end({ timeout: 5 });
+      await pg.stop();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * createApp(deps): the express application, without listening. main.ts (or a
+ * test) decides where it listens.
+ */
+import express, { type Express, type Request } from 'express';
+import { authenticate } from '../auth/authenticate.ts';
+import type { AuthContext } from '../auth/context.ts';
+import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
+import type { AppDeps } from './deps.ts';
+import { accessLog, jsonBody, noStore, requestId, securityHeaders } from './middleware.ts';
+import { buildOpenApi } from './openapi.ts';
+import { errorHandler, problem, sendProblem } from './problem.ts';
+import { mountRoutes, type RouteAuth, type RouteSpec } from './route.ts';
+import { authRoutes } from './routes/auth.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { docsPage } from './routes/docs.ts';
+import { healthRoutes } from './routes/health.ts';
+
+function bearer(req: Request): string | undefined {
+  const h = req.get('authorization');
+  const m = h ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(h) : null;
+  return m?.[1];
+}
+
+/** Every route of the service, in one table (also the source of /openapi.json). */
+export function allRoutes(deps: AppDeps): RouteSpec<any, any, any>[] {
+  return [...healthRoutes(deps), ...authRoutes(deps), ...catalogRoutes(deps)];
+}
+
+/** Builds the express app. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.settings.trustProxy ?? false);
+  // Express 5's default "simple" parser: repeated keys become arrays, which
+  // the strict query schemas then refuse; no nested objects from `a[b]=c`.
+  app.set('query parser', 'simple');
+
+  app.use(requestId());
+  app.use(accessLog(deps.log));
+  app.use(securityHeaders());
+  app.use(noStore);
+  app.use(jsonBody(deps.settings.bodyLimit));
+
+  const authorize = async (req: Request, need: RouteAuth): Promise<AuthContext | undefined> => {
+    if (need.kind === 'public') return undefined;
+    const token = bearer(req);
+    if (!token) throw new UnauthenticatedError();
+    const auth = await authenticate(deps.auth, token);
+    if (need.kind === 'enrollment') return auth;
+    if (auth.scope !== 'full') throw new ForbiddenError('Finish enrolling a second factor first.');
+    if (need.kind === 'permission' && !auth.permissions.has(need.permission)) {
+      throw new ForbiddenError('You are not allowed to do this.', { principalId: auth.principalId, missing: need.permission });
+    }
+    return auth;
+  };
+
+  const routes = allRoutes(deps);
+  const router = express.Router();
+  mountRoutes(router, routes, authorize);
+  app.use(router);
+
+  const openapi = buildOpenApi(routes, { version: deps.settings.version, serverUrl: deps.settings.publicUrl });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get('/docs', docsPage(openapi));
+
+  app.use((req, res) => {
+    sendProblem(res, problem(404, 'not_found', `No route for ${req.method} ${req.path}.`, res.locals.requestId as string));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,23 @@
+/**
+ * Everything the HTTP layer needs, built by main.ts (or a test).
+ */
+import type { AuthDeps } from '../auth/deps.ts';
+import type { CatalogStore } from '../catalog/store.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+
+/** Dependencies of {@link createApp}. */
+export interface AppDeps {
+  catalog: CatalogStore;
+  auth: AuthDeps;
+  clock: Clock;
+  log: Logger;
+  /** Resolves when the database answers; rejects otherwise. */
+  checkDatabase: () => Promise<void>;
+  settings: {
+    bodyLimit: string;
+    publicUrl: string;
+    trustProxy: string | undefined;
+    version: string;
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Cross-cutting middleware: request ids, access logs, a strict JSON body
+ * parser, and security headers.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
+import { ValidationError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * Every response carries `X-Request-Id`. A well-formed id from the caller is
+ * kept (so a gateway's id threads through); anything else is replaced.
+ */
+export function requestId(): RequestHandler {
+  return (req, res, next) => {
+    const incoming = req.get('x-request-id');
+    const id = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = id;
+    res.setHeader('X-Request-Id', id);
+    next();
+  };
+}
+
+/** One structured line per request, with status and latency; never bodies or headers. */
+export function accessLog(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      log.info(
+        { requestId: res.locals.requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 100) / 100 },
+        'request',
+      );
+    });
+    next();
+  };
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * JSON bodies only, size-limited (413 beyond `limit`), and refusing keys that
+ * reach for prototypes: `{"__proto__": …}` is a 400, whatever later code does
+ * with the object.
+ */
+export function jsonBody(limit: string): RequestHandler {
+  return express.json({
+    limit,
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+    reviver: (key: string, value: unknown) => {
+      if (FORBIDDEN_KEYS.has(key)) throw new ValidationError('The request body contains a forbidden key.', [{ path: `body.${key}`, message: 'forbidden key' }]);
+      return value;
+    },
+  });
+}
+
+/** Security headers for an API that serves JSON (and one small docs page). */
+export function securityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], styleSrc: ["'unsafe-inline'"] } },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+}
+
+/** Responses about people and credentials must never be cached. */
+export function noStore(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+}

@@ -1,0 +1,109 @@
+/**
+ * The one place that turns errors into HTTP answers: RFC 9457 problem
+ * documents with a stable `code`. Details go to the log; the client gets a
+ * generic message and the request id to quote. No stack traces, SQL or
+ * library messages reach a client.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { CustosError, RateLimitedError, ValidationError } from '../errors.ts';
+import { isConnectionError } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+
+const STATUS: Record<string, number> = {
+  invalid_request: 400,
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  invalid_mfa: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** An RFC 9457 problem document as Custos sends it. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  request_id: string;
+  errors?: { path: string; message: string }[];
+}
+
+/** Builds the problem document for a code. */
+export function problem(status: number, code: string, detail: string, requestId: string): Problem {
+  return { type: `urn:custos:problem:${code}`, title: TITLES[status] ?? 'Error', status, code, detail, request_id: requestId };
+}
+
+/** Sends a problem document. */
+export function sendProblem(res: Response, p: Problem): void {
+  res.status(p.status).type('application/problem+json').send(JSON.stringify(p));
+}
+
+/** Classifies body-parser errors (they carry `type` and `status`). */
+function bodyParserError(err: unknown): { status: number; code: string; detail: string } | undefined {
+  const type = (err as { type?: unknown })?.type;
+  if (type === 'entity.too.large') return { status: 413, code: 'payload_too_large', detail: 'The request body is too large.' };
+  if (type === 'entity.parse.failed') return { status: 400, code: 'invalid_request', detail: 'The request body is not valid JSON.' };
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return { status: 415, code: 'unsupported_media_type', detail: 'The request body encoding is not supported.' };
+  if (type === 'request.aborted' || type === 'request.size.invalid' || type === 'stream.encoding.set')
+    return { status: 400, code: 'invalid_request', detail: 'The request body could not be read.' };
+  return undefined;
+}
+
+/** Express error middleware: maps any error to a problem document. */
+export function errorHandler(log: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
+    if (res.headersSent) {
+      log.error({ err, requestId }, 'error after response started');
+      res.destroy();
+      return;
+    }
+    if (err instanceof CustosError) {
+      const status = STATUS[err.code] ?? 500;
+      const p = problem(status, err.code, err.message, requestId);
+      if (err instanceof ValidationError && err.issues.length) p.errors = err.issues;
+      if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="custos"');
+      const level = status >= 500 ? 'error' : 'info';
+      log[level]({ requestId, errorCode: err.code, detail: err.detail, method: req.method, path: req.path }, err.message);
+      sendProblem(res, p);
+      return;
+    }
+    const bp = bodyParserError(err);
+    if (bp) {
+      log.info({ requestId, errorCode: bp.code }, 'request body refused');
+      sendProblem(res, problem(bp.status, bp.code, bp.detail, requestId));
+      return;
+    }
+    if (isConnectionError(err)) {
+      log.error({ requestId, err }, 'database unavailable');
+      res.setHeader('Retry-After', '1');
+      sendProblem(res, problem(503, 'unavailable', 'The service is temporarily unavailable.', requestId));
+      return;
+    }
+    log.error({ requestId, err, method: req.method, path: req.path }, 'unexpected error');
+    sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.', requestId));
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Declarative routes: one object names the method, path, who may call it,
+ * and the zod schemas of its parameters, query, body and responses. The same
+ * object mounts the express handler (validating input with those schemas)
+ * and describes the route in /openapi.json, so the document cannot drift
+ * from the code.
+ */
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { ValidationError, type FieldIssue } from '../errors.ts';
+import type { AuthContext, Permission } from '../auth/context.ts';
+
+/** Who may call a route. */
+export type RouteAuth =
+  | { kind: 'public' }
+  /** Any full session (password + second factor). */
+  | { kind: 'session' }
+  /** A full session or the restricted session of someone enrolling their first factor. */
+  | { kind: 'enrollment' }
+  /** A full session whose principal holds this permission. */
+  | { kind: 'permission'; permission: Permission };
+
+/** What a handler receives. */
+export interface RouteContext<B, Q, P> {
+  body: B;
+  query: Q;
+  params: P;
+  auth: AuthContext | undefined;
+  req: Request;
+  res: Response;
+  requestId: string;
+}
+
+/** What a handler returns; the route sends it as JSON. */
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A documented response. */
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+}
+
+/** One route, as mounted and as documented. */
+export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express-style path, e.g. `/v1/projects/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  auth: RouteAuth;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  responses: Record<number, ResponseSpec>;
+  handler: (ctx: RouteContext<B, Q, P>) => Promise<RouteResult>;
+}
+
+/** Identity helper that keeps the generic types of a route together. */
+export function defineRoute<B = undefined, Q = undefined, P = undefined>(spec: RouteSpec<B, Q, P>): RouteSpec<B, Q, P> {
+  return spec;
+}
+
+/** Turns zod issues into field issues, naming the part of the request. */
+export function toFieldIssues(where: string, error: z.ZodError): FieldIssue[] {
+  return error.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join('.'),
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+  }));
+}
+
+function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return undefined as T;
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ValidationError(`The request ${where} is not valid.`, toFieldIssues(where, r.error));
+  return r.data;
+}
+
+/** Resolves the caller and checks the route's requirement; throws when refused. */
+export type Authorizer = (req: Request, auth: RouteAuth) => Promise<AuthContext | undefined>;
+
+/** Mounts routes on an express router, validating every part of the request. */
+export function mountRoutes(router: Router, routes: readonly RouteSpec<any, any, any>[], authorize: Authorizer): void {
+  for (const route of routes) {
+    router[route.method](route.path, async (req: Request, res: Response) => {
+      const auth = await authorize(req, route.auth);
+      const params = parsePart(route.params, req.params, 'params');
+      const query = parsePart(route.query, req.query, 'query');
+      const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
+      const result = await route.handler({ body, query, params, auth, req, res, requestId: res.locals.requestId as string });
+      if (res.headersSent) return;
+      for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+      const status = result.status ?? 200;
+      if (result.body === undefined) res.status(status).end();
+      else res.status(status).json(result.body);
+    });
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * People: login (password, then TOTP), enrollment, and their own session.
+ */
+import { z } from 'zod';
+import { completeTotpLogin } from '../../auth/completeTotpLogin.ts';
+import { redeemEnrollment } from '../../auth/enrollment.ts';
+import { login } from '../../auth/login.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../../auth/totpEnrollment.ts';
+import type { AuthContext } from '../../auth/context.ts';
+import type { AppDeps } from '../deps.ts';
+import { defineRoute } from '../route.ts';
+
+const Session = z.object({
+  access_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int(),
+  scope: z.enum(['full', 'enrollment']),
+  amr: z.array(z.string()).describe('RFC 8176 authentication method references'),
+  auth_time: z.number().int().describe('Unix seconds of the authentication'),
+});
+// Bounded so a megabyte "password" cannot make argon2id do unbounded work.
+const PasswordField = z.string().min(1).max(1024);
+const Username = z.string().min(1).max(128);
+const Code = z.string().min(1).max(16);
+
+function must(auth: AuthContext | undefined): AuthContext {
+  if (!auth) throw new Error('route declared authentication but none was resolved');
+  return auth;
+}
+
+/** Authentication and self-service routes. */
+export function authRoutes(deps: AppDeps) {
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/auth/login',
+      summary: 'Password step of a login; answers with an MFA challenge',
+      tag: 'auth',
+      auth: { kind: 'public' },
+      body: z.strictObject({ username: Username, password: PasswordField }),
+      responses: {
+        200: { description: 'Password accepted; answer the challenge', schema: z.object({ mfa_token: z.string(), methods: z.array(z.string()), expires_in: z.number() }) },
+        401: { description: 'invalid_credentials (the same for an unknown user and a wrong password)' },
+      },
+      handler: async ({ body }) => ({ body: await login(deps.auth, body) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/auth/totp',
+      summary: 'TOTP step of a login; answers with a session',
+      tag: 'auth',
+      auth: { kind: 'public' },
+      body: z.strictObject({ mfa_token: z.string().min(1).max(200), code: Code }),
+      responses: { 200: { description: 'Session', schema: Session }, 401: { description: 'invalid_mfa' } },
+      handler: async ({ body }) => ({ body: await completeTotpLogin(deps.auth, { mfaToken: body.mfa_token, code: body.code }) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/auth/enroll',
+      summary: 'Redeem a one-time enrollment secret: set a password, get an enrollment session',
+      tag: 'auth',
+      auth: { kind: 'public' },
+      body: z.strictObject({ username: Username, enrollment_secret: z.string().min(1).max(200), password: PasswordField }),
+      responses: { 200: { description: 'Enrollment session (may only enroll a factor)', schema: Session }, 400: { description: 'Password refused by policy' } },
+      handler: async ({ body }) => ({
+        body: await redeemEnrollment(deps.auth, { username: body.username, secret: body.enrollment_secret, password: body.password }),
+      }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/auth/logout',
+      summary: 'End the current session',
+      tag: 'auth',
+      auth: { kind: 'enrollment' },
+      responses: { 204: { description: 'Ended' } },
+      handler: async ({ auth }) => {
+        await deps.auth.store.revokeSession(must(auth).sessionId, deps.clock.now());
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/me',
+      summary: 'The caller, its session and its organisation-wide roles',
+      tag: 'me',
+      auth: { kind: 'enrollment' },
+      responses: {
+        200: {
+          description: 'Caller',
+          schema: z.object({
+            principal_id: z.string(),
+            username: z.string(),
+            scope: z.enum(['full', 'enrollment']),
+            amr: z.array(z.string()),
+            auth_time: z.number().int(),
+            expires_at: z.string(),
+            roles: z.array(z.string()),
+            permissions: z.array(z.string()),
+          }),
+        },
+      },
+      handler: async ({ auth }) => {
+        const a = must(auth);
+        return {
+          body: {
+            principal_id: a.principalId,
+            username: a.principalName,
+            scope: a.scope,
+            amr: a.amr,
+            auth_time: Math.floor(a.authTime.getTime() / 1000),
+            expires_at: a.expiresAt.toISOString(),
+            roles: a.orgRoles,
+            permissions: [...a.permissions].sort(),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/me/totp',
+      summary: 'Start enrolling a TOTP authenticator: secret and otpauth URI',
+      tag: 'me',
+      auth: { kind: 'enrollment' },
+      responses: { 201: { description: 'Pending factor; confirm it with a first code', schema: z.object({ factor_id: z.string(), secret: z.string(), otpauth_uri: z.string() }) } },
+      handler: async ({ auth }) => ({ status: 201, body: await startTotpEnrollment(deps.auth, must(auth)) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/me/totp/confirm',
+      summary: 'Confirm a pending TOTP factor with its first code; answers with a full session',
+      tag: 'me',
+      auth: { kind: 'enrollment' },
+      body: z.strictObject({ factor_id: z.uuid(), code: Code }),
+      responses: { 200: { description: 'Factor confirmed; full session', schema: Session }, 401: { description: 'invalid_mfa' } },
+      handler: async ({ auth, body }) => ({ body: await confirmTotpEnrollment(deps.auth, must(auth), { factorId: body.factor_id, code: body.code }) }),
+    }),
+  ];
+}

@@ -1,0 +1,217 @@
+/**
+ * The catalog's admin API: projects, vendors and BAAs, principals, roles,
+ * role assignments and datasets. Reads need `catalog:read`; writes need
+ * `catalog:write` (role assignments: `roles:assign`).
+ */
+import { z } from 'zod';
+import { issueEnrollment } from '../../auth/enrollment.ts';
+import * as S from '../../catalog/schemas.ts';
+import { ForbiddenError } from '../../errors.ts';
+import type { AppDeps } from '../deps.ts';
+import { defineRoute, type RouteSpec } from '../route.ts';
+
+const read = { kind: 'permission', permission: 'catalog:read' } as const;
+const write = { kind: 'permission', permission: 'catalog:write' } as const;
+const SlugParams = z.strictObject({ id: S.Slug });
+const UuidParams = z.strictObject({ id: z.uuid() });
+
+/**
+ * The four routes every catalog collection has: list, create, get, update.
+ * Each resource supplies its schemas and store calls.
+ */
+function collection<C, U, Item extends z.ZodType>(o: {
+  path: string;
+  tag: string;
+  name: string;
+  item: Item;
+  params: z.ZodType<{ id: string }>;
+  create: z.ZodType<C>;
+  update: z.ZodType<U>;
+  createdItem?: z.ZodType;
+  list: (page: S.PageRequest) => Promise<S.Page<unknown>>;
+  get: (id: string) => Promise<unknown>;
+  add: (body: C, actor: string) => Promise<unknown>;
+  patch: (id: string, body: U) => Promise<unknown>;
+}): RouteSpec<any, any, any>[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: o.path,
+      summary: `List ${o.name}s`,
+      tag: o.tag,
+      auth: read,
+      query: S.PageQuery,
+      responses: { 200: { description: `A page of ${o.name}s`, schema: S.page(o.item) } },
+      handler: async ({ query }) => ({ body: await o.list(query) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: o.path,
+      summary: `Create a ${o.name}`,
+      tag: o.tag,
+      auth: write,
+      body: o.create,
+      responses: { 201: { description: 'Created', schema: o.createdItem ?? o.item }, 409: { description: 'Already exists' } },
+      handler: async ({ body, auth }) => ({ status: 201, body: await o.add(body, auth!.principalId) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${o.path}/:id`,
+      summary: `Get a ${o.name}`,
+      tag: o.tag,
+      auth: read,
+      params: o.params,
+      responses: { 200: { description: o.name, schema: o.item }, 404: { description: 'Not found' } },
+      handler: async ({ params }) => ({ body: await o.get(params.id) }),
+    }),
+    defineRoute({
+      method: 'patch',
+      path: `${o.path}/:id`,
+      summary: `Update a ${o.name}`,
+      tag: o.tag,
+      auth: write,
+      params: o.params,
+      body: o.update,
+      responses: { 200: { description: 'Updated', schema: o.item }, 404: { description: 'Not found' } },
+      handler: async ({ params, body }) => ({ body: await o.patch(params.id, body) }),
+    }),
+  ];
+}
+
+/** All catalog routes. */
+export function catalogRoutes(deps: AppDeps): RouteSpec<any, any, any>[] {
+  const c = deps.catalog;
+  return [
+    ...collection({
+      path: '/v1/projects',
+      tag: 'projects',
+      name: 'project',
+      item: S.Project,
+      params: SlugParams,
+      create: S.ProjectCreate,
+      update: S.ProjectUpdate,
+      list: (p) => c.listProjects(p),
+      get: (id) => c.getProject(id),
+      add: (b) => c.createProject(b),
+      patch: (id, b) => c.updateProject(id, b),
+    }),
+    ...collection({
+      path: '/v1/vendors',
+      tag: 'vendors',
+      name: 'vendor',
+      item: S.Vendor,
+      params: SlugParams,
+      create: S.VendorCreate,
+      update: S.VendorUpdate,
+      list: (p) => c.listVendors(p),
+      get: (id) => c.getVendor(id),
+      add: (b) => c.createVendor(b),
+      patch: (id, b) => c.updateVendor(id, b),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/vendors/:id/baas',
+      summary: "Record a vendor's business associate agreement",
+      tag: 'vendors',
+      auth: write,
+      params: SlugParams,
+      body: S.BaaCreate,
+      responses: { 201: { description: 'Recorded', schema: S.Baa } },
+      handler: async ({ params, body }) => ({ status: 201, body: await c.addBaa(params.id, body) }),
+    }),
+    ...collection({
+      path: '/v1/principals',
+      tag: 'principals',
+      name: 'principal',
+      item: S.Principal,
+      createdItem: S.PrincipalCreated,
+      params: UuidParams,
+      create: S.PrincipalCreate,
+      update: S.PrincipalUpdate,
+      list: (p) => c.listPrincipals(p),
+      get: (id) => c.getPrincipal(id),
+      add: async (b) => {
+        const p = await c.createPrincipal(b);
+        // A new person receives a one-time enrollment secret, shown only in this answer.
+        return p.kind === 'user' ? { ...p, enrollment: await issueEnrollment(deps.auth, { principalId: p.id }) } : p;
+      },
+      patch: (id, b) => c.updatePrincipal(id, b),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/principals/:id/enrollment',
+      summary: 'Issue a new one-time enrollment secret (new password and factor) for a person',
+      tag: 'principals',
+      auth: write,
+      params: UuidParams,
+      responses: { 201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) } },
+      handler: async ({ params, auth }) => {
+        if (params.id === auth!.principalId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
+        return { status: 201, body: await issueEnrollment(deps.auth, { principalId: params.id }) };
+      },
+    }),
+    ...collection({
+      path: '/v1/roles',
+      tag: 'roles',
+      name: 'role',
+      item: S.Role,
+      params: SlugParams,
+      create: S.RoleCreate,
+      update: S.RoleUpdate,
+      list: (p) => c.listRoles(p),
+      get: (id) => c.getRole(id),
+      add: (b) => c.createRole(b),
+      patch: (id, b) => c.updateRole(id, b),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/role-assignments',
+      summary: 'List role assignments',
+      tag: 'roles',
+      auth: read,
+      query: S.RoleAssignmentQuery,
+      responses: { 200: { description: 'A page of assignments', schema: S.page(S.RoleAssignment) } },
+      handler: async ({ query }) => ({ body: await c.listRoleAssignments({ limit: query.limit, cursor: query.cursor, principalId: query.principal_id }) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/role-assignments',
+      summary: 'Assign a role to a principal, in a project or organisation-wide',
+      tag: 'roles',
+      auth: { kind: 'permission', permission: 'roles:assign' },
+      body: S.RoleAssignmentCreate,
+      responses: { 201: { description: 'Assigned', schema: S.RoleAssignment }, 403: { description: 'Assigning yourself' } },
+      handler: async ({ body, auth }) => {
+        // Separation of duties: nobody widens their own access.
+        if (body.principal_id === auth!.principalId) throw new ForbiddenError('You cannot assign a role to yourself.');
+        return { status: 201, body: await c.assignRole(body, auth!.principalId) };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/v1/role-assignments/:id',
+      summary: 'Remove a role assignment',
+      tag: 'roles',
+      auth: { kind: 'permission', permission: 'roles:assign' },
+      params: UuidParams,
+      responses: { 204: { description: 'Removed' } },
+      handler: async ({ params }) => {
+        await c.removeRoleAssignment(params.id);
+        return { status: 204 };
+      },
+    }),
+    ...collection({
+      path: '/v1/datasets',
+      tag: 'datasets',
+      name: 'dataset',
+      item: S.Dataset,
+      params: z.strictObject({ id: S.DatasetId }),
+      create: S.DatasetCreate,
+      update: S.DatasetUpdate,
+      list: (p) => c.listDatasets(p),
+      get: (id) => c.getDataset(id),
+      add: (b) => c.createDataset(b),
+      patch: (id, b) => c.updateDataset(id, b),
+    }),
+  ];
+}

@@ -1,0 +1,142 @@
+/**
+ * The only place that wires things: config → db → stores → app. Run directly
+ * (`npm start`) it serves HTTP; `wire()` is also used by the CLI and tests.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { bootstrapAdmin } from './auth/bootstrap.ts';
+import type { AuthDeps } from './auth/deps.ts';
+import { createAuthStore } from './auth/postgres.ts';
+import { createCatalogStore } from './catalog/postgres.ts';
+import type { CatalogStore } from './catalog/store.ts';
+import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
+import { loadConfig, type Config } from './config.ts';
+import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
+import type { Sql } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { openDatabase } from './db/open.ts';
+import { ConflictError, CustosError } from './errors.ts';
+import { createApp } from './http/app.ts';
+import type { AppDeps } from './http/deps.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
+
+/** The package version, shown in /openapi.json. */
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+/** Stores and services over one database. */
+export interface Wired {
+  catalog: CatalogStore;
+  auth: AuthDeps;
+  app: AppDeps;
+}
+
+/** Builds stores, services and the app's dependencies (no I/O). */
+export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock }): Wired {
+  const { config, sql, log } = options;
+  const clock = options.clock ?? systemClock;
+  const ids = uuidv7Generator(clock);
+  const catalog = createCatalogStore(sql, { clock, ids });
+  const auth: AuthDeps = {
+    store: createAuthStore(sql),
+    catalog,
+    clock,
+    ids,
+    encryptionKey: options.encryptionKey,
+    settings: {
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      mfaChallengeTtlSeconds: config.mfaChallengeTtlSeconds,
+      enrollmentTtlSeconds: config.enrollmentTtlSeconds,
+      totpIssuer: config.totpIssuer,
+    },
+  };
+  const app: AppDeps = {
+    catalog,
+    auth,
+    clock,
+    log,
+    checkDatabase: async () => {
+      await sql`SELECT 1`;
+    },
+    settings: { bodyLimit: config.bodyLimit, publicUrl: config.publicUrl, trustProxy: config.trustProxy, version: VERSION },
+  };
+  return { catalog, auth, app };
+}
+
+/** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
+export async function prepareDatabase(sql: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean }): Promise<void> {
+  const m = await migrate(sql, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
+  log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
+  const roles = await loadDefaultRoles(wired.catalog);
+  if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
+  if (!options.autoBootstrap) return;
+  try {
+    const b = await bootstrapAdmin(wired.auth);
+    // Printed once to the terminal, deliberately not through the logger, so it never lands in log storage.
+    process.stdout.write(
+      `\n  First administrator created: ${b.username}\n` +
+        `  One-time enrollment secret (shown only now, expires ${b.expires_at}):\n\n    ${b.enrollment_secret}\n\n` +
+        `  Redeem it with POST /v1/auth/enroll (see README, "First start").\n\n`,
+    );
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+  }
+}
+
+async function start(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`custos: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger({ level: config.logLevel });
+  const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
+  if (key.generatedAt) log.warn({ file: key.generatedAt }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
+  const db = await openDatabase(config, log);
+  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
+  try {
+    await prepareDatabase(db.sql, wired, log, { autoBootstrap: process.env.CUSTOS_AUTO_BOOTSTRAP !== 'false' });
+  } catch (err) {
+    log.fatal({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'start-up failed');
+    await db.close().catch(() => {});
+    process.exit(1);
+  }
+
+  const app = createApp(wired.app);
+  const server: Server = config.tls
+    ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
+    : createHttpServer(app);
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  const addr = server.address();
+  log.info({ url: config.publicUrl, port: typeof addr === 'object' && addr ? addr.port : config.port, embeddedDatabase: db.embedded }, 'custos is listening');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
+    server.close(async () => {
+      clearTimeout(force);
+      await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
+      log.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  start().catch((err: unknown) => {
+    process.stderr.write(`custos: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

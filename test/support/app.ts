@@ -1,0 +1,133 @@
+/**
+ * A real Custos over real HTTP on a loopback port 0, on its own cloned
+ * database, with a frozen clock the test can move.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import * as OTPAuth from 'otpauth';
+import { bootstrapAdmin } from '../../src/auth/bootstrap.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createApp } from '../../src/http/app.ts';
+import { createLogger } from '../../src/logger.ts';
+import { wire, type Wired } from '../../src/main.ts';
+import { loadDefaultRoles } from '../../src/policy/loadDefaultRoles.ts';
+import { createTestDatabase, type TestDatabase } from './db.ts';
+
+/** A running test instance. */
+export interface TestApp {
+  url: string;
+  db: TestDatabase;
+  wired: Wired;
+  clock: ManualClock;
+  config: Config;
+  /** fetch against the instance, JSON in and out. */
+  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export const TEST_KEY = Buffer.alloc(32, 7);
+
+/** Starts an instance; `env` overrides configuration. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const config = loadConfig({ CUSTOS_ENV: 'test', CUSTOS_LOG_LEVEL: 'silent', ...env });
+  const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
+  const log = createLogger({ level: config.logLevel });
+  const wired = wire({ config, sql: db.sql, log, encryptionKey: TEST_KEY, clock });
+  await loadDefaultRoles(wired.catalog);
+  const server: Server = createApp(wired.app).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    db,
+    wired,
+    clock,
+    config,
+    async call(method, path, options = {}) {
+      const headers: Record<string, string> = { ...(options.headers ?? {}) };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+      }
+      const res = await fetch(url + path, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed, headers: res.headers };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.drop();
+    },
+  };
+}
+
+/** A TOTP generator independent of otplib, for the person's "phone". */
+export function phone(secret: string): OTPAuth.TOTP {
+  return new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30, algorithm: 'SHA1' });
+}
+
+/** A person with a password and a confirmed TOTP factor. */
+export interface Person {
+  id: string;
+  username: string;
+  password: string;
+  totpSecret: string;
+  /** A full session token from the enrollment. */
+  token: string;
+  /** The code at the app's current clock. */
+  code(): string;
+}
+
+/** Redeems an enrollment secret and enrolls TOTP through the HTTP API. */
+export async function enrollPerson(app: TestApp, o: { id: string; username: string; secret: string; password?: string }): Promise<Person> {
+  const password = o.password ?? `correct horse battery staple ${o.id.slice(-6)}!`;
+  const enr = await app.call('POST', '/v1/auth/enroll', { body: { username: o.username, enrollment_secret: o.secret, password } });
+  if (enr.status !== 200) throw new Error(`enroll failed: ${enr.status} ${JSON.stringify(enr.body)}`);
+  const start = await app.call('POST', '/v1/me/totp', { token: enr.body.access_token });
+  if (start.status !== 201) throw new Error(`totp start failed: ${start.status} ${JSON.stringify(start.body)}`);
+  const totpSecret: string = start.body.secret;
+  const code = () => phone(totpSecret).generate({ timestamp: app.clock.now().getTime() });
+  const conf = await app.call('POST', '/v1/me/totp/confirm', { token: enr.body.access_token, body: { factor_id: start.body.factor_id, code: code() } });
+  if (conf.status !== 200) throw new Error(`totp confirm failed: ${conf.status} ${JSON.stringify(conf.body)}`);
+  // Move past the step just used so the next login has a fresh code.
+  app.clock.advance(30_000);
+  return { id: o.id, username: o.username, password, totpSecret, token: conf.body.access_token, code };
+}
+
+/** Bootstraps and enrolls the first administrator. */
+export async function adminOf(app: TestApp): Promise<Person> {
+  const b = await bootstrapAdmin(app.wired.auth);
+  return enrollPerson(app, { id: b.principal_id, username: b.username, secret: b.enrollment_secret });
+}
+
+/** Creates a person through the API (as `admin`) with the given org-wide roles, and enrolls them. */
+export async function personWithRoles(app: TestApp, admin: Person, username: string, roles: string[]): Promise<Person> {
+  const created = await app.call('POST', '/v1/principals', { token: admin.token, body: { kind: 'user', name: username } });
+  if (created.status !== 201) throw new Error(`create person failed: ${created.status} ${JSON.stringify(created.body)}`);
+  for (const role_id of roles) {
+    const a = await app.call('POST', '/v1/role-assignments', { token: admin.token, body: { principal_id: created.body.id, role_id } });
+    if (a.status !== 201) throw new Error(`assign failed: ${a.status} ${JSON.stringify(a.body)}`);
+  }
+  return enrollPerson(app, { id: created.body.id, username, secret: created.body.enrollment.secret });
+}
+
+/** Logs a person in through both steps and returns a fresh session token. */
+export async function loginAs(app: TestApp, person: Person): Promise<string> {
+  const pw = await app.call('POST', '/v1/auth/login', { body: { username: person.username, password: person.password } });
+  if (pw.status !== 200) throw new Error(`login failed: ${pw.status} ${JSON.stringify(pw.body)}`);
+  const s = await app.call('POST', '/v1/auth/totp', { body: { mfa_token: pw.body.mfa_token, code: person.code() } });
+  if (s.status !== 200) throw new Error(`totp failed: ${s.status} ${JSON.stringify(s.body)}`);
+  app.clock.advance(30_000);
+  person.token = s.body.access_token;
+  return person.token;
+}
