@@ -8,7 +8,7 @@ import type { Sql } from '../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { deriveClassification, utcDate } from './classification.ts';
 import type { IdentifierCategory } from './identifiers.ts';
-import type { Baa, Dataset, Page, PageRequest, Principal, Project, Role, RoleAssignment, Vendor } from './schemas.ts';
+import type { Baa, Dataset, Page, Principal, Project, Role, RoleAssignment, Vendor } from './schemas.ts';
 import type { CatalogStore } from './store.ts';
 
 type Row = Record<string, any>;

@@ -10,7 +10,7 @@ import type { AppDeps } from './deps.ts';
 import { accessLog, jsonBody, noStore, requestId, securityHeaders } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
-import { mountRoutes, type RouteAuth, type RouteSpec } from './route.ts';
+import { mountRoutes, type AnyRoute, type RouteAuth } from './route.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { docsPage } from './routes/docs.ts';
@@ -23,7 +23,7 @@ function bearer(req: Request): string | undefined {
 }
 
 /** Every route of the service, in one table (also the source of /openapi.json). */
-export function allRoutes(deps: AppDeps): RouteSpec<any, any, any>[] {
+export function allRoutes(deps: AppDeps): AnyRoute[] {
   return [...healthRoutes(deps), ...authRoutes(deps), ...catalogRoutes(deps)];
 }
 

@@ -3,7 +3,7 @@
  * validate requests are the schemas that document them.
  */
 import { z } from 'zod';
-import type { RouteSpec } from './route.ts';
+import type { AnyRoute } from './route.ts';
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +28,7 @@ const problemSchema: Json = {
 };
 
 /** Produces the OpenAPI document for a set of routes. */
-export function buildOpenApi(routes: readonly RouteSpec<any, any, any>[], info: { version: string; serverUrl: string }): Json {
+export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string; serverUrl: string }): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of routes) {
     const oaPath = r.path.replace(/:([A-Za-z_]+)/g, '{$1}');

@@ -59,6 +59,10 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   handler: (ctx: RouteContext<B, Q, P>) => Promise<RouteResult>;
 }
 
+/** A route of any input types, as kept in route tables. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a heterogeneous table; each entry was type-checked by defineRoute
+export type AnyRoute = RouteSpec<any, any, any>;
+
 /** Identity helper that keeps the generic types of a route together. */
 export function defineRoute<B = undefined, Q = undefined, P = undefined>(spec: RouteSpec<B, Q, P>): RouteSpec<B, Q, P> {
   return spec;
@@ -83,7 +87,7 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
 export type Authorizer = (req: Request, auth: RouteAuth) => Promise<AuthContext | undefined>;
 
 /** Mounts routes on an express router, validating every part of the request. */
-export function mountRoutes(router: Router, routes: readonly RouteSpec<any, any, any>[], authorize: Authorizer): void {
+export function mountRoutes(router: Router, routes: readonly AnyRoute[], authorize: Authorizer): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
       const auth = await authorize(req, route.auth);

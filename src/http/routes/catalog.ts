@@ -8,7 +8,7 @@ import { issueEnrollment } from '../../auth/enrollment.ts';
 import * as S from '../../catalog/schemas.ts';
 import { ForbiddenError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type RouteSpec } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
 
 const read = { kind: 'permission', permission: 'catalog:read' } as const;
 const write = { kind: 'permission', permission: 'catalog:write' } as const;
@@ -32,7 +32,7 @@ function collection<C, U, Item extends z.ZodType>(o: {
   get: (id: string) => Promise<unknown>;
   add: (body: C, actor: string) => Promise<unknown>;
   patch: (id: string, body: U) => Promise<unknown>;
-}): RouteSpec<any, any, any>[] {
+}): AnyRoute[] {
   return [
     defineRoute({
       method: 'get',
@@ -79,7 +79,7 @@ function collection<C, U, Item extends z.ZodType>(o: {
 }
 
 /** All catalog routes. */
-export function catalogRoutes(deps: AppDeps): RouteSpec<any, any, any>[] {
+export function catalogRoutes(deps: AppDeps): AnyRoute[] {
   const c = deps.catalog;
   return [
     ...collection({
