@@ -18,6 +18,7 @@ const seconds = (def: number) => z.coerce.number().int().positive().default(def)
 const envSchema = z.object({
   CUSTOS_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_URL_FILE: z.string().min(1).optional(),
   CUSTOS_DATA_DIR: z.string().min(1).default('./.custos'),
   CUSTOS_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -36,6 +37,7 @@ const envSchema = z.object({
   CUSTOS_TOTP_ISSUER: z.string().min(1).default('Custos'),
   CUSTOS_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10),
+  CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
 });
 
@@ -63,6 +65,7 @@ export interface Config {
   totpIssuer: string;
   dbPoolMax: number;
   shutdownGraceSeconds: number;
+  requestTimeoutMs: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -94,6 +97,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
   }
   const e = parsed.data;
 
+  if (e.DATABASE_URL && e.DATABASE_URL_FILE) throw new ConfigError('Set DATABASE_URL or DATABASE_URL_FILE, not both.');
+  let databaseUrl = e.DATABASE_URL;
+  if (e.DATABASE_URL_FILE) {
+    try {
+      databaseUrl = readFile(e.DATABASE_URL_FILE).trim();
+    } catch {
+      throw new ConfigError(`DATABASE_URL_FILE=${e.DATABASE_URL_FILE} cannot be read.`);
+    }
+  }
+
   if ((e.CUSTOS_TLS_CERT_FILE === undefined) !== (e.CUSTOS_TLS_KEY_FILE === undefined)) {
     throw new ConfigError('Set both CUSTOS_TLS_CERT_FILE and CUSTOS_TLS_KEY_FILE, or neither.');
   }
@@ -124,7 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     encryptionKey = parseEncryptionKey(text, 'CUSTOS_ENCRYPTION_KEY_FILE');
   }
   // A generated key is only acceptable for a local, embedded development setup.
-  if (!encryptionKey && (e.CUSTOS_ENV === 'production' || e.DATABASE_URL)) {
+  if (!encryptionKey && (e.CUSTOS_ENV === 'production' || databaseUrl)) {
     throw new ConfigError(
       'No encryption key: set CUSTOS_ENCRYPTION_KEY (32 bytes, base64) or CUSTOS_ENCRYPTION_KEY_FILE. ' +
         'A key is generated automatically only for the embedded development database.',
@@ -137,7 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
 
   return {
     env: e.CUSTOS_ENV,
-    databaseUrl: e.DATABASE_URL,
+    databaseUrl,
     dataDir: path.resolve(e.CUSTOS_DATA_DIR),
     embeddedPgPort: e.CUSTOS_EMBEDDED_PG_PORT,
     port: e.PORT,
@@ -155,6 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     totpIssuer: e.CUSTOS_TOTP_ISSUER,
     dbPoolMax: e.CUSTOS_DB_POOL_MAX,
     shutdownGraceSeconds: e.CUSTOS_SHUTDOWN_GRACE_SECONDS,
+    requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
   };
 }
 

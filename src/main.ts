@@ -60,7 +60,13 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     checkDatabase: async () => {
       await sql`SELECT 1`;
     },
-    settings: { bodyLimit: config.bodyLimit, publicUrl: config.publicUrl, trustProxy: config.trustProxy, version: VERSION },
+    settings: {
+      bodyLimit: config.bodyLimit,
+      publicUrl: config.publicUrl,
+      trustProxy: config.trustProxy,
+      version: VERSION,
+      requestTimeoutMs: config.requestTimeoutMs,
+    },
   };
   return { catalog, auth, app };
 }

@@ -48,8 +48,12 @@ export function isConnectionError(err: unknown): boolean {
     code === 'CONNECTION_ENDED' ||
     code === 'CONNECTION_DESTROYED' ||
     // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash, cannot connect now),
-    // 25006 (read-only transaction), 53xxx (insufficient resources).
+    // 25006 (read-only transaction), 53xxx (insufficient resources), 3D000 (database missing),
+    // 28xxx (authentication refused), 55000 ("database does not allow connections" during maintenance).
     /^08/.test(code) ||
+    /^28/.test(code) ||
+    code === '3D000' ||
+    code === '55000' ||
     /^57P0[1-3]$/.test(code) ||
     code === '25006' ||
     /^53/.test(code)

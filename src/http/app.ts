@@ -7,9 +7,9 @@ import { authenticate } from '../auth/authenticate.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
-import { accessLog, jsonBody, noStore, requestId, securityHeaders } from './middleware.ts';
+import { accessLog, deadline, jsonBody, noStore, requestId, securityHeaders } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
-import { errorHandler, problem, sendProblem } from './problem.ts';
+import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, type AnyRoute, type RouteAuth } from './route.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -38,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestId());
   app.use(accessLog(deps.log));
+  app.use(deadline(deps.settings.requestTimeoutMs, sendDeadlineProblem(deps.log)));
   app.use(securityHeaders());
   app.use(noStore);
   app.use(jsonBody(deps.settings.bodyLimit));

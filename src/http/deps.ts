@@ -19,5 +19,7 @@ export interface AppDeps {
     publicUrl: string;
     trustProxy: string | undefined;
     version: string;
+    /** Longest a request may take before it is answered 503. */
+    requestTimeoutMs: number;
   };
 }

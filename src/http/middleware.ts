@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import { ValidationError } from '../errors.ts';
+import { UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -72,4 +72,35 @@ export function securityHeaders(): RequestHandler {
 export function noStore(_req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Cache-Control', 'no-store');
   next();
+}
+
+/**
+ * Every request is answered within `ms`: if a dependency stalls (postgres.js
+ * can leave a query pending forever after a connection drops mid-handshake),
+ * the caller gets a 503 instead of a hung connection. Fail closed: a late
+ * result is discarded, never sent.
+ */
+export function deadline(ms: number, onTimeout: (res: Response, err: UnavailableError) => void): RequestHandler {
+  return (_req, res, next) => {
+    const timer = setTimeout(() => {
+      if (res.headersSent) return;
+      res.locals.timedOut = true;
+      onTimeout(res, new UnavailableError({ reason: 'request deadline exceeded', ms }));
+    }, ms);
+    timer.unref();
+    res.on('close', () => clearTimeout(timer));
+    res.on('finish', () => clearTimeout(timer));
+    next();
+  };
+}
+
+/** Rejects with UnavailableError when `p` takes longer than `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new UnavailableError({ reason: 'timeout', ms })), ms);
+    }),
+  ]);
 }

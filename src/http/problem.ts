@@ -76,6 +76,8 @@ export function errorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
     if (res.headersSent) {
+      // A request answered 503 by the deadline may still fail later; the answer stands.
+      if (res.locals.timedOut) return;
       log.error({ err, requestId }, 'error after response started');
       res.destroy();
       return;
@@ -105,5 +107,15 @@ export function errorHandler(log: Logger) {
     }
     log.error({ requestId, err, method: req.method, path: req.path }, 'unexpected error');
     sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.', requestId));
+  };
+}
+
+/** Sends the 503 for a request that ran past its deadline. */
+export function sendDeadlineProblem(log: Logger) {
+  return (res: Response, err: CustosError): void => {
+    const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
+    log.error({ requestId, errorCode: err.code, detail: err.detail }, 'request deadline exceeded');
+    res.setHeader('Retry-After', '1');
+    sendProblem(res, problem(503, 'unavailable', err.message, requestId));
   };
 }

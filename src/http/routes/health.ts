@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { UnavailableError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
+import { withTimeout } from '../middleware.ts';
 import { defineRoute } from '../route.ts';
 
 const Status = z.object({ status: z.enum(['ok', 'ready']) });
@@ -29,7 +30,7 @@ export function healthRoutes(deps: AppDeps) {
       responses: { 200: { description: 'Ready', schema: Status }, 503: { description: 'Not ready' } },
       handler: async () => {
         try {
-          await deps.checkDatabase();
+          await withTimeout(deps.checkDatabase(), 2000);
         } catch (err) {
           throw new UnavailableError(err);
         }
