@@ -109,6 +109,10 @@ export function createAuthStore(sql: Sql): AuthStore {
       const [r] = await sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`;
       return r ? sessionRow(r) : undefined;
     },
+    async revokeAllSessions(principalId, now) {
+      const rows = await sql`UPDATE sessions SET revoked_at = ${now} WHERE principal_id = ${principalId} AND revoked_at IS NULL RETURNING id`;
+      return rows.length;
+    },
     async revokeSession(id, now) {
       await sql`UPDATE sessions SET revoked_at = ${now} WHERE id = ${id} AND revoked_at IS NULL`;
     },

@@ -51,4 +51,6 @@ export interface AuthStore {
   createSession(s: { id: string; principalId: string; tokenHash: Buffer; scope: 'full' | 'enrollment'; amr: string[]; authTime: Date; expiresAt: Date }): Promise<void>;
   findSession(tokenHash: Buffer): Promise<SessionRow | undefined>;
   revokeSession(id: string, now: Date): Promise<void>;
+  /** Ends every live session of a principal (disabled, or signed out everywhere). */
+  revokeAllSessions(principalId: string, now: Date): Promise<number>;
 }

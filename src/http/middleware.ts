@@ -41,21 +41,34 @@ export function accessLog(log: Logger): RequestHandler {
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** Path of the first forbidden key in a parsed JSON value, or undefined. */
+function forbiddenKeyPath(value: unknown, path: string, depth: number): string | undefined {
+  if (value === null || typeof value !== 'object' || depth > 64) return undefined;
+  for (const key of Object.keys(value)) {
+    const here = `${path}.${key}`;
+    if (FORBIDDEN_KEYS.has(key)) return here;
+    const inner = forbiddenKeyPath((value as Record<string, unknown>)[key], here, depth + 1);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
 /**
  * JSON bodies only, size-limited (413 beyond `limit`), and refusing keys that
  * reach for prototypes: `{"__proto__": …}` is a 400, whatever later code does
- * with the object.
+ * with the object. (JSON.parse makes `__proto__` an own key, so it is visible
+ * to Object.keys; the check runs after parsing because body-parser strips
+ * the fields of any error thrown from a reviver.)
  */
-export function jsonBody(limit: string): RequestHandler {
-  return express.json({
-    limit,
-    strict: true,
-    type: ['application/json', 'application/*+json'],
-    reviver: (key: string, value: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) throw new ValidationError('The request body contains a forbidden key.', [{ path: `body.${key}`, message: 'forbidden key' }]);
-      return value;
+export function jsonBody(limit: string): RequestHandler[] {
+  return [
+    express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }),
+    (req, _res, next) => {
+      const bad = forbiddenKeyPath(req.body, 'body', 0);
+      if (bad) next(new ValidationError('The request body contains a forbidden key.', [{ path: bad, message: 'forbidden key' }]));
+      else next();
     },
-  });
+  ];
 }
 
 /** Security headers for an API that serves JSON (and one small docs page). */

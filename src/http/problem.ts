@@ -73,7 +73,20 @@ function bodyParserError(err: unknown): { status: number; code: string; detail: 
 
 /** Express error middleware: maps any error to a problem document. */
 export function errorHandler(log: Logger) {
+  const handle = mapError(log);
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    try {
+      handle(err, req, res);
+    } catch (mapperError) {
+      // The mapper itself must never produce express's HTML error page.
+      log.error({ err: mapperError, original: err }, 'error mapper failed');
+      if (!res.headersSent) sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.', String(res.locals.requestId ?? 'unknown')));
+    }
+  };
+}
+
+function mapError(log: Logger) {
+  return (err: unknown, req: Request, res: Response): void => {
     const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
     if (res.headersSent) {
       // A request answered 503 by the deadline may still fail later; the answer stands.
@@ -85,7 +98,7 @@ export function errorHandler(log: Logger) {
     if (err instanceof CustosError) {
       const status = STATUS[err.code] ?? 500;
       const p = problem(status, err.code, err.message, requestId);
-      if (err instanceof ValidationError && err.issues.length) p.errors = err.issues;
+      if (err instanceof ValidationError && Array.isArray(err.issues) && err.issues.length) p.errors = err.issues;
       if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="custos"');
       const level = status >= 500 ? 'error' : 'info';
@@ -96,6 +109,8 @@ export function errorHandler(log: Logger) {
     const bp = bodyParserError(err);
     if (bp) {
       log.info({ requestId, errorCode: bp.code }, 'request body refused');
+      // Do not wait for the rest of an oversized upload: answer and close.
+      if (bp.status === 413) res.setHeader('Connection', 'close');
       sendProblem(res, problem(bp.status, bp.code, bp.detail, requestId));
       return;
     }

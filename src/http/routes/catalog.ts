@@ -135,7 +135,12 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
         // A new person receives a one-time enrollment secret, shown only in this answer.
         return p.kind === 'user' ? { ...p, enrollment: await issueEnrollment(deps.auth, { principalId: p.id }) } : p;
       },
-      patch: (id, b) => c.updatePrincipal(id, b),
+      patch: async (id, b) => {
+        const p = await c.updatePrincipal(id, b);
+        // Disabling ends every session at once; re-enabling later does not revive them.
+        if (b.status === 'disabled') await deps.auth.store.revokeAllSessions(id, deps.clock.now());
+        return p;
+      },
     }),
     defineRoute({
       method: 'post',
