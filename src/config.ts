@@ -26,12 +26,28 @@ const envSchema = z.object({
   CUSTOS_PUBLIC_URL: z.url().optional(),
   CUSTOS_TLS_CERT_FILE: z.string().min(1).optional(),
   CUSTOS_TLS_KEY_FILE: z.string().min(1).optional(),
-  CUSTOS_TRUST_PROXY: z.string().min(1).optional(),
+  // express `trust proxy`: hop count, or comma-separated addresses, CIDRs and the names loopback/linklocal/uniquelocal.
+  CUSTOS_TRUST_PROXY: z
+    .string()
+    .regex(/^(\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?))*))$/, 'a hop count, or addresses/CIDRs/loopback')
+    .optional(),
   CUSTOS_ENCRYPTION_KEY: z.string().min(1).optional(),
   CUSTOS_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
   CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CUSTOS_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 100kb').default('100kb'),
   CUSTOS_SESSION_TTL_SECONDS: seconds(900),
+  CUSTOS_SESSION_MAX_SECONDS: seconds(43_200),
+  CUSTOS_IDLE_TIMEOUT_SECONDS: seconds(900),
+  CUSTOS_STEP_UP_SECONDS: seconds(600),
+  CUSTOS_WEBAUTHN_REQUIRED_ROLES: z.string().default(''),
+  CUSTOS_WEBAUTHN_RP_ID: z.string().min(1).optional(),
+  CUSTOS_WEBAUTHN_RP_NAME: z.string().min(1).default('Custos'),
+  CUSTOS_WEBAUTHN_ORIGINS: z.string().min(1).optional(),
+  CUSTOS_LOCKOUT_ACCOUNT_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(5),
+  CUSTOS_LOCKOUT_SOURCE_ATTEMPTS: z.coerce.number().int().min(1).max(100_000).default(50),
+  CUSTOS_LOCKOUT_BASE_SECONDS: seconds(60),
+  CUSTOS_LOCKOUT_MAX_SECONDS: seconds(3600),
+  CUSTOS_LOCKOUT_WINDOW_SECONDS: seconds(900),
   CUSTOS_MFA_CHALLENGE_TTL_SECONDS: seconds(300),
   CUSTOS_ENROLLMENT_TTL_SECONDS: seconds(86_400),
   CUSTOS_TOTP_ISSUER: z.string().min(1).default('Custos'),
@@ -60,6 +76,12 @@ export interface Config {
   logLevel: string;
   bodyLimit: string;
   sessionTtlSeconds: number;
+  sessionMaxSeconds: number;
+  idleTimeoutSeconds: number;
+  stepUpSeconds: number;
+  webauthnRequiredRoles: string[];
+  webauthn: { rpId: string; rpName: string; origins: string[] };
+  lockout: { accountAttempts: number; sourceAttempts: number; baseSeconds: number; maxSeconds: number; windowSeconds: number };
   mfaChallengeTtlSeconds: number;
   enrollmentTtlSeconds: number;
   totpIssuer: string;
@@ -90,7 +112,9 @@ export function parseEncryptionKey(text: string, source: string): Buffer {
  * names the variable to set, on any invalid value or unsafe combination.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: string) => string = defaultReadFile): Config {
-  const parsed = envSchema.safeParse(env);
+  // An empty variable counts as unset (PORT= must not mean port 0).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -148,6 +172,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
   const shownHost = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   const publicUrl = (e.CUSTOS_PUBLIC_URL ?? `${scheme}://${shownHost}:${e.PORT}`).replace(/\/+$/, '');
 
+  // WebAuthn RP ID: a registrable domain, never an IP address (WebAuthn §5.1.3).
+  const publicHost = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+  const rpId = e.CUSTOS_WEBAUTHN_RP_ID ?? (isIP(publicHost) ? 'localhost' : publicHost);
+  if (isIP(rpId)) throw new ConfigError('CUSTOS_WEBAUTHN_RP_ID must be a domain name, not an IP address.');
+  const origins = e.CUSTOS_WEBAUTHN_ORIGINS
+    ? e.CUSTOS_WEBAUTHN_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)
+    : isIP(publicHost)
+      ? [`${new URL(publicUrl).protocol}//localhost:${new URL(publicUrl).port || (tls ? 443 : 80)}`]
+      : [new URL(publicUrl).origin];
+  for (const o of origins) {
+    let u: URL;
+    try {
+      u = new URL(o);
+    } catch {
+      throw new ConfigError(`CUSTOS_WEBAUTHN_ORIGINS: ${o} is not an origin.`);
+    }
+    if (u.protocol !== 'https:' && u.hostname !== 'localhost') throw new ConfigError(`CUSTOS_WEBAUTHN_ORIGINS: ${o} must use https (http only for localhost).`);
+  }
+
   return {
     env: e.CUSTOS_ENV,
     databaseUrl,
@@ -163,6 +206,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     logLevel: e.CUSTOS_LOG_LEVEL,
     bodyLimit: e.CUSTOS_BODY_LIMIT,
     sessionTtlSeconds: e.CUSTOS_SESSION_TTL_SECONDS,
+    sessionMaxSeconds: e.CUSTOS_SESSION_MAX_SECONDS,
+    idleTimeoutSeconds: e.CUSTOS_IDLE_TIMEOUT_SECONDS,
+    stepUpSeconds: e.CUSTOS_STEP_UP_SECONDS,
+    webauthnRequiredRoles: e.CUSTOS_WEBAUTHN_REQUIRED_ROLES.split(',').map((r) => r.trim()).filter(Boolean),
+    webauthn: { rpId, rpName: e.CUSTOS_WEBAUTHN_RP_NAME, origins },
+    lockout: {
+      accountAttempts: e.CUSTOS_LOCKOUT_ACCOUNT_ATTEMPTS,
+      sourceAttempts: e.CUSTOS_LOCKOUT_SOURCE_ATTEMPTS,
+      baseSeconds: e.CUSTOS_LOCKOUT_BASE_SECONDS,
+      maxSeconds: e.CUSTOS_LOCKOUT_MAX_SECONDS,
+      windowSeconds: e.CUSTOS_LOCKOUT_WINDOW_SECONDS,
+    },
     mfaChallengeTtlSeconds: e.CUSTOS_MFA_CHALLENGE_TTL_SECONDS,
     enrollmentTtlSeconds: e.CUSTOS_ENROLLMENT_TTL_SECONDS,
     totpIssuer: e.CUSTOS_TOTP_ISSUER,

@@ -55,6 +55,16 @@ export class InvalidMfaError extends CustosError {
   }
 }
 
+/** A sensitive action needs a second factor proven within the step-up window. */
+export class StepUpRequiredError extends CustosError {
+  /** The methods that would satisfy the requirement. */
+  readonly methods: ('totp' | 'webauthn')[];
+  constructor(methods: ('totp' | 'webauthn')[], detail?: unknown) {
+    super('step_up_required', `This action needs a recent second factor (${methods.join(' or ')}). Step up and retry.`, detail);
+    this.methods = methods;
+  }
+}
+
 /** Authenticated, but not allowed to do this. */
 export class ForbiddenError extends CustosError {
   constructor(message = 'You are not allowed to do this.', detail?: unknown) {

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
 import type { AuthDeps } from './auth/deps.ts';
+import { createAuditLog } from './audit/postgres.ts';
 import { createAuthStore } from './auth/postgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
 import type { CatalogStore } from './catalog/store.ts';
@@ -29,6 +30,7 @@ export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json'
 /** Stores and services over one database. */
 export interface Wired {
   catalog: CatalogStore;
+  audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
   app: AppDeps;
 }
@@ -39,21 +41,33 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const clock = options.clock ?? systemClock;
   const ids = uuidv7Generator(clock);
   const catalog = createCatalogStore(sql, { clock, ids });
+  const audit = createAuditLog(sql, { clock, ids });
   const auth: AuthDeps = {
     store: createAuthStore(sql),
     catalog,
+    audit,
     clock,
     ids,
     encryptionKey: options.encryptionKey,
     settings: {
       sessionTtlSeconds: config.sessionTtlSeconds,
+      sessionMaxSeconds: config.sessionMaxSeconds,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
       mfaChallengeTtlSeconds: config.mfaChallengeTtlSeconds,
       enrollmentTtlSeconds: config.enrollmentTtlSeconds,
+      stepUpSeconds: config.stepUpSeconds,
       totpIssuer: config.totpIssuer,
+      webauthnRequiredRoles: config.webauthnRequiredRoles,
+      webauthn: { ...config.webauthn, challengeTtlSeconds: 300 },
+      throttle: {
+        account: { budget: config.lockout.accountAttempts, baseLockSeconds: config.lockout.baseSeconds, maxLockSeconds: config.lockout.maxSeconds, windowSeconds: config.lockout.windowSeconds },
+        source: { budget: config.lockout.sourceAttempts, baseLockSeconds: config.lockout.baseSeconds, maxLockSeconds: config.lockout.maxSeconds, windowSeconds: config.lockout.windowSeconds },
+      },
     },
   };
   const app: AppDeps = {
     catalog,
+    audit,
     auth,
     clock,
     log,
@@ -68,7 +82,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { catalog, auth, app };
+  return { catalog, audit, auth, app };
 }
 
 /** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
@@ -101,7 +115,7 @@ async function start(): Promise<void> {
   }
   const log = createLogger({ level: config.logLevel });
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
-  if (key.generatedAt) log.warn({ file: key.generatedAt }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
+  if (key.generatedFile) log.warn({ file: key.generatedFile }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
   const db = await openDatabase(config, log);
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
   try {

@@ -31,7 +31,11 @@ export interface AuthContext {
   /** Authentication methods references (RFC 8176): pwd, otp, hwk, … */
   amr: string[];
   authTime: Date;
+  /** End of the session (absolute). */
   expiresAt: Date;
+  /** Last proof of a second factor (login or step-up), for step-up checks. */
+  mfaAt: Date | null;
+  mfaMethod: 'totp' | 'webauthn' | 'recovery' | null;
   /** Organisation-wide roles, with inherited roles expanded. */
   orgRoles: string[];
   permissions: ReadonlySet<Permission>;

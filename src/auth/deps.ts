@@ -1,24 +1,40 @@
 /**
  * What the authentication operations need, passed in one object.
  */
+import type { AuditLog } from '../audit/log.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
-import type { AuthStore } from './store.ts';
+import type { AuthStore, ThrottleLimits } from './store.ts';
+
+/** Authentication settings (from configuration). */
+export interface AuthSettings {
+  /** Lifetime of one access token. */
+  sessionTtlSeconds: number;
+  /** Lifetime of a session (token family) from login, across refreshes. */
+  sessionMaxSeconds: number;
+  /** Automatic logoff after this long without activity, §164.312(a)(2)(iii). */
+  idleTimeoutSeconds: number;
+  mfaChallengeTtlSeconds: number;
+  enrollmentTtlSeconds: number;
+  /** Sensitive actions need a second factor proven this recently. */
+  stepUpSeconds: number;
+  totpIssuer: string;
+  /** Holders of these roles must step up with WebAuthn, not TOTP. */
+  webauthnRequiredRoles: string[];
+  webauthn: { rpId: string; rpName: string; origins: string[]; challengeTtlSeconds: number };
+  throttle: { account: ThrottleLimits; source: ThrottleLimits };
+}
 
 /** Dependencies of the authentication operations. */
 export interface AuthDeps {
   store: AuthStore;
   catalog: CatalogStore;
+  audit: AuditLog;
   clock: Clock;
   ids: IdGenerator;
-  /** AES-256-GCM key sealing TOTP secrets at rest. */
+  /** AES-256-GCM key sealing TOTP secrets at rest (and keying recovery-code HMACs). */
   encryptionKey: Buffer;
-  settings: {
-    sessionTtlSeconds: number;
-    mfaChallengeTtlSeconds: number;
-    enrollmentTtlSeconds: number;
-    totpIssuer: string;
-  };
+  settings: AuthSettings;
 }
 
 /** Wrong second-factor codes a single MFA challenge tolerates before it is burned. */

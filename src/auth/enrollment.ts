@@ -3,11 +3,13 @@
  * factor) sets a password and a second factor. An administrator or the
  * bootstrap issues one; it works once, before it expires.
  */
+import type { RequestMeta } from '../audit/log.ts';
 import { InvalidCredentialsError, ValidationError } from '../errors.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueSession, type IssuedSession } from './issueSession.ts';
 import { hashOpaqueToken, newOpaqueToken } from './opaqueToken.ts';
 import { checkPasswordPolicy, hashPassword } from './password.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 
 /** A freshly issued enrollment secret (shown once). */
 export interface IssuedEnrollment {
@@ -33,6 +35,7 @@ export interface RedeemEnrollmentOptions {
   username: string;
   secret: string;
   password: string;
+  meta: RequestMeta;
 }
 
 /**
@@ -43,11 +46,19 @@ export interface RedeemEnrollmentOptions {
 export async function redeemEnrollment(deps: AuthDeps, options: RedeemEnrollmentOptions): Promise<IssuedSession> {
   const username = options.username.toLowerCase();
   checkPasswordPolicy({ password: options.password, username });
+  const keys = attemptKeys(`enr:${username}`, options.meta);
+  await reserveAttempt(deps, keys, options.meta);
   const principal = await deps.catalog.findPrincipalByName(username);
-  if (!principal || principal.kind !== 'user' || principal.status !== 'active') throw new InvalidCredentialsError({ username, reason: 'no such person' });
+  const fail = async (reason: string) => {
+    await deps.audit.record({ type: 'auth.enrollment', outcome: 'failure', subjectId: principal?.id ?? null, meta: options.meta, details: { username, reason } });
+    return new InvalidCredentialsError({ username, reason });
+  };
+  if (!principal || principal.kind !== 'user' || principal.status !== 'active') throw await fail('no such person');
   if (!(await deps.store.consumeEnrollment(principal.id, hashOpaqueToken(options.secret), deps.clock.now()))) {
-    throw new InvalidCredentialsError({ username, reason: 'enrollment secret unknown, used or expired' });
+    throw await fail('enrollment secret unknown, used or expired');
   }
+  await attemptSucceeded(deps, keys);
   await deps.store.setPassword(principal.id, await hashPassword(options.password));
-  return issueSession(deps, { principalId: principal.id, scope: 'enrollment', amr: ['pwd'] });
+  await deps.audit.record({ type: 'auth.enrollment', outcome: 'success', actorId: principal.id, subjectId: principal.id, meta: options.meta });
+  return issueSession(deps, { principalId: principal.id, scope: 'enrollment', amr: ['pwd'], mfaMethod: null });
 }

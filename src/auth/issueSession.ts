@@ -1,8 +1,10 @@
 /**
- * Creates a session after authentication succeeded.
+ * Creates a session (one login: a family of tokens) after authentication
+ * succeeded, and mints access + refresh token pairs for it.
  */
 import type { AuthDeps } from './deps.ts';
 import { newOpaqueToken } from './opaqueToken.ts';
+import type { SessionRow } from './store.ts';
 
 /** Options of {@link issueSession}. */
 export interface IssueSessionOptions {
@@ -10,38 +12,57 @@ export interface IssueSessionOptions {
   scope: 'full' | 'enrollment';
   /** RFC 8176 authentication method references. */
   amr: string[];
+  /** The second factor just proven, if any (starts the step-up window). */
+  mfaMethod: SessionRow['mfaMethod'];
 }
 
-/** The session as handed to the client. */
+/** The session as handed to the client (tokens shown once). */
 export interface IssuedSession {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
+  refresh_token: string;
+  refresh_expires_in: number;
   scope: 'full' | 'enrollment';
   amr: string[];
   auth_time: number;
 }
 
-/** Stores a new session and returns its bearer token (shown once). */
+/** Mints a fresh access/refresh pair for an existing session. */
+export async function mintTokenPair(deps: AuthDeps, session: Pick<SessionRow, 'id' | 'scope' | 'amr' | 'authTime' | 'expiresAt'>): Promise<IssuedSession> {
+  const now = deps.clock.now();
+  const accessTtl = deps.settings.sessionTtlSeconds;
+  const access = newOpaqueToken('cst');
+  const refresh = newOpaqueToken('csr');
+  const accessExpires = new Date(Math.min(now.getTime() + accessTtl * 1000, session.expiresAt.getTime()));
+  await deps.store.addSessionToken({ tokenHash: access.hash, sessionId: session.id, kind: 'access', expiresAt: accessExpires });
+  await deps.store.addSessionToken({ tokenHash: refresh.hash, sessionId: session.id, kind: 'refresh', expiresAt: session.expiresAt });
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: Math.max(0, Math.floor((accessExpires.getTime() - now.getTime()) / 1000)),
+    refresh_token: refresh.token,
+    refresh_expires_in: Math.max(0, Math.floor((session.expiresAt.getTime() - now.getTime()) / 1000)),
+    scope: session.scope,
+    amr: session.amr,
+    auth_time: Math.floor(session.authTime.getTime() / 1000),
+  };
+}
+
+/** Stores a new session and returns its first token pair. */
 export async function issueSession(deps: AuthDeps, options: IssueSessionOptions): Promise<IssuedSession> {
   const now = deps.clock.now();
-  const ttl = deps.settings.sessionTtlSeconds;
-  const { token, hash } = newOpaqueToken('cst');
-  await deps.store.createSession({
+  const session = {
     id: deps.ids(),
     principalId: options.principalId,
-    tokenHash: hash,
     scope: options.scope,
     amr: options.amr,
     authTime: now,
-    expiresAt: new Date(now.getTime() + ttl * 1000),
-  });
-  return {
-    access_token: token,
-    token_type: 'Bearer',
-    expires_in: ttl,
-    scope: options.scope,
-    amr: options.amr,
-    auth_time: Math.floor(now.getTime() / 1000),
+    mfaAt: options.mfaMethod ? now : null,
+    mfaMethod: options.mfaMethod,
+    // An enrollment session lives no longer than one access token.
+    expiresAt: new Date(now.getTime() + (options.scope === 'full' ? deps.settings.sessionMaxSeconds : deps.settings.sessionTtlSeconds) * 1000),
   };
+  await deps.store.createSession(session);
+  return mintTokenPair(deps, session);
 }

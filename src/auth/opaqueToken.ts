@@ -11,7 +11,7 @@ export interface OpaqueToken {
 }
 
 /** Generates `<prefix>_<43 base64url chars>`. */
-export function newOpaqueToken(prefix: 'cst' | 'cmf' | 'cen'): OpaqueToken {
+export function newOpaqueToken(prefix: 'cst' | 'csr' | 'cmf' | 'cen' | 'crc'): OpaqueToken {
   const token = `${prefix}_${randomBytes(32).toString('base64url')}`;
   return { token, hash: hashOpaqueToken(token) };
 }

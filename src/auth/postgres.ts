@@ -2,7 +2,7 @@
  * PostgreSQL implementation of {@link AuthStore}.
  */
 import type { Sql } from '../db/client.ts';
-import type { AuthStore, SessionRow, TotpFactorRow } from './store.ts';
+import type { AuthStore, SessionRow, TotpFactorRow, WebauthnChallengeRow, WebauthnCredentialRow } from './store.ts';
 
 type Row = Record<string, any>;
 
@@ -22,7 +22,25 @@ const sessionRow = (r: Row): SessionRow => ({
   authTime: r.auth_time,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
+  lastSeenAt: r.last_seen_at,
+  mfaAt: r.mfa_at,
+  mfaMethod: r.mfa_method,
 });
+
+const credentialRow = (r: Row): WebauthnCredentialRow => ({
+  id: r.id,
+  principalId: r.principal_id,
+  name: r.name,
+  publicKey: r.public_key,
+  counter: Number(r.counter),
+  transports: r.transports,
+  deviceType: r.device_type,
+  backedUp: r.backed_up,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+});
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 /** Builds the auth store over a postgres.js client. */
 export function createAuthStore(sql: Sql): AuthStore {
@@ -81,6 +99,109 @@ export function createAuthStore(sql: Sql): AuthStore {
       return rows.length === 1;
     },
 
+    async listFactorKinds(principalId) {
+      const [r] = await sql`
+        SELECT
+          EXISTS (SELECT 1 FROM totp_factors WHERE principal_id = ${principalId} AND confirmed_at IS NOT NULL) AS totp,
+          EXISTS (SELECT 1 FROM webauthn_credentials WHERE principal_id = ${principalId}) AS webauthn,
+          EXISTS (SELECT 1 FROM recovery_codes WHERE principal_id = ${principalId} AND used_at IS NULL) AS recovery`;
+      const kinds: ('totp' | 'webauthn' | 'recovery')[] = [];
+      if (r!.totp) kinds.push('totp');
+      if (r!.webauthn) kinds.push('webauthn');
+      if (r!.recovery) kinds.push('recovery');
+      return kinds;
+    },
+    async listFactors(principalId) {
+      const rows = await sql`
+        SELECT id::text, 'totp' AS type, label AS name, created_at, NULL::timestamptz AS last_used_at
+          FROM totp_factors WHERE principal_id = ${principalId} AND confirmed_at IS NOT NULL
+        UNION ALL
+        SELECT id, 'webauthn', name, created_at, last_used_at FROM webauthn_credentials WHERE principal_id = ${principalId}
+        ORDER BY created_at`;
+      return rows.map((r) => ({ id: r.id, type: r.type, name: r.name, created_at: iso(r.created_at)!, last_used_at: iso(r.last_used_at) }));
+    },
+    async deleteFactorUnlessLast(principalId, factorId) {
+      return sql.begin(async (tx) => {
+        // Lock the person's factors so two concurrent removals cannot both pass the "not last" check.
+        await tx`SELECT id FROM principals WHERE id = ${principalId} FOR UPDATE`;
+        const [count] = await tx`
+          SELECT (SELECT count(*) FROM totp_factors WHERE principal_id = ${principalId} AND confirmed_at IS NOT NULL)
+               + (SELECT count(*) FROM webauthn_credentials WHERE principal_id = ${principalId}) AS n`;
+        const isUuid = /^[0-9a-f-]{36}$/.test(factorId);
+        const [totp] = isUuid ? await tx`SELECT id FROM totp_factors WHERE id = ${factorId} AND principal_id = ${principalId} AND confirmed_at IS NOT NULL` : [];
+        const [cred] = await tx`SELECT id FROM webauthn_credentials WHERE id = ${factorId} AND principal_id = ${principalId}`;
+        if (!totp && !cred) return 'not_found' as const;
+        if (Number(count!.n) <= 1) return 'last' as const;
+        if (totp) await tx`DELETE FROM totp_factors WHERE id = ${factorId}`;
+        else await tx`DELETE FROM webauthn_credentials WHERE id = ${factorId}`;
+        return 'deleted' as const;
+      });
+    },
+
+    async webauthnUserId(principalId, fresh) {
+      const [r] = await sql`
+        UPDATE principals SET webauthn_user_id = coalesce(webauthn_user_id, ${fresh})
+        WHERE id = ${principalId} RETURNING webauthn_user_id`;
+      return r!.webauthn_user_id as Buffer;
+    },
+    async principalByWebauthnUserId(userId) {
+      const [r] = await sql`SELECT id FROM principals WHERE webauthn_user_id = ${userId}`;
+      return r?.id as string | undefined;
+    },
+    async addWebauthnCredential(c) {
+      await sql`
+        INSERT INTO webauthn_credentials (id, principal_id, name, public_key, counter, transports, device_type, backed_up)
+        VALUES (${c.id}, ${c.principalId}, ${c.name}, ${c.publicKey}, ${c.counter}, ${c.transports}, ${c.deviceType}, ${c.backedUp})`;
+    },
+    async listWebauthnCredentials(principalId) {
+      const rows = await sql`SELECT * FROM webauthn_credentials WHERE principal_id = ${principalId} ORDER BY created_at`;
+      return rows.map(credentialRow);
+    },
+    async getWebauthnCredential(id) {
+      const [r] = await sql`SELECT * FROM webauthn_credentials WHERE id = ${id}`;
+      return r ? credentialRow(r) : undefined;
+    },
+    async advanceWebauthnCounter(id, newCounter, now) {
+      // WebAuthn §6.1.1: a signature counter that does not increase signals a
+      // cloned authenticator. Authenticators that always report 0 are allowed.
+      const rows = await sql`
+        UPDATE webauthn_credentials SET counter = ${newCounter}, last_used_at = ${now}
+        WHERE id = ${id} AND (counter < ${newCounter} OR (counter = 0 AND ${newCounter} = 0))
+        RETURNING id`;
+      return rows.length === 1;
+    },
+    async createWebauthnChallenge(c) {
+      await sql`
+        INSERT INTO webauthn_challenges (challenge, purpose, principal_id, session_id, mfa_challenge_id, expires_at)
+        VALUES (${c.challenge}, ${c.purpose}, ${c.principalId}, ${c.sessionId}, ${c.mfaChallengeId}, ${c.expiresAt})`;
+    },
+    async consumeWebauthnChallenge(challenge, purpose, now) {
+      const [r] = await sql`
+        UPDATE webauthn_challenges SET consumed_at = ${now}
+        WHERE challenge = ${challenge} AND purpose = ${purpose} AND consumed_at IS NULL AND expires_at > ${now}
+        RETURNING *`;
+      return r
+        ? ({ challenge: r.challenge, purpose: r.purpose, principalId: r.principal_id, sessionId: r.session_id, mfaChallengeId: r.mfa_challenge_id } as WebauthnChallengeRow)
+        : undefined;
+    },
+
+    async replaceRecoveryCodes(principalId, codes) {
+      await sql.begin(async (tx) => {
+        await tx`DELETE FROM recovery_codes WHERE principal_id = ${principalId}`;
+        for (const c of codes) await tx`INSERT INTO recovery_codes (id, principal_id, code_hmac) VALUES (${c.id}, ${principalId}, ${c.hmac})`;
+      });
+    },
+    async useRecoveryCode(principalId, hmac, now) {
+      const rows = await sql`
+        UPDATE recovery_codes SET used_at = ${now}
+        WHERE principal_id = ${principalId} AND code_hmac = ${hmac} AND used_at IS NULL RETURNING id`;
+      return rows.length === 1;
+    },
+    async countRecoveryCodes(principalId) {
+      const [r] = await sql`SELECT count(*)::int AS n FROM recovery_codes WHERE principal_id = ${principalId} AND used_at IS NULL`;
+      return r!.n as number;
+    },
+
     async createMfaChallenge(c) {
       await sql`
         INSERT INTO mfa_challenges (id, principal_id, token_hash, expires_at)
@@ -102,12 +223,39 @@ export function createAuthStore(sql: Sql): AuthStore {
 
     async createSession(s) {
       await sql`
-        INSERT INTO sessions (id, principal_id, token_hash, scope, amr, auth_time, expires_at)
-        VALUES (${s.id}, ${s.principalId}, ${s.tokenHash}, ${s.scope}, ${s.amr}, ${s.authTime}, ${s.expiresAt})`;
+        INSERT INTO sessions (id, principal_id, scope, amr, auth_time, expires_at, last_seen_at, mfa_at, mfa_method)
+        VALUES (${s.id}, ${s.principalId}, ${s.scope}, ${s.amr}, ${s.authTime}, ${s.expiresAt}, ${s.authTime}, ${s.mfaAt}, ${s.mfaMethod})`;
     },
-    async findSession(tokenHash) {
-      const [r] = await sql`SELECT * FROM sessions WHERE token_hash = ${tokenHash}`;
+    async addSessionToken(t) {
+      await sql`
+        INSERT INTO session_tokens (token_hash, session_id, kind, expires_at)
+        VALUES (${t.tokenHash}, ${t.sessionId}, ${t.kind}, ${t.expiresAt})`;
+    },
+    async findAccessToken(tokenHash, now) {
+      const [r] = await sql`
+        SELECT s.* FROM session_tokens t JOIN sessions s ON s.id = t.session_id
+        WHERE t.token_hash = ${tokenHash} AND t.kind = 'access' AND t.expires_at > ${now}`;
       return r ? sessionRow(r) : undefined;
+    },
+    async getSession(id) {
+      const [r] = await sql`SELECT * FROM sessions WHERE id = ${id}`;
+      return r ? sessionRow(r) : undefined;
+    },
+    async touchSession(id, now) {
+      await sql`UPDATE sessions SET last_seen_at = ${now} WHERE id = ${id} AND last_seen_at < ${now}`;
+    },
+    async useRefreshToken(tokenHash, now) {
+      const [spent] = await sql`
+        UPDATE session_tokens SET used_at = ${now}
+        WHERE token_hash = ${tokenHash} AND kind = 'refresh' AND used_at IS NULL AND expires_at > ${now}
+        RETURNING session_id`;
+      if (spent) return { status: 'ok', sessionId: spent.session_id as string };
+      const [known] = await sql`SELECT session_id, used_at FROM session_tokens WHERE token_hash = ${tokenHash} AND kind = 'refresh'`;
+      if (known?.used_at) return { status: 'reused', sessionId: known.session_id as string };
+      return { status: 'invalid' };
+    },
+    async markStepUp(id, now, method) {
+      await sql`UPDATE sessions SET mfa_at = ${now}, mfa_method = ${method} WHERE id = ${id}`;
     },
     async revokeAllSessions(principalId, now) {
       const rows = await sql`UPDATE sessions SET revoked_at = ${now} WHERE principal_id = ${principalId} AND revoked_at IS NULL RETURNING id`;
@@ -115,6 +263,42 @@ export function createAuthStore(sql: Sql): AuthStore {
     },
     async revokeSession(id, now) {
       await sql`UPDATE sessions SET revoked_at = ${now} WHERE id = ${id} AND revoked_at IS NULL`;
+    },
+
+    async reserveAttempt(key, now, limits) {
+      // One statement under the row lock: concurrent attempts are counted one
+      // by one, so at most `budget` of them ever reach credential checking.
+      const [r] = await sql`
+        INSERT INTO auth_throttle AS t (key, attempts, updated_at) VALUES (${key}, 1, ${now})
+        ON CONFLICT (key) DO UPDATE SET
+          attempts = CASE
+            WHEN t.locked_until IS NOT NULL AND t.locked_until <= ${now} THEN 1
+            WHEN t.locked_until IS NULL AND t.updated_at < ${new Date(now.getTime() - limits.windowSeconds * 1000)} THEN 1
+            ELSE t.attempts + 1 END,
+          locked_until = CASE WHEN t.locked_until IS NOT NULL AND t.locked_until <= ${now} THEN NULL ELSE t.locked_until END,
+          updated_at = ${now}
+        RETURNING attempts, locked_until, lockouts`;
+      const lockedUntil = r!.locked_until as Date | null;
+      if (lockedUntil && lockedUntil > now) {
+        return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((lockedUntil.getTime() - now.getTime()) / 1000)), lockedNow: false };
+      }
+      if ((r!.attempts as number) <= limits.budget) return { allowed: true };
+      // Budget spent: lock, each lockout twice as long as the one before.
+      const lockouts = r!.lockouts as number;
+      const seconds = Math.min(limits.maxLockSeconds, limits.baseLockSeconds * 2 ** Math.min(lockouts, 20));
+      const until = new Date(now.getTime() + seconds * 1000);
+      const [locked] = await sql`
+        UPDATE auth_throttle SET locked_until = ${until}, lockouts = lockouts + 1
+        WHERE key = ${key} AND (locked_until IS NULL OR locked_until <= ${now})
+        RETURNING locked_until`;
+      const effective = (locked?.locked_until as Date | undefined) ?? until;
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((effective.getTime() - now.getTime()) / 1000)), lockedNow: Boolean(locked) };
+    },
+    async clearAttempts(key) {
+      await sql`UPDATE auth_throttle SET attempts = 0, lockouts = 0, locked_until = NULL WHERE key = ${key}`;
+    },
+    async refundAttempt(key) {
+      await sql`UPDATE auth_throttle SET attempts = greatest(attempts - 1, 0) WHERE key = ${key} AND locked_until IS NULL`;
     },
   };
 }

@@ -13,15 +13,69 @@ export interface TotpFactorRow {
   confirmedAt: Date | null;
 }
 
-/** A stored session. */
+/** A stored session: one login, a family of access and refresh tokens. */
 export interface SessionRow {
   id: string;
   principalId: string;
   scope: 'full' | 'enrollment';
   amr: string[];
   authTime: Date;
+  /** Absolute end of the session, whatever the refreshes. */
   expiresAt: Date;
   revokedAt: Date | null;
+  lastSeenAt: Date;
+  /** Last time a second factor was proven (login or step-up). */
+  mfaAt: Date | null;
+  mfaMethod: 'totp' | 'webauthn' | 'recovery' | null;
+}
+
+/** What a refresh token turned out to be. */
+export type RefreshUse = { status: 'ok'; sessionId: string } | { status: 'reused'; sessionId: string } | { status: 'invalid' };
+
+/** Outcome of reserving an authentication attempt. */
+export type AttemptReservation = { allowed: true } | { allowed: false; retryAfterSeconds: number; lockedNow: boolean };
+
+/** Limits of one throttle key. */
+export interface ThrottleLimits {
+  /** Attempts allowed before a lockout. */
+  budget: number;
+  /** First lockout; each further one doubles, up to maxLockSeconds. */
+  baseLockSeconds: number;
+  maxLockSeconds: number;
+  /** Attempts older than this (and not locked) are forgotten. */
+  windowSeconds: number;
+}
+
+/** A registered WebAuthn credential. */
+export interface WebauthnCredentialRow {
+  id: string;
+  principalId: string;
+  name: string;
+  publicKey: Buffer;
+  counter: number;
+  transports: string[];
+  deviceType: string;
+  backedUp: boolean;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** A pending WebAuthn challenge. */
+export interface WebauthnChallengeRow {
+  challenge: string;
+  purpose: 'register' | 'second-factor' | 'passkey' | 'step-up';
+  principalId: string | null;
+  sessionId: string | null;
+  mfaChallengeId: string | null;
+}
+
+/** A second factor as listed to its owner. */
+export interface FactorSummary {
+  id: string;
+  type: 'totp' | 'webauthn';
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
 }
 
 /** Credential and session storage. */
@@ -41,6 +95,34 @@ export interface AuthStore {
   /** Records an accepted step only if it is newer than the last; false means a replay. */
   advanceTotpStep(factorId: string, timeStep: number): Promise<boolean>;
 
+  /** Which kinds of second factor a person can use now. */
+  listFactorKinds(principalId: string): Promise<('totp' | 'webauthn' | 'recovery')[]>;
+  listFactors(principalId: string): Promise<FactorSummary[]>;
+  /** Removes a TOTP or WebAuthn factor unless it is the person's last one. */
+  deleteFactorUnlessLast(principalId: string, factorId: string): Promise<'deleted' | 'not_found' | 'last'>;
+
+  /** The person's WebAuthn user handle, created on first use (random, never the principal id). */
+  webauthnUserId(principalId: string, fresh: Buffer): Promise<Buffer>;
+  /** The principal whose WebAuthn user handle this is. */
+  principalByWebauthnUserId(userId: Buffer): Promise<string | undefined>;
+  addWebauthnCredential(c: Omit<WebauthnCredentialRow, 'createdAt' | 'lastUsedAt'>): Promise<void>;
+  listWebauthnCredentials(principalId: string): Promise<WebauthnCredentialRow[]>;
+  getWebauthnCredential(id: string): Promise<WebauthnCredentialRow | undefined>;
+  /**
+   * Stores the counter reported by an assertion if it is larger than the
+   * stored one (or both are 0: synced passkeys); false means a regression.
+   */
+  advanceWebauthnCounter(id: string, newCounter: number, now: Date): Promise<boolean>;
+  createWebauthnChallenge(c: WebauthnChallengeRow & { expiresAt: Date }): Promise<void>;
+  /** Consumes an unexpired challenge of this purpose exactly once. */
+  consumeWebauthnChallenge(challenge: string, purpose: WebauthnChallengeRow['purpose'], now: Date): Promise<WebauthnChallengeRow | undefined>;
+
+  /** Replaces a person's recovery codes (HMACs of the codes). */
+  replaceRecoveryCodes(principalId: string, codes: { id: string; hmac: Buffer }[]): Promise<void>;
+  /** Spends a recovery code exactly once. */
+  useRecoveryCode(principalId: string, hmac: Buffer, now: Date): Promise<boolean>;
+  countRecoveryCodes(principalId: string): Promise<number>;
+
   createMfaChallenge(c: { id: string; principalId: string; tokenHash: Buffer; expiresAt: Date }): Promise<void>;
   /** The live challenge for this token, or undefined (unknown, expired, used, or burned by failures). */
   findMfaChallenge(tokenHash: Buffer, now: Date, maxFailures: number): Promise<{ id: string; principalId: string } | undefined>;
@@ -48,9 +130,37 @@ export interface AuthStore {
   consumeMfaChallenge(id: string): Promise<boolean>;
   recordMfaFailure(id: string): Promise<void>;
 
-  createSession(s: { id: string; principalId: string; tokenHash: Buffer; scope: 'full' | 'enrollment'; amr: string[]; authTime: Date; expiresAt: Date }): Promise<void>;
-  findSession(tokenHash: Buffer): Promise<SessionRow | undefined>;
+  createSession(s: {
+    id: string;
+    principalId: string;
+    scope: 'full' | 'enrollment';
+    amr: string[];
+    authTime: Date;
+    mfaAt: Date | null;
+    mfaMethod: SessionRow['mfaMethod'];
+    expiresAt: Date;
+  }): Promise<void>;
+  addSessionToken(t: { tokenHash: Buffer; sessionId: string; kind: 'access' | 'refresh'; expiresAt: Date }): Promise<void>;
+  /** The session of a live access token, or undefined. */
+  findAccessToken(tokenHash: Buffer, now: Date): Promise<SessionRow | undefined>;
+  getSession(id: string): Promise<SessionRow | undefined>;
+  /** Records activity (for the idle timeout). */
+  touchSession(id: string, now: Date): Promise<void>;
+  /** Spends a refresh token exactly once; a second use reports 'reused'. */
+  useRefreshToken(tokenHash: Buffer, now: Date): Promise<RefreshUse>;
+  /** Records a fresh second-factor proof on a session (step-up). */
+  markStepUp(id: string, now: Date, method: NonNullable<SessionRow['mfaMethod']>): Promise<void>;
   revokeSession(id: string, now: Date): Promise<void>;
   /** Ends every live session of a principal (disabled, or signed out everywhere). */
   revokeAllSessions(principalId: string, now: Date): Promise<number>;
+
+  /**
+   * Counts an attempt against a key before the credential is checked, so
+   * concurrent guesses cannot overrun the budget; locks the key when spent.
+   */
+  reserveAttempt(key: string, now: Date, limits: ThrottleLimits): Promise<AttemptReservation>;
+  /** Forgets the attempts and lockouts of an account key after a success. */
+  clearAttempts(key: string): Promise<void>;
+  /** Gives back the attempt a success used (source-address keys, shared by many people). */
+  refundAttempt(key: string): Promise<void>;
 }

@@ -11,7 +11,7 @@ import { parseEncryptionKey } from '../config.ts';
 export interface ResolvedKey {
   key: Buffer;
   /** Set when the key was generated now, so start-up can say so. */
-  generatedAt?: string;
+  generatedFile?: string;
   file?: string;
 }
 
@@ -33,5 +33,5 @@ export async function resolveEncryptionKey(configured: Buffer | undefined, dataD
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
     return { key: parseEncryptionKey(await readFile(file, 'utf8'), file), file };
   }
-  return { key, generatedAt: file, file };
+  return { key, generatedFile: file, file };
 }

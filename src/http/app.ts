@@ -3,7 +3,9 @@
  * test) decides where it listens.
  */
 import express, { type Express, type Request } from 'express';
+import type { RequestMeta } from '../audit/log.ts';
 import { authenticate } from '../auth/authenticate.ts';
+import { assertFreshMfa } from '../auth/stepUp.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
@@ -43,7 +45,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(noStore);
   app.use(jsonBody(deps.settings.bodyLimit));
 
-  const authorize = async (req: Request, need: RouteAuth): Promise<AuthContext | undefined> => {
+  const authorize = async (req: Request, need: RouteAuth, meta: RequestMeta, action: string): Promise<AuthContext | undefined> => {
     if (need.kind === 'public') return undefined;
     const token = bearer(req);
     if (!token) throw new UnauthenticatedError();
@@ -53,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
     if (need.kind === 'permission' && !auth.permissions.has(need.permission)) {
       throw new ForbiddenError('You are not allowed to do this.', { principalId: auth.principalId, missing: need.permission });
     }
+    if (need.stepUp) await assertFreshMfa(deps.auth, auth, meta, action);
     return auth;
   };
 

@@ -1,6 +1,7 @@
 /**
  * Everything the HTTP layer needs, built by main.ts (or a test).
  */
+import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.ts';
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   catalog: CatalogStore;
+  audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;
   clock: Clock;
   log: Logger;

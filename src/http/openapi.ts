@@ -63,6 +63,7 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
     if (r.auth.kind !== 'public') {
       op.security = [{ session: [] }];
       if (r.auth.kind === 'permission') op['x-custos-permission'] = r.auth.permission;
+      if ((r.auth.kind === 'permission' || r.auth.kind === 'session') && r.auth.stepUp) op['x-custos-step-up'] = true;
       if (r.auth.kind === 'enrollment') op['x-custos-enrollment-session'] = true;
     } else {
       op.security = [];

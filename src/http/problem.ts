@@ -14,6 +14,7 @@ const STATUS: Record<string, number> = {
   unauthenticated: 401,
   invalid_credentials: 401,
   invalid_mfa: 401,
+  step_up_required: 401,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,

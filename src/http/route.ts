@@ -8,17 +8,18 @@
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors.ts';
+import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext, Permission } from '../auth/context.ts';
 
 /** Who may call a route. */
 export type RouteAuth =
   | { kind: 'public' }
-  /** Any full session (password + second factor). */
-  | { kind: 'session' }
+  /** Any full session (password + second factor); `stepUp`: and a second factor within the step-up window. */
+  | { kind: 'session'; stepUp?: boolean }
   /** A full session or the restricted session of someone enrolling their first factor. */
   | { kind: 'enrollment' }
-  /** A full session whose principal holds this permission. */
-  | { kind: 'permission'; permission: Permission };
+  /** A full session whose principal holds this permission (and, with `stepUp`, fresh MFA). */
+  | { kind: 'permission'; permission: Permission; stepUp?: boolean };
 
 /** What a handler receives. */
 export interface RouteContext<B, Q, P> {
@@ -29,6 +30,8 @@ export interface RouteContext<B, Q, P> {
   req: Request;
   res: Response;
   requestId: string;
+  /** Source address and request id, for audit events. */
+  meta: RequestMeta;
 }
 
 /** What a handler returns; the route sends it as JSON. */
@@ -84,17 +87,19 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
 }
 
 /** Resolves the caller and checks the route's requirement; throws when refused. */
-export type Authorizer = (req: Request, auth: RouteAuth) => Promise<AuthContext | undefined>;
+export type Authorizer = (req: Request, auth: RouteAuth, meta: RequestMeta, action: string) => Promise<AuthContext | undefined>;
 
 /** Mounts routes on an express router, validating every part of the request. */
 export function mountRoutes(router: Router, routes: readonly AnyRoute[], authorize: Authorizer): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
-      const auth = await authorize(req, route.auth);
+      const requestId = res.locals.requestId as string;
+      const meta: RequestMeta = { ip: req.ip, requestId };
+      const auth = await authorize(req, route.auth, meta, `${route.method.toUpperCase()} ${route.path}`);
       const params = parsePart(route.params, req.params, 'params');
       const query = parsePart(route.query, req.query, 'query');
       const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
-      const result = await route.handler({ body, query, params, auth, req, res, requestId: res.locals.requestId as string });
+      const result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
       if (res.headersSent) return;
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
       const status = result.status ?? 200;

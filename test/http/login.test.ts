@@ -9,7 +9,8 @@ let app: TestApp;
 let admin: Person;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // Lockout has its own tests (test/http/throttle.test.ts); here wrong codes must reach the challenge logic.
+  app = await startTestApp({ CUSTOS_LOCKOUT_ACCOUNT_ATTEMPTS: '1000' });
   admin = await adminOf(app);
 });
 afterAll(async () => app.close());

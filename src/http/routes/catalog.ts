@@ -147,12 +147,14 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       path: '/v1/principals/:id/enrollment',
       summary: 'Issue a new one-time enrollment secret (new password and factor) for a person',
       tag: 'principals',
-      auth: write,
+      auth: { ...write, stepUp: true },
       params: UuidParams,
       responses: { 201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) } },
-      handler: async ({ params, auth }) => {
+      handler: async ({ params, auth, meta }) => {
         if (params.id === auth!.principalId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
-        return { status: 201, body: await issueEnrollment(deps.auth, { principalId: params.id }) };
+        const issued = await issueEnrollment(deps.auth, { principalId: params.id });
+        await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { expires_at: issued.expires_at } });
+        return { status: 201, body: issued };
       },
     }),
     ...collection({
@@ -183,13 +185,18 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       path: '/v1/role-assignments',
       summary: 'Assign a role to a principal, in a project or organisation-wide',
       tag: 'roles',
-      auth: { kind: 'permission', permission: 'roles:assign' },
+      auth: { kind: 'permission', permission: 'roles:assign', stepUp: true },
       body: S.RoleAssignmentCreate,
       responses: { 201: { description: 'Assigned', schema: S.RoleAssignment }, 403: { description: 'Assigning yourself' } },
-      handler: async ({ body, auth }) => {
+      handler: async ({ body, auth, meta }) => {
         // Separation of duties: nobody widens their own access.
-        if (body.principal_id === auth!.principalId) throw new ForbiddenError('You cannot assign a role to yourself.');
-        return { status: 201, body: await c.assignRole(body, auth!.principalId) };
+        if (body.principal_id === auth!.principalId) {
+          await deps.audit.record({ type: 'role.assigned', outcome: 'failure', actorId: auth!.principalId, subjectId: body.principal_id, meta, details: { role_id: body.role_id, project_id: body.project_id ?? null, reason: 'self-assignment' } });
+          throw new ForbiddenError('You cannot assign a role to yourself.');
+        }
+        const a = await c.assignRole(body, auth!.principalId);
+        await deps.audit.record({ type: 'role.assigned', outcome: 'success', actorId: auth!.principalId, subjectId: body.principal_id, meta, details: { assignment: a } });
+        return { status: 201, body: a };
       },
     }),
     defineRoute({
@@ -197,12 +204,28 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       path: '/v1/role-assignments/:id',
       summary: 'Remove a role assignment',
       tag: 'roles',
-      auth: { kind: 'permission', permission: 'roles:assign' },
+      auth: { kind: 'permission', permission: 'roles:assign', stepUp: true },
       params: UuidParams,
       responses: { 204: { description: 'Removed' } },
-      handler: async ({ params }) => {
+      handler: async ({ params, auth, meta }) => {
         await c.removeRoleAssignment(params.id);
+        await deps.audit.record({ type: 'role.unassigned', outcome: 'success', actorId: auth!.principalId, meta, details: { assignment_id: params.id } });
         return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/principals/:id/sessions/revoke',
+      summary: "End every session of a principal at once",
+      tag: 'principals',
+      auth: { kind: 'permission', permission: 'catalog:write', stepUp: true },
+      params: UuidParams,
+      responses: { 200: { description: 'Sessions ended', schema: z.object({ revoked: z.number().int() }) } },
+      handler: async ({ params, auth, meta }) => {
+        await c.getPrincipal(params.id);
+        const revoked = await deps.auth.store.revokeAllSessions(params.id, deps.clock.now());
+        await deps.audit.record({ type: 'session.revoked_all', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { revoked } });
+        return { body: { revoked } };
       },
     }),
     ...collection({

@@ -1,0 +1,49 @@
+/**
+ * Throttling and lockout for password, TOTP, WebAuthn and recovery attempts,
+ * per account and per source address. An attempt is counted before the
+ * credential is checked, in one locked statement, so parallel guesses cannot
+ * slip past the budget; lockouts double each time.
+ */
+import type { RequestMeta } from '../audit/log.ts';
+import { RateLimitedError } from '../errors.ts';
+import type { AuthDeps } from './deps.ts';
+
+/** The throttle keys of one attempt. */
+export interface AttemptKeys {
+  /** e.g. `pwd:alice` or `mfa:<principal id>`; unknown names lock like known ones. */
+  account: string;
+  source: string | undefined;
+}
+
+/** Keys for an attempt by this account from this request. */
+export function attemptKeys(account: string, meta: RequestMeta): AttemptKeys {
+  return { account, source: meta.ip ? `src:${meta.ip}` : undefined };
+}
+
+/** Reserves an attempt on both keys or throws RateLimitedError (429 + Retry-After). */
+export async function reserveAttempt(deps: AuthDeps, keys: AttemptKeys, meta: RequestMeta, principalId?: string): Promise<void> {
+  const now = deps.clock.now();
+  const checks: [string, 'account' | 'source'][] = [[keys.account, 'account']];
+  if (keys.source) checks.push([keys.source, 'source']);
+  for (const [key, kind] of checks) {
+    const r = await deps.store.reserveAttempt(key, now, deps.settings.throttle[kind]);
+    if (!r.allowed) {
+      if (r.lockedNow) {
+        await deps.audit.record({
+          type: 'auth.lockout',
+          outcome: 'failure',
+          subjectId: principalId ?? null,
+          meta,
+          details: { key_kind: kind, key, seconds: r.retryAfterSeconds },
+        });
+      }
+      throw new RateLimitedError(r.retryAfterSeconds);
+    }
+  }
+}
+
+/** After a success: the account's count starts over; the source gets its attempt back. */
+export async function attemptSucceeded(deps: AuthDeps, keys: AttemptKeys): Promise<void> {
+  await deps.store.clearAttempts(keys.account);
+  if (keys.source) await deps.store.refundAttempt(keys.source);
+}
