@@ -1,0 +1,247 @@
+/**
+ * decide(request, snapshot) → Decision. Pure and synchronous: everything it
+ * needs is in its arguments, including the time. Deny overrides every allow,
+ * through any role or grant; no matching allow means deny; an allow grants
+ * columns and the request may use no others (minimum necessary).
+ */
+import { selectColumns } from './columns.ts';
+import { conditionContext, type CompiledRule, type ConditionContext, type PolicySnapshot } from './snapshot.ts';
+import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
+
+/** How a principal holds a role for this request: standing, or only through grants. */
+interface Holding {
+  standing: boolean;
+  grants: GrantFacts[];
+}
+
+/** UTC calendar date of a millisecond time. */
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * The roles a principal holds for a dataset at `now`: standing roles of the
+ * dataset's project or organisation-wide, plus grants in force, each expanded
+ * through role inheritance.
+ */
+export function effectiveRoles(principal: PrincipalFacts, input: Pick<DecisionInput, 'now' | 'dataset'>, snapshot: PolicySnapshot): Map<string, Holding> {
+  const held = new Map<string, Holding>();
+  const add = (role: string, grant: GrantFacts | null) => {
+    for (const r of snapshot.roleClosure.get(role) ?? [role]) {
+      let h = held.get(r);
+      if (!h) held.set(r, (h = { standing: false, grants: [] }));
+      if (grant) h.grants.push(grant);
+      else h.standing = true;
+    }
+  };
+  for (const b of principal.roles) if (b.project === null || b.project === input.dataset.project) add(b.role, null);
+  for (const g of principal.grants) {
+    // A grant is in force on [notBefore, expiresAt): one millisecond past expiry it is gone.
+    if (!(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
+    if (g.project !== null && g.project !== input.dataset.project) continue;
+    if (g.datasetId !== null && g.datasetId !== input.dataset.id) continue;
+    add(g.role, g);
+  }
+  return held;
+}
+
+function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: () => ConditionContext, failedConditions: string[]): boolean {
+  if (rule.datasets.size && !rule.datasets.has(input.dataset.id)) return false;
+  if (rule.projects.size && !rule.projects.has(input.dataset.project)) return false;
+  if (rule.classifications.size && !rule.classifications.has(input.dataset.classification)) return false;
+  if (rule.purposes.size && !rule.purposes.has(input.purpose)) return false;
+  if (rule.condition) {
+    let ok = false;
+    try {
+      ok = rule.condition(ctx()) === true;
+    } catch {
+      ok = false; // fail closed: a condition that cannot be evaluated is not met
+    }
+    if (!ok) {
+      failedConditions.push(rule.id);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Rules of the held roles that apply to this request, each once, with how it is held. */
+function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[]) {
+  const byAction = snapshot.index.get(input.action);
+  const out = new Map<CompiledRule, Holding>();
+  if (!byAction) return out;
+  let ctx: ConditionContext | undefined;
+  const lazyCtx = () => (ctx ??= conditionContext(input));
+  const seen = new Set<CompiledRule>();
+  for (const [role, holding] of held) {
+    const bucket = byAction.get(role);
+    if (!bucket) continue;
+    const lists = [bucket.byDataset.get(input.dataset.id), bucket.rest];
+    for (const list of lists) {
+      if (!list) continue;
+      for (const rule of list) {
+        const prior = out.get(rule);
+        if (prior) {
+          // Held through several roles: standing wins; otherwise remember every grant that enables it.
+          prior.standing ||= holding.standing;
+          prior.grants.push(...holding.grants);
+          continue;
+        }
+        if (seen.has(rule)) continue;
+        seen.add(rule);
+        if (ruleApplies(rule, input, lazyCtx, failedConditions)) out.set(rule, { standing: holding.standing, grants: [...holding.grants] });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The rule-level effect alone (roles, grants, inheritance, resource, purpose,
+ * condition, deny-overrides), without prerequisites, columns or sponsor: the
+ * part that must agree with plain casbin on policies/model.conf.
+ */
+export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot): 'allow' | 'deny' {
+  const held = effectiveRoles(input.principal, input, snapshot);
+  const matched = [...matchingRules(input, snapshot, held, []).keys()];
+  return matched.some((r) => r.effect === 'allow') && !matched.some((r) => r.effect === 'deny') ? 'allow' : 'deny';
+}
+
+function deny(snapshot: PolicySnapshot, reasons: string[], extra: Partial<Decision> = {}): Decision {
+  return {
+    effect: 'deny',
+    rules: [],
+    reasons,
+    grantedColumns: [],
+    deniedColumns: [],
+    obligations: [],
+    grantIds: [],
+    grantsExpireAt: null,
+    breakGlass: false,
+    policyVersion: snapshot.version,
+    ...extra,
+  };
+}
+
+/** Checks that do not depend on rules: status, purpose, BAA, column names. */
+function prerequisites(input: DecisionInput, principal: PrincipalFacts): string[] {
+  const reasons: string[] = [];
+  const ds = input.dataset;
+  if (principal.status !== 'active') reasons.push(`principal ${principal.id} is disabled`);
+  if (!ds.purposes.includes(input.purpose)) reasons.push(`purpose ${input.purpose} is not permitted for dataset ${ds.id}`);
+  if (principal.vendorId) {
+    const today = utcDay(input.now);
+    const active = principal.baas.filter((b) => b.effectiveOn <= today && today < b.expiresOn);
+    if (!active.length) reasons.push(`vendor ${principal.vendorId} has no active BAA`);
+    else if (!active.some((b) => b.purposes.includes(input.purpose))) reasons.push(`purpose ${input.purpose} is not in the BAA of vendor ${principal.vendorId}`);
+    else if (!active.some((b) => b.purposes.includes(input.purpose) && b.classifications.includes(ds.classification)))
+      reasons.push(`classification ${ds.classification} is not in the BAA of vendor ${principal.vendorId}`);
+  }
+  if (input.columns === '*') {
+    if (ds.classification !== 'deidentified') reasons.push(`columns "*" are refused on ${ds.classification} dataset ${ds.id}: list the columns needed`);
+  } else {
+    if (!input.columns.length) reasons.push('no columns requested: list the columns needed');
+    const known = new Set(ds.columns.map((c) => c.name));
+    const unknown = input.columns.filter((c) => !known.has(c));
+    if (unknown.length) reasons.push(`unknown column(s): ${unknown.join(', ')}`);
+  }
+  return reasons;
+}
+
+function decideFor(input: DecisionInput, snapshot: PolicySnapshot, principal: PrincipalFacts): Decision {
+  const pre = prerequisites(input, principal);
+  if (pre.length) return deny(snapshot, pre);
+
+  const held = effectiveRoles(principal, input, snapshot);
+  const failedConditions: string[] = [];
+  const matched = matchingRules(input, snapshot, held, failedConditions);
+  const denies = [...matched.keys()].filter((r) => r.effect === 'deny');
+  if (denies.length) {
+    return deny(snapshot, denies.map((r) => `denied by rule ${r.id}`), { rules: denies.map((r) => r.id).sort() });
+  }
+  const allows = [...matched].filter(([r]) => r.effect === 'allow');
+  if (!allows.length) {
+    const roles = [...held.keys()].sort();
+    const reasons = [
+      roles.length
+        ? `no rule allows ${input.action} on ${input.dataset.classification} dataset ${input.dataset.id} for purpose ${input.purpose} with role(s) ${roles.join(', ')}`
+        : `no role (standing or active grant) applies to dataset ${input.dataset.id} in project ${input.dataset.project}`,
+    ];
+    for (const id of failedConditions) reasons.push(`condition of rule ${id} not met`);
+    const expired = principal.grants.filter((g) => g.expiresAt <= input.now);
+    if (expired.length) reasons.push(`grant(s) ${expired.map((g) => g.id).join(', ')} expired`);
+    const early = principal.grants.filter((g) => g.notBefore > input.now);
+    if (early.length) reasons.push(`grant(s) ${early.map((g) => g.id).join(', ')} not yet active`);
+    return deny(snapshot, reasons);
+  }
+
+  // Union of the columns each applicable allow grants.
+  const grantedBy = new Map<string, CompiledRule[]>();
+  for (const [rule] of allows) {
+    for (const c of selectColumns(rule.columns, input.dataset.columns)) {
+      const list = grantedBy.get(c);
+      if (list) list.push(rule);
+      else grantedBy.set(c, [rule]);
+    }
+  }
+  const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : input.columns;
+  const granted = input.dataset.columns.map((c) => c.name).filter((c) => grantedBy.has(c));
+  const missing = requested.filter((c) => !grantedBy.has(c));
+  if (missing.length) {
+    return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${granted.join(', ') || 'none'})`], {
+      grantedColumns: granted,
+      deniedColumns: missing,
+      rules: allows.map(([r]) => r.id).sort(),
+    });
+  }
+
+  // The deciding allows: those that grant at least one requested column.
+  const deciding = new Map<CompiledRule, Holding>();
+  for (const c of requested) for (const r of grantedBy.get(c)!) deciding.set(r, matched.get(r)!);
+  const obligations = dedupeObligations([...deciding.keys()].flatMap((r) => r.obligations));
+  const reliedGrants = new Map<string, GrantFacts>();
+  for (const h of deciding.values()) if (!h.standing) for (const g of h.grants) reliedGrants.set(g.id, g);
+  const grants = [...reliedGrants.values()];
+  return {
+    effect: 'allow',
+    rules: [...deciding.keys()].map((r) => r.id).sort(),
+    reasons: [],
+    grantedColumns: requested.slice(),
+    deniedColumns: [],
+    obligations,
+    grantIds: grants.map((g) => g.id).sort(),
+    grantsExpireAt: grants.length ? Math.min(...grants.map((g) => g.expiresAt)) : null,
+    breakGlass: grants.some((g) => g.breakGlass),
+    policyVersion: snapshot.version,
+  };
+}
+
+function dedupeObligations(list: readonly Obligation[]): Obligation[] {
+  const seen = new Map<string, Obligation>();
+  for (const o of list) seen.set(JSON.stringify(o), o);
+  return [...seen.values()];
+}
+
+/**
+ * Decides one request. A service never gets more than its sponsor could get
+ * for the same request now: the sponsor is decided too and must allow.
+ */
+export function decide(input: DecisionInput, snapshot: PolicySnapshot): Decision {
+  const own = decideFor(input, snapshot, input.principal);
+  const sponsor = input.principal.kind === 'service' ? input.principal.sponsor : undefined;
+  if (input.principal.kind === 'service' && !sponsor) return deny(snapshot, [`service ${input.principal.id} has no sponsor`]);
+  if (!sponsor || own.effect === 'deny') return own;
+  if (sponsor.status !== 'active') return deny(snapshot, [`sponsor ${sponsor.id} is disabled`]);
+  const theirs = decideFor(input, snapshot, sponsor);
+  if (theirs.effect === 'deny') {
+    return deny(snapshot, theirs.reasons.map((r) => `sponsor lacks access: ${r}`), { rules: theirs.rules });
+  }
+  return {
+    ...own,
+    rules: [...new Set([...own.rules, ...theirs.rules])].sort(),
+    obligations: dedupeObligations([...own.obligations, ...theirs.obligations]),
+    grantIds: [...new Set([...own.grantIds, ...theirs.grantIds])].sort(),
+    grantsExpireAt: [own.grantsExpireAt, theirs.grantsExpireAt].filter((x): x is number => x !== null).reduce<number | null>((a, b) => (a === null ? b : Math.min(a, b)), null),
+    breakGlass: own.breakGlass || theirs.breakGlass,
+  };
+}
