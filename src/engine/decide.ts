@@ -51,11 +51,13 @@ function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: () => Condit
   if (rule.classifications.size && !rule.classifications.has(input.dataset.classification)) return false;
   if (rule.purposes.size && !rule.purposes.has(input.purpose)) return false;
   if (rule.condition) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = rule.condition(ctx()) === true;
     } catch {
-      ok = false; // fail closed: a condition that cannot be evaluated is not met
+      // Fail closed: a condition that cannot be evaluated never lets an allow
+      // apply, and always lets a deny apply.
+      ok = rule.effect === 'deny';
     }
     if (!ok) {
       failedConditions.push(rule.id);

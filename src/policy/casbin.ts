@@ -58,7 +58,7 @@ export async function buildCasbinReference(snapshot: PolicySnapshot, principals:
     try {
       return rule.condition(contexts.get(ctxKey)!) === true;
     } catch {
-      return false;
+      return rule.effect === 'deny'; // same fail-closed rule as the fast path
     }
   });
   // Organisation-wide assignments and inheritance use domain "*", which matches every project.

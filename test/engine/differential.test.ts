@@ -1,0 +1,155 @@
+/**
+ * casbin stays the engine of record: random policies, role graphs, role
+ * assignments, grants and requests go through the fast path (ruleEffect) and
+ * through plain casbin enforcement of policies/model.conf, which must agree
+ * on every request. decide() may only be stricter than the rule effect.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decide, ruleEffect } from '../../src/engine/decide.ts';
+import type { DatasetFacts, DecisionInput, PrincipalFacts } from '../../src/engine/types.ts';
+import { buildCasbinReference, casbinEffect } from '../../src/policy/casbin.ts';
+import { compilePolicy } from '../../src/policy/compile.ts';
+
+const ROLES = ['r0', 'r1', 'r2', 'r3', 'r4'];
+const PROJECTS = ['p0', 'p1', 'p2'];
+const CLASSES = ['deidentified', 'limited', 'phi'] as const;
+const PURPOSES = ['model-training', 'model-evaluation', 'research', 'operations', 'emergency'] as const;
+const DATASETS = ['d0', 'd1', 'd2', 'd3'];
+const CONDITIONS = [
+  'principal.attributes.level >= 2',
+  'resource.project in principal.projects',
+  'request.purpose == "research"',
+  'principal.attributes.missing == 1', // errors at evaluation: fail closed both ways
+  'resource.classification != "phi" || principal.attributes.level >= 3',
+];
+const NOW = Date.UTC(2026, 5, 1, 12);
+
+const subset = <T>(xs: readonly T[]) => fc.subarray([...xs], { minLength: 0, maxLength: xs.length });
+/** Mostly "any" (empty), sometimes a restriction: keeps allows frequent enough to compare. */
+const anyOrSome = <T>(xs: readonly T[]) => fc.oneof({ weight: 2, arbitrary: fc.constant([] as T[]) }, { weight: 1, arbitrary: fc.subarray([...xs], { minLength: 1 }) });
+
+const ruleArb = fc.record({
+  effect: fc.constantFrom('allow', 'deny'),
+  roles: fc.subarray(ROLES, { minLength: 1, maxLength: 2 }),
+  datasets: anyOrSome(DATASETS),
+  projects: anyOrSome(PROJECTS),
+  classification: anyOrSome(CLASSES),
+  purposes: anyOrSome(PURPOSES),
+  when: fc.option(fc.constantFrom(...CONDITIONS), { nil: undefined, freq: 2 }),
+});
+
+const grantArb = fc.record({
+  role: fc.constantFrom(...ROLES),
+  project: fc.option(fc.constantFrom(...PROJECTS), { nil: null }),
+  // active, expired (exactly at expiry too) or not yet active
+  window: fc.constantFrom<[number, number]>([-3600_000, 3600_000], [-7200_000, 0], [-7200_000, -1], [1, 3600_000], [-1000, 1]),
+  breakGlass: fc.boolean(),
+});
+
+const principalArb = fc.record({
+  roles: fc.array(fc.record({ role: fc.constantFrom(...ROLES), project: fc.option(fc.constantFrom(...PROJECTS), { nil: null }) }), { minLength: 1, maxLength: 3 }),
+  grants: fc.array(grantArb, { maxLength: 2 }),
+  level: fc.integer({ min: 0, max: 3 }),
+  projects: subset(PROJECTS),
+});
+
+const worldArb = fc.record({
+  inherits: fc.array(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 })), { maxLength: 5 }),
+  rules: fc.array(ruleArb, { minLength: 1, maxLength: 12 }),
+  principals: fc.array(principalArb, { minLength: 1, maxLength: 3 }),
+  datasets: fc.array(fc.record({ project: fc.constantFrom(...PROJECTS), classification: fc.constantFrom(...CLASSES) }), { minLength: 4, maxLength: 4 }),
+  requests: fc.array(fc.record({ p: fc.nat(), d: fc.nat(), purpose: fc.constantFrom(...PURPOSES) }), { minLength: 1, maxLength: 8 }),
+});
+
+function yamlOf(rules: any[]): string {
+  // JSON is valid YAML; the compiler parses it like any rule document.
+  return JSON.stringify({
+    rules: rules.map((r, i) => ({
+      id: `rule-${i}`,
+      effect: r.effect,
+      roles: r.roles,
+      actions: ['dataset:read'],
+      ...(r.datasets.length || r.projects.length || r.classification.length
+        ? {
+            resource: {
+              ...(r.datasets.length ? { datasets: r.datasets } : {}),
+              ...(r.projects.length ? { projects: r.projects } : {}),
+              ...(r.classification.length ? { classification: r.classification } : {}),
+            },
+          }
+        : {}),
+      ...(r.purposes.length ? { purposes: r.purposes } : {}),
+      ...(r.when ? { when: r.when } : {}),
+      ...(r.effect === 'allow' ? { columns: 'all' } : {}),
+    })),
+  });
+}
+
+describe('fast path agrees with plain casbin', () => {
+  it('on random policies, role graphs, grants and requests', async () => {
+    let compared = 0;
+    let allows = 0;
+    await fc.assert(
+      fc.asyncProperty(worldArb, async (w) => {
+        // Inheritance only from a higher to a lower role index: a DAG, like the catalog enforces.
+        const inherits = new Map<string, Set<string>>(ROLES.map((r) => [r, new Set()]));
+        for (const [a, b] of w.inherits) if (a > b) inherits.get(ROLES[a]!)!.add(ROLES[b]!);
+        const snapshot = compilePolicy({
+          documents: [{ name: 'random.yaml', text: yamlOf(w.rules) }],
+          roles: ROLES.map((id) => ({ id, inherits: [...inherits.get(id)!] })),
+        });
+        const principals: PrincipalFacts[] = w.principals.map((p, i) => ({
+          id: `u${i}`,
+          kind: 'user',
+          status: 'active',
+          projects: p.projects,
+          vendorId: null,
+          baas: [],
+          attributes: { level: p.level },
+          roles: p.roles,
+          grants: p.grants.map((g, j) => ({
+            id: `g${i}-${j}`,
+            role: g.role,
+            project: g.project,
+            datasetId: null,
+            notBefore: NOW + g.window[0],
+            expiresAt: NOW + g.window[1],
+            breakGlass: g.breakGlass,
+          })),
+        }));
+        const datasets: DatasetFacts[] = w.datasets.map((d, i) => ({
+          id: DATASETS[i]!,
+          project: d.project,
+          owner: 'u0',
+          classification: d.classification,
+          purposes: [...PURPOSES],
+          columns: [{ name: 'a' }, { name: 'b', category: 'names' }],
+        }));
+        const ref = await buildCasbinReference(snapshot, principals, NOW);
+        for (const q of w.requests) {
+          const input: DecisionInput = {
+            now: NOW,
+            action: 'dataset:read',
+            purpose: q.purpose,
+            columns: ['a'],
+            principal: principals[q.p % principals.length]!,
+            dataset: datasets[q.d % datasets.length]!,
+          };
+          const fast = ruleEffect(input, snapshot);
+          const plain = casbinEffect(ref, input) ? 'allow' : 'deny';
+          expect(fast, JSON.stringify({ input: { ...input, principal: input.principal.id }, rules: w.rules })).toBe(plain);
+          // The full decision adds requirements; it never allows what the rules deny.
+          if (decide(input, snapshot).effect === 'allow') expect(fast).toBe('allow');
+          compared++;
+          if (fast === 'allow') allows++;
+        }
+      }),
+      { numRuns: 300, seed: Number(process.env.CUSTOS_FC_SEED ?? 20261129) },
+    );
+    // The generator must exercise both outcomes, or agreement proves little.
+    expect(compared).toBeGreaterThan(1000);
+    expect(allows).toBeGreaterThan(compared * 0.05);
+    expect(allows).toBeLessThan(compared * 0.95);
+  });
+});
