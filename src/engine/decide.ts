@@ -150,7 +150,9 @@ function prerequisites(input: DecisionInput, principal: PrincipalFacts): string[
   return reasons;
 }
 
-function decideFor(input: DecisionInput, snapshot: PolicySnapshot, principal: PrincipalFacts): Decision {
+function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: PrincipalFacts): Decision {
+  // Conditions and roles must see the principal being decided (the sponsor, when attenuating), not the caller.
+  const input = principal === outer.principal ? outer : { ...outer, principal };
   const pre = prerequisites(input, principal);
   if (pre.length) return deny(snapshot, pre);
 
@@ -186,7 +188,7 @@ function decideFor(input: DecisionInput, snapshot: PolicySnapshot, principal: Pr
       else grantedBy.set(c, [rule]);
     }
   }
-  const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : input.columns;
+  const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : [...new Set(input.columns)];
   const granted = input.dataset.columns.map((c) => c.name).filter((c) => grantedBy.has(c));
   const missing = requested.filter((c) => !grantedBy.has(c));
   if (missing.length) {
@@ -220,7 +222,7 @@ function decideFor(input: DecisionInput, snapshot: PolicySnapshot, principal: Pr
 
 function dedupeObligations(list: readonly Obligation[]): Obligation[] {
   const seen = new Map<string, Obligation>();
-  for (const o of list) seen.set(JSON.stringify(o), o);
+  for (const o of list) seen.set(JSON.stringify(o, Object.keys(o).sort()), o);
   return [...seen.values()];
 }
 

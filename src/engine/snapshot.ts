@@ -77,7 +77,8 @@ export function conditionContext(input: DecisionInput): ConditionContext {
     request: {
       action: input.action,
       purpose: input.purpose,
-      columns: input.columns === '*' ? ['*'] : input.columns,
+      // Deduplicated: repeating a column must not multiply the cost of a condition.
+      columns: input.columns === '*' ? ['*'] : [...new Set(input.columns)],
       context: input.context ?? {},
     },
   };

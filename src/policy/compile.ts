@@ -34,10 +34,11 @@ export function formatIssue(i: PolicyIssue): string {
   return [i.document, i.rule, i.field].filter(Boolean).join(' › ') + `: ${i.message}`;
 }
 
-/** A rule document as text. */
+/** A rule document as YAML text, or (from trusted code such as generators) an already parsed value. */
 export interface PolicySource {
   name: string;
   text: string;
+  value?: unknown;
 }
 
 /** A role and the roles it inherits. */
@@ -52,6 +53,15 @@ export interface CompilePolicyOptions {
   roles: readonly RoleGraphEntry[];
   /** Defaults to a digest of documents and roles. */
   version?: string;
+}
+
+/** Freezes plain objects and arrays recursively (Sets, Maps and functions are left as they are). */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function columnSelector(spec: RuleSpec['columns']): ColumnSelector {
@@ -86,14 +96,25 @@ export function closeRoles(roles: readonly RoleGraphEntry[], issues: PolicyIssue
 
 /** Parses and validates one document into rule specs, collecting issues. */
 export function parseRuleDocument(source: PolicySource, issues: PolicyIssue[]): RuleSpec[] {
-  const doc = parseDocument(source.text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    for (const e of doc.errors) issues.push({ document: source.name, message: `YAML: ${e.message.split('\n')[0]}` });
-    return [];
+  let raw: { rules?: { id?: unknown }[] } | null;
+  if (source.value !== undefined) {
+    raw = source.value as typeof raw;
+  } else {
+    // YAML with duplicate keys refused (a later "effect: allow" must not silently win).
+    const doc = parseDocument(source.text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length) {
+      for (const e of doc.errors) issues.push({ document: source.name, message: `YAML: ${e.message.split('\n')[0]}` });
+      return [];
+    }
+    try {
+      raw = doc.toJS({ maxAliasCount: 50 });
+    } catch (err) {
+      issues.push({ document: source.name, message: `YAML: ${(err as Error).message.split('\n')[0]}` });
+      return [];
+    }
   }
-  const parsed = RuleDocument.safeParse(doc.toJS({ maxAliasCount: 50 }));
+  const parsed = RuleDocument.safeParse(raw);
   if (!parsed.success) {
-    const raw = doc.toJS() as { rules?: { id?: unknown }[] } | null;
     for (const i of parsed.error.issues) {
       const [top, index, ...rest] = i.path;
       const ruleId = top === 'rules' && typeof index === 'number' ? raw?.rules?.[index]?.id : undefined;
@@ -116,6 +137,8 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   const knownRoles = new Set(options.roles.map((r) => r.id));
   const ids = new Map<string, string>();
   const rules: CompiledRule[] = [];
+  // Rules often share a condition text: compile each distinct text once.
+  const conditions = new Map<string, ReturnType<typeof compileCondition> | ConditionError>();
 
   for (const source of options.documents) {
     for (const spec of parseRuleDocument(source, issues)) {
@@ -128,13 +151,19 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
       });
       let condition = null;
       if (spec.when !== undefined) {
-        try {
-          condition = compileCondition(spec.when);
-        } catch (err) {
-          issues.push({ ...where, field: 'when', message: err instanceof ConditionError ? err.message : 'invalid condition' });
+        let compiled = conditions.get(spec.when);
+        if (!compiled) {
+          try {
+            compiled = compileCondition(spec.when);
+          } catch (err) {
+            compiled = err instanceof ConditionError ? err : new ConditionError('invalid condition');
+          }
+          conditions.set(spec.when, compiled);
         }
+        if (compiled instanceof ConditionError) issues.push({ ...where, field: 'when', message: compiled.message });
+        else condition = compiled;
       }
-      rules.push({
+      rules.push(deepFreeze({
         id: spec.id,
         effect: spec.effect,
         roles: [...new Set(spec.roles)],
@@ -147,7 +176,7 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         conditionText: spec.when ?? null,
         columns: columnSelector(spec.columns),
         obligations: (spec.obligations ?? []) as Obligation[],
-      });
+      }));
     }
   }
   if (issues.length) throw new PolicyInvalidError(issues);

@@ -19,6 +19,30 @@ const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListE
 
 /** Functions a condition may not call: regular expressions can be made catastrophically slow. */
 const FORBIDDEN_FUNCTIONS = new Set(['matches']);
+/** Comprehension macros: one level is linear in a list's size; nesting them multiplies the cost. */
+const COMPREHENSIONS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+
+/** True when `//` (a CEL line comment) appears outside string literals. */
+function hasComment(text: string): boolean {
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (text.startsWith(quote, i)) {
+        i += quote.length - 1;
+        quote = null;
+      }
+      continue;
+    }
+    if (text.startsWith('"""', i) || text.startsWith("'''", i)) {
+      quote = text.slice(i, i + 3);
+      i += 2;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '/' && text[i + 1] === '/') return true;
+  }
+  return false;
+}
 
 /** A condition that failed validation. */
 export class ConditionError extends Error {
@@ -40,6 +64,8 @@ function walk(node: ASTNode, visit: (n: ASTNode) => void): void {
 
 /** Parses, type-checks and compiles a condition; throws ConditionError with a readable message. */
 export function compileCondition(text: string): CompiledCondition {
+  // Comments would let a condition read differently to a reviewer than to the engine.
+  if (hasComment(text)) throw new ConditionError('comments (//) are not allowed in conditions');
   let parsed: ReturnType<typeof env.parse>;
   try {
     parsed = env.parse(text);
@@ -50,6 +76,14 @@ export function compileCondition(text: string): CompiledCondition {
     if (n.op === 'call' || n.op === 'rcall') {
       const fn = n.args[0];
       if (FORBIDDEN_FUNCTIONS.has(fn)) throw new ConditionError(`function ${fn}() is not allowed in conditions (unbounded regular expressions)`);
+      if (COMPREHENSIONS.has(fn) && n.op === 'rcall') {
+        const inner = n.args[2];
+        for (const arg of inner) {
+          walk(arg, (m) => {
+            if (m.op === 'rcall' && COMPREHENSIONS.has(m.args[0])) throw new ConditionError(`nested comprehensions (${fn} inside ${fn}) are not allowed: their cost multiplies`);
+          });
+        }
+      }
     }
   });
   const checked = parsed.check();

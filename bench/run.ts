@@ -1,0 +1,15 @@
+/**
+ * `npm run bench -- NAME [--smoke]`: runs one benchmark, prints its table and
+ * writes bench/results/NAME.json. `--smoke` runs a small size (for CI).
+ */
+const name = process.argv[2];
+const smoke = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
+const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promise<void> }>> = {
+  decide: () => import('./decide.ts'),
+};
+if (!name || !benches[name]) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);
+  process.exit(2);
+}
+const mod = await benches[name]!();
+await mod.run({ smoke });
