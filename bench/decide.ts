@@ -114,7 +114,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   // Plain casbin on the same rules and requests (far slower: a small sample).
   const ref = await buildCasbinReference(snapshot, principals, now);
   // Plain casbin walks every policy line per request (seconds each at full size): a small sample.
-  const casbinSample = smoke ? 20 : 8;
+  const casbinSample = smoke ? 10 : 3;
   const ctimes: number[] = [];
   let agree = 0;
   for (let i = 0; i < casbinSample; i++) {

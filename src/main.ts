@@ -10,6 +10,13 @@ import { bootstrapAdmin } from './auth/bootstrap.ts';
 import type { AuthDeps } from './auth/deps.ts';
 import { createAuditLog } from './audit/postgres.ts';
 import { createAuthStore } from './auth/postgres.ts';
+import { createClientCredentialStore } from './auth/clientPostgres.ts';
+import { createDecisionLogWriter } from './audit/decisionPostgres.ts';
+import type { DecisionDeps } from './decisions/makeDecision.ts';
+import { createFactsStore } from './decisions/postgres.ts';
+import { compilePolicy } from './policy/compile.ts';
+import { PolicyHolder } from './policy/holder.ts';
+import { loadPolicy } from './policy/loadPolicy.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
 import type { CatalogStore } from './catalog/store.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
@@ -27,9 +34,14 @@ import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
+/** Until the first load completes, nothing is allowed: no rules, no roles. */
+const EMPTY_POLICY = compilePolicy({ documents: [], roles: [], version: 'empty' });
+
 /** Stores and services over one database. */
 export interface Wired {
   catalog: CatalogStore;
+  policy: PolicyHolder;
+  decisions: DecisionDeps;
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
   app: AppDeps;
@@ -44,6 +56,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const audit = createAuditLog(sql, { clock, ids });
   const auth: AuthDeps = {
     store: createAuthStore(sql),
+    clients: createClientCredentialStore(sql),
     catalog,
     audit,
     clock,
@@ -65,10 +78,15 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       },
     },
   };
+  const policy = new PolicyHolder(EMPTY_POLICY, () => loadPolicy(catalog), (err) =>
+    log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
+  );
+  const decisions: DecisionDeps = { facts: createFactsStore(sql), policy, log: createDecisionLogWriter(sql), clock, ids };
   const app: AppDeps = {
     catalog,
     audit,
     auth,
+    decisions,
     clock,
     log,
     checkDatabase: async () => {
@@ -82,7 +100,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { catalog, audit, auth, app };
+  return { catalog, audit, auth, app, policy, decisions };
 }
 
 /** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
@@ -91,6 +109,9 @@ export async function prepareDatabase(sql: Sql, wired: Wired, log: Logger, optio
   log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
   const roles = await loadDefaultRoles(wired.catalog);
   if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
+  const policy = await wired.policy.reload();
+  if (!policy.ok) throw policy.error;
+  log.info({ version: policy.version, rules: wired.policy.current().rules.length }, 'policy loaded');
   if (!options.autoBootstrap) return;
   try {
     const b = await bootstrapAdmin(wired.auth);

@@ -34,6 +34,7 @@ export async function authenticate(deps: Pick<AuthDeps, 'store' | 'catalog' | 'c
   await deps.store.touchSession(session.id, now);
   const orgRoles = await deps.catalog.orgRolesOf(principal.id);
   return {
+    via: 'session',
     principalId: principal.id,
     principalName: principal.name,
     sessionId: session.id,

@@ -5,7 +5,7 @@
  */
 
 /** Administrative permissions of the management API. */
-export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign'] as const;
+export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check'] as const;
 
 /** One administrative permission. */
 export type Permission = (typeof PERMISSIONS)[number];
@@ -15,14 +15,19 @@ export type Permission = (typeof PERMISSIONS)[number];
  * role obtains them by inheriting one of these roles.
  * - system-administrator: runs the catalog (projects, datasets, principals, vendors, roles).
  * - security-reviewer: reads the catalog to review access; changes nothing.
+ * - enforcement-point: a dataset server or feature store asking for decisions.
+ * Administrators may also ask the decision API ("what if").
  */
 export const ROLE_PERMISSIONS: Readonly<Record<string, readonly Permission[]>> = {
-  'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign'],
+  'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check'],
   'security-reviewer': ['catalog:read'],
+  'enforcement-point': ['pdp:check'],
 };
 
 /** The authenticated caller of a request. */
 export interface AuthContext {
+  /** A person's session, or a service authenticated with client credentials. */
+  via: 'session' | 'client';
   principalId: string;
   principalName: string;
   sessionId: string;

@@ -4,6 +4,7 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
+import type { ClientCredentialStore } from './clientCredentials.ts';
 import type { AuthStore, ThrottleLimits } from './store.ts';
 
 /** Authentication settings (from configuration). */
@@ -28,6 +29,7 @@ export interface AuthSettings {
 /** Dependencies of the authentication operations. */
 export interface AuthDeps {
   store: AuthStore;
+  clients: ClientCredentialStore;
   catalog: CatalogStore;
   audit: AuditLog;
   clock: Clock;

@@ -5,6 +5,7 @@
 import express, { type Express, type Request } from 'express';
 import type { RequestMeta } from '../audit/log.ts';
 import { authenticate } from '../auth/authenticate.ts';
+import { authenticateClient, parseBasic } from '../auth/clientCredentials.ts';
 import { assertFreshMfa } from '../auth/stepUp.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
@@ -15,8 +16,10 @@ import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './probl
 import { mountRoutes, type AnyRoute, type RouteAuth } from './route.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { decisionRoutes } from './routes/decisions.ts';
 import { docsPage } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
+import { webauthnRoutes } from './routes/webauthn.ts';
 
 function bearer(req: Request): string | undefined {
   const h = req.get('authorization');
@@ -26,7 +29,7 @@ function bearer(req: Request): string | undefined {
 
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
-  return [...healthRoutes(deps), ...authRoutes(deps), ...catalogRoutes(deps)];
+  return [...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...decisionRoutes(deps)];
 }
 
 /** Builds the express app. */
@@ -47,9 +50,10 @@ export function createApp(deps: AppDeps): Express {
 
   const authorize = async (req: Request, need: RouteAuth, meta: RequestMeta, action: string): Promise<AuthContext | undefined> => {
     if (need.kind === 'public') return undefined;
-    const token = bearer(req);
-    if (!token) throw new UnauthenticatedError();
-    const auth = await authenticate(deps.auth, token);
+    const basic = need.kind === 'permission' && need.clients ? parseBasic(req.get('authorization')) : undefined;
+    const token = basic ? undefined : bearer(req);
+    if (!token && !basic) throw new UnauthenticatedError();
+    const auth = basic ? await authenticateClient(deps.auth, basic) : await authenticate(deps.auth, token!);
     if (need.kind === 'enrollment') return auth;
     if (auth.scope !== 'full') throw new ForbiddenError('Finish enrolling a second factor first.');
     if (need.kind === 'permission' && !auth.permissions.has(need.permission)) {

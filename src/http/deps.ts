@@ -5,6 +5,7 @@ import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
+import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { Logger } from '../logger.ts';
 
 /** Dependencies of {@link createApp}. */
@@ -12,6 +13,7 @@ export interface AppDeps {
   catalog: CatalogStore;
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;
+  decisions: DecisionDeps;
   clock: Clock;
   log: Logger;
   /** Resolves when the database answers; rejects otherwise. */

@@ -18,8 +18,8 @@ export type RouteAuth =
   | { kind: 'session'; stepUp?: boolean }
   /** A full session or the restricted session of someone enrolling their first factor. */
   | { kind: 'enrollment' }
-  /** A full session whose principal holds this permission (and, with `stepUp`, fresh MFA). */
-  | { kind: 'permission'; permission: Permission; stepUp?: boolean };
+  /** A full session whose principal holds this permission (and, with `stepUp`, fresh MFA); `clients`: service client credentials (HTTP Basic) are accepted too. */
+  | { kind: 'permission'; permission: Permission; stepUp?: boolean; clients?: boolean };
 
 /** What a handler receives. */
 export interface RouteContext<B, Q, P> {

@@ -3,7 +3,7 @@
  * database, with a frozen clock the test can move.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import * as OTPAuth from 'otpauth';
 import { bootstrapAdmin } from '../../src/auth/bootstrap.ts';
 import { ManualClock } from '../../src/clock.ts';
@@ -28,17 +28,31 @@ export interface TestApp {
 
 export const TEST_KEY = Buffer.alloc(32, 7);
 
-/** Starts an instance; `env` overrides configuration. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * Starts an instance; `env` overrides configuration. `envFor(port)` adds
+ * settings that depend on the port it listens on (e.g. WebAuthn origins).
+ */
+export async function startTestApp(env: Record<string, string> = {}, options: { envFor?: (port: number) => Record<string, string> } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
-  const config = loadConfig({ CUSTOS_ENV: 'test', CUSTOS_LOG_LEVEL: 'silent', ...env });
+  const server: Server = createServer().listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  let config: Config;
+  try {
+    config = loadConfig({ CUSTOS_ENV: 'test', CUSTOS_LOG_LEVEL: 'silent', ...env, ...options.envFor?.(port) });
+  } catch (err) {
+    server.close();
+    await db.drop();
+    throw err;
+  }
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   const log = createLogger({ level: config.logLevel });
   const wired = wire({ config, sql: db.sql, log, encryptionKey: TEST_KEY, clock });
   await loadDefaultRoles(wired.catalog);
-  const server: Server = createApp(wired.app).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const policy = await wired.policy.reload();
+  if (!policy.ok) throw policy.error;
+  server.on('request', createApp(wired.app));
+  const url = `http://127.0.0.1:${port}`;
   return {
     url,
     db,

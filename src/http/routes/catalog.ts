@@ -4,9 +4,10 @@
  * `catalog:write` (role assignments: `roles:assign`).
  */
 import { z } from 'zod';
+import { createClientCredential } from '../../auth/clientCredentials.ts';
 import { issueEnrollment } from '../../auth/enrollment.ts';
 import * as S from '../../catalog/schemas.ts';
-import { ForbiddenError } from '../../errors.ts';
+import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
@@ -155,6 +156,40 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
         const issued = await issueEnrollment(deps.auth, { principalId: params.id });
         await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { expires_at: issued.expires_at } });
         return { status: 201, body: issued };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/principals/:id/credentials',
+      summary: 'Create client credentials for a service principal (secret shown once)',
+      tag: 'principals',
+      auth: { ...write, stepUp: true },
+      params: UuidParams,
+      responses: { 201: { description: 'Created', schema: z.object({ credential_id: z.string(), client_id: z.string(), client_secret: z.string() }) } },
+      handler: async ({ params, auth, meta }) => ({ status: 201, body: await createClientCredential(deps.auth, { principalId: params.id, createdBy: auth!.principalId, meta }) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/principals/:id/credentials',
+      summary: "List a service principal's client credentials (never the secrets)",
+      tag: 'principals',
+      auth: read,
+      params: UuidParams,
+      responses: { 200: { description: 'Credentials', schema: z.object({ items: z.array(z.object({ id: z.string(), client_id: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })) }) } },
+      handler: async ({ params }) => ({ body: { items: await deps.auth.clients.list(params.id) } }),
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/v1/principals/:id/credentials/:credential',
+      summary: 'Revoke a client credential at once',
+      tag: 'principals',
+      auth: { ...write, stepUp: true },
+      params: z.strictObject({ id: z.uuid(), credential: z.uuid() }),
+      responses: { 204: { description: 'Revoked' } },
+      handler: async ({ params, auth, meta }) => {
+        if (!(await deps.auth.clients.revoke(params.credential, params.id, deps.clock.now()))) throw new NotFoundError(`Credential ${params.credential}`);
+        await deps.audit.record({ type: 'client_credential.revoked', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { credential_id: params.credential } });
+        return { status: 204 };
       },
     }),
     ...collection({

@@ -1,0 +1,22 @@
+/**
+ * What the decision log is, from the writer's side: every decision, allow or
+ * deny, is appended durably before its answer leaves the server.
+ */
+import type { Decision, DecisionInput } from '../engine/types.ts';
+
+/** One decision record. */
+export interface DecisionRecord {
+  id: string;
+  at: Date;
+  requestId: string | undefined;
+  /** Who asked: the enforcement point, admin or token endpoint's client. */
+  callerId: string | null;
+  input: DecisionInput;
+  decision: Decision;
+  latencyUs: number;
+}
+
+/** Appends decision records; `append` resolves only after commit. */
+export interface DecisionLogWriter {
+  append(record: DecisionRecord): Promise<void>;
+}

@@ -1,0 +1,85 @@
+/**
+ * Group commit: many concurrent writers share one transaction (one fsync)
+ * instead of paying one each. A submit resolves only after its batch is
+ * committed, and rejects if the batch fails — callers answer only then.
+ * The queue is bounded: past `maxQueue` waiting items, submit rejects at once
+ * (the caller answers 503) instead of letting memory grow. Records are never
+ * dropped silently.
+ */
+import { UnavailableError } from '../errors.ts';
+
+/** Options of {@link GroupCommitter}. */
+export interface GroupCommitOptions<T> {
+  /** Writes one batch durably (one transaction). */
+  flush: (batch: T[]) => Promise<void>;
+  /** Largest batch per transaction. */
+  maxBatch: number;
+  /** Items allowed to wait; beyond it submit fails fast. */
+  maxQueue: number;
+  /** Transactions in flight at once (each on its own connection). */
+  concurrency: number;
+}
+
+interface Pending<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Batches concurrent writes into shared commits. */
+export class GroupCommitter<T> {
+  private queue: Pending<T>[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  /** Batches committed and items written, for metrics and tests. */
+  readonly stats = { batches: 0, items: 0, failedBatches: 0, rejectedFull: 0 };
+
+  constructor(private readonly options: GroupCommitOptions<T>) {}
+
+  /** Resolves once `item` is durably committed; rejects with UnavailableError otherwise. */
+  submit(item: T): Promise<void> {
+    if (this.queue.length >= this.options.maxQueue) {
+      this.stats.rejectedFull++;
+      return Promise.reject(new UnavailableError({ reason: 'decision log queue full' }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.options.concurrency) return;
+    this.scheduled = true;
+    // Let every submit of this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length && this.inFlight < this.options.concurrency) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      this.inFlight++;
+      void this.options
+        .flush(batch.map((p) => p.item))
+        .then(
+          () => {
+            this.stats.batches++;
+            this.stats.items += batch.length;
+            for (const p of batch) p.resolve();
+          },
+          (err: unknown) => {
+            this.stats.failedBatches++;
+            const e = err instanceof UnavailableError ? err : new UnavailableError(err);
+            for (const p of batch) p.reject(e);
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          if (this.queue.length) this.schedule();
+        });
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Client credentials of service principals (training jobs, enforcement
+ * points): Custos generates the secret, shows it once, and stores only its
+ * argon2id hash. Verification results are cached briefly (keyed by a SHA-256
+ * of the presented pair, never the secret itself) so a busy enforcement
+ * point does not pay ~20 ms of argon2id per request; revocation and
+ * disabling are checked on every request all the same.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { RequestMeta } from '../audit/log.ts';
+import { UnauthenticatedError, ValidationError } from '../errors.ts';
+import { permissionsOf, type AuthContext } from './context.ts';
+import type { AuthDeps } from './deps.ts';
+import { hashPassword, verifyPassword } from './password.ts';
+
+/** Stored credential row. */
+export interface ServiceCredentialRow {
+  id: string;
+  principalId: string;
+  clientId: string;
+  secretHash: string;
+  revokedAt: Date | null;
+}
+
+/** Storage of client credentials. */
+export interface ClientCredentialStore {
+  create(c: { id: string; principalId: string; clientId: string; secretHash: string; createdBy: string }): Promise<void>;
+  findByClientId(clientId: string): Promise<ServiceCredentialRow | undefined>;
+  revoke(id: string, principalId: string, now: Date): Promise<boolean>;
+  list(principalId: string): Promise<{ id: string; client_id: string; created_at: string; revoked_at: string | null }[]>;
+}
+
+/** A new credential; the secret is shown once. */
+export interface IssuedClientCredential {
+  credential_id: string;
+  client_id: string;
+  client_secret: string;
+}
+
+/** Creates client credentials for a service principal. */
+export async function createClientCredential(
+  deps: AuthDeps,
+  options: { principalId: string; createdBy: string; meta: RequestMeta },
+): Promise<IssuedClientCredential> {
+  const principal = await deps.catalog.getPrincipal(options.principalId);
+  if (principal.kind !== 'service') throw new ValidationError('Client credentials are for service principals.', [{ path: 'params.id', message: 'not a service' }]);
+  const id = deps.ids();
+  const clientId = `svc_${randomBytes(12).toString('base64url')}`;
+  const secret = `cs_${randomBytes(32).toString('base64url')}`;
+  await deps.clients.create({ id, principalId: principal.id, clientId, secretHash: await hashPassword(secret), createdBy: options.createdBy });
+  await deps.audit.record({ type: 'client_credential.created', outcome: 'success', actorId: options.createdBy, subjectId: principal.id, meta: options.meta, details: { credential_id: id, client_id: clientId } });
+  return { credential_id: id, client_id: clientId, client_secret: secret };
+}
+
+/** Parses `Authorization: Basic base64(client_id:secret)` (RFC 6749 §2.3.1: form-urlencoded parts). */
+export function parseBasic(header: string | undefined): { clientId: string; secret: string } | undefined {
+  const m = header ? /^Basic ([A-Za-z0-9+/=]{4,1024})$/i.exec(header) : null;
+  if (!m) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  if (i <= 0) return undefined;
+  try {
+    return { clientId: decodeURIComponent(text.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(text.slice(i + 1).replace(/\+/g, ' ')) };
+  } catch {
+    return undefined;
+  }
+}
+
+const CACHE_TTL_MS = 60_000;
+const CACHE_MAX = 10_000;
+const verified = new Map<string, { credentialId: string; until: number }>();
+
+/** Authenticates a service by client id and secret; throws UnauthenticatedError. */
+export async function authenticateClient(deps: AuthDeps, creds: { clientId: string; secret: string }): Promise<AuthContext> {
+  const fail = (reason: string) => new UnauthenticatedError('The client credentials are not valid.', { reason, clientId: creds.clientId });
+  const row = await deps.clients.findByClientId(creds.clientId);
+  const now = deps.clock.now();
+  const key = createHash('sha256').update(`${creds.clientId}\0${creds.secret}`).digest('base64');
+  const hit = verified.get(key);
+  let ok = Boolean(row && hit && hit.credentialId === row.id && hit.until > now.getTime());
+  if (!ok) {
+    ok = await verifyPassword(row?.secretHash, creds.secret);
+    if (ok && row) {
+      if (verified.size >= CACHE_MAX) verified.clear();
+      verified.set(key, { credentialId: row.id, until: now.getTime() + CACHE_TTL_MS });
+    }
+  }
+  if (!row || !ok) throw fail('unknown client or wrong secret');
+  if (row.revokedAt) throw fail('credential revoked');
+  const principal = await deps.catalog.getPrincipal(row.principalId);
+  if (principal.status !== 'active') throw fail('service disabled');
+  if (principal.sponsor_id) {
+    const sponsor = await deps.catalog.getPrincipal(principal.sponsor_id);
+    if (sponsor.status !== 'active') throw fail('sponsor disabled');
+  }
+  const orgRoles = await deps.catalog.orgRolesOf(principal.id);
+  return {
+    via: 'client',
+    principalId: principal.id,
+    principalName: principal.name,
+    sessionId: `client:${row.id}`,
+    scope: 'full',
+    amr: ['client_secret_basic'],
+    authTime: now,
+    expiresAt: now,
+    mfaAt: null,
+    mfaMethod: null,
+    orgRoles,
+    permissions: permissionsOf(orgRoles),
+  };
+}

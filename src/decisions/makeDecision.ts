@@ -1,0 +1,63 @@
+/**
+ * One decision, end to end: load the facts, decide against the snapshot in
+ * force, and commit the record before answering. If the record cannot be
+ * committed the caller gets 503 — never an answer without its record.
+ */
+import type { DecisionLogWriter } from '../audit/decisionLog.ts';
+import type { RequestMeta } from '../audit/log.ts';
+import type { Clock, IdGenerator } from '../clock.ts';
+import { decide } from '../engine/decide.ts';
+import type { Decision, DecisionInput } from '../engine/types.ts';
+import { NotFoundError } from '../errors.ts';
+import type { PolicyHolder } from '../policy/holder.ts';
+import type { FactsStore } from './facts.ts';
+
+/** Dependencies of {@link makeDecision}. */
+export interface DecisionDeps {
+  facts: FactsStore;
+  policy: PolicyHolder;
+  log: DecisionLogWriter;
+  clock: Clock;
+  ids: IdGenerator;
+}
+
+/** A decision request as callers phrase it. */
+export interface DecisionRequest {
+  principalId: string;
+  datasetId: string;
+  action: string;
+  purpose: string;
+  columns: string[] | '*';
+  context?: Record<string, unknown> | undefined;
+}
+
+/** A committed decision. */
+export interface RecordedDecision extends Decision {
+  decisionId: string;
+  at: Date;
+  input: DecisionInput;
+}
+
+/** Decides and durably records one request. */
+export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, caller: { callerId: string | null; meta: RequestMeta }): Promise<RecordedDecision> {
+  const start = process.hrtime.bigint();
+  const at = deps.clock.now();
+  const [principal, dataset] = await Promise.all([deps.facts.principal(request.principalId, at), deps.facts.dataset(request.datasetId, at)]);
+  if (!principal) throw new NotFoundError(`Principal ${request.principalId}`);
+  if (!dataset) throw new NotFoundError(`Dataset ${request.datasetId}`);
+  const input: DecisionInput = {
+    now: at.getTime(),
+    action: request.action,
+    purpose: request.purpose,
+    columns: request.columns,
+    principal,
+    dataset,
+    context: request.context,
+  };
+  const decision = decide(input, deps.policy.current());
+  const decisionId = deps.ids();
+  const latencyUs = Number(process.hrtime.bigint() - start) / 1000;
+  // Fail closed: the answer exists only once its record is committed.
+  await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs });
+  return { ...decision, decisionId, at, input };
+}

@@ -1,0 +1,87 @@
+/**
+ * The decision API for enforcement points (and administrators asking
+ * "what if"): one decision, or a batch, each durably recorded first.
+ */
+import { z } from 'zod';
+import { PURPOSES } from '../../catalog/identifiers.ts';
+import { makeDecision, type RecordedDecision } from '../../decisions/makeDecision.ts';
+import { ACTIONS } from '../../policy/document.ts';
+import type { AppDeps } from '../deps.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
+
+const DecisionRequestBody = z.strictObject({
+  principal_id: z.uuid().describe('the principal whose access is decided'),
+  dataset: z.string().min(1).max(128),
+  action: z.enum(ACTIONS).default('dataset:read'),
+  purpose: z.enum(PURPOSES),
+  columns: z.union([z.literal('*'), z.array(z.string().min(1).max(63)).min(1).max(2000)]).describe('columns needed; "*" only on de-identified data'),
+  context: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
+});
+
+const DecisionBody = z.object({
+  decision_id: z.string(),
+  effect: z.enum(['allow', 'deny']),
+  rules: z.array(z.string()).describe('ids of the rules that decided'),
+  reasons: z.array(z.string()).describe('for a deny: every unmet requirement'),
+  granted_columns: z.array(z.string()),
+  denied_columns: z.array(z.string()),
+  obligations: z.array(z.record(z.string(), z.unknown())),
+  grant_ids: z.array(z.string()),
+  break_glass: z.boolean(),
+  policy_version: z.string(),
+  decided_at: z.string(),
+});
+
+/** The answer shape of a recorded decision. */
+export function decisionBody(d: RecordedDecision): z.infer<typeof DecisionBody> {
+  return {
+    decision_id: d.decisionId,
+    effect: d.effect,
+    rules: d.rules,
+    reasons: d.reasons,
+    granted_columns: d.grantedColumns,
+    denied_columns: d.deniedColumns,
+    obligations: d.obligations,
+    grant_ids: d.grantIds,
+    break_glass: d.breakGlass,
+    policy_version: d.policyVersion,
+    decided_at: d.at.toISOString(),
+  };
+}
+
+const pdp = { kind: 'permission', permission: 'pdp:check', clients: true } as const;
+
+/** POST /v1/decisions and /v1/decisions/batch. */
+export function decisionRoutes(deps: AppDeps): AnyRoute[] {
+  const one = (body: z.infer<typeof DecisionRequestBody>, callerId: string, meta: { ip: string | undefined; requestId: string }) =>
+    makeDecision(
+      deps.decisions,
+      { principalId: body.principal_id, datasetId: body.dataset, action: body.action, purpose: body.purpose, columns: body.columns, context: body.context },
+      { callerId, meta },
+    );
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/decisions',
+      summary: 'Decide one request (recorded before the answer is sent)',
+      tag: 'decisions',
+      auth: pdp,
+      body: DecisionRequestBody,
+      responses: { 200: { description: 'The decision (allow or deny)', schema: DecisionBody }, 503: { description: 'The record could not be committed: no answer' } },
+      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!.principalId, { ip: meta.ip, requestId: meta.requestId! })) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/decisions/batch',
+      summary: 'Decide up to 100 requests at once (each recorded)',
+      tag: 'decisions',
+      auth: pdp,
+      body: z.strictObject({ requests: z.array(DecisionRequestBody).min(1).max(100) }),
+      responses: { 200: { description: 'Decisions, in request order', schema: z.object({ decisions: z.array(DecisionBody) }) } },
+      handler: async ({ body, auth, meta }) => {
+        const decisions = await Promise.all(body.requests.map((r) => one(r, auth!.principalId, { ip: meta.ip, requestId: meta.requestId! })));
+        return { body: { decisions: decisions.map(decisionBody) } };
+      },
+    }),
+  ];
+}
