@@ -2,6 +2,7 @@
  * Creates a session (one login: a family of tokens) after authentication
  * succeeded, and mints access + refresh token pairs for it.
  */
+import { InvalidCredentialsError } from '../errors.ts';
 import type { AuthDeps } from './deps.ts';
 import { newOpaqueToken } from './opaqueToken.ts';
 import type { SessionRow } from './store.ts';
@@ -51,6 +52,10 @@ export async function mintTokenPair(deps: AuthDeps, session: Pick<SessionRow, 'i
 
 /** Stores a new session and returns its first token pair. */
 export async function issueSession(deps: AuthDeps, options: IssueSessionOptions): Promise<IssuedSession> {
+  // The one place every login path passes: a person disabled between the
+  // first and second factor gets nothing (and nothing to revive later).
+  const principal = await deps.catalog.getPrincipal(options.principalId);
+  if (principal.status !== 'active' || principal.kind !== 'user') throw new InvalidCredentialsError({ reason: 'principal not active', principalId: principal.id });
   const now = deps.clock.now();
   const session = {
     id: deps.ids(),

@@ -32,8 +32,8 @@ export interface LoginChallenge {
 export async function login(deps: AuthDeps, options: LoginOptions): Promise<LoginChallenge> {
   const username = options.username.toLowerCase();
   const keys = attemptKeys(`pwd:${username}`, options.meta);
-  await reserveAttempt(deps, keys, options.meta);
   const principal = await deps.catalog.findPrincipalByName(username);
+  await reserveAttempt(deps, keys, options.meta, principal?.id);
   const usable = principal && principal.kind === 'user' && principal.status === 'active';
   const hash = usable ? await deps.store.getPasswordHash(principal.id) : undefined;
   const ok = await verifyPassword(hash, options.password);

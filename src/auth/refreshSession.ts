@@ -20,6 +20,8 @@ export async function refreshSession(deps: AuthDeps, options: { refreshToken: st
   const session = await deps.store.getSession(use.sessionId);
   if (!session) throw invalid('no session');
   if (use.status === 'reused') {
+    // A retry against a session that already ended is not a theft signal.
+    if (sessionEndReason(session, now, deps.settings.idleTimeoutSeconds)) throw invalid('session ended');
     await deps.store.revokeSession(session.id, now);
     await deps.audit.record({ type: 'session.refresh_reuse', outcome: 'failure', actorId: session.principalId, meta: options.meta, details: { session_id: session.id } });
     throw invalid('reused: session revoked');

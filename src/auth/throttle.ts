@@ -32,7 +32,8 @@ export async function reserveAttempt(deps: AuthDeps, keys: AttemptKeys, meta: Re
         await deps.audit.record({
           type: 'auth.lockout',
           outcome: 'failure',
-          subjectId: principalId ?? null,
+          // A source-address lock is about the address, not the person being tried.
+          subjectId: kind === 'account' ? (principalId ?? null) : null,
           meta,
           details: { key_kind: kind, key, seconds: r.retryAfterSeconds },
         });

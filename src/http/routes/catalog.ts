@@ -9,7 +9,7 @@ import { issueEnrollment } from '../../auth/enrollment.ts';
 import * as S from '../../catalog/schemas.ts';
 import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
 
 const read = { kind: 'permission', permission: 'catalog:read' } as const;
 const write = { kind: 'permission', permission: 'catalog:write' } as const;
@@ -20,7 +20,7 @@ const UuidParams = z.strictObject({ id: z.uuid() });
  * The four routes every catalog collection has: list, create, get, update.
  * Each resource supplies its schemas and store calls.
  */
-function collection<C, U, Item extends z.ZodType>(o: {
+function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
   path: string;
   tag: string;
   name: string;
@@ -29,6 +29,8 @@ function collection<C, U, Item extends z.ZodType>(o: {
   create: z.ZodType<C>;
   update: z.ZodType<U>;
   createdItem?: z.ZodType;
+  /** Who may create and update (default: catalog:write). */
+  writeAuth?: RouteAuth;
   list: (page: S.PageRequest) => Promise<S.Page<unknown>>;
   get: (id: string) => Promise<unknown>;
   add: (body: C, actor: string) => Promise<unknown>;
@@ -50,10 +52,14 @@ function collection<C, U, Item extends z.ZodType>(o: {
       path: o.path,
       summary: `Create a ${o.name}`,
       tag: o.tag,
-      auth: write,
+      auth: o.writeAuth ?? write,
       body: o.create,
       responses: { 201: { description: 'Created', schema: o.createdItem ?? o.item }, 409: { description: 'Already exists' } },
-      handler: async ({ body, auth }) => ({ status: 201, body: await o.add(body, auth!.principalId) }),
+      handler: async ({ body, auth, meta }) => {
+        const created = (await o.add(body, auth!.principalId)) as { id: string };
+        await deps.audit.record({ type: `catalog.${o.name}.created`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: created.id, after: body as Record<string, unknown> } });
+        return { status: 201, body: created };
+      },
     }),
     defineRoute({
       method: 'get',
@@ -70,11 +76,16 @@ function collection<C, U, Item extends z.ZodType>(o: {
       path: `${o.path}/:id`,
       summary: `Update a ${o.name}`,
       tag: o.tag,
-      auth: write,
+      auth: o.writeAuth ?? write,
       params: o.params,
       body: o.update,
       responses: { 200: { description: 'Updated', schema: o.item }, 404: { description: 'Not found' } },
-      handler: async ({ params, body }) => ({ body: await o.patch(params.id, body) }),
+      handler: async ({ params, body, auth, meta }) => {
+        const before = await o.get(params.id);
+        const after = await o.patch(params.id, body);
+        await deps.audit.record({ type: `catalog.${o.name}.updated`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: params.id, before, after } });
+        return { body: after };
+      },
     }),
   ];
 }
@@ -83,7 +94,7 @@ function collection<C, U, Item extends z.ZodType>(o: {
 export function catalogRoutes(deps: AppDeps): AnyRoute[] {
   const c = deps.catalog;
   return [
-    ...collection({
+    ...collection(deps, {
       path: '/v1/projects',
       tag: 'projects',
       name: 'project',
@@ -96,7 +107,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       add: (b) => c.createProject(b),
       patch: (id, b) => c.updateProject(id, b),
     }),
-    ...collection({
+    ...collection(deps, {
       path: '/v1/vendors',
       tag: 'vendors',
       name: 'vendor',
@@ -120,7 +131,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 201: { description: 'Recorded', schema: S.Baa } },
       handler: async ({ params, body }) => ({ status: 201, body: await c.addBaa(params.id, body) }),
     }),
-    ...collection({
+    ...collection(deps, {
       path: '/v1/principals',
       tag: 'principals',
       name: 'principal',
@@ -192,18 +203,29 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
         return { status: 204 };
       },
     }),
-    ...collection({
+    ...collection(deps, {
       path: '/v1/roles',
       tag: 'roles',
       name: 'role',
+      // Changing what a role inherits is a role change: same gate as assigning one.
+      writeAuth: { kind: 'permission', permission: 'roles:assign', stepUp: true },
       item: S.Role,
       params: SlugParams,
       create: S.RoleCreate,
       update: S.RoleUpdate,
       list: (p) => c.listRoles(p),
       get: (id) => c.getRole(id),
-      add: (b) => c.createRole(b),
-      patch: (id, b) => c.updateRole(id, b),
+      // The role graph is part of the policy snapshot: recompile after a change.
+      add: async (b) => {
+        const r = await c.createRole(b);
+        await deps.decisions.policy.reload();
+        return r;
+      },
+      patch: async (id, b) => {
+        const r = await c.updateRole(id, b);
+        await deps.decisions.policy.reload();
+        return r;
+      },
     }),
     defineRoute({
       method: 'get',
@@ -263,7 +285,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
         return { body: { revoked } };
       },
     }),
-    ...collection({
+    ...collection(deps, {
       path: '/v1/datasets',
       tag: 'datasets',
       name: 'dataset',
