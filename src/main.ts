@@ -13,7 +13,9 @@ import { createAuthStore } from './auth/postgres.ts';
 import { createClientCredentialStore } from './auth/clientPostgres.ts';
 import { createDecisionLogWriter } from './audit/decisionPostgres.ts';
 import type { DecisionDeps } from './decisions/makeDecision.ts';
+import { cachedFacts, TtlCache } from './decisions/cachedFacts.ts';
 import { createFactsStore } from './decisions/postgres.ts';
+import { listenForCatalogChanges } from './db/notify.ts';
 import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
 import { loadPolicy } from './policy/loadPolicy.ts';
@@ -42,6 +44,7 @@ export interface Wired {
   catalog: CatalogStore;
   policy: PolicyHolder;
   decisions: DecisionDeps;
+  invalidate: () => void;
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
   app: AppDeps;
@@ -57,6 +60,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const auth: AuthDeps = {
     store: createAuthStore(sql),
     clients: createClientCredentialStore(sql),
+    clientContexts: new TtlCache(systemClock, 1000),
     catalog,
     audit,
     clock,
@@ -81,12 +85,20 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const policy = new PolicyHolder(EMPTY_POLICY, () => loadPolicy(catalog), (err) =>
     log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
   );
-  const decisions: DecisionDeps = { facts: createFactsStore(sql), policy, log: createDecisionLogWriter(sql), clock, ids };
+  // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
+  const facts = cachedFacts(createFactsStore(sql), systemClock);
+  const decisions: DecisionDeps = { facts, policy, log: createDecisionLogWriter(sql), clock, ids };
+  /** Drops every cached fact; called after writes through this process and on catalog notifications. */
+  const invalidate = () => {
+    facts.invalidate();
+    auth.clientContexts?.clear();
+  };
   const app: AppDeps = {
     catalog,
     audit,
     auth,
     decisions,
+    invalidate,
     clock,
     log,
     checkDatabase: async () => {
@@ -100,7 +112,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { catalog, audit, auth, app, policy, decisions };
+  return { catalog, audit, auth, app, policy, decisions, invalidate };
 }
 
 /** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
@@ -147,6 +159,7 @@ async function start(): Promise<void> {
     process.exit(1);
   }
 
+  await listenForCatalogChanges(db.sql, () => wired.invalidate());
   const app = createApp(wired.app);
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)

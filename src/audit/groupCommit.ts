@@ -62,8 +62,9 @@ export class GroupCommitter<T> {
     while (this.queue.length && this.inFlight < this.options.concurrency) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
-      void this.options
-        .flush(batch.map((p) => p.item))
+      // Promise.resolve().then: a flush that throws synchronously still rejects its batch.
+      void Promise.resolve()
+        .then(() => this.options.flush(batch.map((p) => p.item)))
         .then(
           () => {
             this.stats.batches++;

@@ -72,6 +72,12 @@ const verified = new Map<string, { credentialId: string; until: number }>();
 
 /** Authenticates a service by client id and secret; throws UnauthenticatedError. */
 export async function authenticateClient(deps: AuthDeps, creds: { clientId: string; secret: string }): Promise<AuthContext> {
+  if (!deps.clientContexts) return authenticateClientUncached(deps, creds);
+  const key = createHash('sha256').update(`${creds.clientId}\0${creds.secret}`).digest('base64');
+  return deps.clientContexts.get(key, () => authenticateClientUncached(deps, creds));
+}
+
+async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: string; secret: string }): Promise<AuthContext> {
   const fail = (reason: string) => new UnauthenticatedError('The client credentials are not valid.', { reason, clientId: creds.clientId });
   const row = await deps.clients.findByClientId(creds.clientId);
   const now = deps.clock.now();

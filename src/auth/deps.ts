@@ -4,7 +4,9 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
+import type { TtlCache } from '../decisions/cachedFacts.ts';
 import type { ClientCredentialStore } from './clientCredentials.ts';
+import type { AuthContext } from './context.ts';
 import type { AuthStore, ThrottleLimits } from './store.ts';
 
 /** Authentication settings (from configuration). */
@@ -34,6 +36,8 @@ export interface AuthDeps {
   audit: AuditLog;
   clock: Clock;
   ids: IdGenerator;
+  /** Authenticated service contexts, cached briefly and emptied on every catalog change. */
+  clientContexts?: TtlCache<AuthContext>;
   /** AES-256-GCM key sealing TOTP secrets at rest (and keying recovery-code HMACs). */
   encryptionKey: Buffer;
   settings: AuthSettings;

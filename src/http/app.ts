@@ -65,7 +65,7 @@ export function createApp(deps: AppDeps): Express {
 
   const routes = allRoutes(deps);
   const router = express.Router();
-  mountRoutes(router, routes, authorize);
+  mountRoutes(router, routes, authorize, deps.invalidate);
   app.use(router);
 
   const openapi = buildOpenApi(routes, { version: deps.settings.version, serverUrl: deps.settings.publicUrl });

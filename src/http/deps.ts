@@ -14,6 +14,8 @@ export interface AppDeps {
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;
   decisions: DecisionDeps;
+  /** Empties the caches of facts and service contexts (after a write). */
+  invalidate: () => void;
   clock: Clock;
   log: Logger;
   /** Resolves when the database answers; rejects otherwise. */

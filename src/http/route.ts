@@ -90,7 +90,7 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
 export type Authorizer = (req: Request, auth: RouteAuth, meta: RequestMeta, action: string) => Promise<AuthContext | undefined>;
 
 /** Mounts routes on an express router, validating every part of the request. */
-export function mountRoutes(router: Router, routes: readonly AnyRoute[], authorize: Authorizer): void {
+export function mountRoutes(router: Router, routes: readonly AnyRoute[], authorize: Authorizer, afterWrite: () => void = () => {}): void {
   for (const route of routes) {
     router[route.method](route.path, async (req: Request, res: Response) => {
       const requestId = res.locals.requestId as string;
@@ -99,7 +99,13 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], authori
       const params = parsePart(route.params, req.params, 'params');
       const query = parsePart(route.query, req.query, 'query');
       const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
-      const result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
+      let result: RouteResult;
+      try {
+        result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
+      } finally {
+        // Whatever a write changed, cached facts must not outlive it in this process.
+        if (route.method !== 'get') afterWrite();
+      }
       if (res.headersSent) return;
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
       const status = result.status ?? 200;

@@ -313,3 +313,34 @@ describe('concurrency', () => {
     await expect(gc.submit(99)).resolves.toBeUndefined();
   });
 });
+
+describe('robustness of the flush contract', () => {
+  // A flush typed `(batch) => Promise<void>` may still throw before returning
+  // a promise (a non-async function, a mapping bug). Its batch must be
+  // rejected like any failed flush and its slot freed; otherwise the items
+  // hang forever, `inFlight` leaks until the committer is wedged, and the
+  // throw escapes as an unhandled rejection (which ends a Node process).
+  it('a flush that throws synchronously rejects its batch with UnavailableError and does not wedge the committer', async () => {
+    let calls = 0;
+    const gc = new GroupCommitter<number>({
+      maxBatch: 1,
+      maxQueue: 10,
+      concurrency: 1,
+      flush: () => {
+        calls++;
+        if (calls === 1) throw new Error('mapping bug');
+        return Promise.resolve();
+      },
+    });
+    const within = (p: Promise<void>) =>
+      Promise.race([
+        p.then(
+          () => 'resolved',
+          (e: unknown) => (e instanceof UnavailableError ? 'unavailable' : 'other error'),
+        ),
+        new Promise<string>((r) => setTimeout(() => r('still pending'), 300)),
+      ]);
+    expect(await within(gc.submit(1))).toBe('unavailable');
+    expect(await within(gc.submit(2))).toBe('resolved');
+  });
+});

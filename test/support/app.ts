@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire, type Wired } from '../../src/main.ts';
+import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { loadDefaultRoles } from '../../src/policy/loadDefaultRoles.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -51,6 +52,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   await loadDefaultRoles(wired.catalog);
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
+  await listenForCatalogChanges(db.sql, () => wired.invalidate());
   server.on('request', createApp(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -1,0 +1,29 @@
+/**
+ * The server the HTTP benchmarks load: Custos exactly as main.ts wires it,
+ * plus a bare express hello-world route in the same process, so both are
+ * measured under the same conditions.
+ */
+import express from 'express';
+import { createApp } from '../src/http/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createSql } from '../src/db/client.ts';
+import { createLogger } from '../src/logger.ts';
+import { wire } from '../src/main.ts';
+import { listenForCatalogChanges } from '../src/db/notify.ts';
+
+const config = loadConfig();
+const log = createLogger({ level: 'warn' });
+const sql = createSql({ url: config.databaseUrl!, max: config.dbPoolMax });
+const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey! });
+const r = await wired.policy.reload();
+if (!r.ok) throw r.error;
+await listenForCatalogChanges(sql, () => wired.invalidate());
+
+const outer = express();
+outer.disable('x-powered-by');
+outer.get('/hello', (_req, res) => {
+  res.json({ hello: 'world' });
+});
+outer.use(createApp(wired.app));
+outer.listen(config.port, config.host, () => process.stdout.write('ready\n'));
+process.on('SIGTERM', () => process.exit(0));
