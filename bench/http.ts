@@ -35,7 +35,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   const seeded = await seedBenchWorld({ databaseUrl, key });
 
   const port = await freePort();
-  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts'], {
+  const server = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'bench/server.ts'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

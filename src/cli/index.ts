@@ -7,11 +7,13 @@ import { CustosError } from '../errors.ts';
 import { VERSION } from '../main.ts';
 import { registerBootstrap } from './bootstrap.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerPolicy } from './policy.ts';
 
 const program = new Command();
 program.name('custos').description('Custos: policy decision point for HIPAA-regulated AI training data').version(VERSION);
 registerMigrate(program);
 registerBootstrap(program);
+registerPolicy(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof CustosError ? err.code : 'error';

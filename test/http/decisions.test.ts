@@ -310,6 +310,30 @@ describe('who may ask', () => {
     await decided(ask(scientist.id));
   });
 
+  it("an enforcement point that is disabled, or whose sponsor is disabled, is refused at once", async () => {
+    const sponsor = (await created('/v1/principals', { kind: 'user', name: 'ep-owner' })).id;
+    const ep2 = (await service('feature-store-2', sponsor)).id;
+    await assign(ep2, 'enforcement-point');
+    const creds = await credentials(ep2);
+    const setStatus = async (id: string, status: 'active' | 'disabled') => {
+      const r = await app.call('PATCH', `/v1/principals/${id}`, { token: admin.token, body: { status } });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    };
+    await decided(ask(scientist.id), { as: basic(creds), callerId: ep2 });
+
+    await setStatus(sponsor, 'disabled');
+    const sponsorOff = await decideHttp(ask(scientist.id), { as: basic(creds) });
+    expectProblem(sponsorOff, 401, 'unauthenticated');
+    await setStatus(sponsor, 'active');
+    await decided(ask(scientist.id), { as: basic(creds), callerId: ep2 });
+
+    await setStatus(ep2, 'disabled');
+    const selfOff = await decideHttp(ask(scientist.id), { as: basic(creds) });
+    expectProblem(selfOff, 401, 'unauthenticated');
+    expect(await rowsWithRequestId(sponsorOff.requestId)).toBe(0);
+    expect(await rowsWithRequestId(selfOff.requestId)).toBe(0);
+  });
+
   it('a service without pdp:check is 403', async () => {
     const r = await decideHttp(ask(scientist.id), { as: basic(plainSvc) });
     expectProblem(r, 403, 'forbidden');
