@@ -55,6 +55,7 @@ const envSchema = z.object({
   CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10),
   CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
+  CUSTOS_AUTO_BOOTSTRAP: bool.default(true),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -88,6 +89,8 @@ export interface Config {
   dbPoolMax: number;
   shutdownGraceSeconds: number;
   requestTimeoutMs: number;
+  /** Create the first administrator at start-up when none exists. */
+  autoBootstrap: boolean;
 }
 
 function isLoopback(host: string): boolean {
@@ -224,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     dbPoolMax: e.CUSTOS_DB_POOL_MAX,
     shutdownGraceSeconds: e.CUSTOS_SHUTDOWN_GRACE_SECONDS,
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
+    autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
   };
 }
 

@@ -152,7 +152,7 @@ async function start(): Promise<void> {
   const db = await openDatabase(config, log);
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
   try {
-    await prepareDatabase(db.sql, wired, log, { autoBootstrap: process.env.CUSTOS_AUTO_BOOTSTRAP !== 'false' });
+    await prepareDatabase(db.sql, wired, log, { autoBootstrap: config.autoBootstrap });
   } catch (err) {
     log.fatal({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'start-up failed');
     await db.close().catch(() => {});

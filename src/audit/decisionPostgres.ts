@@ -59,12 +59,12 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
         reasons: r.decision.reasons,
         granted_columns: r.decision.grantedColumns,
         denied_columns: r.decision.deniedColumns,
-        obligations: JSON.stringify(r.decision.obligations),
+        obligations: sql.json(r.decision.obligations as never),
         grant_ids: r.decision.grantIds,
         break_glass: r.decision.breakGlass,
         policy_version: r.decision.policyVersion,
         latency_us: Math.round(r.latencyUs),
-        input: JSON.stringify(storedInput(r)),
+        input: sql.json(storedInput(r) as never),
       }));
       // Explicit columns from our own record type, never a request body.
       await sql`

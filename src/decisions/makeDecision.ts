@@ -40,11 +40,35 @@ export interface RecordedDecision extends Decision {
 
 /** Decides and durably records one request. */
 export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, caller: { callerId: string | null; meta: RequestMeta }): Promise<RecordedDecision> {
+  const [recorded] = await makeDecisions(deps, [request], caller);
+  return recorded!;
+}
+
+/**
+ * Decides and records several requests. Every principal and dataset is
+ * resolved first, so a batch with an unknown one fails before any decision
+ * is recorded (no record exists for an answer that was never sent).
+ */
+export async function makeDecisions(deps: DecisionDeps, requests: readonly DecisionRequest[], caller: { callerId: string | null; meta: RequestMeta }): Promise<RecordedDecision[]> {
   const start = process.hrtime.bigint();
   const at = deps.clock.now();
-  const [principal, dataset] = await Promise.all([deps.facts.principal(request.principalId, at), deps.facts.dataset(request.datasetId, at)]);
-  if (!principal) throw new NotFoundError(`Principal ${request.principalId}`);
-  if (!dataset) throw new NotFoundError(`Dataset ${request.datasetId}`);
+  const facts = await Promise.all(requests.map((r) => Promise.all([deps.facts.principal(r.principalId, at), deps.facts.dataset(r.datasetId, at)])));
+  facts.forEach(([principal, dataset], i) => {
+    if (!principal) throw new NotFoundError(`Principal ${requests[i]!.principalId}`);
+    if (!dataset) throw new NotFoundError(`Dataset ${requests[i]!.datasetId}`);
+  });
+  return Promise.all(requests.map((r, i) => decideAndRecord(deps, r, facts[i]![0]!, facts[i]![1]!, at, start, caller)));
+}
+
+async function decideAndRecord(
+  deps: DecisionDeps,
+  request: DecisionRequest,
+  principal: NonNullable<Awaited<ReturnType<FactsStore['principal']>>>,
+  dataset: NonNullable<Awaited<ReturnType<FactsStore['dataset']>>>,
+  at: Date,
+  start: bigint,
+  caller: { callerId: string | null; meta: RequestMeta },
+): Promise<RecordedDecision> {
   const input: DecisionInput = {
     now: at.getTime(),
     action: request.action,

@@ -13,6 +13,8 @@ export type ReloadResult = { ok: true; version: string } | { ok: false; error: u
 export class PolicyHolder {
   private snapshot: PolicySnapshot;
   private reloading: Promise<ReloadResult> | undefined;
+  /** A change arrived while a reload was running: that reload may have read the old state. */
+  private again: Promise<ReloadResult> | undefined;
 
   constructor(
     initial: PolicySnapshot,
@@ -27,9 +29,26 @@ export class PolicyHolder {
     return this.snapshot;
   }
 
-  /** Compiles a new snapshot and swaps it in; on failure keeps the last good one. Concurrent calls share one reload. */
+  /**
+   * Compiles a new snapshot and swaps it in; on failure keeps the last good
+   * one. A call during a running reload gets a fresh reload after it (calls
+   * arriving meanwhile share that one), so no change is missed.
+   */
   reload(): Promise<ReloadResult> {
-    this.reloading ??= this.load()
+    if (this.reloading) {
+      this.again ??= this.reloading.then(() => {
+        this.again = undefined;
+        return this.reload();
+      });
+      return this.again;
+    }
+    let loading: Promise<PolicySnapshot>;
+    try {
+      loading = this.load();
+    } catch (err) {
+      loading = Promise.reject(err); // a synchronous throw is a failed reload too
+    }
+    this.reloading = loading
       .then(
         (next): ReloadResult => {
           this.snapshot = next;

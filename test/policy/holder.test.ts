@@ -50,6 +50,7 @@ const FREEZE = `rules:
     resource: { classification: [phi] }
 `;
 const V2 = compilePolicy({ documents: [...defaultDocuments(), { name: 'freeze.yaml', text: FREEZE }], roles: ROLES });
+const V3 = compilePolicy({ documents: defaultDocuments(), roles: ROLES, version: 'v3' });
 
 /** What a decision made now looks like. */
 function decisionNow(holder: PolicyHolder, p = scientist) {
@@ -144,7 +145,7 @@ describe('PolicyHolder', () => {
     expect(decisionNow(holder)).toEqual(V2_DENY);
   });
 
-  it('concurrent reload() calls share one load; a later call loads again', async () => {
+  it('calls during a running reload share ONE follow-up load, so a change made meanwhile is never missed', async () => {
     const gate = deferred<PolicySnapshot>();
     const load = vi.fn(() => gate.promise);
     const holder = new PolicyHolder(V1, load);
@@ -152,30 +153,48 @@ describe('PolicyHolder', () => {
     const b = holder.reload();
     const c = holder.reload();
     expect(load).toHaveBeenCalledTimes(1);
+    // The running load read the old state; the follow-up must see the change.
+    load.mockImplementation(() => Promise.resolve(V3));
     gate.resolve(V2);
-    const results = await Promise.all([a, b, c]);
-    for (const r of results) expect(r).toEqual({ ok: true, version: V2.version });
-    expect(load).toHaveBeenCalledTimes(1);
+    expect(await a).toEqual({ ok: true, version: V2.version });
+    expect(await b).toEqual({ ok: true, version: V3.version });
+    expect(await c).toEqual({ ok: true, version: V3.version });
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(holder.current()).toBe(V3);
 
     load.mockImplementation(() => Promise.resolve(V1));
     expect(await holder.reload()).toEqual({ ok: true, version: V1.version });
-    expect(load).toHaveBeenCalledTimes(2);
+    expect(load).toHaveBeenCalledTimes(3);
     expect(holder.current()).toBe(V1);
   });
 
-  it('concurrent reloads that fail report the error once and a later reload can still succeed', async () => {
+  it('a failed reload reports its error, keeps the last good snapshot, and a later reload can still succeed', async () => {
     const onError = vi.fn();
     const gate = deferred<PolicySnapshot>();
     const load = vi.fn(() => gate.promise);
     const holder = new PolicyHolder(V1, load, onError);
-    const both = [holder.reload(), holder.reload()];
+    const first = holder.reload();
     gate.reject(new Error('bad'));
-    for (const r of await Promise.all(both)) expect(r).toMatchObject({ ok: false, version: V1.version });
+    expect(await first).toMatchObject({ ok: false, version: V1.version });
     expect(load).toHaveBeenCalledTimes(1);
     expect(onError).toHaveBeenCalledTimes(1);
+    expect(holder.current()).toBe(V1);
     load.mockImplementation(() => Promise.resolve(V2));
     expect(await holder.reload()).toEqual({ ok: true, version: V2.version });
     expect(holder.current()).toBe(V2);
+  });
+
+  it('a load that throws synchronously is a failed reload, not an exception', async () => {
+    const onError = vi.fn();
+    const holder = new PolicyHolder(
+      V1,
+      () => {
+        throw new Error('sync');
+      },
+      onError,
+    );
+    expect(await holder.reload()).toMatchObject({ ok: false, version: V1.version });
+    expect(onError).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { PURPOSES } from '../../catalog/identifiers.ts';
-import { makeDecision, type RecordedDecision } from '../../decisions/makeDecision.ts';
+import { makeDecision, makeDecisions, type RecordedDecision } from '../../decisions/makeDecision.ts';
 import { ACTIONS } from '../../policy/document.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
@@ -79,7 +79,11 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       body: z.strictObject({ requests: z.array(DecisionRequestBody).min(1).max(100) }),
       responses: { 200: { description: 'Decisions, in request order', schema: z.object({ decisions: z.array(DecisionBody) }) } },
       handler: async ({ body, auth, meta }) => {
-        const decisions = await Promise.all(body.requests.map((r) => one(r, auth!.principalId, { ip: meta.ip, requestId: meta.requestId! })));
+        const decisions = await makeDecisions(
+          deps.decisions,
+          body.requests.map((r) => ({ principalId: r.principal_id, datasetId: r.dataset, action: r.action, purpose: r.purpose, columns: r.columns, context: r.context })),
+          { callerId: auth!.principalId, meta },
+        );
         return { body: { decisions: decisions.map(decisionBody) } };
       },
     }),
