@@ -45,7 +45,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   });
   const base = `http://127.0.0.1:${port}`;
   const seconds = smoke ? 3 : 15;
-  const connections = 32;
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
   try {
     // Warm both paths (JIT, connection pool, credential cache).
     await load({ url: `${base}/hello`, method: 'GET', seconds: 2, connections });

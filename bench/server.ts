@@ -26,4 +26,8 @@ outer.get('/hello', (_req, res) => {
 });
 outer.use(createApp(wired.app));
 outer.listen(config.port, config.host, () => process.stdout.write('ready\n'));
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  const stats = (wired.decisions.log as unknown as { stats?: unknown }).stats;
+  process.stderr.write(`group commit: ${JSON.stringify(stats)}\n`);
+  process.exit(0);
+});

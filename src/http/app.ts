@@ -36,6 +36,8 @@ export function allRoutes(deps: AppDeps): AnyRoute[] {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Responses are `no-store`; a body hash per response would be pure cost.
+  app.set('etag', false);
   app.set('trust proxy', deps.settings.trustProxy ?? false);
   // Express 5's default "simple" parser: repeated keys become arrays, which
   // the strict query schemas then refuse; no nested objects from `a[b]=c`.

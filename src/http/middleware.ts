@@ -26,6 +26,7 @@ export function requestId(): RequestHandler {
 
 /** One structured line per request, with status and latency; never bodies or headers. */
 export function accessLog(log: Logger): RequestHandler {
+  if (!log.isLevelEnabled('info')) return (_req, _res, next) => next();
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
@@ -78,6 +79,11 @@ export function securityHeaders(): RequestHandler {
     crossOriginResourcePolicy: { policy: 'same-origin' },
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+    // Headers that only matter to pages loading other content; this is a JSON API with one static page.
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    originAgentCluster: false,
   });
 }
 
