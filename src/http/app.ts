@@ -29,7 +29,8 @@ function bearer(req: Request): string | undefined {
 
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
-  return [...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...decisionRoutes(deps)];
+  // The decision API is the hot path: express matches routes in order, so it comes first.
+  return [...decisionRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps)];
 }
 
 /** Builds the express app. */

@@ -97,18 +97,26 @@ export function noStore(_req: Request, res: Response, next: NextFunction): void 
  * Every request is answered within `ms`: if a dependency stalls (postgres.js
  * can leave a query pending forever after a connection drops mid-handshake),
  * the caller gets a 503 instead of a hung connection. Fail closed: a late
- * result is discarded, never sent.
+ * result is discarded, never sent. One sweeper checks the requests in flight
+ * a few times a second — no timer or listener per request on the hot path.
  */
 export function deadline(ms: number, onTimeout: (res: Response, err: UnavailableError) => void): RequestHandler {
+  const inFlight = new Map<Response, number>();
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [res, due] of inFlight) {
+      if (res.writableEnded || res.destroyed) inFlight.delete(res);
+      else if (due <= now) {
+        inFlight.delete(res);
+        if (res.headersSent) continue;
+        res.locals.timedOut = true;
+        onTimeout(res, new UnavailableError({ reason: 'request deadline exceeded', ms }));
+      }
+    }
+  }, Math.max(10, Math.min(250, Math.floor(ms / 4))));
+  sweep.unref();
   return (_req, res, next) => {
-    const timer = setTimeout(() => {
-      if (res.headersSent) return;
-      res.locals.timedOut = true;
-      onTimeout(res, new UnavailableError({ reason: 'request deadline exceeded', ms }));
-    }, ms);
-    timer.unref();
-    res.on('close', () => clearTimeout(timer));
-    res.on('finish', () => clearTimeout(timer));
+    inFlight.set(res, Date.now() + ms);
     next();
   };
 }
