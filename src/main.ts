@@ -159,7 +159,7 @@ async function start(): Promise<void> {
     process.exit(1);
   }
 
-  await listenForCatalogChanges(db.sql, () => wired.invalidate());
+  const listener = await listenForCatalogChanges(db.sql, () => wired.invalidate());
   const app = createApp(wired.app);
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
@@ -178,6 +178,7 @@ async function start(): Promise<void> {
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
     server.close(async () => {
       clearTimeout(force);
+      await listener.unlisten().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
       log.info('stopped');
       process.exit(0);

@@ -54,7 +54,7 @@ async function embeddedUrlIfRunning(config: Config): Promise<string | undefined>
 export async function openDatabase(config: Config, log: Logger, options: { reuseRunning?: boolean } = {}): Promise<OpenDatabase> {
   if (config.databaseUrl) {
     const sql = createSql({ url: config.databaseUrl, max: config.dbPoolMax });
-    return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
+    return { sql, embedded: false, close: () => sql.end({ timeout: 2 }) };
   }
   const running = options.reuseRunning ? await embeddedUrlIfRunning(config) : undefined;
   if (running) {
