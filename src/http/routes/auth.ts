@@ -10,30 +10,16 @@ import { completeRecoveryLogin, regenerateRecoveryCodes } from '../../auth/recov
 import { refreshSession } from '../../auth/refreshSession.ts';
 import { stepUpWithTotp } from '../../auth/stepUp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../../auth/totpEnrollment.ts';
-import type { AuthContext } from '../../auth/context.ts';
 import type { AppDeps } from '../deps.ts';
+import { must, Session } from './shared.ts';
 import { defineRoute } from '../route.ts';
 
-const Session = z.object({
-  access_token: z.string(),
-  token_type: z.literal('Bearer'),
-  expires_in: z.number().int(),
-  refresh_token: z.string().describe('Single use; each refresh returns a new one'),
-  refresh_expires_in: z.number().int(),
-  scope: z.enum(['full', 'enrollment']),
-  amr: z.array(z.string()).describe('RFC 8176 authentication method references'),
-  auth_time: z.number().int().describe('Unix seconds of the authentication'),
-});
 // Bounded so a megabyte "password" cannot make argon2id do unbounded work.
 const StepUp = z.object({ mfa_at: z.string(), method: z.enum(['totp', 'webauthn']) });
 const PasswordField = z.string().min(1).max(1024);
 const Username = z.string().min(1).max(128);
 const Code = z.string().min(1).max(16);
 
-function must(auth: AuthContext | undefined): AuthContext {
-  if (!auth) throw new Error('route declared authentication but none was resolved');
-  return auth;
-}
 
 /** Authentication and self-service routes. */
 export function authRoutes(deps: AppDeps) {

@@ -4,24 +4,14 @@
  * generic 401 `invalid_mfa`; nothing the library says reaches the client.
  */
 import { z } from 'zod';
-import type { AuthContext } from '../../auth/context.ts';
 import { completeWebauthnLogin, webauthnLoginOptions } from '../../auth/webauthnLogin.ts';
 import { completePasskeyLogin, passkeyLoginOptions } from '../../auth/webauthnPasskey.ts';
 import { finishWebauthnRegistration, startWebauthnRegistration } from '../../auth/webauthnRegistration.ts';
 import { stepUpWithWebauthn, webauthnStepUpOptions } from '../../auth/webauthnStepUp.ts';
 import type { AppDeps } from '../deps.ts';
+import { must, Session } from './shared.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
-const Session = z.object({
-  access_token: z.string(),
-  token_type: z.literal('Bearer'),
-  expires_in: z.number().int(),
-  refresh_token: z.string().describe('Single use; each refresh returns a new one'),
-  refresh_expires_in: z.number().int(),
-  scope: z.enum(['full', 'enrollment']),
-  amr: z.array(z.string()).describe('RFC 8176 authentication method references'),
-  auth_time: z.number().int().describe('Unix seconds of the authentication'),
-});
 
 /** base64url text of bounded length. */
 const B64u = (max: number) =>
@@ -74,10 +64,6 @@ const RequestOptions = z.looseObject({ challenge: z.string(), rpId: z.string().o
 const MfaToken = z.string().min(1).max(200);
 const StepUp = z.object({ mfa_at: z.string(), method: z.literal('webauthn') });
 
-function must(auth: AuthContext | undefined): AuthContext {
-  if (!auth) throw new Error('route declared authentication but none was resolved');
-  return auth;
-}
 
 /** WebAuthn routes. */
 export function webauthnRoutes(deps: AppDeps): AnyRoute[] {
