@@ -17,7 +17,7 @@ const sql = createSql({ url: config.databaseUrl!, max: config.dbPoolMax });
 const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey! });
 const r = await wired.policy.reload();
 if (!r.ok) throw r.error;
-await listenForCatalogChanges(sql, () => wired.invalidate());
+await listenForCatalogChanges(sql, wired.onCatalogChange);
 
 const outer = express();
 outer.disable('x-powered-by');

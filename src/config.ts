@@ -56,6 +56,7 @@ const envSchema = z.object({
   CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
   CUSTOS_AUTO_BOOTSTRAP: bool.default(true),
+  CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -69,8 +70,8 @@ export interface Config {
   host: string;
   publicUrl: string;
   tls: { certFile: string; keyFile: string } | undefined;
-  /** Express `trust proxy` value, or undefined when no proxy is trusted. */
-  trustProxy: string | undefined;
+  /** Express `trust proxy` value (a hop count, or addresses), or undefined when no proxy is trusted. */
+  trustProxy: string | number | undefined;
   /** 32-byte key for AES-256-GCM secrets at rest, or undefined to generate one (embedded only). */
   encryptionKey: Buffer | undefined;
   encryptionKeyFile: string | undefined;
@@ -91,6 +92,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** Create the first administrator at start-up when none exists. */
   autoBootstrap: boolean;
+  /** Periodic policy recompile, the safety net behind change notifications. */
+  policyReloadSeconds: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -203,7 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     host: e.HOST,
     publicUrl,
     tls,
-    trustProxy: e.CUSTOS_TRUST_PROXY,
+    // A bare number is a hop count for express; as a string it would be read as an address.
+    trustProxy: e.CUSTOS_TRUST_PROXY && /^\d+$/.test(e.CUSTOS_TRUST_PROXY) ? Number(e.CUSTOS_TRUST_PROXY) : e.CUSTOS_TRUST_PROXY,
     encryptionKey,
     encryptionKeyFile: e.CUSTOS_ENCRYPTION_KEY_FILE,
     logLevel: e.CUSTOS_LOG_LEVEL,
@@ -228,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     shutdownGraceSeconds: e.CUSTOS_SHUTDOWN_GRACE_SECONDS,
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
+    policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
   };
 }
 

@@ -45,6 +45,7 @@ export interface Wired {
   policy: PolicyHolder;
   decisions: DecisionDeps;
   invalidate: () => void;
+  onCatalogChange: (table: string) => void;
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
   app: AppDeps;
@@ -93,6 +94,12 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     facts.invalidate();
     auth.clientContexts?.clear();
   };
+  /** A catalog change seen through NOTIFY (or a re-subscription, when changes may have been missed). */
+  const onCatalogChange = (table: string) => {
+    invalidate();
+    // The role graph is part of the policy snapshot: recompile when it may have changed.
+    if (table === 'roles' || table === 'role_inherits' || table === '(subscribed)') void policy.reload();
+  };
   const app: AppDeps = {
     catalog,
     audit,
@@ -112,7 +119,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { catalog, audit, auth, app, policy, decisions, invalidate };
+  return { catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange };
 }
 
 /** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
@@ -159,7 +166,13 @@ async function start(): Promise<void> {
     process.exit(1);
   }
 
-  const listener = await listenForCatalogChanges(db.sql, () => wired.invalidate());
+  const listener = await listenForCatalogChanges(db.sql, wired.onCatalogChange);
+  // Safety net for a missed notification: recompile every few seconds.
+  const reloadTimer = setInterval(() => void wired.policy.reload(), config.policyReloadSeconds * 1000).unref();
+  // Spent challenges, expired tokens and idle throttle counters are deleted once a minute (expiry is checked at use regardless).
+  const purgeTimer = setInterval(() => {
+    wired.auth.store.purgeExpired(wired.auth.clock.now(), config.lockout.windowSeconds).catch((err: unknown) => log.warn({ err }, 'purge of expired rows failed'));
+  }, 60_000).unref();
   const app = createApp(wired.app);
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
@@ -178,6 +191,8 @@ async function start(): Promise<void> {
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
     server.close(async () => {
       clearTimeout(force);
+      clearInterval(reloadTimer);
+      clearInterval(purgeTimer);
       await listener.unlisten().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
       log.info('stopped');

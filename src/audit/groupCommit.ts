@@ -8,6 +8,11 @@
  */
 import { UnavailableError } from '../errors.ts';
 
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
 /** Options of {@link GroupCommitter}. */
 export interface GroupCommitOptions<T> {
   /** Writes one batch durably (one transaction). */
@@ -71,8 +76,26 @@ export class GroupCommitter<T> {
             this.stats.items += batch.length;
             for (const p of batch) p.resolve();
           },
-          (err: unknown) => {
+          async (err: unknown) => {
             this.stats.failedBatches++;
+            // A record the database refuses as data (SQLSTATE class 22) must not
+            // take its batch-mates down with it: retry each on its own.
+            if (batch.length > 1 && isDataError(err)) {
+              await Promise.all(
+                batch.map((p) =>
+                  Promise.resolve()
+                    .then(() => this.options.flush([p.item]))
+                    .then(
+                      () => {
+                        this.stats.items++;
+                        p.resolve();
+                      },
+                      (e: unknown) => p.reject(e instanceof UnavailableError ? e : new UnavailableError(e)),
+                    ),
+                ),
+              );
+              return;
+            }
             const e = err instanceof UnavailableError ? err : new UnavailableError(err);
             for (const p of batch) p.reject(e);
           },

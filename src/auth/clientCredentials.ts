@@ -12,6 +12,7 @@ import { UnauthenticatedError, ValidationError } from '../errors.ts';
 import { permissionsOf, type AuthContext } from './context.ts';
 import type { AuthDeps } from './deps.ts';
 import { hashPassword, verifyPassword } from './password.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 
 /** Stored credential row. */
 export interface ServiceCredentialRow {
@@ -71,13 +72,13 @@ const CACHE_MAX = 10_000;
 const verified = new Map<string, { credentialId: string; until: number }>();
 
 /** Authenticates a service by client id and secret; throws UnauthenticatedError. */
-export async function authenticateClient(deps: AuthDeps, creds: { clientId: string; secret: string }): Promise<AuthContext> {
-  if (!deps.clientContexts) return authenticateClientUncached(deps, creds);
+export async function authenticateClient(deps: AuthDeps, creds: { clientId: string; secret: string }, meta: RequestMeta): Promise<AuthContext> {
+  if (!deps.clientContexts) return authenticateClientUncached(deps, creds, meta);
   const key = createHash('sha256').update(`${creds.clientId}\0${creds.secret}`).digest('base64');
-  return deps.clientContexts.get(key, () => authenticateClientUncached(deps, creds));
+  return deps.clientContexts.get(key, () => authenticateClientUncached(deps, creds, meta));
 }
 
-async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: string; secret: string }): Promise<AuthContext> {
+async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: string; secret: string }, meta: RequestMeta): Promise<AuthContext> {
   const fail = (reason: string) => new UnauthenticatedError('The client credentials are not valid.', { reason, clientId: creds.clientId });
   const row = await deps.clients.findByClientId(creds.clientId);
   const now = deps.clock.now();
@@ -85,7 +86,11 @@ async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: str
   const hit = verified.get(key);
   let ok = Boolean(row && hit && hit.credentialId === row.id && hit.until > now.getTime());
   if (!ok) {
+    // Guessing costs an argon2id verification: throttle per client id and source like people's logins.
+    const keys = attemptKeys(`client:${creds.clientId}`, meta);
+    await reserveAttempt(deps, keys, meta, row?.principalId);
     ok = await verifyPassword(row?.secretHash, creds.secret);
+    if (ok) await attemptSucceeded(deps, keys);
     if (ok && row) {
       if (verified.size >= CACHE_MAX) verified.clear();
       verified.set(key, { credentialId: row.id, until: now.getTime() + CACHE_TTL_MS });

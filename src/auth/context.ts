@@ -49,6 +49,7 @@ export interface AuthContext {
 /** Management permissions implied by a set of (already expanded) roles. */
 export function permissionsOf(roles: Iterable<string>): Set<Permission> {
   const out = new Set<Permission>();
-  for (const r of roles) for (const p of ROLE_PERMISSIONS[r] ?? []) out.add(p);
+  // Own properties only: a role named `constructor` must not reach Object.prototype.
+  for (const r of roles) if (Object.hasOwn(ROLE_PERMISSIONS, r)) for (const p of ROLE_PERMISSIONS[r]!) out.add(p);
   return out;
 }

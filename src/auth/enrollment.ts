@@ -59,6 +59,8 @@ export async function redeemEnrollment(deps: AuthDeps, options: RedeemEnrollment
   }
   await attemptSucceeded(deps, keys);
   await deps.store.setPassword(principal.id, await hashPassword(options.password));
+  // A re-issued enrollment is a recovery: whoever held the old credentials loses their sessions.
+  await deps.store.revokeAllSessions(principal.id, deps.clock.now());
   await deps.audit.record({ type: 'auth.enrollment', outcome: 'success', actorId: principal.id, subjectId: principal.id, meta: options.meta });
   return issueSession(deps, { principalId: principal.id, scope: 'enrollment', amr: ['pwd'], mfaMethod: null });
 }

@@ -294,8 +294,23 @@ export function createAuthStore(sql: Sql): AuthStore {
       const effective = (locked?.locked_until as Date | undefined) ?? until;
       return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((effective.getTime() - now.getTime()) / 1000)), lockedNow: Boolean(locked) };
     },
+    async lockedFor(key, now) {
+      const [r] = await sql`SELECT locked_until FROM auth_throttle WHERE key = ${key} AND locked_until > ${now}`;
+      return r ? Math.max(1, Math.ceil(((r.locked_until as Date).getTime() - now.getTime()) / 1000)) : 0;
+    },
     async clearAttempts(key) {
       await sql`UPDATE auth_throttle SET attempts = 0, lockouts = 0, locked_until = NULL WHERE key = ${key}`;
+    },
+    async purgeExpired(now, throttleWindowSeconds) {
+      const hourAgo = new Date(now.getTime() - 3_600_000);
+      const windowAgo = new Date(now.getTime() - throttleWindowSeconds * 1000);
+      const counts = await Promise.all([
+        sql`DELETE FROM webauthn_challenges WHERE expires_at < ${hourAgo}`,
+        sql`DELETE FROM mfa_challenges WHERE expires_at < ${hourAgo}`,
+        sql`DELETE FROM session_tokens WHERE expires_at < ${hourAgo}`,
+        sql`DELETE FROM auth_throttle WHERE updated_at < ${windowAgo} AND (locked_until IS NULL OR locked_until < ${now})`,
+      ]);
+      return counts.reduce((n, r) => n + r.count, 0);
     },
     async refundAttempt(key) {
       await sql`UPDATE auth_throttle SET attempts = greatest(attempts - 1, 0) WHERE key = ${key} AND locked_until IS NULL`;

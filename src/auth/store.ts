@@ -159,8 +159,12 @@ export interface AuthStore {
    * concurrent guesses cannot overrun the budget; locks the key when spent.
    */
   reserveAttempt(key: string, now: Date, limits: ThrottleLimits): Promise<AttemptReservation>;
+  /** Seconds a key stays locked (0 when it is not), without counting an attempt. */
+  lockedFor(key: string, now: Date): Promise<number>;
   /** Forgets the attempts and lockouts of an account key after a success. */
   clearAttempts(key: string): Promise<void>;
   /** Gives back the attempt a success used (source-address keys, shared by many people). */
   refundAttempt(key: string): Promise<void>;
+  /** Deletes spent or long-expired challenges, tokens and idle throttle rows; returns how many rows went. */
+  purgeExpired(now: Date, throttleWindowSeconds: number): Promise<number>;
 }

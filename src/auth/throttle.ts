@@ -23,6 +23,12 @@ export function attemptKeys(account: string, meta: RequestMeta): AttemptKeys {
 /** Reserves an attempt on both keys or throws RateLimitedError (429 + Retry-After). */
 export async function reserveAttempt(deps: AuthDeps, keys: AttemptKeys, meta: RequestMeta, principalId?: string): Promise<void> {
   const now = deps.clock.now();
+  // A source already locked out must not keep advancing (and locking) the accounts it tries:
+  // look at it first without counting. Then count against the account, then the source.
+  if (keys.source) {
+    const wait = await deps.store.lockedFor(keys.source, now);
+    if (wait > 0) throw new RateLimitedError(wait);
+  }
   const checks: [string, 'account' | 'source'][] = [[keys.account, 'account']];
   if (keys.source) checks.push([keys.source, 'source']);
   for (const [key, kind] of checks) {

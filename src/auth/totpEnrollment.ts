@@ -7,6 +7,7 @@ import { InvalidMfaError, NotFoundError } from '../errors.ts';
 import { open, seal } from '../crypto/secretbox.ts';
 import type { AuthContext } from './context.ts';
 import type { AuthDeps } from './deps.ts';
+import { assertFreshMfa } from './stepUp.ts';
 import { issueSession, type IssuedSession } from './issueSession.ts';
 import { createTotpSecret, totpUri, verifyTotp } from './totp.ts';
 
@@ -17,8 +18,17 @@ export interface StartedTotpEnrollment {
   otpauth_uri: string;
 }
 
+/**
+ * Replacing or adding a factor from a full session is a sensitive action: it
+ * needs a fresh second factor (an enrollment session is setting up the first).
+ */
+async function assertMayEnroll(deps: AuthDeps, auth: AuthContext, meta: RequestMeta): Promise<void> {
+  if (auth.scope === 'full') await assertFreshMfa(deps, auth, meta, 'totp.enroll');
+}
+
 /** Creates a pending TOTP factor with a fresh 160-bit secret. */
-export async function startTotpEnrollment(deps: AuthDeps, auth: AuthContext): Promise<StartedTotpEnrollment> {
+export async function startTotpEnrollment(deps: AuthDeps, auth: AuthContext, meta: RequestMeta): Promise<StartedTotpEnrollment> {
+  await assertMayEnroll(deps, auth, meta);
   const id = deps.ids();
   const secret = createTotpSecret();
   // The AAD binds the ciphertext to its factor: copied to another row it will not open.
@@ -26,12 +36,25 @@ export async function startTotpEnrollment(deps: AuthDeps, auth: AuthContext): Pr
   return { factor_id: id, secret, otpauth_uri: totpUri({ secret, issuer: deps.settings.totpIssuer, account: auth.principalName }) };
 }
 
+/** What confirming a factor from a full session returns (the session stays as it is). */
+export interface ConfirmedFactor {
+  factor_id: string;
+  confirmed: true;
+}
+
 /**
  * Confirms a pending factor with a valid code, replacing any previous one.
- * Password plus this code is a complete login, so a full session is issued
- * and the enrollment session ends.
+ * From an enrollment session, password plus this code is a complete login, so
+ * a full session is issued and the enrollment session ends. From a full
+ * session (replacing a factor, after step-up) the session is left as it was:
+ * enrolling a factor must never refresh a session's age or MFA time.
  */
-export async function confirmTotpEnrollment(deps: AuthDeps, auth: AuthContext, options: { factorId: string; code: string; meta: RequestMeta }): Promise<IssuedSession> {
+export async function confirmTotpEnrollment(
+  deps: AuthDeps,
+  auth: AuthContext,
+  options: { factorId: string; code: string; meta: RequestMeta },
+): Promise<IssuedSession | ConfirmedFactor> {
+  await assertMayEnroll(deps, auth, options.meta);
   const factor = await deps.store.getTotpFactor(auth.principalId, options.factorId);
   if (!factor || factor.confirmedAt) throw new NotFoundError(`Pending factor ${options.factorId}`);
   const now = deps.clock.now();
@@ -41,8 +64,13 @@ export async function confirmTotpEnrollment(deps: AuthDeps, auth: AuthContext, o
     await deps.audit.record({ type: 'factor.added', outcome: 'failure', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', reason: result.reason } });
     throw new InvalidMfaError({ reason: result.reason });
   }
+  const replaced = await deps.store.getConfirmedTotp(auth.principalId);
   if (!(await deps.store.confirmTotp(auth.principalId, factor.id, result.timeStep))) throw new NotFoundError(`Pending factor ${options.factorId}`);
+  if (replaced) {
+    await deps.audit.record({ type: 'factor.removed', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', factor_id: replaced.id, reason: 'replaced' } });
+  }
   await deps.audit.record({ type: 'factor.added', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', factor_id: factor.id } });
+  if (auth.scope === 'full') return { factor_id: factor.id, confirmed: true };
   await deps.store.revokeSession(auth.sessionId, now);
   return issueSession(deps, { principalId: auth.principalId, scope: 'full', amr: ['pwd', 'otp', 'mfa'], mfaMethod: 'totp' });
 }

@@ -35,12 +35,28 @@ function toPage<T extends { id: string }>(rows: T[], limit: number): Page<T> {
 
 const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
+/** The request field behind each foreign key. */
+const FK_FIELDS: Record<string, string> = {
+  datasets_owner_id_fkey: 'body.owner_id',
+  datasets_project_id_fkey: 'body.project_id',
+  principals_sponsor_id_fkey: 'body.sponsor_id',
+  principals_project_id_fkey: 'body.project_id',
+  principals_vendor_id_fkey: 'body.vendor_id',
+  role_assignments_principal_id_fkey: 'body.principal_id',
+  role_assignments_role_id_fkey: 'body.role_id',
+  role_assignments_project_id_fkey: 'body.project_id',
+  role_inherits_parent_id_fkey: 'body.inherits',
+  baas_vendor_id_fkey: 'params.id',
+};
+
 /** Maps integrity violations to domain errors; anything else is rethrown. */
 function translate(err: unknown, what: string): never {
   const e = err as { code?: string; constraint_name?: string; column_name?: string };
   if (e.code === '23505') throw new ConflictError(`${what} already exists.`);
-  if (e.code === '23503') throw new ValidationError(`${what} refers to something that does not exist.`, [{ path: 'body', message: `unknown reference (${e.constraint_name ?? 'foreign key'})` }]);
-  if (e.code === '23514') throw new ValidationError(`${what} is not valid.`, [{ path: 'body', message: `constraint ${e.constraint_name ?? 'check'} failed` }]);
+  // Field paths, not constraint names: the schema is not the client's business.
+  const field = e.column_name ? `body.${e.column_name}` : (FK_FIELDS[e.constraint_name ?? ''] ?? 'body');
+  if (e.code === '23503') throw new ValidationError(`${what} refers to something that does not exist.`, [{ path: field, message: 'unknown reference' }]);
+  if (e.code === '23514') throw new ValidationError(`${what} is not valid.`, [{ path: field, message: 'not an allowed value' }]);
   if (e.code === '22P02') throw new ValidationError(`${what} is not valid.`, [{ path: 'body', message: 'malformed value' }]);
   throw err;
 }

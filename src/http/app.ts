@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
     const basic = need.kind === 'permission' && need.clients ? parseBasic(req.get('authorization')) : undefined;
     const token = basic ? undefined : bearer(req);
     if (!token && !basic) throw new UnauthenticatedError();
-    const auth = basic ? await authenticateClient(deps.auth, basic) : await authenticate(deps.auth, token!);
+    const auth = basic ? await authenticateClient(deps.auth, basic, meta) : await authenticate(deps.auth, token!);
     if (need.kind === 'enrollment') return auth;
     if (auth.scope !== 'full') throw new ForbiddenError('Finish enrolling a second factor first.');
     if (need.kind === 'permission' && !auth.permissions.has(need.permission)) {

@@ -23,7 +23,7 @@ export interface AppDeps {
   settings: {
     bodyLimit: string;
     publicUrl: string;
-    trustProxy: string | undefined;
+    trustProxy: string | number | undefined;
     version: string;
     /** Longest a request may take before it is answered 503. */
     requestTimeoutMs: number;

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, personWithRoles, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, personWithRoles,
+  personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 type Answer = Awaited<ReturnType<TestApp['call']>>;
 
@@ -314,7 +315,8 @@ describe('roles that require WebAuthn', () => {
   beforeAll(async () => {
     app = await startTestApp({ CUSTOS_WEBAUTHN_REQUIRED_ROLES: 'system-administrator', CUSTOS_IDLE_TIMEOUT_SECONDS: '3600' });
     admin = await adminOf(app);
-    nora = await personWithRoles(app, admin, 'nora', []);
+    // Created directly: over HTTP, creating a person would already need a WebAuthn step-up here.
+    nora = await personDirect(app, 'nora');
   });
   afterAll(async () => app?.close());
 
@@ -341,7 +343,7 @@ describe('roles that require WebAuthn', () => {
     // Creating a role is a role change: over HTTP an administrator under this setting would need WebAuthn.
     expect((await app.call('POST', '/v1/roles', { token: admin.token, body: { id: 'ops', inherits: ['system-administrator'] } })).body.code).toBe('step_up_required');
     await app.wired.catalog.createRole({ id: 'ops', inherits: ['system-administrator'] });
-    const olga = await personWithRoles(app, admin, 'olga', []);
+    const olga = await personDirect(app, 'olga');
     // Assigned directly in the catalog: over HTTP the administrator would need WebAuthn.
     await app.wired.catalog.assignRole({ principal_id: olga.id, role_id: 'ops', project_id: null }, admin.id);
     await signIn(app, olga);

@@ -471,8 +471,8 @@ describe('roles that must step up with WebAuthn', () => {
   afterAll(async () => app.close());
 
   it('refuses an administrator who stepped up with TOTP, and accepts one who stepped up with WebAuthn', async () => {
-    const created = await app.call('POST', '/v1/principals', { token: admin.token, body: { kind: 'user', name: 'rory' } });
-    expect(created.status).toBe(201);
+    // Created directly: over HTTP, creating a person already needs a WebAuthn step-up under this setting.
+    const created = { body: await app.wired.catalog.createPrincipal({ kind: 'user', name: 'rory' }) };
     const token = await loginAs(app, admin);
     const assign = () => app.call('POST', '/v1/role-assignments', { token, body: { principal_id: created.body.id, role_id: 'security-reviewer' } });
     const denied = await assign();

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import * as OTPAuth from 'otpauth';
 import { bootstrapAdmin } from '../../src/auth/bootstrap.ts';
+import { issueEnrollment } from '../../src/auth/enrollment.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
@@ -52,7 +53,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   await loadDefaultRoles(wired.catalog);
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
-  await listenForCatalogChanges(db.sql, () => wired.invalidate());
+  await listenForCatalogChanges(db.sql, wired.onCatalogChange);
   server.on('request', createApp(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -146,4 +147,15 @@ export async function loginAs(app: TestApp, person: Person): Promise<string> {
   app.clock.advance(30_000);
   person.token = s.body.access_token;
   return person.token;
+}
+
+/**
+ * Creates a person straight in the catalog (as an administrator would, but
+ * without needing a fresh second factor for it) and enrolls them over HTTP.
+ */
+export async function personDirect(app: TestApp, username: string, roles: { role: string; project?: string | null }[] = []): Promise<Person> {
+  const p = await app.wired.catalog.createPrincipal({ kind: 'user', name: username });
+  for (const r of roles) await app.wired.catalog.assignRole({ principal_id: p.id, role_id: r.role, project_id: r.project ?? null }, null);
+  const e = await issueEnrollment(app.wired.auth, { principalId: p.id });
+  return enrollPerson(app, { id: p.id, username, secret: e.secret });
 }

@@ -190,7 +190,7 @@ export function authRoutes(deps: AppDeps) {
       tag: 'me',
       auth: { kind: 'enrollment' },
       responses: { 201: { description: 'Pending factor; confirm it with a first code', schema: z.object({ factor_id: z.string(), secret: z.string(), otpauth_uri: z.string() }) } },
-      handler: async ({ auth }) => ({ status: 201, body: await startTotpEnrollment(deps.auth, must(auth)) }),
+      handler: async ({ auth, meta }) => ({ status: 201, body: await startTotpEnrollment(deps.auth, must(auth), meta) }),
     }),
     defineRoute({
       method: 'post',
@@ -199,7 +199,13 @@ export function authRoutes(deps: AppDeps) {
       tag: 'me',
       auth: { kind: 'enrollment' },
       body: z.strictObject({ factor_id: z.uuid(), code: Code }),
-      responses: { 200: { description: 'Factor confirmed; full session', schema: Session }, 401: { description: 'invalid_mfa' } },
+      responses: {
+        200: {
+          description: 'Factor confirmed: a full session (from an enrollment session), or the factor (from a full session, which needs step-up)',
+          schema: z.union([Session, z.object({ factor_id: z.string(), confirmed: z.literal(true) })]),
+        },
+        401: { description: 'invalid_mfa, or step_up_required when replacing a factor' },
+      },
       handler: async ({ auth, body, meta }) => ({ body: await confirmTotpEnrollment(deps.auth, must(auth), { factorId: body.factor_id, code: body.code, meta }) }),
     }),
   ];

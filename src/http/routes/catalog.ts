@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { createClientCredential } from '../../auth/clientCredentials.ts';
 import { issueEnrollment } from '../../auth/enrollment.ts';
 import * as S from '../../catalog/schemas.ts';
-import { ForbiddenError, NotFoundError } from '../../errors.ts';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
 
@@ -93,6 +93,11 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
 /** All catalog routes. */
 export function catalogRoutes(deps: AppDeps): AnyRoute[] {
   const c = deps.catalog;
+  /** After a role-graph change: this replica recompiles now (others on NOTIFY); a failure is reported, not hidden. */
+  const reloadPolicy = async () => {
+    const r = await deps.decisions.policy.reload();
+    if (!r.ok) throw new UnavailableError({ reason: 'policy reload after a role change failed', error: r.error });
+  };
   return [
     ...collection(deps, {
       path: '/v1/projects',
@@ -125,16 +130,22 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       path: '/v1/vendors/:id/baas',
       summary: "Record a vendor's business associate agreement",
       tag: 'vendors',
-      auth: write,
+      auth: { ...write, stepUp: true },
       params: SlugParams,
       body: S.BaaCreate,
       responses: { 201: { description: 'Recorded', schema: S.Baa } },
-      handler: async ({ params, body }) => ({ status: 201, body: await c.addBaa(params.id, body) }),
+      handler: async ({ params, body, auth, meta }) => {
+        const baa = await c.addBaa(params.id, body);
+        await deps.audit.record({ type: 'catalog.baa.created', outcome: 'success', actorId: auth!.principalId, meta, details: { vendor_id: params.id, after: baa } });
+        return { status: 201, body: baa };
+      },
     }),
     ...collection(deps, {
       path: '/v1/principals',
       tag: 'principals',
       name: 'principal',
+      // Creating people (with enrollment secrets) and changing status or attributes are sensitive.
+      writeAuth: { ...write, stepUp: true },
       item: S.Principal,
       createdItem: S.PrincipalCreated,
       params: UuidParams,
@@ -218,12 +229,12 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       // The role graph is part of the policy snapshot: recompile after a change.
       add: async (b) => {
         const r = await c.createRole(b);
-        await deps.decisions.policy.reload();
+        await reloadPolicy();
         return r;
       },
       patch: async (id, b) => {
         const r = await c.updateRole(id, b);
-        await deps.decisions.policy.reload();
+        await reloadPolicy();
         return r;
       },
     }),
@@ -289,6 +300,8 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       path: '/v1/datasets',
       tag: 'datasets',
       name: 'dataset',
+      // A dataset's columns and records decide its classification: changing them can open PHI.
+      writeAuth: { ...write, stepUp: true },
       item: S.Dataset,
       params: z.strictObject({ id: S.DatasetId }),
       create: S.DatasetCreate,

@@ -14,8 +14,17 @@ const DecisionRequestBody = z.strictObject({
   dataset: z.string().min(1).max(128),
   action: z.enum(ACTIONS).default('dataset:read'),
   purpose: z.enum(PURPOSES),
-  columns: z.union([z.literal('*'), z.array(z.string().min(1).max(63)).min(1).max(2000)]).describe('columns needed; "*" only on de-identified data'),
-  context: z.record(z.string().max(64), z.union([z.string().max(500), z.number(), z.boolean()])).optional(),
+  columns: z
+    .union([z.literal('*'), z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a column identifier')).min(1).max(2000)])
+    .describe('columns needed; "*" only on de-identified data'),
+  context: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
+      // No NUL and no lone surrogate: neither can be stored in the decision log.
+      z.union([z.string().max(500).refine((v) => !v.includes('\0') && v.isWellFormed(), 'text without NUL or lone surrogates'), z.number().finite(), z.boolean()]),
+    )
+    .refine((r) => Object.keys(r).length <= 50, 'at most 50 entries')
+    .optional(),
 });
 
 const DecisionBody = z.object({

@@ -10,6 +10,7 @@ import { finishWebauthnRegistration, startWebauthnRegistration } from '../../aut
 import { stepUpWithWebauthn, webauthnStepUpOptions } from '../../auth/webauthnStepUp.ts';
 import type { AppDeps } from '../deps.ts';
 import { must, Session } from './shared.ts';
+import { RateLimitedError } from '../../errors.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
 
@@ -122,8 +123,16 @@ export function webauthnRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Username-less passkey login: options for navigator.credentials.get()',
       tag: 'auth',
       auth: { kind: 'public' },
-      responses: { 200: { description: 'Request options (single-use challenge, no allowCredentials)', schema: RequestOptions } },
-      handler: async () => ({ body: await passkeyLoginOptions(deps.auth) }),
+      responses: { 200: { description: 'Request options (single-use challenge, no allowCredentials)', schema: RequestOptions }, 429: { description: 'rate_limited' } },
+      handler: async ({ meta }) => {
+        // Anonymous and it stores a challenge: bounded per source address (ten times the failure budget).
+        if (meta.ip) {
+          const limits = { ...deps.auth.settings.throttle.source, budget: deps.auth.settings.throttle.source.budget * 10 };
+          const r = await deps.auth.store.reserveAttempt(`pkopt:${meta.ip}`, deps.clock.now(), limits);
+          if (!r.allowed) throw new RateLimitedError(r.retryAfterSeconds);
+        }
+        return { body: await passkeyLoginOptions(deps.auth) };
+      },
     }),
     defineRoute({
       method: 'post',
