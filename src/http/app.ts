@@ -10,7 +10,7 @@ import { assertFreshMfa } from '../auth/stepUp.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
-import { accessLog, deadline, jsonBody, noStore, requestId, securityHeaders } from './middleware.ts';
+import { baseline, jsonBody } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
 import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, type AnyRoute, type RouteAuth } from './route.ts';
@@ -44,12 +44,7 @@ export function createApp(deps: AppDeps): Express {
   // the strict query schemas then refuse; no nested objects from `a[b]=c`.
   app.set('query parser', 'simple');
 
-  app.use(requestId());
-  app.use(accessLog(deps.log));
-  app.use(deadline(deps.settings.requestTimeoutMs, sendDeadlineProblem(deps.log)));
-  app.use(securityHeaders());
-  app.use(noStore);
-  app.use(jsonBody(deps.settings.bodyLimit));
+  app.use(baseline({ log: deps.log, timeoutMs: deps.settings.requestTimeoutMs, onTimeout: sendDeadlineProblem(deps.log) }));
 
   const authorize = async (req: Request, need: RouteAuth, meta: RequestMeta, action: string): Promise<AuthContext | undefined> => {
     if (need.kind === 'public') return undefined;
@@ -67,9 +62,8 @@ export function createApp(deps: AppDeps): Express {
   };
 
   const routes = allRoutes(deps);
-  const router = express.Router();
-  mountRoutes(router, routes, authorize, deps.invalidate);
-  app.use(router);
+  // Routes hang directly off the app (no nested router to traverse); JSON bodies are parsed only where a route takes one.
+  mountRoutes(app, routes, authorize, { afterWrite: deps.invalidate, bodyParser: jsonBody(deps.settings.bodyLimit) });
 
   const openapi = buildOpenApi(routes, { version: deps.settings.version, serverUrl: deps.settings.publicUrl });
   app.get('/openapi.json', (_req, res) => {

@@ -5,7 +5,7 @@
  * and describes the route in /openapi.json, so the document cannot drift
  * from the code.
  */
-import type { Request, Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors.ts';
 import type { RequestMeta } from '../audit/log.ts';
@@ -59,6 +59,12 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   responses: Record<number, ResponseSpec>;
+  /**
+   * Whether the route can change what decisions are made on. Writes (any
+   * method but GET) empty this process's fact caches afterwards unless they
+   * declare `changesFacts: false` (the decision API only reads them).
+   */
+  changesFacts?: boolean;
   handler: (ctx: RouteContext<B, Q, P>) => Promise<RouteResult>;
 }
 
@@ -90,9 +96,16 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
 export type Authorizer = (req: Request, auth: RouteAuth, meta: RequestMeta, action: string) => Promise<AuthContext | undefined>;
 
 /** Mounts routes on an express router, validating every part of the request. */
-export function mountRoutes(router: Router, routes: readonly AnyRoute[], authorize: Authorizer, afterWrite: () => void = () => {}): void {
+export function mountRoutes(
+  router: Pick<Router, 'get' | 'post' | 'put' | 'patch' | 'delete'>,
+  routes: readonly AnyRoute[],
+  authorize: Authorizer,
+  options: { afterWrite?: () => void; bodyParser?: RequestHandler[] } = {},
+): void {
+  const afterWrite = options.afterWrite ?? (() => {});
   for (const route of routes) {
-    router[route.method](route.path, async (req: Request, res: Response) => {
+    const parsers = route.method !== 'get' && options.bodyParser ? options.bodyParser : [];
+    router[route.method](route.path, ...parsers, async (req: Request, res: Response) => {
       const requestId = res.locals.requestId as string;
       const meta: RequestMeta = { ip: req.ip, requestId };
       const auth = await authorize(req, route.auth, meta, `${route.method.toUpperCase()} ${route.path}`);
@@ -104,7 +117,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], authori
         result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
       } finally {
         // Whatever a write changed, cached facts must not outlive it in this process.
-        if (route.method !== 'get') afterWrite();
+        if (route.method !== 'get' && route.changesFacts !== false) afterWrite();
       }
       if (res.headersSent) return;
       for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);

@@ -75,6 +75,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Decide one request (recorded before the answer is sent)',
       tag: 'decisions',
       auth: pdp,
+      changesFacts: false,
       body: DecisionRequestBody,
       responses: { 200: { description: 'The decision (allow or deny)', schema: DecisionBody }, 503: { description: 'The record could not be committed: no answer' } },
       handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!.principalId, { ip: meta.ip, requestId: meta.requestId! })) }),
@@ -85,6 +86,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Decide up to 100 requests at once (each recorded)',
       tag: 'decisions',
       auth: pdp,
+      changesFacts: false,
       body: z.strictObject({ requests: z.array(DecisionRequestBody).min(1).max(100) }),
       responses: { 200: { description: 'Decisions, in request order', schema: z.object({ decisions: z.array(DecisionBody) }) } },
       handler: async ({ body, auth, meta }) => {
