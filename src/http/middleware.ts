@@ -3,7 +3,7 @@
  * parser, and security headers.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
