@@ -57,6 +57,8 @@ const envSchema = z.object({
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
   CUSTOS_AUTO_BOOTSTRAP: bool.default(true),
   CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
+  CUSTOS_TOKEN_TTL_SECONDS: seconds(900),
+  CUSTOS_TOKEN_MAX_SECONDS: seconds(3600),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -94,6 +96,9 @@ export interface Config {
   autoBootstrap: boolean;
   /** Periodic policy recompile, the safety net behind change notifications. */
   policyReloadSeconds: number;
+  /** Default lifetime of a dataset token, and the cap no request or grant can exceed. */
+  tokenTtlSeconds: number;
+  tokenMaxSeconds: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -233,6 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
     policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
+    tokenTtlSeconds: Math.min(e.CUSTOS_TOKEN_TTL_SECONDS, e.CUSTOS_TOKEN_MAX_SECONDS),
+    tokenMaxSeconds: e.CUSTOS_TOKEN_MAX_SECONDS,
   };
 }
 

@@ -19,6 +19,8 @@ import { listenForCatalogChanges } from './db/notify.ts';
 import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
 import { loadPolicy } from './policy/loadPolicy.ts';
+import { KeyRing } from './tokens/keyRing.ts';
+import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
 import type { CatalogStore } from './catalog/store.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
@@ -41,6 +43,7 @@ const EMPTY_POLICY = compilePolicy({ documents: [], roles: [], version: 'empty' 
 
 /** Stores and services over one database. */
 export interface Wired {
+  keys: KeyRing;
   catalog: CatalogStore;
   policy: PolicyHolder;
   decisions: DecisionDeps;
@@ -100,7 +103,9 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     // The role graph is part of the policy snapshot: recompile when it may have changed.
     if (table === 'roles' || table === 'role_inherits' || table === '(subscribed)') void policy.reload();
   };
+  const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {
+    keys,
     catalog,
     audit,
     auth,
@@ -119,7 +124,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange };
+  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange };
 }
 
 /** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
@@ -130,6 +135,7 @@ export async function prepareDatabase(sql: Sql, wired: Wired, log: Logger, optio
   if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
+  await wired.keys.init();
   log.info({ version: policy.version, rules: wired.policy.current().rules.length }, 'policy loaded');
   if (!options.autoBootstrap) return;
   try {

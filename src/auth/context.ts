@@ -5,7 +5,7 @@
  */
 
 /** Administrative permissions of the management API. */
-export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check'] as const;
+export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate'] as const;
 
 /** One administrative permission. */
 export type Permission = (typeof PERMISSIONS)[number];
@@ -19,7 +19,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  * Administrators may also ask the decision API ("what if").
  */
 export const ROLE_PERMISSIONS: Readonly<Record<string, readonly Permission[]>> = {
-  'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check'],
+  'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate'],
   'security-reviewer': ['catalog:read'],
   'enforcement-point': ['pdp:check'],
 };

@@ -7,6 +7,7 @@ import { CustosError } from '../errors.ts';
 import { VERSION } from '../main.ts';
 import { registerBootstrap } from './bootstrap.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerKeys } from './keys.ts';
 import { registerPolicy } from './policy.ts';
 
 const program = new Command();
@@ -14,6 +15,7 @@ program.name('custos').description('Custos: policy decision point for HIPAA-regu
 registerMigrate(program);
 registerBootstrap(program);
 registerPolicy(program);
+registerKeys(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof CustosError ? err.code : 'error';

@@ -19,6 +19,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { decisionRoutes } from './routes/decisions.ts';
 import { docsPage } from './routes/docs.ts';
 import { healthRoutes } from './routes/health.ts';
+import { keyRoutes } from './routes/keys.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
 
 function bearer(req: Request): string | undefined {
@@ -30,7 +31,7 @@ function bearer(req: Request): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps)];
+  return [...decisionRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...keyRoutes(deps)];
 }
 
 /** Builds the express app. */

@@ -7,9 +7,12 @@ import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { Logger } from '../logger.ts';
+import type { KeyRing } from '../tokens/keyRing.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
+  /** Token-signing keys and the published JWKS. */
+  keys: KeyRing;
   catalog: CatalogStore;
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;

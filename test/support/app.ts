@@ -54,6 +54,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
   await listenForCatalogChanges(db.sql, wired.onCatalogChange);
+  await wired.keys.init();
   server.on('request', createApp(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {

@@ -1,0 +1,22 @@
+/**
+ * What the signing-key store is. `postgres.ts` implements it.
+ */
+
+/** A stored signing key (private part still sealed). */
+export interface SigningKeyRow {
+  kid: string;
+  alg: 'ES256';
+  publicJwk: Record<string, unknown>;
+  privateEnc: Buffer;
+  createdAt: Date;
+  retiredAt: Date | null;
+  publishUntil: Date | null;
+}
+
+/** Storage of signing keys. */
+export interface SigningKeyStore {
+  /** Keys still published at `now`: the active one and retired ones within their publication window. */
+  published(now: Date): Promise<SigningKeyRow[]>;
+  /** Retires the active key (if any) until `publishUntil` and inserts `next` as the active key, atomically. */
+  rotate(next: Omit<SigningKeyRow, 'retiredAt' | 'publishUntil'>, now: Date, publishUntil: Date): Promise<{ retired: string | null }>;
+}
