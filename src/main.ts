@@ -21,6 +21,7 @@ import { PolicyHolder } from './policy/holder.ts';
 import { loadPolicy } from './policy/loadPolicy.ts';
 import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
+import { createTokenStateStore } from './tokens/statePostgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
 import type { CatalogStore } from './catalog/store.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
@@ -106,6 +107,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {
     keys,
+    tokens: { state: createTokenStateStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
     catalog,
     audit,
     auth,

@@ -14,6 +14,8 @@ export interface DecisionRecord {
   input: DecisionInput;
   decision: Decision;
   latencyUs: number;
+  /** For a token: its id, expiry and the job it was issued to. */
+  token?: { jti: string; expiresAt: Date; job: Record<string, unknown> } | undefined;
 }
 
 /** Appends decision records; `append` resolves only after commit. */

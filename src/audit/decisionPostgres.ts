@@ -65,15 +65,20 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
         policy_version: r.decision.policyVersion,
         latency_us: Math.round(r.latencyUs),
         input: storedInput(r),
+        token_jti: r.token?.jti ?? null,
+        token_expires_at: r.token ? r.token.expiresAt.toISOString() : null,
+        job: r.token?.job ?? null,
       }));
       // One statement text whatever the batch size (prepared once), one
       // parameter: the batch as a JSON array that PostgreSQL turns into rows.
       // The column list is explicit and comes from our own record type.
       await sql`
         INSERT INTO decision_log (id, at, request_id, caller_id, principal_id, sponsor_id, dataset_id, project_id, action, purpose, effect,
-                                  rules, reasons, granted_columns, denied_columns, obligations, grant_ids, break_glass, policy_version, latency_us, input)
+                                  rules, reasons, granted_columns, denied_columns, obligations, grant_ids, break_glass, policy_version, latency_us, input,
+                                  token_jti, token_expires_at, job)
         SELECT id, at, request_id, caller_id, principal_id, sponsor_id, dataset_id, project_id, action, purpose, effect,
-               rules, reasons, granted_columns, denied_columns, obligations, grant_ids, break_glass, policy_version, latency_us, input
+               rules, reasons, granted_columns, denied_columns, obligations, grant_ids, break_glass, policy_version, latency_us, input,
+               token_jti, token_expires_at, job
         FROM jsonb_populate_recordset(NULL::decision_log, ${sql.json(rows as never)})`;
     },
   });

@@ -109,6 +109,7 @@ async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: str
     via: 'client',
     principalId: principal.id,
     principalName: principal.name,
+    clientId: row.clientId,
     sessionId: `client:${row.id}`,
     scope: 'full',
     amr: ['client_secret_basic'],

@@ -30,6 +30,8 @@ export interface AuthContext {
   via: 'session' | 'client';
   principalId: string;
   principalName: string;
+  /** For a service authenticated with client credentials: its client id. */
+  clientId?: string;
   sessionId: string;
   /** 'full' after both factors; 'enrollment' may only set up a first second factor. */
   scope: 'full' | 'enrollment';

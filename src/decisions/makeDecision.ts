@@ -31,15 +31,31 @@ export interface DecisionRequest {
   context?: Record<string, unknown> | undefined;
 }
 
+/** Token metadata decided with a decision and recorded with it. */
+export interface TokenRecord {
+  jti: string;
+  expiresAt: Date;
+  job: Record<string, unknown>;
+}
+
 /** A committed decision. */
 export interface RecordedDecision extends Decision {
   decisionId: string;
   at: Date;
   input: DecisionInput;
+  token?: TokenRecord | undefined;
+}
+
+/** Caller of a decision, and (for the token endpoint) how to describe the token an allow yields. */
+export interface DecisionCaller {
+  callerId: string | null;
+  meta: RequestMeta;
+  /** Called with an allow before it is recorded; what it returns is committed in the same record. */
+  tokenFor?: (decision: Decision, at: Date) => TokenRecord;
 }
 
 /** Decides and durably records one request. */
-export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, caller: { callerId: string | null; meta: RequestMeta }): Promise<RecordedDecision> {
+export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, caller: DecisionCaller): Promise<RecordedDecision> {
   const [recorded] = await makeDecisions(deps, [request], caller);
   return recorded!;
 }
@@ -49,7 +65,7 @@ export async function makeDecision(deps: DecisionDeps, request: DecisionRequest,
  * resolved first, so a batch with an unknown one fails before any decision
  * is recorded (no record exists for an answer that was never sent).
  */
-export async function makeDecisions(deps: DecisionDeps, requests: readonly DecisionRequest[], caller: { callerId: string | null; meta: RequestMeta }): Promise<RecordedDecision[]> {
+export async function makeDecisions(deps: DecisionDeps, requests: readonly DecisionRequest[], caller: DecisionCaller): Promise<RecordedDecision[]> {
   const start = process.hrtime.bigint();
   const at = deps.clock.now();
   const facts = await Promise.all(requests.map((r) => Promise.all([deps.facts.principal(r.principalId, at), deps.facts.dataset(r.datasetId, at)])));
@@ -67,7 +83,7 @@ async function decideAndRecord(
   dataset: NonNullable<Awaited<ReturnType<FactsStore['dataset']>>>,
   at: Date,
   start: bigint,
-  caller: { callerId: string | null; meta: RequestMeta },
+  caller: DecisionCaller,
 ): Promise<RecordedDecision> {
   const input: DecisionInput = {
     now: at.getTime(),
@@ -82,6 +98,7 @@ async function decideAndRecord(
   const decisionId = deps.ids();
   const latencyUs = Number(process.hrtime.bigint() - start) / 1000;
   // Fail closed: the answer exists only once its record is committed.
-  await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs });
-  return { ...decision, decisionId, at, input };
+  const token = decision.effect === 'allow' && caller.tokenFor ? caller.tokenFor(decision, at) : undefined;
+  await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs, token });
+  return { ...decision, decisionId, at, input, token };
 }

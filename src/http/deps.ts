@@ -7,12 +7,16 @@ import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { Logger } from '../logger.ts';
+import type { TokenSettings } from '../tokens/issueToken.ts';
 import type { KeyRing } from '../tokens/keyRing.ts';
+import type { TokenStateStore } from '../tokens/verifyToken.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   /** Token-signing keys and the published JWKS. */
   keys: KeyRing;
+  /** Dataset tokens: revocation state and lifetimes. */
+  tokens: { state: TokenStateStore; settings: TokenSettings };
   catalog: CatalogStore;
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;

@@ -64,6 +64,8 @@ function forbiddenKeyPath(value: unknown, path: string, depth: number): string |
 export function jsonBody(limit: string): RequestHandler[] {
   return [
     express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }),
+    // The OAuth endpoints take form bodies (RFC 6749 §4.4.2); flat keys only.
+    express.urlencoded({ limit, extended: false, parameterLimit: 50 }),
     (req, _res, next) => {
       const bad = forbiddenKeyPath(req.body, 'body', 0);
       if (bad) next(new ValidationError('The request body contains a forbidden key.', [{ path: bad, message: 'forbidden key' }]));

@@ -5,7 +5,7 @@
  * JWKS publishes the active key and every retired key until the longest
  * token it could have signed has expired.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { open, seal } from '../crypto/secretbox.ts';
 import { UnavailableError } from '../errors.ts';
@@ -102,6 +102,24 @@ export class KeyRing {
     if (this.o.clock.now().getTime() - this.loadedAt > 5_000) await this.refresh();
     if (!this.active) throw new UnavailableError({ reason: 'no active signing key' });
     return this.active;
+  }
+
+  /** The public KeyObject of a published key, or undefined for a kid that is not (or no longer) published. */
+  async publicKey(kid: string): Promise<KeyObject | undefined> {
+    let jwk = this.published.find((k) => k.kid === kid);
+    // An unknown kid may be a key rotated in on another replica; look again, at most once a second.
+    if (!jwk && this.o.clock.now().getTime() - this.loadedAt > 1000) {
+      await this.refresh();
+      jwk = this.published.find((k) => k.kid === kid);
+    }
+    if (!jwk) return undefined;
+    const cacheKey = `pub:${kid}`;
+    let key = this.parsed.get(cacheKey);
+    if (!key) {
+      key = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
+      this.parsed.set(cacheKey, key);
+    }
+    return key;
   }
 
   /** The JWK Set to publish (public parts only). */

@@ -1,0 +1,18 @@
+/**
+ * PostgreSQL storage of revoked token ids.
+ */
+import type { Sql } from '../db/client.ts';
+import type { TokenStateStore } from './verifyToken.ts';
+
+/** Builds the revoked-token store. */
+export function createTokenStateStore(sql: Sql): TokenStateStore {
+  return {
+    async isRevoked(jti) {
+      const [r] = await sql`SELECT 1 AS hit FROM revoked_tokens WHERE jti = ${jti}`;
+      return Boolean(r);
+    },
+    async revoke(jti, expiresAt, now) {
+      await sql`INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (${jti}, ${now}, ${expiresAt}) ON CONFLICT (jti) DO NOTHING`;
+    },
+  };
+}
