@@ -10,7 +10,7 @@ import { assertFreshMfa } from '../auth/stepUp.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
-import { baseline, jsonBody } from './middleware.ts';
+import { baseline, formBody, jsonBody } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
 import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, type AnyRoute, type RouteAuth } from './route.ts';
@@ -65,7 +65,10 @@ export function createApp(deps: AppDeps): Express {
 
   const routes = allRoutes(deps);
   // Routes hang directly off the app (no nested router to traverse); JSON bodies are parsed only where a route takes one.
-  mountRoutes(app, routes, authorize, { afterWrite: deps.invalidate, bodyParser: jsonBody(deps.settings.bodyLimit) });
+  mountRoutes(app, routes, authorize, {
+    afterWrite: deps.invalidate,
+    parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) },
+  });
 
   const openapi = buildOpenApi(routes, { version: deps.settings.version, serverUrl: deps.settings.publicUrl });
   app.get('/openapi.json', (_req, res) => {

@@ -62,17 +62,19 @@ function forbiddenKeyPath(value: unknown, path: string, depth: number): string |
  * the fields of any error thrown from a reviver.)
  */
 export function jsonBody(limit: string): RequestHandler[] {
-  return [
-    express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }),
-    // The OAuth endpoints take form bodies (RFC 6749 §4.4.2); flat keys only.
-    express.urlencoded({ limit, extended: false, parameterLimit: 50 }),
-    (req, _res, next) => {
-      const bad = forbiddenKeyPath(req.body, 'body', 0);
-      if (bad) next(new ValidationError('The request body contains a forbidden key.', [{ path: bad, message: 'forbidden key' }]));
-      else next();
-    },
-  ];
+  return [express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }), refuseForbiddenKeys];
 }
+
+/** Form bodies, only for the OAuth endpoints (RFC 6749 §4.4.2): flat keys, bounded count and size. */
+export function formBody(limit: string): RequestHandler[] {
+  return [express.urlencoded({ limit, extended: false, parameterLimit: 50 }), refuseForbiddenKeys];
+}
+
+const refuseForbiddenKeys: RequestHandler = (req, _res, next) => {
+  const bad = forbiddenKeyPath(req.body, 'body', 0);
+  if (bad) next(new ValidationError('The request body contains a forbidden key.', [{ path: bad, message: 'forbidden key' }]));
+  else next();
+};
 
 /** Security headers for an API that serves JSON (and one small docs page). */
 export function securityHeaders(): RequestHandler {

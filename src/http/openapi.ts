@@ -59,8 +59,14 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
       parameters,
       responses,
     };
-    if (r.body) op.requestBody = { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } };
-    if (r.auth.kind !== 'public') {
+    if (r.body) {
+      const type = r.bodyType === 'form' ? 'application/x-www-form-urlencoded' : 'application/json';
+      op.requestBody = { required: true, content: { [type]: { schema: schemaOf(r.body, 'input') } } };
+    }
+    if (r.auth.kind === 'permission' && r.auth.clients) {
+      op.security = [{ session: [] }, { client: [] }];
+      op['x-custos-permission'] = r.auth.permission;
+    } else if (r.auth.kind !== 'public') {
       op.security = [{ session: [] }];
       if (r.auth.kind === 'permission') op['x-custos-permission'] = r.auth.permission;
       if ((r.auth.kind === 'permission' || r.auth.kind === 'session') && r.auth.stepUp) op['x-custos-step-up'] = true;
@@ -81,7 +87,10 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
     paths,
     components: {
       schemas: { Problem: problemSchema },
-      securitySchemes: { session: { type: 'http', scheme: 'bearer', description: 'Session token from /v1/auth/totp' } },
+      securitySchemes: {
+        session: { type: 'http', scheme: 'bearer', description: 'Session access token from a login (/v1/auth/totp, /v1/auth/webauthn/verify, …)' },
+        client: { type: 'http', scheme: 'basic', description: 'Service client credentials (client_secret_basic); the OAuth endpoints authenticate clients this way too' },
+      },
     },
   };
 }

@@ -65,6 +65,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
    * declare `changesFacts: false` (the decision API only reads them).
    */
   changesFacts?: boolean;
+  /** Body encoding: JSON (default), or form-urlencoded for the OAuth endpoints. */
+  bodyType?: 'json' | 'form';
   handler: (ctx: RouteContext<B, Q, P>) => Promise<RouteResult>;
 }
 
@@ -100,11 +102,11 @@ export function mountRoutes(
   router: Pick<Router, 'get' | 'post' | 'put' | 'patch' | 'delete'>,
   routes: readonly AnyRoute[],
   authorize: Authorizer,
-  options: { afterWrite?: () => void; bodyParser?: RequestHandler[] } = {},
+  options: { afterWrite?: () => void; parsers?: { json: RequestHandler[]; form: RequestHandler[] } } = {},
 ): void {
   const afterWrite = options.afterWrite ?? (() => {});
   for (const route of routes) {
-    const parsers = route.method !== 'get' && options.bodyParser ? options.bodyParser : [];
+    const parsers = route.method !== 'get' && options.parsers ? options.parsers[route.bodyType ?? 'json'] : [];
     router[route.method](route.path, ...parsers, async (req: Request, res: Response) => {
       const requestId = res.locals.requestId as string;
       const meta: RequestMeta = { ip: req.ip, requestId };

@@ -82,6 +82,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       // Client authentication happens inside, so failures answer the OAuth way.
       auth: { kind: 'public' },
       changesFacts: false,
+      bodyType: 'form',
       // RFC 6749 §3.2: parameters the server does not understand are ignored (clients often add client_id).
       body: z.looseObject({
         grant_type: z.string().max(100),
@@ -120,6 +121,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'tokens',
       auth: { kind: 'public' },
       changesFacts: false,
+      bodyType: 'form',
       body: z.looseObject({ token: z.string().max(20_000), token_type_hint: z.string().max(100).optional() }),
       responses: { 200: { description: '{active: false} or the claims of an active token', schema: z.record(z.string(), z.unknown()) }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
@@ -138,6 +140,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Revoke a token (RFC 7009): by the client it was issued to, or a resource server',
       tag: 'tokens',
       auth: { kind: 'public' },
+      bodyType: 'form',
       body: z.looseObject({ token: z.string().max(20_000), token_type_hint: z.string().max(100).optional() }),
       responses: { 200: { description: 'Revoked (or unknown: RFC 7009 answers the same)' }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
