@@ -143,6 +143,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   writeResult('decide', {
     p50_us: round(p50),
     p99_us: round(p99),
+    compile_ms: Math.round(compileMs),
     rules: snapshot.rules.length,
     principals: nPrincipals,
     datasets: nDatasets,

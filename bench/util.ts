@@ -24,6 +24,8 @@ function fmt(v: number): string {
 
 /** Writes bench/results/NAME.json with the figures and the machine they came from. */
 export function writeResult(name: string, figures: Record<string, unknown>): void {
+  // Smoke runs go to NAME.smoke.json so they never overwrite a full-size result.
+  if (figures.smoke === true) name = `${name}.smoke`;
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const body = { ...figures, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version }, at: new Date().toISOString() };

@@ -24,6 +24,8 @@ export const REDACT_PATHS = [
   '*.mfa_token',
   'access_token',
   '*.access_token',
+  'refresh_token',
+  '*.refresh_token',
   'client_secret',
   '*.client_secret',
   'key',

@@ -27,5 +27,6 @@ export async function bootstrapAdmin(deps: AuthDeps, options: { username?: strin
   await deps.catalog.getRole(ADMIN_ROLE);
   await deps.catalog.assignRole({ principal_id: principal.id, role_id: ADMIN_ROLE, project_id: null }, null);
   const enrollment: IssuedEnrollment = await issueEnrollment(deps, { principalId: principal.id });
+  await deps.audit.record({ type: 'bootstrap.admin_created', outcome: 'success', subjectId: principal.id, details: { username, role: ADMIN_ROLE, enrollment_expires_at: enrollment.expires_at } });
   return { principal_id: principal.id, username, enrollment_secret: enrollment.secret, expires_at: enrollment.expires_at };
 }

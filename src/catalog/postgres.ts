@@ -315,8 +315,9 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
       return toPage(rows.map(assignment), limit);
     },
     async removeRoleAssignment(id) {
-      const rows = await sql`DELETE FROM role_assignments WHERE id = ${id} RETURNING id`.catch((e) => translate(e, 'Role assignment'));
+      const rows = await sql`DELETE FROM role_assignments WHERE id = ${id} RETURNING *`.catch((e) => translate(e, 'Role assignment'));
       if (!rows[0]) throw new NotFoundError(`Role assignment ${id}`);
+      return assignment(rows[0]);
     },
     async orgRolesOf(principalId) {
       const rows = await sql`

@@ -53,7 +53,8 @@ export interface CatalogStore {
 
   assignRole(input: RoleAssignmentCreate, createdBy: string | null): Promise<RoleAssignment>;
   listRoleAssignments(page: PageRequest & { principalId?: string | undefined }): Promise<Page<RoleAssignment>>;
-  removeRoleAssignment(id: string): Promise<void>;
+  /** Removes an assignment and returns what it was. */
+  removeRoleAssignment(id: string): Promise<RoleAssignment>;
   /** Organisation-wide roles of a principal, with inherited roles expanded. */
   orgRolesOf(principalId: string): Promise<string[]>;
   /** True when an active principal holds this role (or one inheriting it) organisation-wide. */

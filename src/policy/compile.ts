@@ -203,7 +203,8 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   const version =
     options.version ??
     createHash('sha256')
-      .update(JSON.stringify({ d: options.documents.map((d) => [d.name, d.text]), r: options.roles }))
+      // Order-independent role graph: the same policy has the same version offline and on the server.
+      .update(JSON.stringify({ d: options.documents.map((d) => [d.name, d.value === undefined ? d.text : JSON.stringify(d.value)]), r: [...options.roles].map((r) => [r.id, [...r.inherits].sort()]).sort() }))
       .digest('hex')
       .slice(0, 16);
   return Object.freeze({

@@ -4,6 +4,7 @@
  * `catalog:write` (role assignments: `roles:assign`).
  */
 import { z } from 'zod';
+import type { RequestMeta } from '../../audit/log.ts';
 import { createClientCredential } from '../../auth/clientCredentials.ts';
 import { issueEnrollment } from '../../auth/enrollment.ts';
 import * as S from '../../catalog/schemas.ts';
@@ -33,7 +34,7 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
   writeAuth?: RouteAuth;
   list: (page: S.PageRequest) => Promise<S.Page<unknown>>;
   get: (id: string) => Promise<unknown>;
-  add: (body: C, actor: string) => Promise<unknown>;
+  add: (body: C, actor: string, meta: RequestMeta) => Promise<unknown>;
   patch: (id: string, body: U) => Promise<unknown>;
 }): AnyRoute[] {
   return [
@@ -56,7 +57,7 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
       body: o.create,
       responses: { 201: { description: 'Created', schema: o.createdItem ?? o.item }, 409: { description: 'Already exists' } },
       handler: async ({ body, auth, meta }) => {
-        const created = (await o.add(body, auth!.principalId)) as { id: string };
+        const created = (await o.add(body, auth!.principalId, meta)) as { id: string };
         await deps.audit.record({ type: `catalog.${o.name}.created`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: created.id, after: body as Record<string, unknown> } });
         return { status: 201, body: created };
       },
@@ -153,10 +154,13 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.PrincipalUpdate,
       list: (p) => c.listPrincipals(p),
       get: (id) => c.getPrincipal(id),
-      add: async (b) => {
+      add: async (b, actor, meta) => {
         const p = await c.createPrincipal(b);
         // A new person receives a one-time enrollment secret, shown only in this answer.
-        return p.kind === 'user' ? { ...p, enrollment: await issueEnrollment(deps.auth, { principalId: p.id }) } : p;
+        if (p.kind !== 'user') return p;
+        const enrollment = await issueEnrollment(deps.auth, { principalId: p.id });
+        await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: actor, subjectId: p.id, meta, details: { expires_at: enrollment.expires_at } });
+        return { ...p, enrollment };
       },
       patch: async (id, b) => {
         const p = await c.updatePrincipal(id, b);
@@ -276,8 +280,8 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       params: UuidParams,
       responses: { 204: { description: 'Removed' } },
       handler: async ({ params, auth, meta }) => {
-        await c.removeRoleAssignment(params.id);
-        await deps.audit.record({ type: 'role.unassigned', outcome: 'success', actorId: auth!.principalId, meta, details: { assignment_id: params.id } });
+        const removed = await c.removeRoleAssignment(params.id);
+        await deps.audit.record({ type: 'role.unassigned', outcome: 'success', actorId: auth!.principalId, subjectId: removed.principal_id, meta, details: { before: removed } });
         return { status: 204 };
       },
     }),
