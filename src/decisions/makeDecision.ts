@@ -50,8 +50,8 @@ export interface RecordedDecision extends Decision {
 export interface DecisionCaller {
   callerId: string | null;
   meta: RequestMeta;
-  /** Called with an allow before it is recorded; what it returns is committed in the same record. */
-  tokenFor?: (decision: Decision, at: Date) => TokenRecord;
+  /** Called with an allow before it is recorded; what it returns (if anything) is committed in the same record. */
+  tokenFor?: (decision: Decision, at: Date) => TokenRecord | undefined;
 }
 
 /** Decides and durably records one request. */

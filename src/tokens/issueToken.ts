@@ -92,16 +92,19 @@ export async function issueToken(
       tokenFor: (decision, at) => {
         // Lifetime: the configured default, never past the cap, nor past any grant the decision relied on.
         const ceiling = Math.min(at.getTime() + deps.settings.ttlSeconds * 1000, at.getTime() + deps.settings.maxSeconds * 1000, decision.grantsExpireAt ?? Infinity);
-        return { jti, expiresAt: new Date(Math.floor(ceiling / 1000) * 1000), job: { ...job } };
+        const expiresAt = new Date(Math.floor(ceiling / 1000) * 1000);
+        // A grant ending within this second leaves no whole second to live: no token, and the record says so.
+        if (Math.floor(expiresAt.getTime() / 1000) <= Math.floor(at.getTime() / 1000)) return undefined;
+        return { jti, expiresAt, job: { ...job } };
       },
     },
   );
-  if (recorded.effect !== 'allow' || !recorded.token) {
+  if (recorded.effect !== 'allow') {
     throw new OAuthError('access_denied', `decision ${recorded.decisionId}: ${recorded.reasons.join('; ')}`, 400, { decisionId: recorded.decisionId });
   }
+  if (!recorded.token) throw new OAuthError('access_denied', `decision ${recorded.decisionId}: the grant it relies on ends now`, 400);
   const iat = Math.floor(recorded.at.getTime() / 1000);
   const exp = Math.floor(recorded.token.expiresAt.getTime() / 1000);
-  if (exp <= iat) throw new OAuthError('access_denied', `decision ${recorded.decisionId}: the grant it relies on ends now`, 400);
   const granted = { ...detail, columns: recorded.grantedColumns };
   const sponsor = recorded.input.principal.sponsor?.id;
   // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; `typ: at+jwt` in the header.

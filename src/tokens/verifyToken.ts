@@ -26,9 +26,9 @@ export type Verification = { active: true; claims: TokenClaims } | { active: fal
 
 const FORBIDDEN_HEADERS = ['jku', 'x5u', 'jwk', 'x5c', 'crit'];
 
-/** Verifies signature and claims, then the live state. */
-export async function verifyToken(
-  deps: { keys: KeyRing; state: TokenStateStore; facts: FactsStore; clock: Clock; issuer: string },
+/** Verifies the signature, header and claims only (not revocation or the live state). */
+export async function verifySignature(
+  deps: { keys: KeyRing; clock: Clock; issuer: string },
   token: string,
   options: { audience?: string } = {},
 ): Promise<Verification> {
@@ -55,13 +55,27 @@ export async function verifyToken(
   }
   if (typeof claims.exp !== 'number') return { active: false, reason: 'no exp' };
   if (typeof claims.jti !== 'string' || typeof claims.sub !== 'string') return { active: false, reason: 'no jti or sub' };
+  return { active: true, claims };
+}
+
+/** Verifies signature and claims, then the live state. */
+export async function verifyToken(
+  deps: { keys: KeyRing; state: TokenStateStore; facts: FactsStore; clock: Clock; issuer: string },
+  token: string,
+  options: { audience?: string } = {},
+): Promise<Verification> {
+  const signed = await verifySignature(deps, token, options);
+  if (!signed.active) return signed;
+  const claims = signed.claims;
   if (await deps.state.isRevoked(claims.jti)) return { active: false, reason: 'revoked' };
   const now = deps.clock.now();
   const principal = await deps.facts.principal(claims.sub, now);
   if (!principal || principal.status !== 'active') return { active: false, reason: 'principal disabled or unknown' };
   if (principal.kind === 'service' && (!principal.sponsor || principal.sponsor.status !== 'active')) return { active: false, reason: 'sponsor disabled' };
+  // Grant ids may be the job's own or its sponsor's (attenuation merges both).
+  const grants = [...principal.grants, ...(principal.sponsor?.grants ?? [])];
   for (const id of claims.grant_ids ?? []) {
-    const g = principal.grants.find((x) => x.id === id);
+    const g = grants.find((x) => x.id === id);
     if (!g || now.getTime() >= g.expiresAt) return { active: false, reason: `grant ${id} revoked or expired` };
   }
   return { active: true, claims };

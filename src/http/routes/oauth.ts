@@ -11,7 +11,7 @@ import { authenticateClient, parseBasic } from '../../auth/clientCredentials.ts'
 import type { AuthContext } from '../../auth/context.ts';
 import { CustosError, RateLimitedError, UnauthenticatedError } from '../../errors.ts';
 import { issueToken, JobMetadata, OAuthError, parseAuthorizationDetails } from '../../tokens/issueToken.ts';
-import { verifyToken } from '../../tokens/verifyToken.ts';
+import { verifySignature, verifyToken } from '../../tokens/verifyToken.ts';
 import type { AppDeps } from '../deps.ts';
 import type { RequestMeta } from '../../audit/log.ts';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.ts';
@@ -146,7 +146,9 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
           const caller = await client(deps, req.get('authorization'), meta);
-          const v = await verifyToken(verifyDeps(), body.token);
+          // Only the signature and claims matter here: a token that is inactive for now (its principal
+          // disabled, say) must stay revoked when it would otherwise come back.
+          const v = await verifySignature(verifyDeps(), body.token);
           if (v.active && (v.claims.sub === caller.principalId || caller.permissions.has('pdp:check'))) {
             await deps.tokens.state.revoke(v.claims.jti, new Date(v.claims.exp * 1000), deps.clock.now());
             await deps.audit.record({ type: 'token.revoked', outcome: 'success', actorId: caller.principalId, subjectId: v.claims.sub, meta, details: { jti: v.claims.jti } });
