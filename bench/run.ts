@@ -7,6 +7,7 @@ const smoke = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1
 const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promise<void> }>> = {
   decide: () => import('./decide.ts'),
   http: () => import('./http.ts'),
+  tokens: () => import('./tokens.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

@@ -18,6 +18,7 @@ const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey! });
 const r = await wired.policy.reload();
 if (!r.ok) throw r.error;
 await listenForCatalogChanges(sql, wired.onCatalogChange);
+await wired.keys.init();
 
 const outer = express();
 outer.disable('x-powered-by');
