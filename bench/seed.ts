@@ -44,7 +44,7 @@ export async function seedBenchWorld(o: { databaseUrl: string; key: string }): P
   const pep = await c.createPrincipal({ kind: 'service', name: 'dataset-server', sponsor_id: scientist.id, project_id: 'onc' });
   await c.assignRole({ principal_id: pep.id, role_id: 'enforcement-point', project_id: null }, null);
   const cred = await createClientCredential(wired.auth, { principalId: pep.id, createdBy: scientist.id, meta: { ip: undefined, requestId: undefined } });
-  const basic = Buffer.from(`${encodeURIComponent(cred.client_id)}:${encodeURIComponent(cred.client_secret)}`).toString('base64');
+  const basic = Buffer.from(`${encodeURIComponent(cred.client_id)}:${encodeURIComponent(cred.client_secret!)}`).toString('base64');
   return {
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
     body: JSON.stringify({ principal_id: scientist.id, dataset: 'onc-notes', purpose: 'model-training', columns: ['note_text', 'icd10', 'admit_date'] }),

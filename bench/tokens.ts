@@ -42,7 +42,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   await wired.catalog.assignRole({ principal_id: job.id, role_id: 'data-scientist', project_id: 'onc' }, null);
   const cred = await createClientCredential(wired.auth, { principalId: job.id, createdBy: seeded.scientistId, meta: { ip: undefined, requestId: undefined } });
   await sql.end();
-  const jobAuth = `Basic ${Buffer.from(`${encodeURIComponent(cred.client_id)}:${encodeURIComponent(cred.client_secret)}`).toString('base64')}`;
+  const jobAuth = `Basic ${Buffer.from(`${encodeURIComponent(cred.client_id)}:${encodeURIComponent(cred.client_secret!)}`).toString('base64')}`;
   const tokenBody = new URLSearchParams({
     grant_type: 'client_credentials',
     authorization_details: JSON.stringify([{ type: 'dataset_access', dataset: 'onc-notes', actions: ['read'], columns: ['note_text', 'icd10', 'admit_date'], purpose: 'model-training' }]),

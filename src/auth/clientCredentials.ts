@@ -12,45 +12,57 @@ import { UnauthenticatedError, ValidationError } from '../errors.ts';
 import { permissionsOf, type AuthContext } from './context.ts';
 import type { AuthDeps } from './deps.ts';
 import { hashPassword, verifyPassword } from './password.ts';
+import { assertPublicJwk } from './clientAssertion.ts';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 
-/** Stored credential row. */
+/** Stored credential row: a secret's hash, or (private_key_jwt) the client's public keys. */
 export interface ServiceCredentialRow {
   id: string;
   principalId: string;
   clientId: string;
-  secretHash: string;
+  secretHash: string | null;
+  jwks: { keys: Record<string, unknown>[] } | null;
   revokedAt: Date | null;
 }
 
 /** Storage of client credentials. */
 export interface ClientCredentialStore {
-  create(c: { id: string; principalId: string; clientId: string; secretHash: string; createdBy: string }): Promise<void>;
+  create(c: { id: string; principalId: string; clientId: string; secretHash: string | null; jwks?: { keys: Record<string, unknown>[] } | null; createdBy: string }): Promise<void>;
+  /** Remembers an assertion id until it expires; false if it was seen before (a replay). */
+  useAssertionJti(clientId: string, jti: string, expiresAt: Date): Promise<boolean>;
   findByClientId(clientId: string): Promise<ServiceCredentialRow | undefined>;
   revoke(id: string, principalId: string, now: Date): Promise<boolean>;
   list(principalId: string): Promise<{ id: string; client_id: string; created_at: string; revoked_at: string | null }[]>;
 }
 
-/** A new credential; the secret is shown once. */
+/** A new credential; a generated secret is shown once (none for registered keys). */
 export interface IssuedClientCredential {
   credential_id: string;
   client_id: string;
-  client_secret: string;
+  client_secret?: string;
+  token_endpoint_auth_method: 'client_secret_basic' | 'private_key_jwt';
 }
 
 /** Creates client credentials for a service principal. */
 export async function createClientCredential(
   deps: AuthDeps,
-  options: { principalId: string; createdBy: string; meta: RequestMeta },
+  options: { principalId: string; createdBy: string; meta: RequestMeta; jwks?: { keys: Record<string, unknown>[] } },
 ): Promise<IssuedClientCredential> {
   const principal = await deps.catalog.getPrincipal(options.principalId);
   if (principal.kind !== 'service') throw new ValidationError('Client credentials are for service principals.', [{ path: 'params.id', message: 'not a service' }]);
   const id = deps.ids();
   const clientId = `svc_${randomBytes(12).toString('base64url')}`;
+  if (options.jwks) {
+    // private_key_jwt: the client keeps its private key; we keep its public keys.
+    options.jwks.keys.forEach((k, i) => assertPublicJwk(k, `body.jwks.keys.${i}`));
+    await deps.clients.create({ id, principalId: principal.id, clientId, secretHash: null, jwks: options.jwks, createdBy: options.createdBy });
+    await deps.audit.record({ type: 'client_credential.created', outcome: 'success', actorId: options.createdBy, subjectId: principal.id, meta: options.meta, details: { credential_id: id, client_id: clientId, method: 'private_key_jwt' } });
+    return { credential_id: id, client_id: clientId, token_endpoint_auth_method: 'private_key_jwt' };
+  }
   const secret = `cs_${randomBytes(32).toString('base64url')}`;
   await deps.clients.create({ id, principalId: principal.id, clientId, secretHash: await hashPassword(secret), createdBy: options.createdBy });
-  await deps.audit.record({ type: 'client_credential.created', outcome: 'success', actorId: options.createdBy, subjectId: principal.id, meta: options.meta, details: { credential_id: id, client_id: clientId } });
-  return { credential_id: id, client_id: clientId, client_secret: secret };
+  await deps.audit.record({ type: 'client_credential.created', outcome: 'success', actorId: options.createdBy, subjectId: principal.id, meta: options.meta, details: { credential_id: id, client_id: clientId, method: 'client_secret_basic' } });
+  return { credential_id: id, client_id: clientId, client_secret: secret, token_endpoint_auth_method: 'client_secret_basic' };
 }
 
 /** Parses `Authorization: Basic base64(client_id:secret)` (RFC 6749 §2.3.1: form-urlencoded parts). */
@@ -89,7 +101,7 @@ async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: str
     // Guessing costs an argon2id verification: throttle per client id and source like people's logins.
     const keys = attemptKeys(`client:${creds.clientId}`, meta);
     await reserveAttempt(deps, keys, meta, row?.principalId);
-    ok = await verifyPassword(row?.secretHash, creds.secret);
+    ok = await verifyPassword(row?.secretHash ?? undefined, creds.secret);
     if (ok) await attemptSucceeded(deps, keys);
     if (ok && row) {
       if (verified.size >= CACHE_MAX) verified.clear();
@@ -97,6 +109,13 @@ async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: str
     }
   }
   if (!row || !ok) throw fail('unknown client or wrong secret');
+  return clientContext(deps, row);
+}
+
+/** The caller of a verified credential: revocation, the service's and its sponsor's status checked now. */
+export async function clientContext(deps: AuthDeps, row: ServiceCredentialRow): Promise<AuthContext> {
+  const fail = (reason: string) => new UnauthenticatedError('The client credentials are not valid.', { reason, clientId: row.clientId });
+  const now = deps.clock.now();
   if (row.revokedAt) throw fail('credential revoked');
   const principal = await deps.catalog.getPrincipal(row.principalId);
   if (principal.status !== 'active') throw fail('service disabled');

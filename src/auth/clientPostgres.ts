@@ -9,12 +9,18 @@ export function createClientCredentialStore(sql: Sql): ClientCredentialStore {
   return {
     async create(c) {
       await sql`
-        INSERT INTO service_credentials (id, principal_id, client_id, secret_hash, created_by)
-        VALUES (${c.id}, ${c.principalId}, ${c.clientId}, ${c.secretHash}, ${c.createdBy})`;
+        INSERT INTO service_credentials (id, principal_id, client_id, secret_hash, jwks, created_by)
+        VALUES (${c.id}, ${c.principalId}, ${c.clientId}, ${c.secretHash}, ${c.jwks ? sql.json(c.jwks as never) : null}, ${c.createdBy})`;
+    },
+    async useAssertionJti(clientId, jti, expiresAt) {
+      const rows = await sql`
+        INSERT INTO client_assertion_jtis (client_id, jti, expires_at) VALUES (${clientId}, ${jti}, ${expiresAt})
+        ON CONFLICT DO NOTHING RETURNING jti`;
+      return rows.length === 1;
     },
     async findByClientId(clientId) {
-      const [r] = await sql`SELECT id, principal_id, client_id, secret_hash, revoked_at FROM service_credentials WHERE client_id = ${clientId}`;
-      return r ? { id: r.id, principalId: r.principal_id, clientId: r.client_id, secretHash: r.secret_hash, revokedAt: r.revoked_at } : undefined;
+      const [r] = await sql`SELECT id, principal_id, client_id, secret_hash, jwks, revoked_at FROM service_credentials WHERE client_id = ${clientId}`;
+      return r ? { id: r.id, principalId: r.principal_id, clientId: r.client_id, secretHash: r.secret_hash, jwks: r.jwks, revokedAt: r.revoked_at } : undefined;
     },
     async revoke(id, principalId, now) {
       const rows = await sql`UPDATE service_credentials SET revoked_at = ${now} WHERE id = ${id} AND principal_id = ${principalId} AND revoked_at IS NULL RETURNING id`;

@@ -278,7 +278,7 @@ describe('f6: anonymous guessing is throttled', () => {
     await c.assignRole({ principal_id: svc.id, role_id: 'enforcement-point', project_id: null }, null);
     const issued = await createClientCredential(app.wired.auth, { principalId: svc.id, createdBy: sponsor.id, meta: { ip: undefined, requestId: undefined } });
     clientId = issued.client_id;
-    clientSecret = issued.client_secret;
+    clientSecret = issued.client_secret!;
   });
   afterAll(async () => app?.close());
 

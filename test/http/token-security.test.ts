@@ -500,7 +500,7 @@ describe('lifetime cap from configuration', () => {
       const jobP = await c.createPrincipal({ kind: 'service', name: 'train-capped', sponsor_id: sci.id, project_id: 'onc' });
       await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
       const cred = await createClientCredential(capped.wired.auth, { principalId: jobP.id, createdBy: sci.id, meta: { ip: undefined, requestId: undefined } });
-      const auth = basic(cred.client_id, cred.client_secret);
+      const auth = basic(cred.client_id, cred.client_secret!);
       const ask = () => tokenRequest(capped, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-capped' }, auth);
 
       const r = await ask();
@@ -519,7 +519,7 @@ describe('lifetime cap from configuration', () => {
         VALUES (${grantId}, ${bare.id}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${new Date(now + 3_600_000)})`;
       capped.wired.invalidate();
       const cred2 = await createClientCredential(capped.wired.auth, { principalId: bare.id, createdBy: sci.id, meta: { ip: undefined, requestId: undefined } });
-      const r2 = await tokenRequest(capped, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-capped-2' }, basic(cred2.client_id, cred2.client_secret));
+      const r2 = await tokenRequest(capped, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-capped-2' }, basic(cred2.client_id, cred2.client_secret!));
       expect(r2.status, JSON.stringify(r2.body)).toBe(200);
       expect(r2.body.expires_in).toBeLessThanOrEqual(300);
       expect(jose.decodeJwt(r2.body.access_token).grant_ids).toEqual([grantId]);

@@ -191,8 +191,18 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'principals',
       auth: { ...write, stepUp: true },
       params: UuidParams,
-      responses: { 201: { description: 'Created', schema: z.object({ credential_id: z.string(), client_id: z.string(), client_secret: z.string() }) } },
-      handler: async ({ params, auth, meta }) => ({ status: 201, body: await createClientCredential(deps.auth, { principalId: params.id, createdBy: auth!.principalId, meta }) }),
+      // No body: a generated secret (client_secret_basic). {"jwks": {...}}: the client's public keys (private_key_jwt).
+      body: z.strictObject({ jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).optional() }),
+      responses: {
+        201: {
+          description: 'Created (a generated secret is shown once)',
+          schema: z.object({ credential_id: z.string(), client_id: z.string(), client_secret: z.string().optional(), token_endpoint_auth_method: z.enum(['client_secret_basic', 'private_key_jwt']) }),
+        },
+      },
+      handler: async ({ params, body, auth, meta }) => ({
+        status: 201,
+        body: await createClientCredential(deps.auth, { principalId: params.id, createdBy: auth!.principalId, meta, ...(body.jwks ? { jwks: body.jwks } : {}) }),
+      }),
     }),
     defineRoute({
       method: 'get',

@@ -7,6 +7,7 @@
  */
 import type { Response } from 'express';
 import { z } from 'zod';
+import { authenticateClientAssertion, JWT_BEARER } from '../../auth/clientAssertion.ts';
 import { authenticateClient, parseBasic } from '../../auth/clientCredentials.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import { CustosError, RateLimitedError, UnauthenticatedError } from '../../errors.ts';
@@ -38,8 +39,18 @@ async function oauth(res: Response, fn: () => Promise<RouteResult>): Promise<Rou
   }
 }
 
-/** Authenticates the calling client (client_secret_basic) or throws UnauthenticatedError. */
-async function client(deps: AppDeps, header: string | undefined, meta: RequestMeta): Promise<AuthContext> {
+/** Authenticates the calling client (client_secret_basic or private_key_jwt) or throws UnauthenticatedError. */
+async function client(deps: AppDeps, header: string | undefined, body: Record<string, unknown>, meta: RequestMeta): Promise<AuthContext> {
+  const issuer = deps.settings.publicUrl;
+  if (body.client_assertion_type !== undefined || body.client_assertion !== undefined) {
+    // RFC 6749 §2.3: a client uses one authentication method per request.
+    if (header) throw new OAuthError('invalid_request', 'Use one client authentication method.');
+    if (body.client_assertion_type !== JWT_BEARER || typeof body.client_assertion !== 'string') {
+      throw new OAuthError('invalid_request', `client_assertion_type must be ${JWT_BEARER}.`);
+    }
+    // The audience may be the token endpoint (RFC 7523) or the issuer (RFC 8414 clients often use it).
+    return authenticateClientAssertion(deps.auth, { assertion: body.client_assertion, audiences: [`${issuer}/oauth2/token`, issuer], meta });
+  }
   const basic = parseBasic(header);
   if (!basic) throw new UnauthenticatedError('Client authentication is required.');
   return authenticateClient(deps.auth, basic, meta);
@@ -65,10 +76,10 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
           introspection_endpoint: `${issuer}/oauth2/introspect`,
           revocation_endpoint: `${issuer}/oauth2/revoke`,
           grant_types_supported: ['client_credentials'],
-          token_endpoint_auth_methods_supported: ['client_secret_basic'],
-          introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
-          revocation_endpoint_auth_methods_supported: ['client_secret_basic'],
-          token_endpoint_auth_signing_alg_values_supported: ['ES256'],
+          token_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
+          introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
+          revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'private_key_jwt'],
+          token_endpoint_auth_signing_alg_values_supported: ['ES256', 'RS256', 'PS256'],
           authorization_details_types_supported: ['dataset_access'],
           response_types_supported: [],
         },
@@ -86,6 +97,8 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       // RFC 6749 §3.2: parameters the server does not understand are ignored (clients often add client_id).
       body: z.looseObject({
         grant_type: z.string().max(100),
+        client_assertion_type: z.string().max(200).optional(),
+        client_assertion: z.string().max(20_000).optional(),
         authorization_details: z.string().max(20_000).optional(),
         job_id: z.string().max(200).optional(),
         image_digest: z.string().max(100).optional(),
@@ -101,7 +114,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
-          const caller = await client(deps, req.get('authorization'), meta);
+          const caller = await client(deps, req.get('authorization'), body, meta);
           if (body.grant_type !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
           const detail = parseAuthorizationDetails(body.authorization_details);
           const job = JobMetadata.safeParse({ job_id: body.job_id, ...(body.image_digest ? { image_digest: body.image_digest } : {}) });
@@ -122,11 +135,16 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'public' },
       changesFacts: false,
       bodyType: 'form',
-      body: z.looseObject({ token: z.string().max(20_000), token_type_hint: z.string().max(100).optional() }),
+      body: z.looseObject({
+        token: z.string().max(20_000),
+        token_type_hint: z.string().max(100).optional(),
+        client_assertion_type: z.string().max(200).optional(),
+        client_assertion: z.string().max(20_000).optional(),
+      }),
       responses: { 200: { description: '{active: false} or the claims of an active token', schema: z.record(z.string(), z.unknown()) }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
-          const caller = await client(deps, req.get('authorization'), meta);
+          const caller = await client(deps, req.get('authorization'), body, meta);
           // Introspection is for resource servers: the enforcement-point permission.
           if (!caller.permissions.has('pdp:check')) throw new OAuthError('unauthorized_client', 'This client may not introspect tokens.', 403);
           const v = await verifyToken(verifyDeps(), body.token);
@@ -141,11 +159,16 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'tokens',
       auth: { kind: 'public' },
       bodyType: 'form',
-      body: z.looseObject({ token: z.string().max(20_000), token_type_hint: z.string().max(100).optional() }),
+      body: z.looseObject({
+        token: z.string().max(20_000),
+        token_type_hint: z.string().max(100).optional(),
+        client_assertion_type: z.string().max(200).optional(),
+        client_assertion: z.string().max(20_000).optional(),
+      }),
       responses: { 200: { description: 'Revoked (or unknown: RFC 7009 answers the same)' }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
-          const caller = await client(deps, req.get('authorization'), meta);
+          const caller = await client(deps, req.get('authorization'), body, meta);
           // Only the signature and claims matter here: a token that is inactive for now (its principal
           // disabled, say) must stay revoked when it would otherwise come back.
           const v = await verifySignature(verifyDeps(), body.token);

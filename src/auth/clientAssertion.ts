@@ -1,0 +1,85 @@
+/**
+ * private_key_jwt client authentication (RFC 7523 §2.2, OpenID Connect Core
+ * §9): the client signs a short-lived JWT with a key whose public part it
+ * registered. The assertion must name the client as `iss` and `sub`, this
+ * server (token endpoint or issuer) as `aud`, expire within five minutes,
+ * and carry a `jti` that has never been seen: each assertion works once.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { RequestMeta } from '../audit/log.ts';
+import { UnauthenticatedError, ValidationError } from '../errors.ts';
+import { clientContext } from './clientCredentials.ts';
+import type { AuthContext } from './context.ts';
+import type { AuthDeps } from './deps.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+
+/** The assertion type RFC 7523 defines. */
+export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const ALGORITHMS = ['ES256', 'RS256', 'PS256'] as const;
+const MAX_LIFETIME_SECONDS = 300;
+
+/** Checks a registered public JWK: EC P-256 or RSA of at least 2048 bits, and no private members. */
+export function assertPublicJwk(jwk: Record<string, unknown>, path: string): void {
+  const bad = (message: string) => new ValidationError('The client keys are not acceptable.', [{ path, message }]);
+  if ('d' in jwk || 'p' in jwk || 'q' in jwk) throw bad('a private key was sent: register only the public part');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as never, format: 'jwk' });
+  } catch {
+    throw bad('not a public JWK');
+  }
+  const d = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType === 'ec' ? d?.namedCurve !== 'prime256v1' : key.asymmetricKeyType !== 'rsa' || (d?.modulusLength ?? 0) < 2048) {
+    throw bad('use an EC P-256 key or an RSA key of at least 2048 bits');
+  }
+}
+
+/** Authenticates a client by its signed assertion; throws UnauthenticatedError. */
+export async function authenticateClientAssertion(
+  deps: AuthDeps,
+  options: { assertion: string; audiences: string[]; meta: RequestMeta },
+): Promise<AuthContext> {
+  const fail = (reason: string, clientId?: string) => new UnauthenticatedError('The client assertion is not valid.', { reason, clientId });
+  const decoded = jwt.decode(options.assertion, { complete: true });
+  if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) throw fail('not a JWT');
+  const header = decoded.header as unknown as Record<string, unknown>;
+  const payload = decoded.payload as Record<string, unknown>;
+  if (!ALGORITHMS.includes(header.alg as (typeof ALGORITHMS)[number])) throw fail(`alg ${String(header.alg)}`);
+  // Keys come only from the client's registration: nothing is fetched from the token.
+  if (['jku', 'x5u', 'jwk', 'x5c'].some((h) => h in header)) throw fail('forbidden header');
+  const clientId = payload.iss;
+  if (typeof clientId !== 'string' || clientId !== payload.sub || !/^[A-Za-z0-9_-]{1,64}$/.test(clientId)) throw fail('iss and sub must be the client id');
+
+  const keys = attemptKeys(`client:${clientId}`, options.meta);
+  const row = await deps.clients.findByClientId(clientId);
+  await reserveAttempt(deps, keys, options.meta, row?.principalId);
+  if (!row?.jwks) throw fail('no registered keys', clientId);
+  const candidates = row.jwks.keys.filter((k) => (header.kid === undefined || k.kid === header.kid) && (k.alg === undefined || k.alg === header.alg));
+  const now = deps.clock.now();
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  let claims: Record<string, unknown> | undefined;
+  for (const jwk of candidates) {
+    try {
+      claims = jwt.verify(options.assertion, createPublicKey({ key: jwk as never, format: 'jwk' }), {
+        algorithms: [header.alg as jwt.Algorithm],
+        audience: options.audiences as [string, ...string[]],
+        issuer: clientId,
+        subject: clientId,
+        clockTimestamp: nowSeconds,
+        clockTolerance: 5,
+      }) as Record<string, unknown>;
+      break;
+    } catch {
+      /* try the next registered key */
+    }
+  }
+  if (!claims) throw fail('signature, audience or expiry not valid', clientId);
+  if (typeof claims.exp !== 'number' || claims.exp - nowSeconds > MAX_LIFETIME_SECONDS) throw fail('exp missing or too far ahead', clientId);
+  if (typeof claims.iat === 'number' && claims.iat > nowSeconds + 60) throw fail('iat in the future', clientId);
+  if (typeof claims.jti !== 'string' || claims.jti.length < 8 || claims.jti.length > 200) throw fail('jti missing', clientId);
+  if (!(await deps.clients.useAssertionJti(clientId, claims.jti, new Date(claims.exp * 1000)))) throw fail('assertion replayed', clientId);
+  await attemptSucceeded(deps, keys);
+  const auth = await clientContext(deps, row);
+  return { ...auth, amr: ['private_key_jwt'] };
+}
