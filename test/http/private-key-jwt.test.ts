@@ -84,9 +84,28 @@ describe('private_key_jwt', () => {
     expect(config.serverMetadata().token_endpoint_auth_methods_supported).toContain('private_key_jwt');
     const tokens = await client.clientCredentialsGrant(config, { authorization_details: JSON.stringify(DETAILS), job_id: 'pkjwt-lib' });
     const jwks = (await app.call('GET', '/.well-known/jwks.json')).body;
-    const { payload } = await jose.jwtVerify(tokens.access_token, jose.createLocalJWKSet(jwks), { algorithms: ['ES256'], typ: 'at+jwt', currentDate: app.clock.now() });
+    const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jose.createLocalJWKSet(jwks), {
+      algorithms: ['ES256'],
+      typ: 'at+jwt',
+      issuer: app.config.publicUrl,
+      audience: 'urn:custos:dataset:onc-notes',
+      currentDate: app.clock.now(),
+      requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'authorization_details', 'purpose', 'decision_id'],
+    });
+    expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: jwks.keys[0].kid });
     expect(payload.sub).toBe(jobId);
     expect(payload.client_id).toBe(clientId);
+    expect(payload.iat).toBe(Math.floor(app.clock.now().getTime() / 1000));
+    expect(payload.nbf).toBe(payload.iat);
+    expect(payload.exp! - payload.iat!).toBe(900);
+    expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
+    expect(payload.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(payload.purpose).toBe('model-training');
+    expect(payload.authorization_details).toEqual(DETAILS);
+    expect(payload.job).toEqual({ job_id: 'pkjwt-lib' });
+    expect(typeof payload.sponsor).toBe('string');
+    const [rec] = await app.db.sql`SELECT effect, token_jti FROM decision_log WHERE id = ${payload.decision_id as string}`;
+    expect(rec).toEqual({ effect: 'allow', token_jti: payload.jti });
   });
 
   it('accepts an assertion once: a replay is refused', async () => {
