@@ -43,6 +43,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   const roleIds = roles.map((r) => r.id);
   const datasets: DatasetFacts[] = Array.from({ length: nDatasets }, (_, i) => ({
     id: `ds-${i}`,
+    audience: `urn:custos:dataset:ds-${i}`,
     project: pick(projects),
     owner: 'owner',
     classification: pick(['deidentified', 'limited', 'phi'] as const),

@@ -53,7 +53,7 @@ export function createFactsStore(sql: Sql): FactsStore {
   return {
     principal: (id, now) => principal(id, now, 0),
     async dataset(id, now) {
-      const [d] = await sql`SELECT id, project_id, owner_id, purposes, columns, expert_determination, data_use_agreement FROM datasets WHERE id = ${id}`;
+      const [d] = await sql`SELECT id, project_id, owner_id, purposes, columns, expert_determination, data_use_agreement, audience FROM datasets WHERE id = ${id}`;
       if (!d) return undefined;
       const ed = d.expert_determination;
       const dua = d.data_use_agreement;
@@ -72,6 +72,7 @@ export function createFactsStore(sql: Sql): FactsStore {
         classification: derived.classification,
         purposes: d.purposes,
         columns: (d.columns as { name: string; category?: string }[]).map((c) => ({ name: c.name, category: c.category })),
+        audience: d.audience ?? `urn:custos:dataset:${d.id}`,
       };
       return facts;
     },

@@ -66,6 +66,8 @@ export interface DatasetFacts {
   classification: 'deidentified' | 'limited' | 'phi';
   purposes: string[];
   columns: ColumnFacts[];
+  /** Token audience of the dataset's server (`urn:custos:dataset:<id>` unless configured). */
+  audience: string;
 }
 
 /** One decision request, fully attributed. */

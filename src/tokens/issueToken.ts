@@ -76,12 +76,11 @@ export function parseAuthorizationDetails(raw: unknown): z.infer<typeof DatasetA
 /** Decides, records and (on allow) signs one dataset token for the calling service. */
 export async function issueToken(
   deps: { decisions: DecisionDeps; keys: KeyRing; settings: TokenSettings },
-  options: { client: AuthContext; detail: z.infer<typeof DatasetAccess>; job: z.infer<typeof JobMetadata>; audience: (datasetId: string) => Promise<string>; meta: RequestMeta },
+  options: { client: AuthContext; detail: z.infer<typeof DatasetAccess>; job: z.infer<typeof JobMetadata>; meta: RequestMeta },
 ): Promise<TokenResponse> {
   const { client, detail, job } = options;
   if (client.via !== 'client') throw new OAuthError('unauthorized_client', 'Only service clients may use this grant.', 400);
   const key = await deps.keys.activeKey();
-  const audience = await options.audience(detail.dataset);
   const jti = randomUUID();
   const recorded = await makeDecision(
     deps.decisions,
@@ -111,7 +110,8 @@ export async function issueToken(
   const claims: Record<string, unknown> = {
     iss: deps.settings.issuer,
     sub: client.principalId,
-    aud: audience,
+    // The dataset's configured audience, from the facts the decision was made on (no second lookup).
+    aud: recorded.input.dataset.audience,
     iat,
     nbf: iat,
     exp,

@@ -163,6 +163,7 @@ function buildDatasets(spec: CaseFile): Map<string, DatasetFacts> {
         classification: d.classification,
         purposes: d.purposes,
         columns: d.columns.map((c) => (typeof c === 'string' ? { name: c } : c.category ? { name: c.name, category: c.category } : { name: c.name })),
+        audience: `urn:custos:dataset:${id}`,
       },
     ]),
   );

@@ -120,6 +120,7 @@ describe('fast path agrees with plain casbin', () => {
         }));
         const datasets: DatasetFacts[] = w.datasets.map((d, i) => ({
           id: DATASETS[i]!,
+          audience: `urn:custos:dataset:${DATASETS[i]!}`,
           project: d.project,
           owner: 'u0',
           classification: d.classification,

@@ -44,7 +44,7 @@ export function columns(...specs: string[]): ColumnFacts[] {
 
 /** A dataset: project p0, de-identified, model-training, one plain column unless overridden. */
 export function dataset(id: string, over: Partial<DatasetFacts> = {}): DatasetFacts {
-  return { id, project: 'p0', owner: 'owner', classification: 'deidentified', purposes: ['model-training'], columns: columns('value'), ...over };
+  return { id, project: 'p0', owner: 'owner', classification: 'deidentified', purposes: ['model-training'], columns: columns('value'), audience: `urn:custos:dataset:${id}`, ...over };
 }
 
 /** A decision input at NOW for dataset:read of every listed column. */

@@ -18,6 +18,13 @@ import type { RequestMeta } from '../../audit/log.ts';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.ts';
 
 const OAuthErrorBody = z.object({ error: z.string(), error_description: z.string().optional() });
+/** Form fields of private_key_jwt client authentication (RFC 7523 §2.2), accepted on every OAuth endpoint. */
+const ClientAssertionFields = {
+  client_assertion_type: z.string().max(200).optional(),
+  client_assertion: z.string().max(20_000).optional(),
+};
+/** The body of introspection and revocation: a token (RFC 7662 §2.1, RFC 7009 §2.1). */
+const TokenForm = z.looseObject({ token: z.string().max(20_000), token_type_hint: z.string().max(100).optional(), ...ClientAssertionFields });
 
 /** Runs an OAuth handler, answering domain errors the RFC 6749 way (unavailability stays a 503 problem). */
 async function oauth(res: Response, fn: () => Promise<RouteResult>): Promise<RouteResult> {
@@ -97,8 +104,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       // RFC 6749 §3.2: parameters the server does not understand are ignored (clients often add client_id).
       body: z.looseObject({
         grant_type: z.string().max(100),
-        client_assertion_type: z.string().max(200).optional(),
-        client_assertion: z.string().max(20_000).optional(),
+        ...ClientAssertionFields,
         authorization_details: z.string().max(20_000).optional(),
         job_id: z.string().max(200).optional(),
         image_digest: z.string().max(100).optional(),
@@ -121,7 +127,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
           if (!job.success) throw new OAuthError('invalid_request', `job metadata: ${job.error.issues[0]!.path.join('.')} ${job.error.issues[0]!.message}`);
           const token = await issueToken(
             { decisions: deps.decisions, keys: deps.keys, settings: deps.tokens.settings },
-            { client: caller, detail, job: job.data, audience: async (id) => (await deps.catalog.getDataset(id)).audience, meta },
+            { client: caller, detail, job: job.data, meta },
           );
           res.setHeader('Pragma', 'no-cache');
           return { body: token };
@@ -135,12 +141,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'public' },
       changesFacts: false,
       bodyType: 'form',
-      body: z.looseObject({
-        token: z.string().max(20_000),
-        token_type_hint: z.string().max(100).optional(),
-        client_assertion_type: z.string().max(200).optional(),
-        client_assertion: z.string().max(20_000).optional(),
-      }),
+      body: TokenForm,
       responses: { 200: { description: '{active: false} or the claims of an active token', schema: z.record(z.string(), z.unknown()) }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
@@ -159,12 +160,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'tokens',
       auth: { kind: 'public' },
       bodyType: 'form',
-      body: z.looseObject({
-        token: z.string().max(20_000),
-        token_type_hint: z.string().max(100).optional(),
-        client_assertion_type: z.string().max(200).optional(),
-        client_assertion: z.string().max(20_000).optional(),
-      }),
+      body: TokenForm,
       responses: { 200: { description: 'Revoked (or unknown: RFC 7009 answers the same)' }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
