@@ -204,7 +204,9 @@ async function start(): Promise<void> {
       await listener.unlisten().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
       log.info('stopped');
-      process.exit(0);
+      // Logs are written asynchronously: let every line reach stdout, in order, before exiting.
+      setTimeout(() => process.exit(0), 1000).unref();
+      log.flush(() => process.exit(0));
     });
     server.closeIdleConnections();
   };
