@@ -3,6 +3,7 @@
  * catalog, the bench server as a child process, and an autocannon run.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -28,7 +29,53 @@ export interface BenchSetup {
   databaseUrl: string;
   key: string;
   seeded: BenchWorld;
+  /** CPU seconds used so far by the server, by PostgreSQL (all its processes) and by this process (the load generator). */
+  cpu(): CpuSeconds;
   stop(): Promise<void>;
+}
+
+/** CPU seconds (user + system) per participant. */
+export interface CpuSeconds {
+  server: number;
+  postgres: number;
+  load: number;
+}
+
+/** user + system CPU seconds of a process, from /proc (Linux); 0 if it is gone. */
+function procCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** The PostgreSQL processes of the server whose data folder is `dir`: the postmaster and its children. */
+function postgresPids(dir: string): number[] {
+  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const master = all.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+    } catch {
+      return false;
+    }
+  });
+  if (master === undefined) return [];
+  return [master, ...all.filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master;
+    } catch {
+      return false;
+    }
+  })];
+}
+
+/** CPU used between two readings. */
+export function cpuSince(a: CpuSeconds, b: CpuSeconds): CpuSeconds {
+  return { server: b.server - a.server, postgres: b.postgres - a.postgres, load: b.load - a.load };
 }
 
 /** Starts PostgreSQL, seeds it (`extraSeed` may add more), and starts the bench server. */
@@ -44,7 +91,7 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
   await o.extraSeed?.({ databaseUrl, key, seeded });
 
   const port = await freePort();
-  const server = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'bench/server.ts'], {
+  const server = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'bench/server.ts'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -57,6 +104,14 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
     databaseUrl,
     key,
     seeded,
+    cpu() {
+      const self = process.cpuUsage();
+      return {
+        server: procCpu(server.pid!),
+        postgres: postgresPids(dir).reduce((a, pid) => a + procCpu(pid), 0),
+        load: (self.user + self.system) / 1e6,
+      };
+    },
     async stop() {
       server.kill('SIGTERM');
       await seeded.close();

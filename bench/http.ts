@@ -3,21 +3,37 @@
  * committed first) against a bare express hello-world route served by the
  * same process, on one machine: ratio and p99 latency.
  */
-import { load, startBench } from './harness.ts';
+import type autocannon from 'autocannon';
+import { cpuSince, load, startBench, type CpuSeconds } from './harness.ts';
 import { printTable, writeResult } from './util.ts';
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
-  const { base, seeded, stop } = await startBench();
-  const seconds = smoke ? 3 : 15;
+  const { base, seeded, stop, cpu } = await startBench();
+  const seconds = smoke ? 3 : 5;
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
   try {
-    // Warm both paths (JIT, connection pool, credential cache).
-    await load({ url: `${base}/hello`, method: 'GET', seconds: 2, connections });
-    await load({ url: `${base}/v1/decisions`, method: 'POST', headers: seeded.headers, body: seeded.body, seconds: 2, connections });
+    // Warm both paths (JIT, connection pool, credential cache): the first seconds run measurably colder.
+    const warm = smoke ? 2 : 5;
+    await load({ url: `${base}/hello`, method: 'GET', seconds: warm, connections });
+    await load({ url: `${base}/v1/decisions`, method: 'POST', headers: seeded.headers, body: seeded.body, seconds: warm, connections });
     const before = await seeded.countRecords();
 
-    const hello = await load({ url: `${base}/hello`, method: 'GET', seconds, connections });
-    const decisions = await load({ url: `${base}/v1/decisions`, method: 'POST', headers: seeded.headers, body: seeded.body, seconds, connections });
+    // Alternating rounds, so drift in the load of this shared machine hits both sides alike.
+    const rounds = smoke ? 1 : 3;
+    const hellos: autocannon.Result[] = [];
+    const runs: autocannon.Result[] = [];
+    let helloCpu: CpuSeconds = { server: 0, postgres: 0, load: 0 };
+    let decCpu: CpuSeconds = { server: 0, postgres: 0, load: 0 };
+    const add = (a: CpuSeconds, b: CpuSeconds): CpuSeconds => ({ server: a.server + b.server, postgres: a.postgres + b.postgres, load: a.load + b.load });
+    for (let i = 0; i < rounds; i++) {
+      let t = cpu();
+      hellos.push(await load({ url: `${base}/hello`, method: 'GET', seconds, connections }));
+      helloCpu = add(helloCpu, cpuSince(t, (t = cpu())));
+      runs.push(await load({ url: `${base}/v1/decisions`, method: 'POST', headers: seeded.headers, body: seeded.body, seconds, connections }));
+      decCpu = add(decCpu, cpuSince(t, cpu()));
+    }
+    const hello = combine(hellos);
+    const decisions = combine(runs);
     const recorded = (await seeded.countRecords()) - before;
 
     const helloRps = hello.requests.average;
@@ -25,7 +41,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
     const ratio = decRps / helloRps;
     printTable('HTTP: durable decisions vs bare express hello-world (same process)', [
       ['connections', connections],
-      ['seconds per run', seconds],
+      ['rounds × seconds', `${rounds} × ${seconds}`],
       ['hello req/s', helloRps],
       ['hello p99 ms', hello.latency.p99],
       ['decisions req/s', decRps],
@@ -34,6 +50,11 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       ['decisions non-2xx', decisions.non2xx],
       ['records committed', recorded],
       ['ratio', `${(ratio * 100).toFixed(1)} %`],
+      ['hello CPU % server/pg/load', pct(helloCpu, rounds * seconds)],
+      ['decisions CPU % server/pg/load', pct(decCpu, rounds * seconds)],
+      ['server CPU µs per hello', (helloCpu.server / hellos.reduce((a, r) => a + r.requests.total, 0)) * 1e6],
+      ['server CPU µs per decision', (decCpu.server / runs.reduce((a, r) => a + r.requests.total, 0)) * 1e6],
+      ['postgres CPU µs per decision', (decCpu.postgres / runs.reduce((a, r) => a + r.requests.total, 0)) * 1e6],
     ]);
     if (recorded < decisions['2xx']) throw new Error(`only ${recorded} records for ${decisions['2xx']} answers`);
     writeResult('http', {
@@ -47,9 +68,24 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       records_committed: recorded,
       connections,
       seconds,
+      rounds,
       smoke,
     });
   } finally {
     await stop();
   }
+}
+
+/** Several runs as one: mean rate over all of them, the worst p99, summed counts. */
+function combine(rs: autocannon.Result[]): { requests: { average: number }; latency: { p99: number }; '2xx': number; non2xx: number } {
+  return {
+    requests: { average: rs.reduce((a, r) => a + r.requests.average, 0) / rs.length },
+    latency: { p99: Math.max(...rs.map((r) => r.latency.p99)) },
+    '2xx': rs.reduce((a, r) => a + r['2xx'], 0),
+    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+  };
+}
+
+function pct(c: CpuSeconds, seconds: number): string {
+  return [c.server, c.postgres, c.load].map((v) => ((v / seconds) * 100).toFixed(0)).join(' / ');
 }

@@ -1,9 +1,8 @@
 /**
  * The server the HTTP benchmarks load: Custos exactly as main.ts wires it,
- * plus a bare express hello-world route in the same process, so both are
+ * plus a bare express hello-world route on the same app, so both are
  * measured under the same conditions.
  */
-import express from 'express';
 import { createApp } from '../src/http/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
@@ -20,13 +19,14 @@ if (!r.ok) throw r.error;
 await listenForCatalogChanges(sql, wired.onCatalogChange);
 await wired.keys.init();
 
-const outer = express();
-outer.disable('x-powered-by');
-outer.get('/hello', (_req, res) => {
-  res.json({ hello: 'world' });
+// The bare route hangs off the same express app, ahead of Custos's middleware.
+const app = createApp(wired.app, {
+  before: (a) =>
+    a.get('/hello', (_req, res) => {
+      res.json({ hello: 'world' });
+    }),
 });
-outer.use(createApp(wired.app));
-outer.listen(config.port, config.host, () => process.stdout.write('ready\n'));
+app.listen(config.port, config.host, () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => {
   const stats = (wired.decisions.log as unknown as { stats?: unknown }).stats;
   process.stderr.write(`group commit: ${JSON.stringify(stats)}\n`);

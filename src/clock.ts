@@ -2,7 +2,7 @@
  * Injected time and identifiers. Logic takes a Clock and an IdGenerator
  * instead of reading Date.now() deep inside, so tests can freeze time.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** Source of the current time. */
 export interface Clock {
@@ -37,13 +37,22 @@ export type IdGenerator = () => string;
  * sort by creation time, so keyset pagination by id follows creation order.
  */
 export function uuidv7Generator(clock: Clock = systemClock): IdGenerator {
+  // Random bytes are drawn 4 KiB at a time (one system call per 256 ids).
+  const pool = Buffer.alloc(4096);
+  let offset = pool.length;
   return () => {
-    const b = randomBytes(16);
-    const ms = BigInt(clock.now().getTime());
-    for (let i = 0; i < 6; i++) b[i] = Number((ms >> BigInt(8 * (5 - i))) & 0xffn);
-    b[6] = (b[6]! & 0x0f) | 0x70;
-    b[8] = (b[8]! & 0x3f) | 0x80;
-    const h = b.toString('hex');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    if (offset + 10 > pool.length) {
+      randomFillSync(pool);
+      offset = 0;
+    }
+    const ms = clock.now().getTime();
+    const time = ms.toString(16).padStart(12, '0');
+    const r = pool.toString('hex', offset, offset + 10);
+    const v = (pool[offset]! & 0x0f) | 0x70;
+    const w = (pool[offset + 2]! & 0x3f) | 0x80;
+    offset += 10;
+    return `${time.slice(0, 8)}-${time.slice(8, 12)}-${HEX[v]}${r.slice(2, 4)}-${HEX[w]}${r.slice(6, 8)}-${r.slice(8, 20)}`;
   };
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -6,7 +6,7 @@
  * point does not pay ~20 ms of argon2id per request; revocation and
  * disabling are checked on every request all the same.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import type { RequestMeta } from '../audit/log.ts';
 import { UnauthenticatedError, ValidationError } from '../errors.ts';
 import { permissionsOf, type AuthContext } from './context.ts';
@@ -82,6 +82,25 @@ export function parseBasic(header: string | undefined): { clientId: string; secr
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 const verified = new Map<string, { credentialId: string; until: number }>();
+
+/** Whether an Authorization header uses the Basic scheme. */
+export function isBasic(header: string | undefined): header is string {
+  return header !== undefined && header.length > 6 && header.slice(0, 6).toLowerCase() === 'basic ';
+}
+
+/**
+ * Authenticates a service by its `Authorization: Basic …` header; throws
+ * UnauthenticatedError. A cached caller is found by a SHA-256 of the header
+ * itself, so a busy enforcement point's requests skip even the parsing.
+ */
+export function authenticateBasicHeader(deps: AuthDeps, header: string, meta: RequestMeta): Promise<AuthContext> {
+  const uncached = () => {
+    const creds = parseBasic(header);
+    return creds ? authenticateClientUncached(deps, creds, meta) : Promise.reject(new UnauthenticatedError());
+  };
+  if (!deps.clientContexts) return uncached();
+  return deps.clientContexts.get(`h:${hash('sha256', header, 'base64')}`, uncached);
+}
 
 /** Authenticates a service by client id and secret; throws UnauthenticatedError. */
 export async function authenticateClient(deps: AuthDeps, creds: { clientId: string; secret: string }, meta: RequestMeta): Promise<AuthContext> {

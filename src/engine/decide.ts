@@ -4,7 +4,7 @@
  * through any role or grant; no matching allow means deny; an allow grants
  * columns and the request may use no others (minimum necessary).
  */
-import { selectColumns } from './columns.ts';
+import { columnNames, selectColumns } from './columns.ts';
 import { conditionContext, type CompiledRule, type ConditionContext, type PolicySnapshot } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
@@ -143,7 +143,7 @@ function prerequisites(input: DecisionInput, principal: PrincipalFacts): string[
     if (ds.classification !== 'deidentified') reasons.push(`columns "*" are refused on ${ds.classification} dataset ${ds.id}: list the columns needed`);
   } else {
     if (!input.columns.length) reasons.push('no columns requested: list the columns needed');
-    const known = new Set(ds.columns.map((c) => c.name));
+    const known = columnNames(ds.columns);
     const unknown = input.columns.filter((c) => !known.has(c));
     if (unknown.length) reasons.push(`unknown column(s): ${unknown.join(', ')}`);
   }
@@ -220,9 +220,19 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   };
 }
 
+const obligationKeys = new WeakMap<Obligation, string>();
+
+/** A canonical text of an obligation (keys sorted), memoised: obligations are frozen parts of a snapshot. */
+function obligationKey(o: Obligation): string {
+  let k = obligationKeys.get(o);
+  if (k === undefined) obligationKeys.set(o, (k = JSON.stringify(o, Object.keys(o).sort())));
+  return k;
+}
+
 function dedupeObligations(list: readonly Obligation[]): Obligation[] {
+  if (list.length < 2) return list.slice();
   const seen = new Map<string, Obligation>();
-  for (const o of list) seen.set(JSON.stringify(o, Object.keys(o).sort()), o);
+  for (const o of list) seen.set(obligationKey(o), o);
   return [...seen.values()];
 }
 

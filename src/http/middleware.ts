@@ -54,15 +54,88 @@ function forbiddenKeyPath(value: unknown, path: string, depth: number): string |
   return undefined;
 }
 
+/** Byte count of a size such as `100kb` or `1mb`. */
+export function parseSize(limit: string): number {
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(limit.trim());
+  if (!m) throw new Error(`not a size: ${limit}`);
+  return Number(m[1]) * ({ b: 1, kb: 1024, mb: 1024 * 1024 } as const)[(m[2]?.toLowerCase() ?? 'b') as 'b' | 'kb' | 'mb'];
+}
+
+/** An error shaped like body-parser's (`type`, `status`), which the error handler maps to a problem. */
+function bodyError(type: string, status: number, message: string): Error {
+  return Object.assign(new Error(message), { type, status, expose: true });
+}
+
+const JSON_TYPE = /^application\/(?:json|[^;\s/]+\+json)\s*(?:;|$)/i;
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
+
+/**
+ * Reads a JSON body: `application/json` or `application/*+json`, UTF-8,
+ * uncompressed, at most `max` bytes (413 as soon as more arrive, whatever
+ * Content-Length claimed), an object or array at the top. Other content
+ * types are left unread (the route's schema then refuses the missing body).
+ */
+function readJson(max: number): RequestHandler {
+  return (req, _res, next) => {
+    const headers = req.headers;
+    const declared = headers['content-length'];
+    if (headers['transfer-encoding'] === undefined && (declared === undefined || declared === '0')) return next();
+    const type = headers['content-type'];
+    if (!type || !JSON_TYPE.test(type)) return next();
+    const charset = CHARSET.exec(type)?.[1]?.toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') return next(bodyError('charset.unsupported', 415, 'unsupported charset'));
+    const encoding = headers['content-encoding'];
+    if (encoding && encoding.toLowerCase() !== 'identity') return next(bodyError('encoding.unsupported', 415, 'unsupported content encoding'));
+    const expected = declared === undefined ? undefined : Number(declared);
+    if (expected !== undefined && expected > max) {
+      req.resume();
+      return next(bodyError('entity.too.large', 413, 'request entity too large'));
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const finish = (err: Error | undefined, body?: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData).off('end', onEnd).off('aborted', onAborted).off('error', onError);
+      if (err) {
+        req.resume();
+        return next(err);
+      }
+      req.body = body;
+      next();
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > max) finish(bodyError('entity.too.large', 413, 'request entity too large'));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (expected !== undefined && received !== expected) return finish(bodyError('request.size.invalid', 400, 'request size did not match content length'));
+      const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)).toString('utf8');
+      const first = /^[ \t\n\r]*(.)/s.exec(text)?.[1];
+      if (first === undefined) return finish(undefined, {});
+      if (first !== '{' && first !== '[') return finish(bodyError('entity.parse.failed', 400, 'not a JSON object or array'));
+      try {
+        finish(undefined, JSON.parse(text));
+      } catch {
+        finish(bodyError('entity.parse.failed', 400, 'invalid JSON'));
+      }
+    };
+    const onAborted = () => finish(bodyError('request.aborted', 400, 'request aborted'));
+    const onError = (e: Error) => finish(bodyError('request.aborted', 400, e.message));
+    req.on('data', onData).on('end', onEnd).on('aborted', onAborted).on('error', onError);
+  };
+}
+
 /**
  * JSON bodies only, size-limited (413 beyond `limit`), and refusing keys that
  * reach for prototypes: `{"__proto__": …}` is a 400, whatever later code does
  * with the object. (JSON.parse makes `__proto__` an own key, so it is visible
- * to Object.keys; the check runs after parsing because body-parser strips
- * the fields of any error thrown from a reviver.)
+ * to Object.keys.)
  */
 export function jsonBody(limit: string): RequestHandler[] {
-  return [express.json({ limit, strict: true, type: ['application/json', 'application/*+json'] }), refuseForbiddenKeys];
+  return [readJson(parseSize(limit)), refuseForbiddenKeys];
 }
 
 /** Form bodies, only for the OAuth endpoints (RFC 6749 §4.4.2): flat keys, bounded count and size. */

@@ -65,6 +65,11 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
    * declare `changesFacts: false` (the decision API only reads them).
    */
   changesFacts?: boolean;
+  /**
+   * A hot path (the decision and token endpoints): dispatched by exact path
+   * from the first middleware layer, without walking express's route list.
+   */
+  hot?: boolean;
   /** Body encoding: JSON (default), or form-urlencoded for the OAuth endpoints. */
   bodyType?: 'json' | 'form';
   handler: (ctx: RouteContext<B, Q, P>) => Promise<RouteResult>;
@@ -97,6 +102,65 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
 /** Resolves the caller and checks the route's requirement; throws when refused. */
 export type Authorizer = (req: Request, auth: RouteAuth, meta: RequestMeta, action: string) => Promise<AuthContext | undefined>;
 
+/** Runs handlers in order, as one handler: an error goes straight to `next`. */
+export function chain(handlers: readonly RequestHandler[]): RequestHandler {
+  return handlers.reduceRight<RequestHandler>(
+    (rest, h) => (req, res, next) => {
+      h(req, res, (err?: unknown) => (err ? next(err) : rest(req, res, next)));
+    },
+    (_req, _res, next) => next(),
+  );
+}
+
+/**
+ * One express handler per route: body parser, caller, validation, handler,
+ * answer. (One function, not a stack of route layers for express to walk.)
+ */
+export function routeHandler(
+  route: AnyRoute,
+  authorize: Authorizer,
+  options: { afterWrite?: () => void; parsers?: { json: RequestHandler[]; form: RequestHandler[] } } = {},
+): RequestHandler {
+  const afterWrite = options.afterWrite ?? (() => {});
+  const parsers = route.method !== 'get' && options.parsers ? options.parsers[route.bodyType ?? 'json'] : [];
+  const action = `${route.method.toUpperCase()} ${route.path}`;
+  const invalidates = route.method !== 'get' && route.changesFacts !== false;
+  const run = async (req: Request, res: Response): Promise<void> => {
+    const requestId = res.locals.requestId as string;
+    // The source address is worked out (trust proxy, X-Forwarded-For) only if something reads it.
+    const meta: RequestMeta = {
+      get ip() {
+        return req.ip;
+      },
+      requestId,
+    };
+    const auth = await authorize(req, route.auth, meta, action);
+    const params = parsePart(route.params, req.params, 'params');
+    const query = route.query ? parsePart(route.query, req.query, 'query') : undefined;
+    const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
+    let result: RouteResult;
+    try {
+      result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
+    } finally {
+      // Whatever a write changed, cached facts must not outlive it in this process.
+      if (invalidates) afterWrite();
+    }
+    if (res.headersSent) return;
+    if (result.headers) for (const k in result.headers) res.setHeader(k, result.headers[k]!);
+    res.statusCode = result.status ?? 200;
+    if (result.body === undefined) return void res.end();
+    // What res.json does, minus the settings lookups and freshness checks no JSON API answer needs.
+    const text = JSON.stringify(result.body);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
+  };
+  const final: RequestHandler = (req, res, next) => {
+    run(req, res).catch(next);
+  };
+  return parsers.length ? chain([...parsers, final]) : final;
+}
+
 /** Mounts routes on an express router, validating every part of the request. */
 export function mountRoutes(
   router: Pick<Router, 'get' | 'post' | 'put' | 'patch' | 'delete'>,
@@ -104,28 +168,5 @@ export function mountRoutes(
   authorize: Authorizer,
   options: { afterWrite?: () => void; parsers?: { json: RequestHandler[]; form: RequestHandler[] } } = {},
 ): void {
-  const afterWrite = options.afterWrite ?? (() => {});
-  for (const route of routes) {
-    const parsers = route.method !== 'get' && options.parsers ? options.parsers[route.bodyType ?? 'json'] : [];
-    router[route.method](route.path, ...parsers, async (req: Request, res: Response) => {
-      const requestId = res.locals.requestId as string;
-      const meta: RequestMeta = { ip: req.ip, requestId };
-      const auth = await authorize(req, route.auth, meta, `${route.method.toUpperCase()} ${route.path}`);
-      const params = parsePart(route.params, req.params, 'params');
-      const query = parsePart(route.query, req.query, 'query');
-      const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
-      let result: RouteResult;
-      try {
-        result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
-      } finally {
-        // Whatever a write changed, cached facts must not outlive it in this process.
-        if (route.method !== 'get' && route.changesFacts !== false) afterWrite();
-      }
-      if (res.headersSent) return;
-      for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
-      const status = result.status ?? 200;
-      if (result.body === undefined) res.status(status).end();
-      else res.status(status).json(result.body);
-    });
-  }
+  for (const route of routes) router[route.method](route.path, routeHandler(route, authorize, options));
 }

@@ -197,6 +197,37 @@ describe('request bodies', () => {
     expectCleanProblem(r, 415, 'unsupported_media_type');
   });
 
+  it('answers a compressed body with 415 instead of inflating it', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const r = await raw('POST', '/v1/projects', { token: admin.token, body: gzipSync('{"id":"gz","name":"x"}'), headers: { 'content-encoding': 'gzip' } });
+    expectCleanProblem(r, 415, 'unsupported_media_type');
+    expect((await app.call('GET', '/v1/projects/gz', { token: admin.token })).status).toBe(404);
+  });
+
+  it('reads application/*+json bodies, with or without a utf-8 charset', async () => {
+    for (const [id, type] of [['plusjson', 'application/merge-patch+json'], ['utf8json', 'application/json; charset="UTF-8"']] as const) {
+      const r = await raw('POST', '/v1/projects', { token: admin.token, body: JSON.stringify({ id, name: 'x' }), headers: { 'content-type': type } });
+      expect(r.status, r.text).toBe(201);
+    }
+  });
+
+  it('answers a body shorter than its Content-Length with 400, without waiting for the deadline', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const url = new URL(app.url);
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/projects', headers: { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json', 'content-length': '100' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.write('{"id":"short"}');
+      // Half-close: the server sees the end of a body 86 bytes short of what was announced.
+      req.on('socket', (s) => s.on('connect', () => s.end()));
+      setTimeout(() => req.destroy(), 3000);
+    }).catch(() => 0);
+    expect([0, 400]).toContain(status);
+    expect((await app.call('GET', '/v1/projects/short', { token: admin.token })).status).toBe(404);
+  });
+
   it('does not take a non-JSON body as fields', async () => {
     const r = await raw('POST', '/v1/projects', { token: admin.token, body: 'id=form&name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expectCleanProblem(r, 400, 'invalid_request');

@@ -99,6 +99,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'tokens',
       // Client authentication happens inside, so failures answer the OAuth way.
       auth: { kind: 'public' },
+      hot: true,
       changesFacts: false,
       bodyType: 'form',
       // RFC 6749 §3.2: parameters the server does not understand are ignored (clients often add client_id).
