@@ -2,11 +2,15 @@
  * decide(request, snapshot) → Decision. Pure and synchronous: everything it
  * needs is in its arguments, including the time. Deny overrides every allow,
  * through any role or grant; no matching allow means deny; an allow grants
- * columns and the request may use no others (minimum necessary).
+ * columns and the request may use no others (minimum necessary). Break-glass
+ * grants count only for the `emergency` purpose, and only they count for it.
  */
 import { columnNames, selectColumns } from './columns.ts';
 import { conditionContext, type CompiledRule, type ConditionContext, type PolicySnapshot } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
+
+/** The purpose reserved for break-glass access. */
+export const EMERGENCY = 'emergency';
 
 /** How a principal holds a role for this request: standing, or only through grants. */
 interface Holding {
@@ -24,7 +28,12 @@ function utcDay(ms: number): string {
  * dataset's project or organisation-wide, plus grants in force, each expanded
  * through role inheritance.
  */
-export function effectiveRoles(principal: PrincipalFacts, input: Pick<DecisionInput, 'now' | 'dataset'>, snapshot: PolicySnapshot): Map<string, Holding> {
+export function effectiveRoles(
+  principal: PrincipalFacts,
+  input: Pick<DecisionInput, 'now' | 'dataset'>,
+  snapshot: PolicySnapshot,
+  breakGlass: 'any' | 'only' | 'none' = 'any',
+): Map<string, Holding> {
   const held = new Map<string, Holding>();
   const add = (role: string, grant: GrantFacts | null) => {
     for (const r of snapshot.roleClosure.get(role) ?? [role]) {
@@ -34,8 +43,9 @@ export function effectiveRoles(principal: PrincipalFacts, input: Pick<DecisionIn
       else h.standing = true;
     }
   };
-  for (const b of principal.roles) if (b.project === null || b.project === input.dataset.project) add(b.role, null);
+  if (breakGlass !== 'only') for (const b of principal.roles) if (b.project === null || b.project === input.dataset.project) add(b.role, null);
   for (const g of principal.grants) {
+    if ((breakGlass === 'only' && !g.breakGlass) || (breakGlass === 'none' && g.breakGlass)) continue;
     // A grant is in force on [notBefore, expiresAt): one millisecond past expiry it is gone.
     if (!(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
     if (g.project !== null && g.project !== input.dataset.project) continue;
@@ -103,8 +113,8 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
  * condition, deny-overrides), without prerequisites, columns or sponsor: the
  * part that must agree with plain casbin on policies/model.conf.
  */
-export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot): 'allow' | 'deny' {
-  const held = effectiveRoles(input.principal, input, snapshot);
+export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot, breakGlass: 'any' | 'only' | 'none' = 'any'): 'allow' | 'deny' {
+  const held = effectiveRoles(input.principal, input, snapshot, breakGlass);
   const matched = [...matchingRules(input, snapshot, held, []).keys()];
   return matched.some((r) => r.effect === 'allow') && !matched.some((r) => r.effect === 'deny') ? 'allow' : 'deny';
 }
@@ -156,7 +166,10 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const pre = prerequisites(input, principal);
   if (pre.length) return deny(snapshot, pre);
 
-  const held = effectiveRoles(principal, input, snapshot);
+  // The emergency purpose belongs to break-glass: only break-glass grants count for it, and they count for nothing else.
+  const emergency = input.purpose === EMERGENCY;
+  const held = effectiveRoles(principal, input, snapshot, emergency ? 'only' : 'none');
+  if (emergency && !held.size) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
   const failedConditions: string[] = [];
   const matched = matchingRules(input, snapshot, held, failedConditions);
   const denies = [...matched.keys()].filter((r) => r.effect === 'deny');

@@ -47,14 +47,52 @@ export interface RuleBucket {
   rest: readonly CompiledRule[];
 }
 
+/** How a role may be requested just in time. */
+export interface AccessLimit {
+  role: string;
+  maxSeconds: number;
+  approvals: number;
+  approverRoles: readonly string[];
+}
+
+/** Emergency access settings of a policy. */
+export interface BreakGlassLimit {
+  role: string;
+  eligibleRoles: readonly string[];
+  maxSeconds: number;
+}
+
 /** The immutable snapshot of one policy version. */
 export interface PolicySnapshot {
   version: string;
+  /** Requestable roles, by role id. */
+  accessLimits: ReadonlyMap<string, AccessLimit>;
+  /** Break-glass, if the policy enables it. */
+  breakGlass: BreakGlassLimit | null;
   rules: readonly CompiledRule[];
   /** action → role → rules naming that role (each rule appears under each of its roles). */
   index: ReadonlyMap<string, ReadonlyMap<string, RuleBucket>>;
   /** role → itself and every role it inherits, transitively. */
   roleClosure: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/**
+ * Projects the principal belongs to for this request: those of its role
+ * assignments, plus the scope of each grant in force that counts for the
+ * request's purpose (break-glass grants for `emergency` only, others never for it).
+ */
+function memberProjects(input: DecisionInput): string[] {
+  const p = input.principal;
+  if (!p.grants.length) return p.projects;
+  const emergency = input.purpose === 'emergency';
+  let out: string[] | undefined;
+  for (const g of p.grants) {
+    if (g.breakGlass !== emergency || !(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
+    const project = g.project ?? (g.datasetId === input.dataset.id ? input.dataset.project : null);
+    if (project === null || p.projects.includes(project) || out?.includes(project)) continue;
+    (out ??= [...p.projects]).push(project);
+  }
+  return out ?? p.projects;
 }
 
 /** Builds the condition context of a request (shared by decide and the casbin reference). */
@@ -63,7 +101,7 @@ export function conditionContext(input: DecisionInput): ConditionContext {
     principal: {
       id: input.principal.id,
       kind: input.principal.kind,
-      projects: input.principal.projects,
+      projects: memberProjects(input),
       vendor: input.principal.vendorId ?? '',
       attributes: input.principal.attributes,
     },

@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
-import type { ColumnSelector, CompiledRule, PolicySnapshot, RuleBucket } from '../engine/snapshot.ts';
+import type { AccessLimit, BreakGlassLimit, ColumnSelector, CompiledRule, PolicySnapshot, RuleBucket } from '../engine/snapshot.ts';
 import type { Obligation } from '../engine/types.ts';
 import { CustosError } from '../errors.ts';
 import { compileCondition, ConditionError } from './condition.ts';
-import { RuleDocument, type RuleSpec } from './document.ts';
+import { durationSeconds, RuleDocument, type AccessSpec, type RuleSpec } from './document.ts';
 
 /** One problem in a policy, pointing at where it is. */
 export interface PolicyIssue {
@@ -94,8 +94,8 @@ export function closeRoles(roles: readonly RoleGraphEntry[], issues: PolicyIssue
   return closure;
 }
 
-/** Parses and validates one document into rule specs, collecting issues. */
-export function parseRuleDocument(source: PolicySource, issues: PolicyIssue[]): RuleSpec[] {
+/** Parses and validates one document, collecting issues (an invalid document yields no rules). */
+export function parseRuleDocument(source: PolicySource, issues: PolicyIssue[]): { rules: RuleSpec[]; access?: AccessSpec | undefined } {
   let raw: { rules?: { id?: unknown }[] } | null;
   if (source.value !== undefined) {
     raw = source.value as typeof raw;
@@ -104,13 +104,13 @@ export function parseRuleDocument(source: PolicySource, issues: PolicyIssue[]): 
     const doc = parseDocument(source.text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
       for (const e of doc.errors) issues.push({ document: source.name, message: `YAML: ${e.message.split('\n')[0]}` });
-      return [];
+      return { rules: [] };
     }
     try {
       raw = doc.toJS({ maxAliasCount: 50 });
     } catch (err) {
       issues.push({ document: source.name, message: `YAML: ${(err as Error).message.split('\n')[0]}` });
-      return [];
+      return { rules: [] };
     }
   }
   const parsed = RuleDocument.safeParse(raw);
@@ -125,9 +125,9 @@ export function parseRuleDocument(source: PolicySource, issues: PolicyIssue[]): 
         message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
       });
     }
-    return [];
+    return { rules: [] };
   }
-  return parsed.data.rules;
+  return parsed.data;
 }
 
 /** Compiles documents and the role graph into a snapshot, or throws PolicyInvalidError. */
@@ -140,8 +140,30 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   // Rules often share a condition text: compile each distinct text once.
   const conditions = new Map<string, ReturnType<typeof compileCondition> | ConditionError>();
 
+  const accessLimits = new Map<string, AccessLimit>();
+  let breakGlass: BreakGlassLimit | null = null;
+  let breakGlassFrom: string | undefined;
   for (const source of options.documents) {
-    for (const spec of parseRuleDocument(source, issues)) {
+    const doc = parseRuleDocument(source, issues);
+    const roleIssue = (field: string, role: string) => {
+      if (!knownRoles.has(role)) issues.push({ document: source.name, field, message: `unknown role ${role}` });
+    };
+    doc.access?.requests?.forEach((l, i) => {
+      const field = `access.requests.${i}`;
+      roleIssue(`${field}.role`, l.role);
+      l.approvers.forEach((r, j) => roleIssue(`${field}.approvers.${j}`, r));
+      if (accessLimits.has(l.role)) issues.push({ document: source.name, field: `${field}.role`, message: `role ${l.role} has limits twice` });
+      accessLimits.set(l.role, deepFreeze({ role: l.role, maxSeconds: durationSeconds(l.max_duration), approvals: l.approvals, approverRoles: [...new Set(l.approvers)] }));
+    });
+    const bg = doc.access?.break_glass;
+    if (bg) {
+      roleIssue('access.break_glass.role', bg.role);
+      bg.eligible.forEach((r, j) => roleIssue(`access.break_glass.eligible.${j}`, r));
+      if (breakGlassFrom) issues.push({ document: source.name, field: 'access.break_glass', message: `break-glass is also set in ${breakGlassFrom}` });
+      breakGlassFrom = source.name;
+      breakGlass = deepFreeze({ role: bg.role, eligibleRoles: [...new Set(bg.eligible)], maxSeconds: durationSeconds(bg.max_duration) });
+    }
+    for (const spec of doc.rules) {
       const where = { document: source.name, rule: spec.id };
       const dup = ids.get(spec.id);
       if (dup) issues.push({ ...where, field: 'id', message: `duplicate rule id (also in ${dup})` });
@@ -209,6 +231,8 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
       .slice(0, 16);
   return Object.freeze({
     version,
+    accessLimits,
+    breakGlass,
     rules: Object.freeze(rules),
     index: index as ReadonlyMap<string, ReadonlyMap<string, RuleBucket>>,
     roleClosure,

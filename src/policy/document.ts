@@ -52,9 +52,39 @@ export const RuleSpec = z
     if (r.effect === 'deny' && r.obligations) ctx.addIssue({ code: 'custom', path: ['obligations'], message: 'a deny rule carries no obligations' });
   });
 
+/** A duration such as `30m`, `8h` or `2d`. */
+export const Duration = z.string().regex(/^[1-9]\d{0,5}[smhd]$/, 'a duration like 30m, 8h or 2d');
+
+/** Seconds in a {@link Duration}. */
+export function durationSeconds(d: string): number {
+  return Number(d.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86_400 }[d.slice(-1) as 's' | 'm' | 'h' | 'd'];
+}
+
+/** Which roles may be requested just in time, for how long, and who approves. */
+export const AccessRequestLimit = z.strictObject({
+  role: RoleId.describe('the role that may be requested'),
+  max_duration: Duration.describe('longest grant a request may ask for'),
+  approvals: z.number().int().min(1).max(10).describe('distinct approvers needed'),
+  approvers: z.array(RoleId).min(1).max(20).describe('roles whose holders (in the scope, or organisation-wide) may approve'),
+});
+
+/** Emergency access: who may activate it, which role it gives, for how long. */
+export const BreakGlassSpec = z.strictObject({
+  role: RoleId.describe('the role a break-glass activation grants (its rules should allow purpose `emergency` only)'),
+  eligible: z.array(RoleId).min(1).max(20).describe('standing roles (in the scope, or organisation-wide) whose holders may activate it'),
+  max_duration: Duration.describe('longest activation (also capped by CUSTOS_BREAK_GLASS_MAX_SECONDS)'),
+});
+
 /** A rule document (one YAML file). */
 export const RuleDocument = z.strictObject({
   rules: z.array(RuleSpec).max(100_000),
+  access: z
+    .strictObject({
+      requests: z.array(AccessRequestLimit).max(1000).optional(),
+      break_glass: BreakGlassSpec.optional(),
+    })
+    .optional()
+    .describe('just-in-time access: requestable roles and break-glass'),
 });
 
 /** The role table document (policies/roles.yaml). */
@@ -64,6 +94,7 @@ export const RolesDocument = z.strictObject({
 
 export type RuleSpec = z.infer<typeof RuleSpec>;
 export type RuleDocument = z.infer<typeof RuleDocument>;
+export type AccessSpec = NonNullable<RuleDocument['access']>;
 export type RolesDocument = z.infer<typeof RolesDocument>;
 
 /** JSON Schema (2020-12) of rule documents, for editors and reviewers. */

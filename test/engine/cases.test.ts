@@ -190,6 +190,7 @@ const REASON_TEMPLATES: [string, RegExp][] = [
   ['unknown columns', /^unknown column\(s\): .+$/],
   ['denied by rule', /^denied by rule \S+$/],
   ['no rule allows', /^no rule allows \S+ on \S+ dataset \S+ for purpose \S+ with role\(s\) .+$/],
+  ['emergency without break-glass', /^purpose emergency needs an active break-glass grant covering dataset \S+$/],
   ['no role applies', /^no role \(standing or active grant\) applies to dataset \S+ in project \S+$/],
   ['condition not met', /^condition of rule \S+ not met$/],
   ['grants expired', /^grant\(s\) .+ expired$/],
