@@ -59,6 +59,13 @@ const envSchema = z.object({
   CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
   CUSTOS_TOKEN_TTL_SECONDS: seconds(900),
   CUSTOS_TOKEN_MAX_SECONDS: seconds(3600),
+  CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20),
+  CUSTOS_JIT_MAX_START_AHEAD_SECONDS: seconds(2_592_000),
+  CUSTOS_BREAK_GLASS_MAX_SECONDS: seconds(3600),
+  CUSTOS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CUSTOS_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  CUSTOS_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  CUSTOS_WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(3600).default(2),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -99,6 +106,10 @@ export interface Config {
   /** Default lifetime of a dataset token, and the cap no request or grant can exceed. */
   tokenTtlSeconds: number;
   tokenMaxSeconds: number;
+  /** Just-in-time access: shortest justification, furthest scheduled start, break-glass cap. */
+  jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number };
+  /** Where workflow notifications go (HMAC-signed), or undefined for none. */
+  webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
 }
 
 function isLoopback(host: string): boolean {
@@ -179,6 +190,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     );
   }
 
+  if (e.CUSTOS_WEBHOOK_URL && !e.CUSTOS_WEBHOOK_SECRET) throw new ConfigError('CUSTOS_WEBHOOK_SECRET must be set (32+ characters) when CUSTOS_WEBHOOK_URL is: notifications are always signed.');
+
   const scheme = tls ? 'https' : 'http';
   const shownHost = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   const publicUrl = (e.CUSTOS_PUBLIC_URL ?? `${scheme}://${shownHost}:${e.PORT}`).replace(/\/+$/, '');
@@ -240,6 +253,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
     tokenTtlSeconds: Math.min(e.CUSTOS_TOKEN_TTL_SECONDS, e.CUSTOS_TOKEN_MAX_SECONDS),
     tokenMaxSeconds: e.CUSTOS_TOKEN_MAX_SECONDS,
+    jit: { minJustification: e.CUSTOS_JIT_MIN_JUSTIFICATION, maxStartAheadSeconds: e.CUSTOS_JIT_MAX_START_AHEAD_SECONDS, breakGlassMaxSeconds: e.CUSTOS_BREAK_GLASS_MAX_SECONDS },
+    webhook: e.CUSTOS_WEBHOOK_URL
+      ? { url: e.CUSTOS_WEBHOOK_URL, secret: e.CUSTOS_WEBHOOK_SECRET!, maxAttempts: e.CUSTOS_WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds: e.CUSTOS_WEBHOOK_RETRY_BASE_SECONDS, timeoutMs: 5000 }
+      : undefined,
   };
 }
 

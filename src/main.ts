@@ -32,6 +32,10 @@ import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { ConflictError, CustosError } from './errors.ts';
 import { createApp } from './http/app.ts';
+import type { GrantDeps } from './grants/deps.ts';
+import { createOutboxStore } from './grants/outboxPostgres.ts';
+import { createGrantStore } from './grants/postgres.ts';
+import { Notifier } from './grants/webhook.ts';
 import type { AppDeps } from './http/deps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
@@ -53,6 +57,8 @@ export interface Wired {
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
   app: AppDeps;
+  /** Delivers workflow notifications and announces grant lifecycle changes (start() it in a server). */
+  notifier: Notifier;
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
@@ -104,6 +110,9 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     // The role graph is part of the policy snapshot: recompile when it may have changed.
     if (table === 'roles' || table === 'role_inherits' || table === '(subscribed)') void policy.reload();
   };
+  const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
+  const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, clock, log, settings: config.webhook });
+  const grants: GrantDeps = { store: grantStore, catalog, audit, clock, ids, policy, settings: config.jit, kick: () => notifier.kick() };
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {
     keys,
@@ -112,6 +121,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     audit,
     auth,
     decisions,
+    grants,
     invalidate,
     clock,
     log,
@@ -126,7 +136,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange };
+  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange, notifier };
 }
 
 /** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
@@ -181,6 +191,7 @@ async function start(): Promise<void> {
   const purgeTimer = setInterval(() => {
     wired.auth.store.purgeExpired(wired.auth.clock.now(), config.lockout.windowSeconds).catch((err: unknown) => log.warn({ err }, 'purge of expired rows failed'));
   }, 60_000).unref();
+  wired.notifier.start();
   const app = createApp(wired.app);
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
@@ -201,6 +212,7 @@ async function start(): Promise<void> {
       clearTimeout(force);
       clearInterval(reloadTimer);
       clearInterval(purgeTimer);
+      await wired.notifier.stop().catch(() => {});
       await listener.unlisten().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
       log.info('stopped');

@@ -6,6 +6,7 @@ import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
+import type { GrantDeps } from '../grants/deps.ts';
 import type { Logger } from '../logger.ts';
 import type { TokenSettings } from '../tokens/issueToken.ts';
 import type { KeyRing } from '../tokens/keyRing.ts';
@@ -21,6 +22,8 @@ export interface AppDeps {
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;
   decisions: DecisionDeps;
+  /** Just-in-time access requests, grants and break-glass. */
+  grants: GrantDeps;
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => void;
   clock: Clock;

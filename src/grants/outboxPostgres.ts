@@ -1,0 +1,46 @@
+/**
+ * The webhook outbox in PostgreSQL: due deliveries are claimed with a lease
+ * (FOR UPDATE SKIP LOCKED), so replicas never send the same one at once.
+ */
+import type { Sql } from '../db/client.ts';
+
+/** A delivery claimed for sending. */
+export interface ClaimedDelivery {
+  id: string;
+  event: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
+/** Storage of the outbox. */
+export interface OutboxStore {
+  /** Claims up to `limit` due deliveries for `leaseSeconds`, counting an attempt each. */
+  claimDue(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
+  delivered(id: string, status: number): Promise<void>;
+  /** A failed attempt: retried after `retryInSeconds`, or given up (`failed`) when that is null. */
+  failed(id: string, o: { status: number | null; error: string; retryInSeconds: number | null }): Promise<void>;
+}
+
+/** Creates the store. */
+export function createOutboxStore(sql: Sql): OutboxStore {
+  return {
+    async claimDue(limit, leaseSeconds) {
+      const rows = await sql`
+        UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${leaseSeconds})
+        WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= now()
+                     ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING id, event, payload, attempts`;
+      return rows.map((r) => ({ id: r.id as string, event: r.event as string, payload: r.payload as Record<string, unknown>, attempts: r.attempts as number }));
+    },
+    async delivered(id, status) {
+      await sql`UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status = ${status}, last_error = NULL WHERE id = ${id}`;
+    },
+    async failed(id, o) {
+      await sql`
+        UPDATE webhook_deliveries
+        SET status = ${o.retryInSeconds === null ? 'failed' : 'pending'}, last_status = ${o.status}, last_error = ${o.error.slice(0, 500)},
+            next_attempt_at = now() + make_interval(secs => ${o.retryInSeconds ?? 0})
+        WHERE id = ${id}`;
+    },
+  };
+}

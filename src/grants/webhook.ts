@@ -1,0 +1,114 @@
+/**
+ * Notifications to one configured webhook: JSON bodies signed with
+ * HMAC-SHA256, delivered from the outbox, retried with exponential backoff,
+ * each attempt's result recorded. The same loop announces grants that became
+ * active or expired (the engine never waits for it: expiry is decided at
+ * decision time).
+ *
+ * Signature (header `Custos-Signature`): `t=<unix seconds>,v1=<hex>` where
+ * hex = HMAC-SHA256(secret, `<t>.<raw body>`). Receivers recompute it and
+ * refuse stale `t` values to stop replays.
+ */
+import { createHmac } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import { grantNotice } from './notices.ts';
+import type { OutboxStore } from './outboxPostgres.ts';
+import type { GrantStore } from './store.ts';
+
+/** The signature header value for a body sent at `t` (unix seconds). */
+export function signWebhook(secret: string, t: number, body: string): string {
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+}
+
+/** Settings of the notifier. */
+export interface WebhookSettings {
+  url: string;
+  secret: string;
+  maxAttempts: number;
+  /** First retry delay; each later one doubles, up to five minutes. */
+  retryBaseSeconds: number;
+  timeoutMs: number;
+}
+
+/** Delivers queued notifications and announces grant lifecycle changes. */
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(
+    private readonly o: { outbox: OutboxStore | undefined; grants: GrantStore; clock: Clock; log: Logger; settings: WebhookSettings | undefined; intervalMs?: number },
+  ) {}
+
+  /** Starts the periodic loop. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.kick(), this.o.intervalMs ?? 1000);
+    this.timer.unref();
+  }
+
+  /** Stops the loop and waits for a pass in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Runs a pass soon (coalescing overlapping requests). */
+  kick(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err: unknown) => this.o.log.warn({ err }, 'notification pass failed; retrying on the next tick'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** One pass: announce lifecycle changes, then deliver what is due. */
+  async pass(): Promise<void> {
+    if (!this.o.settings || !this.o.outbox) return;
+    await this.o.grants.announceLifecycle(this.o.clock.now(), (g, what) => [grantNotice(`grant.${what}`, g)]);
+    for (;;) {
+      const due = await this.o.outbox.claimDue(20, Math.ceil(this.o.settings.timeoutMs / 1000) + 30);
+      if (!due.length) return;
+      await Promise.all(due.map((d) => this.deliver(d)));
+    }
+  }
+
+  private async deliver(d: { id: string; event: string; payload: Record<string, unknown>; attempts: number }): Promise<void> {
+    const s = this.o.settings!;
+    const body = JSON.stringify(d.payload);
+    const t = Math.floor(Date.now() / 1000);
+    let status: number | null = null;
+    let error = '';
+    try {
+      const res = await fetch(s.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'custos-webhook', 'custos-event': d.event, 'custos-delivery': d.id, 'custos-signature': signWebhook(s.secret, t, body) },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(s.timeoutMs),
+      });
+      status = res.status;
+      await res.body?.cancel();
+      if (res.status >= 200 && res.status < 300) {
+        await this.o.outbox!.delivered(d.id, res.status);
+        return;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const retry = d.attempts >= s.maxAttempts ? null : Math.min(300, s.retryBaseSeconds * 2 ** (d.attempts - 1));
+    if (retry === null) this.o.log.error({ delivery: d.id, event: d.event, attempts: d.attempts, error }, 'webhook delivery failed for good');
+    await this.o.outbox!.failed(d.id, { status, error, retryInSeconds: retry });
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * Just-in-time access: requests and their approval, grants, and
+ * break-glass with its after-the-fact review.
+ */
+import { z } from 'zod';
+import type { AuthContext } from '../../auth/context.ts';
+import { decodeCursor, encodeCursor } from '../../catalog/postgres.ts';
+import { ForbiddenError, NotFoundError } from '../../errors.ts';
+import { activateBreakGlass, closeBreakGlassReview } from '../../grants/breakGlass.ts';
+import { holdsRoleIn, resolveScope } from '../../grants/deps.ts';
+import { requestAccess } from '../../grants/requestAccess.ts';
+import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
+import type { AccessRequest, Grant } from '../../grants/store.ts';
+import type { AppDeps } from '../deps.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
+
+const Scope = {
+  project: z.string().min(1).max(63).optional().describe('the project the role is wanted in (or give dataset)'),
+  dataset: z.string().min(1).max(128).optional().describe('one dataset the role is wanted for (or give project)'),
+};
+const Reason = z.string().max(2000);
+const IdParams = z.strictObject({ id: z.uuid() });
+const ListQuery = z.strictObject({
+  view: z.enum(['mine', 'to-approve', 'all']).default('mine').describe('mine: my requests; to-approve: pending ones I may approve; all: every request (security reviewers)'),
+  status: z.enum(['pending', 'approved', 'denied', 'cancelled']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+const ReviewSchema = z.object({
+  id: z.string(),
+  status: z.enum(['open', 'closed']),
+  outcome: z.enum(['justified', 'unjustified']).nullable(),
+  finding: z.string().nullable(),
+  closed_by: z.string().nullable(),
+  closed_at: z.string().nullable(),
+  created_at: z.string(),
+});
+const GrantSchema = z.object({
+  id: z.string(),
+  principal_id: z.string(),
+  role_id: z.string(),
+  project_id: z.string().nullable(),
+  dataset_id: z.string().nullable(),
+  not_before: z.string(),
+  expires_at: z.string(),
+  status: z.enum(['active', 'revoked']),
+  state: z.enum(['scheduled', 'active', 'expired', 'revoked']).describe('status as of now'),
+  break_glass: z.boolean(),
+  request_id: z.string().nullable(),
+  justification: z.string().nullable(),
+  created_by: z.string().nullable(),
+  created_at: z.string(),
+  revoked_at: z.string().nullable(),
+  revoked_by: z.string().nullable(),
+  revoke_reason: z.string().nullable(),
+  review: ReviewSchema.nullable(),
+});
+const HistoryEntry = z.object({ at: z.string(), event: z.string(), by: z.string().nullable(), detail: z.string().nullable() });
+const RequestSchema = z.object({
+  id: z.string(),
+  requester_id: z.string(),
+  role_id: z.string(),
+  project_id: z.string().nullable(),
+  dataset_id: z.string().nullable(),
+  justification: z.string(),
+  duration_seconds: z.number(),
+  starts_at: z.string().nullable(),
+  approvals_required: z.number(),
+  status: z.enum(['pending', 'approved', 'denied', 'cancelled']),
+  decided_by: z.string().nullable(),
+  decided_at: z.string().nullable(),
+  decision_reason: z.string().nullable(),
+  grant_id: z.string().nullable(),
+  created_at: z.string(),
+  approvals: z.array(z.object({ approver_id: z.string(), comment: z.string().nullable(), created_at: z.string() })),
+});
+const RequestWithHistory = RequestSchema.extend({ grant: GrantSchema.nullable(), history: z.array(HistoryEntry) });
+
+/** A grant as shown, with its state at `now`. */
+function showGrant(g: Grant, now: Date): z.infer<typeof GrantSchema> {
+  const t = now.getTime();
+  const state = g.status === 'revoked' ? 'revoked' : t < Date.parse(g.not_before) ? 'scheduled' : t < Date.parse(g.expires_at) ? 'active' : 'expired';
+  return { ...g, state };
+}
+
+/** What happened to a request, in order. */
+function historyOf(r: AccessRequest, g: Grant | undefined, now: Date): z.infer<typeof HistoryEntry>[] {
+  const h: z.infer<typeof HistoryEntry>[] = [{ at: r.created_at, event: 'requested', by: r.requester_id, detail: r.justification }];
+  for (const a of r.approvals) h.push({ at: a.created_at, event: 'approval', by: a.approver_id, detail: a.comment });
+  if (r.status === 'denied' || r.status === 'cancelled') h.push({ at: r.decided_at!, event: r.status, by: r.decided_by, detail: r.decision_reason });
+  if (r.status === 'approved') h.push({ at: r.decided_at!, event: 'approved', by: r.decided_by, detail: null });
+  if (g) {
+    if (Date.parse(g.not_before) <= now.getTime() && (!g.revoked_at || Date.parse(g.revoked_at) > Date.parse(g.not_before))) h.push({ at: g.not_before, event: 'activated', by: null, detail: null });
+    if (g.revoked_at) h.push({ at: g.revoked_at, event: 'revoked', by: g.revoked_by, detail: g.revoke_reason });
+    else if (Date.parse(g.expires_at) <= now.getTime()) h.push({ at: g.expires_at, event: 'expired', by: null, detail: null });
+  }
+  return h.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** Routes under /v1/access-requests, /v1/grants and /v1/break-glass. */
+export function grantRoutes(deps: AppDeps): AnyRoute[] {
+  const g = deps.grants;
+  const actor = (auth: AuthContext | undefined, meta: { ip: string | undefined; requestId: string | undefined }) => ({ auth: auth!, meta });
+  const reviewer = (auth: AuthContext) => auth.permissions.has('access:review');
+
+  /** May this caller see the request? Its requester, reviewers, and those who may approve it. */
+  const visible = async (auth: AuthContext, r: AccessRequest): Promise<boolean> => {
+    if (r.requester_id === auth.principalId || reviewer(auth)) return true;
+    const limit = deps.grants.policy.current().accessLimits.get(r.role_id);
+    if (!limit) return false;
+    const scope = await resolveScope(g, { project: r.project_id, dataset: r.dataset_id });
+    return holdsRoleIn(g, auth.principalId, limit.approverRoles, scope.project);
+  };
+
+  const withHistory = async (r: AccessRequest) => {
+    const grant = r.grant_id ? await g.store.getGrant(r.grant_id) : undefined;
+    const now = deps.clock.now();
+    return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now) };
+  };
+
+  const loadVisible = async (auth: AuthContext, id: string) => {
+    const r = await g.store.getRequest(id);
+    // Not yours to see looks the same as not there.
+    if (!r || !(await visible(auth, r))) throw new NotFoundError(`Access request ${id}`);
+    return r;
+  };
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/access-requests',
+      summary: 'Ask for a role in a project or dataset for a while, with a justification',
+      tag: 'access',
+      auth: { kind: 'session' },
+      body: z.strictObject({
+        role: z.string().min(1).max(63),
+        ...Scope,
+        duration_seconds: z.number().int().min(60).max(31_536_000).describe('how long the grant lasts once active (policy caps it per role)'),
+        justification: Reason,
+        starts_at: z.iso.datetime({ offset: true }).optional().describe('scheduled start; omitted = as soon as approved'),
+      }),
+      responses: { 201: { description: 'Filed, pending approval', schema: RequestSchema } },
+      handler: async ({ body, auth, meta }) => ({ status: 201, body: await requestAccess(g, actor(auth, meta), body) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/access-requests',
+      summary: 'List access requests: mine, those I may approve, or all (security reviewers)',
+      tag: 'access',
+      auth: { kind: 'session' },
+      query: ListQuery,
+      responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(RequestSchema), next_cursor: z.string().nullable() }) } },
+      handler: async ({ query, auth }) => {
+        const me = auth!;
+        if (query.view === 'all' && !reviewer(me)) throw new ForbiddenError('Listing every request is for security reviewers.');
+        const before = decodeCursor(query.cursor);
+        const filter = { requesterId: query.view === 'mine' ? me.principalId : undefined, status: query.view === 'to-approve' ? ('pending' as const) : query.status, limit: query.limit + 1, before };
+        let rows = await g.store.listRequests(filter);
+        const more = rows.length > query.limit;
+        rows = rows.slice(0, query.limit);
+        const last = rows[rows.length - 1];
+        if (query.view === 'to-approve') {
+          const mayApprove = await Promise.all(rows.map(async (r) => r.requester_id !== me.principalId && !r.approvals.some((a) => a.approver_id === me.principalId) && (await visible(me, r))));
+          rows = rows.filter((_, i) => mayApprove[i]);
+        }
+        return { body: { items: rows, next_cursor: more && last ? encodeCursor(last.id) : null } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/access-requests/:id',
+      summary: 'One access request, with its approvals, grant and history',
+      tag: 'access',
+      auth: { kind: 'session' },
+      params: IdParams,
+      responses: { 200: { description: 'The request', schema: RequestWithHistory }, 404: { description: 'No such request, or not yours to see' } },
+      handler: async ({ params, auth }) => ({ body: await withHistory(await loadVisible(auth!, params.id)) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/access-requests/:id/approve',
+      summary: "Approve someone else's request (approving role for its scope, fresh MFA); the grant starts once enough distinct approvers agree",
+      tag: 'access',
+      auth: { kind: 'session', stepUp: true },
+      params: IdParams,
+      body: z.strictObject({ comment: z.string().max(2000).optional() }),
+      responses: {
+        200: { description: 'Approval recorded; `grant` is set when it completed the request', schema: RequestWithHistory.extend({ counted: z.boolean() }) },
+        409: { description: 'The request is no longer pending' },
+      },
+      handler: async ({ params, body, auth, meta }) => {
+        await loadVisible(auth!, params.id);
+        const r = await approveRequest(g, actor(auth, meta), params.id, body.comment);
+        return { body: { ...(await withHistory(r.request)), counted: r.counted } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/access-requests/:id/deny',
+      summary: "Deny someone else's request, with a reason (approving role, fresh MFA)",
+      tag: 'access',
+      auth: { kind: 'session', stepUp: true },
+      params: IdParams,
+      body: z.strictObject({ reason: Reason }),
+      responses: { 200: { description: 'Denied', schema: RequestWithHistory }, 409: { description: 'The request is no longer pending' } },
+      handler: async ({ params, body, auth, meta }) => {
+        await loadVisible(auth!, params.id);
+        return { body: await withHistory(await denyRequest(g, actor(auth, meta), params.id, body.reason)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/access-requests/:id/cancel',
+      summary: 'Withdraw my pending request',
+      tag: 'access',
+      auth: { kind: 'session' },
+      params: IdParams,
+      responses: { 200: { description: 'Cancelled', schema: RequestWithHistory }, 409: { description: 'The request is no longer pending' } },
+      handler: async ({ params, auth, meta }) => ({ body: await withHistory(await cancelRequest(g, actor(auth, meta), params.id)) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/access-requests/:id/revoke',
+      summary: "Revoke the grant an approved request produced (its holder, an approver of its scope, a reviewer or an administrator); its tokens go inactive at once",
+      tag: 'access',
+      auth: { kind: 'session' },
+      params: IdParams,
+      body: z.strictObject({ reason: Reason }),
+      responses: { 200: { description: 'Revoked', schema: RequestWithHistory }, 409: { description: 'No active grant' } },
+      handler: async ({ params, body, auth, meta }) => {
+        const r = await loadVisible(auth!, params.id);
+        if (!r.grant_id) throw new NotFoundError(`Grant of access request ${params.id}`);
+        await revokeGrant(g, actor(auth, meta), r.grant_id, body.reason);
+        return { body: await withHistory((await g.store.getRequest(params.id))!) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/grants',
+      summary: 'List grants: mine, or all (security reviewers), optionally only break-glass ones',
+      tag: 'access',
+      auth: { kind: 'session' },
+      query: z.strictObject({
+        view: z.enum(['mine', 'all']).default('mine'),
+        break_glass: z.enum(['true', 'false']).optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        cursor: z.string().max(200).optional(),
+      }),
+      responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(GrantSchema), next_cursor: z.string().nullable() }) } },
+      handler: async ({ query, auth }) => {
+        if (query.view === 'all' && !reviewer(auth!)) throw new ForbiddenError('Listing every grant is for security reviewers.');
+        const rows = await g.store.listGrants({
+          principalId: query.view === 'mine' ? auth!.principalId : undefined,
+          breakGlass: query.break_glass === undefined ? undefined : query.break_glass === 'true',
+          limit: query.limit + 1,
+          before: decodeCursor(query.cursor),
+        });
+        const items = rows.slice(0, query.limit);
+        const now = deps.clock.now();
+        return { body: { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/grants/:id',
+      summary: 'One grant (its holder, or a security reviewer)',
+      tag: 'access',
+      auth: { kind: 'session' },
+      params: IdParams,
+      responses: { 200: { description: 'The grant', schema: GrantSchema }, 404: { description: 'No such grant, or not yours to see' } },
+      handler: async ({ params, auth }) => {
+        const grant = await g.store.getGrant(params.id);
+        if (!grant || (grant.principal_id !== auth!.principalId && !reviewer(auth!))) throw new NotFoundError(`Grant ${params.id}`);
+        return { body: showGrant(grant, deps.clock.now()) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/grants/:id/revoke',
+      summary: 'Revoke a grant at once (its holder, an approver of its scope, a security reviewer or an administrator); its tokens go inactive',
+      tag: 'access',
+      auth: { kind: 'session' },
+      params: IdParams,
+      body: z.strictObject({ reason: Reason }),
+      responses: { 200: { description: 'Revoked', schema: GrantSchema }, 409: { description: 'Already revoked' } },
+      handler: async ({ params, body, auth, meta }) => ({ body: showGrant(await revokeGrant(g, actor(auth, meta), params.id, body.reason), deps.clock.now()) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/break-glass',
+      summary: 'Emergency access for myself, now (fresh MFA, a reason); purpose `emergency` only, flagged, notified and reviewed',
+      tag: 'access',
+      auth: { kind: 'session', stepUp: true },
+      body: z.strictObject({ ...Scope, reason: Reason, duration_seconds: z.number().int().min(60).max(86_400).optional().describe('default and cap: the policy maximum (one hour)') }),
+      responses: { 201: { description: 'Active now', schema: GrantSchema } },
+      handler: async ({ body, auth, meta }) => ({ status: 201, body: showGrant(await activateBreakGlass(g, actor(auth, meta), body), deps.clock.now()) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/break-glass',
+      summary: 'Break-glass activations and their reviews (security reviewers see all; others their own)',
+      tag: 'access',
+      auth: { kind: 'session' },
+      query: z.strictObject({ review: z.enum(['open', 'closed']).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
+      responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(GrantSchema), next_cursor: z.string().nullable() }) } },
+      handler: async ({ query, auth }) => {
+        const rows = await g.store.listGrants({
+          principalId: reviewer(auth!) ? undefined : auth!.principalId,
+          breakGlass: true,
+          reviewStatus: query.review,
+          limit: query.limit + 1,
+          before: decodeCursor(query.cursor),
+        });
+        const items = rows.slice(0, query.limit);
+        const now = deps.clock.now();
+        return { body: { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/break-glass/:id/review',
+      summary: "Close the review of a break-glass activation with a finding (security reviewer, fresh MFA, not one's own)",
+      tag: 'access',
+      auth: { kind: 'permission', permission: 'access:review', stepUp: true },
+      params: IdParams,
+      body: z.strictObject({ outcome: z.enum(['justified', 'unjustified']), finding: Reason }),
+      responses: { 200: { description: 'Reviewed', schema: GrantSchema }, 409: { description: 'Already reviewed' } },
+      handler: async ({ params, body, auth, meta }) => ({ body: showGrant(await closeBreakGlassReview(g, actor(auth, meta), params.id, body), deps.clock.now()) }),
+    }),
+  ];
+}
