@@ -55,6 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   if (!policy.ok) throw policy.error;
   await listenForCatalogChanges(db.sql, wired.onCatalogChange);
   await wired.keys.init();
+  wired.notifier.start();
   server.on('request', createApp(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -82,6 +83,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async close() {
+      await wired.notifier.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.drop();

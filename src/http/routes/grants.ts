@@ -91,7 +91,7 @@ function historyOf(r: AccessRequest, g: Grant | undefined, now: Date): z.infer<t
   if (r.status === 'denied' || r.status === 'cancelled') h.push({ at: r.decided_at!, event: r.status, by: r.decided_by, detail: r.decision_reason });
   if (r.status === 'approved') h.push({ at: r.decided_at!, event: 'approved', by: r.decided_by, detail: null });
   if (g) {
-    if (Date.parse(g.not_before) <= now.getTime() && (!g.revoked_at || Date.parse(g.revoked_at) > Date.parse(g.not_before))) h.push({ at: g.not_before, event: 'activated', by: null, detail: null });
+    if (Date.parse(g.not_before) <= now.getTime() && (!g.revoked_at || Date.parse(g.revoked_at) >= Date.parse(g.not_before))) h.push({ at: g.not_before, event: 'activated', by: null, detail: null });
     if (g.revoked_at) h.push({ at: g.revoked_at, event: 'revoked', by: g.revoked_by, detail: g.revoke_reason });
     else if (Date.parse(g.expires_at) <= now.getTime()) h.push({ at: g.expires_at, event: 'expired', by: null, detail: null });
   }
