@@ -52,6 +52,10 @@ const envSchema = z.object({
   CUSTOS_ENROLLMENT_TTL_SECONDS: seconds(86_400),
   CUSTOS_TOTP_ISSUER: z.string().min(1).default('Custos'),
   CUSTOS_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  // The role the server acts as; "none" keeps the connecting user (not recommended: the logs lose their append-only guard).
+  CUSTOS_DB_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('custos_app'),
+  CUSTOS_AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1200).default(72),
+  CUSTOS_AUDIT_CHECKPOINT_SECONDS: seconds(5),
   CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10),
   CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
@@ -97,6 +101,10 @@ export interface Config {
   enrollmentTtlSeconds: number;
   totpIssuer: string;
   dbPoolMax: number;
+  /** Role of the application's pool (undefined: the connecting user). */
+  dbRole: string | undefined;
+  /** Log retention in months (default six years) and how often chain heads are checkpointed. */
+  audit: { retentionMonths: number; checkpointSeconds: number };
   shutdownGraceSeconds: number;
   requestTimeoutMs: number;
   /** Create the first administrator at start-up when none exists. */
@@ -247,6 +255,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     enrollmentTtlSeconds: e.CUSTOS_ENROLLMENT_TTL_SECONDS,
     totpIssuer: e.CUSTOS_TOTP_ISSUER,
     dbPoolMax: e.CUSTOS_DB_POOL_MAX,
+    dbRole: e.CUSTOS_DB_ROLE === 'none' ? undefined : e.CUSTOS_DB_ROLE,
+    audit: { retentionMonths: e.CUSTOS_AUDIT_RETENTION_MONTHS, checkpointSeconds: e.CUSTOS_AUDIT_CHECKPOINT_SECONDS },
     shutdownGraceSeconds: e.CUSTOS_SHUTDOWN_GRACE_SECONDS,
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,

@@ -98,7 +98,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   );
   // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
   const facts = cachedFacts(createFactsStore(sql), systemClock);
-  const decisions: DecisionDeps = { facts, policy, log: createDecisionLogWriter(sql), clock, ids };
+  const decisions: DecisionDeps = { facts, policy, log: createDecisionLogWriter(sql, { ids }), clock, ids };
   /** Drops every cached fact; called after writes through this process and on catalog notifications. */
   const invalidate = () => {
     facts.invalidate();
@@ -139,9 +139,13 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange, notifier };
 }
 
-/** Migrates, loads the shipped roles and, on an empty database, bootstraps the first administrator. */
-export async function prepareDatabase(sql: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean }): Promise<void> {
-  const m = await migrate(sql, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
+/**
+ * Migrates (as the owner), makes the coming months' log partitions, loads the
+ * shipped roles and, on an empty database, bootstraps the first administrator.
+ */
+export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean }): Promise<void> {
+  const m = await migrate(owner, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
+  await owner`SELECT custos_ensure_partitions(3)`;
   log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
   const roles = await loadDefaultRoles(wired.catalog);
   if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
@@ -177,7 +181,7 @@ async function start(): Promise<void> {
   const db = await openDatabase(config, log);
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
   try {
-    await prepareDatabase(db.sql, wired, log, { autoBootstrap: config.autoBootstrap });
+    await prepareDatabase(db.owner, wired, log, { autoBootstrap: config.autoBootstrap });
   } catch (err) {
     log.fatal({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'start-up failed');
     await db.close().catch(() => {});

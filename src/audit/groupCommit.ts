@@ -81,19 +81,16 @@ export class GroupCommitter<T> {
             // A record the database refuses as data (SQLSTATE class 22) must not
             // take its batch-mates down with it: retry each on its own.
             if (batch.length > 1 && isDataError(err)) {
-              await Promise.all(
-                batch.map((p) =>
-                  Promise.resolve()
-                    .then(() => this.options.flush([p.item]))
-                    .then(
-                      () => {
-                        this.stats.items++;
-                        p.resolve();
-                      },
-                      (e: unknown) => p.reject(e instanceof UnavailableError ? e : new UnavailableError(e)),
-                    ),
-                ),
-              );
+              // One at a time: writers that chain records need their appends in order.
+              for (const p of batch) {
+                try {
+                  await this.options.flush([p.item]);
+                  this.stats.items++;
+                  p.resolve();
+                } catch (e) {
+                  p.reject(e instanceof UnavailableError ? e : new UnavailableError(e));
+                }
+              }
               return;
             }
             const e = err instanceof UnavailableError ? err : new UnavailableError(err);

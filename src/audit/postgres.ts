@@ -3,20 +3,37 @@
  */
 import type { Clock, IdGenerator } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
+import { ChainedWriter } from './chainedWriter.ts';
 import { scrubDetails, type AuditLog, type StoredAuditEvent } from './log.ts';
 
-/** The audit log over PostgreSQL; the event time is the server clock's. */
-export function createAuditLog(sql: Sql, deps: { clock: Clock; ids: IdGenerator }): AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> } {
+/**
+ * The audit log over PostgreSQL; the event time is the server clock's. Events
+ * are group-committed into this process's hash chain; record() resolves once
+ * the event is committed.
+ */
+export function createAuditLog(
+  sql: Sql,
+  deps: { clock: Clock; ids: IdGenerator },
+): AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]>; chains(): Promise<string[]> } {
+  const writer = new ChainedWriter<Record<string, unknown>>(sql, { log: 'audit_events', ids: deps.ids, lanes: 1, rows: (batch) => JSON.stringify(batch) });
   return {
     async record(e) {
-      await sql`
-        INSERT INTO audit_events (id, at, type, outcome, actor_id, subject_id, source_ip, request_id, details)
-        VALUES (${deps.ids()}, ${deps.clock.now()}, ${e.type}, ${e.outcome}, ${e.actorId ?? null}, ${e.subjectId ?? null},
-                ${e.meta?.ip ?? null}, ${e.meta?.requestId ?? null}, ${sql.json(scrubDetails(e.details) as never)})`;
+      await writer.submit({
+        id: deps.ids(),
+        at: deps.clock.now().toISOString(),
+        type: e.type,
+        outcome: e.outcome,
+        actor_id: e.actorId ?? null,
+        subject_id: e.subjectId ?? null,
+        source_ip: e.meta?.ip ?? null,
+        request_id: e.meta?.requestId ?? null,
+        details: scrubDetails(e.details),
+      });
     },
+    chains: () => writer.chains(),
     async recent({ type, actorId, limit = 100 }) {
       const rows = await sql`
-        SELECT * FROM audit_events
+        SELECT id, at, type, outcome, actor_id, subject_id, source_ip, request_id, details FROM audit_events
         WHERE true ${type ? sql`AND type = ${type}` : sql``} ${actorId ? sql`AND actor_id = ${actorId}` : sql``}
         ORDER BY at DESC, id DESC LIMIT ${limit}`;
       return rows.map((r: Record<string, any>) => ({

@@ -17,7 +17,7 @@ export function registerBootstrap(program: Command): void {
     .option('--json', 'print the result as JSON (for automation)')
     .action(async (opts: { username: string; json?: boolean }) => {
       await withContext(async ({ db, wired }) => {
-        await migrate(db.sql);
+        await migrate(db.owner);
         await loadDefaultRoles(wired.catalog);
         const r = await bootstrapAdmin(wired.auth, { username: opts.username });
         if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');

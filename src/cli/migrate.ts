@@ -12,7 +12,7 @@ export function registerMigrate(program: Command): void {
     .description('apply pending database migrations (safe to run while replicas start)')
     .action(async () => {
       await withContext(async ({ db }) => {
-        const r = await migrate(db.sql, { onApply: (f) => process.stdout.write(`applied ${String(f.version).padStart(4, '0')}_${f.name}\n`) });
+        const r = await migrate(db.owner, { onApply: (f) => process.stdout.write(`applied ${String(f.version).padStart(4, '0')}_${f.name}\n`) });
         process.stdout.write(`schema at version ${r.current} (${r.applied.length} applied now)\n`);
       });
     });

@@ -14,10 +14,15 @@ export interface CreateSqlOptions {
   max?: number;
   /** Application name shown in pg_stat_activity. */
   applicationName?: string;
+  /**
+   * Role the connection acts as (set when it connects): the application role
+   * that may append to the logs but never change them.
+   */
+  role?: string | undefined;
 }
 
 /** Opens a pooled client. Connections are made lazily, on first query. */
-export function createSql({ url, max = 10, applicationName = 'custos' }: CreateSqlOptions): Sql {
+export function createSql({ url, max = 10, applicationName = 'custos', role }: CreateSqlOptions): Sql {
   return postgres(url, {
     max,
     // Fail fast while the database is away, so callers answer 503 quickly.
@@ -25,7 +30,7 @@ export function createSql({ url, max = 10, applicationName = 'custos' }: CreateS
     idle_timeout: 60,
     max_lifetime: 60 * 30,
     onnotice: () => {},
-    connection: { application_name: applicationName },
+    connection: { application_name: applicationName, ...(role ? { role } : {}) },
     // Timestamps come back as Date; bigint counters as JS numbers would lose
     // precision past 2^53, so they stay strings unless a column is cast.
     types: {},

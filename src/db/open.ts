@@ -11,7 +11,10 @@ import { createSql, type Sql } from './client.ts';
 
 /** An open database. */
 export interface OpenDatabase {
+  /** The application's pool, acting as CUSTOS_DB_ROLE (append-only on the logs). */
   sql: Sql;
+  /** A small pool as the connecting (owning) user: migrations, partitions, retention. */
+  owner: Sql;
   embedded: boolean;
   /** Closes the pool and stops the embedded server if we started it. */
   close(): Promise<void>;
@@ -52,15 +55,20 @@ async function embeddedUrlIfRunning(config: Config): Promise<string | undefined>
 
 /** Connects to (and if needed starts) the configured database. */
 export async function openDatabase(config: Config, log: Logger, options: { reuseRunning?: boolean } = {}): Promise<OpenDatabase> {
+  const pools = (url: string) => ({
+    sql: createSql({ url, max: config.dbPoolMax, role: config.dbRole }),
+    owner: createSql({ url, max: 2, applicationName: 'custos-owner' }),
+  });
+  const end = (p: { sql: Sql; owner: Sql }, timeout: number) => Promise.all([p.sql.end({ timeout }), p.owner.end({ timeout })]).then(() => {});
   if (config.databaseUrl) {
-    const sql = createSql({ url: config.databaseUrl, max: config.dbPoolMax });
-    return { sql, embedded: false, close: () => sql.end({ timeout: 2 }) };
+    const p = pools(config.databaseUrl);
+    return { ...p, embedded: false, close: () => end(p, 2) };
   }
   const running = options.reuseRunning ? await embeddedUrlIfRunning(config) : undefined;
   if (running) {
     await ensureDatabase(running);
-    const sql = createSql({ url: running.replace(/\/postgres$/, `/${DATABASE}`), max: config.dbPoolMax });
-    return { sql, embedded: true, close: () => sql.end({ timeout: 5 }) };
+    const p = pools(running.replace(/\/postgres$/, `/${DATABASE}`));
+    return { ...p, embedded: true, close: () => end(p, 5) };
   }
   log.info({ dir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
   // Loaded only when used: an external database never loads the embedded package.
@@ -71,12 +79,12 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
     onLog: (line) => log.debug({ pg: line }, 'postgres'),
   });
   await ensureDatabase(pg.adminUrl);
-  const sql = createSql({ url: pg.urlFor(DATABASE), max: config.dbPoolMax });
+  const p = pools(pg.urlFor(DATABASE));
   return {
-    sql,
+    ...p,
     embedded: true,
     async close() {
-      await sql.end({ timeout: 5 });
+      await end(p, 5);
       await pg.stop();
     },
   };

@@ -15,6 +15,7 @@ import type { DecisionRecord } from '../../src/audit/decisionLog.ts';
 import { createDecisionLogWriter } from '../../src/audit/decisionPostgres.ts';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
 import { permissionsOf } from '../../src/auth/context.ts';
+import { uuidv7Generator } from '../../src/clock.ts';
 import { CATALOG_CHANNEL } from '../../src/db/notify.ts';
 import { adminOf, enrollPerson, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
@@ -186,7 +187,7 @@ describe('f3: decision inputs the decision log cannot store', () => {
     expect(record).toBeDefined();
 
     // The real PostgreSQL writer; all six are submitted in one turn, so they share one batch.
-    const writer = createDecisionLogWriter(app.db.sql);
+    const writer = createDecisionLogWriter(app.db.sql, { ids: uuidv7Generator(), lanes: 1 });
     const goods = Array.from({ length: 5 }, () => ({ ...record, id: randomUUID(), requestId: undefined }));
     const poisoned: DecisionRecord = { ...record, id: randomUUID(), requestId: undefined, input: { ...record.input, context: { note: 'a\u0000b' } } };
     const items = [goods[0]!, goods[1]!, poisoned, goods[2]!, goods[3]!, goods[4]!];

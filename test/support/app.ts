@@ -49,11 +49,11 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   }
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   const log = createLogger({ level: config.logLevel });
-  const wired = wire({ config, sql: db.sql, log, encryptionKey: TEST_KEY, clock });
+  const wired = wire({ config, sql: db.appSql, log, encryptionKey: TEST_KEY, clock });
   await loadDefaultRoles(wired.catalog);
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
-  await listenForCatalogChanges(db.sql, wired.onCatalogChange);
+  await listenForCatalogChanges(db.appSql, wired.onCatalogChange);
   await wired.keys.init();
   wired.notifier.start();
   server.on('request', createApp(wired.app));

@@ -10,7 +10,10 @@ import { createSql, type Sql } from '../../src/db/client.ts';
 export interface TestDatabase {
   url: string;
   name: string;
+  /** Superuser client on this database (set-up, inspection, tampering). */
   sql: Sql;
+  /** The application's client: acting as custos_app, like the server. */
+  appSql: Sql;
   /** Superuser client on the server's `postgres` database. */
   admin: Sql;
   drop(): Promise<void>;
@@ -26,13 +29,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
   const url = adminUrl.replace(/\/postgres$/, `/${name}`);
   const sql = createSql({ url, max: 5 });
+  const appSql = createSql({ url, max: 5, role: 'custos_app' });
   return {
     url,
     name,
     sql,
+    appSql,
     admin,
     async drop() {
-      await sql.end({ timeout: 5 });
+      await Promise.all([sql.end({ timeout: 5 }), appSql.end({ timeout: 5 })]);
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end({ timeout: 5 });
     },

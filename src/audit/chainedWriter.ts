@@ -1,0 +1,88 @@
+/**
+ * Appends records to hash chains with group commit. A writer has a few
+ * lanes; each lane is one chain (registered on first use, owned by this
+ * process) with one transaction in flight at a time, so its records are
+ * linked in commit order and a failed transaction leaves no gap. Lanes let
+ * commits overlap without chains contending; replicas have chains of their own.
+ */
+import { hostname } from 'node:os';
+import type { IdGenerator } from '../clock.ts';
+import type { Sql } from '../db/client.ts';
+import { GroupCommitter } from './groupCommit.ts';
+
+/** The chained logs. */
+export type ChainedLog = 'decision_log' | 'audit_events';
+
+/** Options of {@link ChainedWriter}. */
+export interface ChainedWriterOptions<T> {
+  log: ChainedLog;
+  /** Turns a batch into the JSON array text the append function reads. */
+  rows: (batch: T[]) => string;
+  ids: IdGenerator;
+  lanes?: number;
+  maxBatch?: number;
+  maxQueue?: number;
+}
+
+/** Group-committing, hash-chaining writer of one log. */
+export class ChainedWriter<T> {
+  private readonly lanes: { committer: GroupCommitter<T>; chain: Promise<string> | undefined; queued: number }[];
+  /** Batches and items committed, summed over lanes. */
+  get stats(): { batches: number; items: number; failedBatches: number; rejectedFull: number } {
+    const s = { batches: 0, items: 0, failedBatches: 0, rejectedFull: 0 };
+    for (const l of this.lanes) for (const k of Object.keys(s) as (keyof typeof s)[]) s[k] += l.committer.stats[k];
+    return s;
+  }
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly o: ChainedWriterOptions<T>,
+  ) {
+    const lanes = o.lanes ?? 2;
+    this.lanes = Array.from({ length: lanes }, () => {
+      const lane: (typeof this.lanes)[number] = {
+        chain: undefined,
+        queued: 0,
+        committer: new GroupCommitter<T>({
+          maxBatch: o.maxBatch ?? 256,
+          maxQueue: Math.ceil((o.maxQueue ?? 10_000) / lanes),
+          concurrency: 1,
+          flush: async (batch) => {
+            const chain = await this.chainOf(lane);
+            const text = this.o.rows(batch);
+            const fn = this.o.log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
+            await sql`SELECT ${fn}(${chain}::uuid, ${text}::text::jsonb)`;
+          },
+        }),
+      };
+      return lane;
+    });
+  }
+
+  /** The chains this writer has registered so far. */
+  async chains(): Promise<string[]> {
+    const out: string[] = [];
+    for (const l of this.lanes) if (l.chain) out.push(await l.chain.catch(() => ''));
+    return out.filter(Boolean);
+  }
+
+  private chainOf(lane: (typeof this.lanes)[number]): Promise<string> {
+    if (!lane.chain) {
+      const id = this.o.ids();
+      lane.chain = this.sql`
+        INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${id}, ${this.o.log}, ${`${hostname()}:${process.pid}`}, now())`.then(() => id);
+      // A failed registration is retried with the next batch.
+      lane.chain.catch(() => (lane.chain = undefined));
+    }
+    return lane.chain;
+  }
+
+  /** Resolves once the record is committed in its chain. */
+  submit(item: T): Promise<void> {
+    // The lane with the least waiting takes it.
+    let best = this.lanes[0]!;
+    for (const l of this.lanes) if (l.queued < best.queued) best = l;
+    best.queued++;
+    return best.committer.submit(item).finally(() => best.queued--);
+  }
+}
