@@ -33,6 +33,9 @@ import { openDatabase } from './db/open.ts';
 import { ConflictError, CustosError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { GrantDeps } from './grants/deps.ts';
+import { AuditKeys } from './audit/auditKeys.ts';
+import { Checkpointer } from './audit/checkpoints.ts';
+import { verifyLogs } from './audit/verify.ts';
 import { createOutboxStore } from './grants/outboxPostgres.ts';
 import { createGrantStore } from './grants/postgres.ts';
 import { Notifier } from './grants/webhook.ts';
@@ -59,6 +62,8 @@ export interface Wired {
   app: AppDeps;
   /** Delivers workflow notifications and announces grant lifecycle changes (start() it in a server). */
   notifier: Notifier;
+  /** Signs checkpoints of this process's log chains (start() it in a server). */
+  checkpointer: Checkpointer;
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
@@ -98,7 +103,17 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   );
   // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
   const facts = cachedFacts(createFactsStore(sql), systemClock);
-  const decisions: DecisionDeps = { facts, policy, log: createDecisionLogWriter(sql, { ids }), clock, ids };
+  const decisionLog = createDecisionLogWriter(sql, { ids });
+  const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids };
+  const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock });
+  const checkpointer = new Checkpointer({
+    sql,
+    keys: auditKeys,
+    clock,
+    log,
+    intervalSeconds: config.audit.checkpointSeconds,
+    chains: async () => [...(await decisionLog.chains()), ...(await audit.chains())],
+  });
   /** Drops every cached fact; called after writes through this process and on catalog notifications. */
   const invalidate = () => {
     facts.invalidate();
@@ -122,6 +137,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     auth,
     decisions,
     grants,
+    auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     invalidate,
     clock,
     log,
@@ -136,7 +152,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange, notifier };
+  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
 }
 
 /**
@@ -196,6 +212,11 @@ async function start(): Promise<void> {
     wired.auth.store.purgeExpired(wired.auth.clock.now(), config.lockout.windowSeconds).catch((err: unknown) => log.warn({ err }, 'purge of expired rows failed'));
   }, 60_000).unref();
   wired.notifier.start();
+  wired.checkpointer.start();
+  // Log partitions for the coming months, made again once a day.
+  const partitionTimer = setInterval(() => {
+    db.owner`SELECT custos_ensure_partitions(3)`.catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
+  }, 86_400_000).unref();
   const app = createApp(wired.app);
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
@@ -216,7 +237,10 @@ async function start(): Promise<void> {
       clearTimeout(force);
       clearInterval(reloadTimer);
       clearInterval(purgeTimer);
+      clearInterval(partitionTimer);
       await wired.notifier.stop().catch(() => {});
+      // A last signed checkpoint of every chain this process wrote.
+      await wired.checkpointer.stop().catch(() => {});
       await listener.unlisten().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
       log.info('stopped');

@@ -2,7 +2,7 @@
  * What every CLI command needs: configuration, a quiet logger, an open
  * database (reusing a running embedded one) and wired services.
  */
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { resolveEncryptionKey } from '../crypto/encryptionKey.ts';
 import { openDatabase, type OpenDatabase } from '../db/open.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -11,6 +11,7 @@ import { wire, type Wired } from '../main.ts';
 /** An opened command context. */
 export interface CliContext {
   db: OpenDatabase;
+  config: Config;
   wired: Wired;
   log: Logger;
 }
@@ -23,7 +24,7 @@ export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promi
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   const db = await openDatabase(config, log, { reuseRunning: true });
   try {
-    return await fn({ db, wired: wire({ config, sql: db.sql, log, encryptionKey: key.key }), log });
+    return await fn({ db, config, wired: wire({ config, sql: db.sql, log, encryptionKey: key.key }), log });
   } finally {
     await db.close();
   }

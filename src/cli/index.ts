@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { CustosError } from '../errors.ts';
 import { VERSION } from '../main.ts';
+import { registerAudit } from './audit.ts';
 import { registerBootstrap } from './bootstrap.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerKeys } from './keys.ts';
@@ -16,6 +17,7 @@ registerMigrate(program);
 registerBootstrap(program);
 registerPolicy(program);
 registerKeys(program);
+registerAudit(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof CustosError ? err.code : 'error';

@@ -1,7 +1,9 @@
 /**
  * Everything the HTTP layer needs, built by main.ts (or a test).
  */
+import type { AuditKeys } from '../audit/auditKeys.ts';
 import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
+import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
@@ -22,6 +24,11 @@ export interface AppDeps {
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;
   decisions: DecisionDeps;
+  /** The tamper-evident logs: checkpoint keys and verification. */
+  auditLog: {
+    keys: AuditKeys;
+    verify(range: { from: Date; to: Date }, onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
+  };
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
   /** Empties the caches of facts and service contexts (after a write). */

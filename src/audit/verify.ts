@@ -1,0 +1,201 @@
+/**
+ * Verification of the hash-chained logs and their signed checkpoints.
+ *
+ * For every chain with records (or checkpoints) between two times, the
+ * records' sequence range is re-hashed in PostgreSQL with the very encoding
+ * the append functions used, in chunks (set-based, so it runs at the speed of
+ * the database), and each record's link to its predecessor is checked. The
+ * chain's checkpoints are then checked: consecutive, each naming the digest
+ * of the one before, signed with an audit key, and matching the record they
+ * name. The first problem of each chain is reported exactly: which log,
+ * chain, sequence number, record id and what is wrong.
+ */
+import type { Sql } from '../db/client.ts';
+import type { AuditKeys } from './auditKeys.ts';
+import type { ChainedLog } from './chainedWriter.ts';
+import { checkpointDigest, checkpointPayload, GENESIS, type CheckpointFields } from './checkpoints.ts';
+
+/** What can be wrong. */
+export type ProblemKind =
+  /** The record's content no longer matches its hash (edited), or its hash was rewritten. */
+  | 'altered'
+  /** Records are missing before this one (deleted). */
+  | 'missing'
+  /** The record sits at another place in its chain than where it was written (rows swapped or moved). */
+  | 'reordered'
+  /** A checkpoint names a record that is gone: records were removed from the end of the chain. */
+  | 'truncated'
+  /** Checkpoints are missing (a gap in their numbering). */
+  | 'checkpoint_missing'
+  /** A checkpoint does not link to the one before, or names a different head than the chain has. */
+  | 'checkpoint_altered'
+  /** A checkpoint's signature does not verify. */
+  | 'checkpoint_signature';
+
+/** One problem, as precisely as it can be placed. */
+export interface VerifyProblem {
+  log: ChainedLog;
+  kind: ProblemKind;
+  chain_id: string;
+  /** The record (or, for checkpoint problems, the checkpoint number) where it shows. */
+  seq: number;
+  record_id: string | null;
+  at: string | null;
+  detail: string;
+}
+
+/** The outcome of a verification. */
+export interface VerifyReport {
+  ok: boolean;
+  from: string;
+  to: string;
+  records: number;
+  chains: number;
+  checkpoints: number;
+  seconds: number;
+  records_per_second: number;
+  /** The first problem of each chain with one, oldest first. */
+  problems: VerifyProblem[];
+}
+
+/** Progress, for a progress bar. */
+export interface VerifyProgress {
+  log: ChainedLog;
+  chainsDone: number;
+  chains: number;
+  records: number;
+}
+
+const CHUNK = 200_000;
+
+function enc(log: ChainedLog, sql: Sql) {
+  return log === 'decision_log' ? sql`custos_decision_enc(d)` : sql`custos_audit_enc(d)`;
+}
+
+/** Verifies both logs between `from` (inclusive) and `to` (exclusive). */
+export async function verifyLogs(
+  deps: { sql: Sql; keys: AuditKeys },
+  range: { from: Date; to: Date },
+  onProgress?: (p: VerifyProgress) => void,
+): Promise<VerifyReport> {
+  const started = performance.now();
+  const report: VerifyReport = { ok: true, from: range.from.toISOString(), to: range.to.toISOString(), records: 0, chains: 0, checkpoints: 0, seconds: 0, records_per_second: 0, problems: [] };
+  for (const log of ['decision_log', 'audit_events'] as const) await verifyLog(deps, log, range, report, onProgress);
+  report.seconds = (performance.now() - started) / 1000;
+  report.records_per_second = report.seconds > 0 ? Math.round(report.records / report.seconds) : report.records;
+  report.problems.sort((a, b) => (a.at ?? '').localeCompare(b.at ?? '') || a.chain_id.localeCompare(b.chain_id) || a.seq - b.seq);
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+async function verifyLog(deps: { sql: Sql; keys: AuditKeys }, log: ChainedLog, range: { from: Date; to: Date }, report: VerifyReport, onProgress?: (p: VerifyProgress) => void): Promise<void> {
+  const { sql } = deps;
+  const table = sql(log);
+  // The chains in the window: their records' sequence range there, and those with checkpoints there.
+  const spans = await sql`
+    SELECT chain_id, min(seq)::bigint AS lo, max(seq)::bigint AS hi FROM ${table}
+    WHERE at >= ${range.from} AND at < ${range.to} GROUP BY chain_id`;
+  const byChain = new Map<string, { lo: number; hi: number }>(spans.map((s) => [s.chain_id as string, { lo: Number(s.lo), hi: Number(s.hi) }]));
+  const cpChains = await sql`
+    SELECT DISTINCT cp.chain_id FROM audit_checkpoints cp JOIN audit_chains c ON c.id = cp.chain_id
+    WHERE c.log = ${log} AND cp.at >= ${range.from} AND cp.at < ${range.to}`;
+  for (const c of cpChains) if (!byChain.has(c.chain_id as string)) byChain.set(c.chain_id as string, { lo: 1, hi: 0 });
+  const [pruned] = await sql`SELECT max(month_end) AS until FROM audit_partition_drops WHERE log = ${log}`;
+  const prunedUntil: Date | null = pruned?.until ? new Date(pruned.until as string) : null;
+
+  let done = 0;
+  for (const [chainId, span] of byChain) {
+    report.chains++;
+    let problem: VerifyProblem | undefined;
+    for (let a = span.lo; a <= span.hi && !problem; a += CHUNK) {
+      const b = Math.min(span.hi, a + CHUNK - 1);
+      const [chunk] = await sql`
+        WITH x AS (
+          SELECT d.seq, d.id, d.at, d.prev_hash,
+                 d.hash = sha256(d.prev_hash || convert_to(${enc(log, sql)}, 'UTF8')) AS intact,
+                 lag(d.hash) OVER (ORDER BY d.seq) AS lag_hash,
+                 lag(d.seq) OVER (ORDER BY d.seq) AS lag_seq
+          FROM ${table} d WHERE d.chain_id = ${chainId} AND d.seq BETWEEN ${a - 1} AND ${b}
+        ),
+        bad AS (
+          SELECT seq, id, at, prev_hash, intact, lag_seq, lag_hash = prev_hash AS linked FROM x
+          WHERE seq >= ${a} AND (NOT intact OR (lag_seq IS NULL AND seq > 1) OR lag_seq <> seq - 1 OR lag_hash <> prev_hash)
+          ORDER BY seq LIMIT 1
+        )
+        SELECT (SELECT count(*) FROM x WHERE seq >= ${a})::bigint AS n,
+               (SELECT row_to_json(bad) FROM bad) AS bad`;
+      report.records += Number(chunk!.n);
+      if (chunk!.bad) problem = await classify(sql, log, chainId, chunk!.bad as BadRow, prunedUntil);
+      onProgress?.({ log, chainsDone: done, chains: byChain.size, records: report.records });
+    }
+    problem ??= await verifyCheckpoints(deps, log, chainId, report, prunedUntil);
+    if (problem) report.problems.push(problem);
+    done++;
+    onProgress?.({ log, chainsDone: done, chains: byChain.size, records: report.records });
+  }
+}
+
+interface BadRow {
+  seq: number;
+  id: string;
+  at: string;
+  prev_hash: string;
+  intact: boolean;
+  lag_seq: number | null;
+  linked: boolean | null;
+}
+
+const hexOf = (pgBytea: string) => Buffer.from(pgBytea.replace(/^\\x/, ''), 'hex');
+
+async function classify(sql: Sql, log: ChainedLog, chainId: string, bad: BadRow, prunedUntil: Date | null): Promise<VerifyProblem | undefined> {
+  const at = new Date(bad.at).toISOString();
+  const base = { log, chain_id: chainId, seq: Number(bad.seq), record_id: bad.id, at };
+  if (bad.lag_seq === null && Number(bad.seq) > 1) {
+    // Nothing before it: deleted, unless a retention drop removed the months before.
+    if (prunedUntil && new Date(bad.at) >= prunedUntil) return undefined;
+    return { ...base, kind: 'missing', detail: `records before sequence ${bad.seq} of this chain are missing` };
+  }
+  if (bad.lag_seq !== null && Number(bad.lag_seq) !== Number(bad.seq) - 1) {
+    return { ...base, kind: 'missing', detail: `records ${Number(bad.lag_seq) + 1}–${Number(bad.seq) - 1} of this chain are missing` };
+  }
+  // Is the predecessor it was written after somewhere else in the chain?
+  const [elsewhere] = await sql`SELECT seq FROM ${sql(log)} WHERE chain_id = ${chainId} AND hash = ${hexOf(bad.prev_hash)} LIMIT 1`;
+  if (elsewhere && Number(elsewhere.seq) !== Number(bad.seq) - 1) {
+    return { ...base, kind: 'reordered', detail: `written after the record now at sequence ${elsewhere.seq}, found at ${bad.seq}` };
+  }
+  if (!bad.intact) return { ...base, kind: 'altered', detail: 'the stored record does not match its hash' };
+  // Intact itself, but its predecessor's hash is not what it was written after: the predecessor was rewritten.
+  const [prev] = await sql`SELECT id, at FROM ${sql(log)} WHERE chain_id = ${chainId} AND seq = ${Number(bad.seq) - 1}`;
+  return { ...base, seq: Number(bad.seq) - 1, record_id: prev?.id ?? null, at: prev ? new Date(prev.at).toISOString() : at, kind: 'altered', detail: 'the record and its hash were rewritten (the next record no longer links to it)' };
+}
+
+async function verifyCheckpoints(deps: { sql: Sql; keys: AuditKeys }, log: ChainedLog, chainId: string, report: VerifyReport, prunedUntil: Date | null): Promise<VerifyProblem | undefined> {
+  const { sql } = deps;
+  const cps = await sql`
+    SELECT cp_seq, upto_seq, head_hash, (extract(epoch FROM at) * 1000)::bigint AS at_ms, prev_digest, kid, signature
+    FROM audit_checkpoints WHERE chain_id = ${chainId} ORDER BY cp_seq`;
+  let prevDigest: Buffer = GENESIS;
+  let expected = 1;
+  for (const cp of cps) {
+    report.checkpoints++;
+    const fields: CheckpointFields = { chainId, cpSeq: Number(cp.cp_seq), uptoSeq: Number(cp.upto_seq), headHash: cp.head_hash as Buffer, atMs: Number(cp.at_ms), prevDigest: cp.prev_digest as Buffer };
+    const at = new Date(fields.atMs).toISOString();
+    const base = { log, chain_id: chainId, seq: fields.cpSeq, record_id: null, at };
+    if (fields.cpSeq !== expected) return { ...base, seq: expected, kind: 'checkpoint_missing', detail: `checkpoint ${expected} of this chain is missing (next found: ${fields.cpSeq})` };
+    if (!fields.prevDigest.equals(prevDigest)) return { ...base, kind: 'checkpoint_altered', detail: `checkpoint ${fields.cpSeq} does not link to checkpoint ${fields.cpSeq - 1}` };
+    if (!(await deps.keys.verify(cp.kid as string, checkpointPayload(fields), cp.signature as string))) {
+      return { ...base, kind: 'checkpoint_signature', detail: `the signature of checkpoint ${fields.cpSeq} does not verify` };
+    }
+    const [rec] = await sql`SELECT id, at, hash FROM ${sql(log)} WHERE chain_id = ${chainId} AND seq = ${fields.uptoSeq}`;
+    if (!rec) {
+      if (!(prunedUntil && new Date(fields.atMs) < prunedUntil)) {
+        return { ...base, seq: fields.uptoSeq, kind: 'truncated', detail: `checkpoint ${fields.cpSeq} names record ${fields.uptoSeq} of this chain, which is gone` };
+      }
+    } else if (!(rec.hash as Buffer).equals(fields.headHash)) {
+      return { ...base, seq: fields.uptoSeq, record_id: rec.id as string, at: new Date(rec.at as string).toISOString(), kind: 'altered', detail: `record ${fields.uptoSeq} differs from what checkpoint ${fields.cpSeq} signed` };
+    }
+    prevDigest = checkpointDigest(fields);
+    expected++;
+  }
+  return undefined;
+}

@@ -1,0 +1,112 @@
+/**
+ * `custos audit verify | partitions | drop-partition`: log integrity and
+ * retention, against the configured database (as its owner).
+ */
+import type { Command } from 'commander';
+import type { VerifyProgress } from '../audit/verify.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
+import { withContext } from './context.ts';
+
+function parseTime(v: string | undefined, fallback: Date, name: string): Date {
+  if (v === undefined) return fallback;
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw new ValidationError(`--${name} is not a time: ${v}`);
+  return d;
+}
+
+/** A one-line progress bar on stderr (only on a terminal). */
+function progressBar(): { update(p: VerifyProgress): void; done(): void } {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (!tty || now - last < 100) return;
+      last = now;
+      const width = 30;
+      const filled = p.chains ? Math.round((p.chainsDone / p.chains) * width) : width;
+      process.stderr.write(`\r${p.log.padEnd(12)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] chains ${p.chainsDone}/${p.chains}  records ${p.records.toLocaleString('en-US')}   `);
+    },
+    done() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+/** Registers `custos audit …`. */
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('log integrity and retention');
+
+  audit
+    .command('verify')
+    .description('recompute the hash chains and check the signed checkpoints between two times')
+    .option('--from <time>', 'start (ISO 8601; default: 24 hours ago)')
+    .option('--to <time>', 'end (ISO 8601; default: now)')
+    .option('--json', 'print the report as JSON')
+    .action(async (o: { from?: string; to?: string; json?: boolean }) => {
+      await withContext(async ({ wired }) => {
+        const to = parseTime(o.to, new Date(), 'to');
+        const from = parseTime(o.from, new Date(to.getTime() - 86_400_000), 'from');
+        const bar = progressBar();
+        const report = await wired.app.auditLog.verify({ from, to }, (p) => bar.update(p));
+        bar.done();
+        await wired.audit.record({ type: 'audit.verified', outcome: report.ok ? 'success' : 'failure', actorId: null, details: { from: report.from, to: report.to, records: report.records, problems: report.problems.length, via: 'cli' } });
+        if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        else {
+          process.stdout.write(
+            `${report.ok ? 'OK' : 'BROKEN'}: ${report.records.toLocaleString('en-US')} records in ${report.chains} chains, ${report.checkpoints} checkpoints, ` +
+              `${report.from} – ${report.to}, ${report.seconds.toFixed(1)} s (${report.records_per_second.toLocaleString('en-US')} records/s)\n`,
+          );
+          for (const p of report.problems) process.stdout.write(`  ${p.kind.padEnd(20)} ${p.log} chain ${p.chain_id} seq ${p.seq}${p.record_id ? ` record ${p.record_id}` : ''}${p.at ? ` at ${p.at}` : ''}: ${p.detail}\n`);
+        }
+        if (!report.ok) process.exitCode = 4;
+      });
+    });
+
+  audit
+    .command('partitions')
+    .description('list the monthly partitions of the logs, with their row counts')
+    .action(async () => {
+      await withContext(async ({ db }) => {
+        const rows = await db.owner`
+          SELECT parent.relname AS log, c.relname AS partition, pg_get_expr(c.relpartbound, c.oid) AS bounds, c.reltuples::bigint AS approx_rows
+          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class parent ON parent.oid = i.inhparent
+          WHERE parent.relname IN ('decision_log', 'audit_events') ORDER BY parent.relname, c.relname`;
+        for (const r of rows) process.stdout.write(`${String(r.log).padEnd(13)} ${String(r.partition).padEnd(28)} ${String(r.bounds).padEnd(70)} ~${Math.max(0, Number(r.approx_rows))} rows\n`);
+      });
+    });
+
+  audit
+    .command('drop-partition')
+    .description('drop one month of a log, only if it is older than the retention period (audited)')
+    .argument('<log>', 'decision_log or audit_events')
+    .argument('<month>', 'YYYY-MM')
+    .requiredOption('--by <name>', 'who is dropping it (recorded)')
+    .option('--yes', 'really drop it')
+    .action(async (log: string, month: string, o: { by: string; yes?: boolean }) => {
+      await withContext(async ({ db, wired, config }) => {
+        if (log !== 'decision_log' && log !== 'audit_events') throw new ValidationError('The log is decision_log or audit_events.');
+        const m = /^(\d{4})-(\d{2})$/.exec(month);
+        if (!m || Number(m[2]) < 1 || Number(m[2]) > 12) throw new ValidationError('The month is YYYY-MM.');
+        const start = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
+        const end = new Date(Date.UTC(Number(m[1]), Number(m[2]), 1));
+        const cutoff = new Date();
+        cutoff.setUTCMonth(cutoff.getUTCMonth() - config.audit.retentionMonths);
+        if (end > cutoff) throw new ConflictError(`${log} ${month} is within the retention period (${config.audit.retentionMonths} months: nothing after ${cutoff.toISOString().slice(0, 10)} may be dropped).`);
+        const partition = `${log}_${m[1]}${m[2]}`;
+        const [exists] = await db.owner`SELECT 1 AS hit FROM pg_class WHERE relname = ${partition}`;
+        if (!exists) throw new ValidationError(`There is no partition ${partition}.`);
+        if (!o.yes) {
+          process.stdout.write(`would drop ${partition} (${log} ${month}); run again with --yes\n`);
+          return;
+        }
+        await db.owner.begin(async (tx) => {
+          await tx.unsafe(`ALTER TABLE ${log} DETACH PARTITION ${partition}`);
+          await tx.unsafe(`DROP TABLE ${partition}`);
+          await tx`INSERT INTO audit_partition_drops (partition, log, month_start, month_end, dropped_at, dropped_by) VALUES (${partition}, ${log}, ${start}, ${end}, now(), ${o.by})`;
+        });
+        await wired.audit.record({ type: 'audit.partition_dropped', outcome: 'success', actorId: null, details: { log, month, partition, by: o.by, retention_months: config.audit.retentionMonths } });
+        process.stdout.write(`dropped ${partition}\n`);
+      });
+    });
+}

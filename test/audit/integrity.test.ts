@@ -1,0 +1,261 @@
+/**
+ * Tamper evidence, end to end: decisions and audit events are chained and
+ * checkpointed; a superuser who edits a field, deletes a row, swaps two rows,
+ * rewrites a record with a fresh hash, cuts the end of a chain, or removes or
+ * forges a checkpoint is caught by verify, which names the first bad record
+ * exactly. The application's own role cannot UPDATE, DELETE or TRUNCATE the logs.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { loginAs, personDirect, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
+
+let app: TestApp;
+let rev: Person;
+let chain: string; // a decision chain with at least 20 records
+const FROM = '2020-01-01T00:00:00Z';
+const TO = '2100-01-01T00:00:00Z';
+
+const verify = async () => {
+  const r = await app.call('GET', `/v1/audit/verify?from=${FROM}&to=${TO}`, { token: rev.token });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body;
+};
+
+/** Runs `fn` as a superuser with the append-only triggers switched off, as an attacker with full access would. */
+async function tamper(fn: (tx: any) => Promise<unknown>): Promise<void> {
+  await app.db.sql.begin(async (tx) => {
+    await tx`SET LOCAL session_replication_role = replica`;
+    await fn(tx);
+  });
+}
+
+async function rowOf(seq: number) {
+  const [r] = await app.db.sql`SELECT id, seq, effect, hash, prev_hash FROM decision_log WHERE chain_id = ${chain} AND seq = ${seq}`;
+  return r!;
+}
+
+beforeAll(async () => {
+  app = await startTestApp();
+  const c = app.wired.catalog;
+  await c.createProject({ id: 'onc', name: 'Oncology' });
+  rev = await personDirect(app, 'rev', [{ role: 'security-reviewer' }]);
+  const sci = await personDirect(app, 'sci', [{ role: 'data-scientist', project: 'onc' }]);
+  await c.createDataset({ id: 'onc-notes', project_id: 'onc', owner_id: sci.id, purposes: ['model-training'], columns: [{ name: 'note_text', type: 'string' }] });
+  const pep = await c.createPrincipal({ kind: 'service', name: 'pep', sponsor_id: sci.id, project_id: 'onc' });
+  await c.assignRole({ principal_id: pep.id, role_id: 'enforcement-point', project_id: null }, null);
+  const cred = await createClientCredential(app.wired.auth, { principalId: pep.id, createdBy: sci.id, meta: { ip: undefined, requestId: undefined } });
+  const auth = `Basic ${Buffer.from(`${cred.client_id}:${cred.client_secret}`).toString('base64')}`;
+  // One at a time, so they land in one chain in order.
+  for (let i = 0; i < 30; i++) {
+    const r = await app.call('POST', '/v1/decisions', { headers: { authorization: auth }, body: { principal_id: sci.id, dataset: 'onc-notes', purpose: 'model-training', columns: ['note_text'] } });
+    expect(r.status).toBe(200);
+    if (i === 9) await app.wired.checkpointer.run();
+  }
+  await app.wired.checkpointer.run();
+  const [longest] = await app.db.sql`SELECT chain_id FROM decision_log GROUP BY chain_id ORDER BY count(*) DESC LIMIT 1`;
+  chain = longest!.chain_id;
+  await loginAs(app, rev);
+});
+afterAll(async () => app?.close());
+
+describe('an untouched log', () => {
+  it('verifies: every record re-hashed, every checkpoint signed and linked', async () => {
+    const report = await verify();
+    expect(report.ok, JSON.stringify(report.problems)).toBe(true);
+    expect(report.records).toBeGreaterThanOrEqual(30);
+    expect(report.checkpoints).toBeGreaterThanOrEqual(2);
+    const [{ n }] = await app.db.sql`SELECT count(*)::int AS n FROM decision_log WHERE chain_id = ${chain}`;
+    expect(n).toBeGreaterThanOrEqual(20);
+    const [{ head }] = await app.db.sql`SELECT head_seq::int AS head FROM audit_chains WHERE id = ${chain}`;
+    expect(head).toBe(n);
+  });
+
+  it('publishes the checkpoint keys, and records who verified', async () => {
+    const keys = await app.call('GET', '/v1/audit/keys');
+    expect(keys.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    expect(keys.body.keys[0].d).toBeUndefined();
+    const [ev] = await app.db.sql`SELECT details FROM audit_events WHERE type = 'audit.verified' AND actor_id = ${rev.id} ORDER BY at DESC LIMIT 1`;
+    expect(ev).toBeDefined();
+  });
+
+  it('is refused to those without access:review', async () => {
+    const sci = await personDirect(app, 'nosy');
+    expect((await app.call('GET', '/v1/audit/verify', { token: sci.token })).status).toBe(403);
+  });
+});
+
+describe('the application role', () => {
+  it.each([
+    ['UPDATE decision_log', (s: any) => s`UPDATE decision_log SET effect = 'allow' WHERE chain_id = ${chain}`],
+    ['DELETE FROM decision_log', (s: any) => s`DELETE FROM decision_log WHERE chain_id = ${chain}`],
+    ['TRUNCATE decision_log', (s: any) => s`TRUNCATE decision_log`],
+    ['UPDATE audit_events', (s: any) => s`UPDATE audit_events SET outcome = 'success'`],
+    ['DELETE FROM audit_events', (s: any) => s`DELETE FROM audit_events`],
+    ['TRUNCATE audit_events', (s: any) => s`TRUNCATE audit_events`],
+    ['DELETE FROM audit_checkpoints', (s: any) => s`DELETE FROM audit_checkpoints`],
+    ['UPDATE a partition directly', (s: any) => s`UPDATE decision_log_default SET effect = 'allow'`],
+    ['INSERT into a partition directly', (s: any) => s`INSERT INTO decision_log_default SELECT * FROM decision_log LIMIT 1`],
+    ['rewrite a chain head', (s: any) => s`UPDATE audit_chains SET instance = 'x'`],
+    ['forge a migration record', (s: any) => s`DELETE FROM schema_migrations`],
+  ])('cannot %s', async (_name, q) => {
+    const [{ who }] = await app.db.appSql`SELECT current_user AS who`;
+    expect(who).toBe('custos_app');
+    await expect(q(app.db.appSql)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('appends and reads, which is all the server does', async () => {
+    const [{ n }] = await app.db.appSql`SELECT count(*)::int AS n FROM decision_log`;
+    expect(n).toBeGreaterThan(0);
+  });
+
+  it('even a superuser is stopped by the triggers unless they switch them off', async () => {
+    await expect(app.db.sql`UPDATE decision_log SET effect = 'allow' WHERE chain_id = ${chain}`).rejects.toThrow(/append-only/);
+    await expect(app.db.sql`DELETE FROM audit_events`).rejects.toThrow(/append-only/);
+    await expect(app.db.sql`TRUNCATE decision_log`).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('tampering through a superuser connection is caught, at the first bad record', () => {
+  it('an edited field', async () => {
+    const target = await rowOf(7);
+    await tamper((tx) => tx`UPDATE decision_log SET effect = 'deny' WHERE chain_id = ${chain} AND seq = 7`);
+    try {
+      const report = await verify();
+      expect(report.ok).toBe(false);
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]).toMatchObject({ log: 'decision_log', kind: 'altered', chain_id: chain, seq: 7, record_id: target.id });
+    } finally {
+      await tamper((tx) => tx`UPDATE decision_log SET effect = ${target.effect} WHERE chain_id = ${chain} AND seq = 7`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('an edited record whose hash was recomputed to match', async () => {
+    const target = await rowOf(5);
+    await tamper(async (tx) => {
+      await tx`UPDATE decision_log SET purpose = 'research' WHERE chain_id = ${chain} AND seq = 5`;
+      await tx`UPDATE decision_log d SET hash = sha256(d.prev_hash || convert_to(custos_decision_enc(d), 'UTF8')) WHERE chain_id = ${chain} AND seq = 5`;
+    });
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ kind: 'altered', chain_id: chain, seq: 5, record_id: target.id });
+    } finally {
+      await tamper(async (tx) => {
+        await tx`UPDATE decision_log SET purpose = 'model-training', hash = ${target.hash} WHERE chain_id = ${chain} AND seq = 5`;
+      });
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('a deleted row', async () => {
+    const [saved] = await app.db.sql`SELECT to_jsonb(d) AS row FROM decision_log d WHERE chain_id = ${chain} AND seq = 12`;
+    await tamper((tx) => tx`DELETE FROM decision_log WHERE chain_id = ${chain} AND seq = 12`);
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ kind: 'missing', chain_id: chain, seq: 13 });
+      expect(report.problems[0].detail).toContain('12–12');
+    } finally {
+      await tamper((tx) => tx`INSERT INTO decision_log SELECT * FROM jsonb_populate_record(NULL::decision_log, ${saved!.row})`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('two rows swapped', async () => {
+    const a = await rowOf(15);
+    const b = await rowOf(16);
+    const swap = (x: number, y: number) =>
+      tamper(async (tx) => {
+        await tx`UPDATE decision_log SET seq = -1 WHERE chain_id = ${chain} AND seq = ${x}`;
+        await tx`UPDATE decision_log SET seq = ${x} WHERE chain_id = ${chain} AND seq = ${y}`;
+        await tx`UPDATE decision_log SET seq = ${y} WHERE chain_id = ${chain} AND seq = -1`;
+      });
+    await swap(15, 16);
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ kind: 'reordered', chain_id: chain, seq: 15, record_id: b.id });
+      expect(a.id).not.toBe(b.id);
+    } finally {
+      await swap(15, 16);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('records cut from the end of a chain (caught by the signed checkpoint)', async () => {
+    const [{ head }] = await app.db.sql`SELECT max(upto_seq)::int AS head FROM audit_checkpoints WHERE chain_id = ${chain}`;
+    const [saved] = await app.db.sql`SELECT to_jsonb(d) AS row FROM decision_log d WHERE chain_id = ${chain} AND seq = ${head}`;
+    await tamper((tx) => tx`DELETE FROM decision_log WHERE chain_id = ${chain} AND seq = ${head}`);
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ kind: 'truncated', chain_id: chain, seq: head });
+    } finally {
+      await tamper((tx) => tx`INSERT INTO decision_log SELECT * FROM jsonb_populate_record(NULL::decision_log, ${saved!.row})`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('a dropped checkpoint', async () => {
+    const [saved] = await app.db.sql`SELECT to_jsonb(c) AS row FROM audit_checkpoints c WHERE chain_id = ${chain} AND cp_seq = 1`;
+    expect(saved).toBeDefined();
+    await tamper((tx) => tx`DELETE FROM audit_checkpoints WHERE chain_id = ${chain} AND cp_seq = 1`);
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ kind: 'checkpoint_missing', chain_id: chain, seq: 1 });
+    } finally {
+      await tamper((tx) => tx`INSERT INTO audit_checkpoints SELECT * FROM jsonb_populate_record(NULL::audit_checkpoints, ${saved!.row})`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('a forged checkpoint (head moved without the key)', async () => {
+    const [cp] = await app.db.sql`SELECT upto_seq, head_hash FROM audit_checkpoints WHERE chain_id = ${chain} AND cp_seq = 1`;
+    const other = await rowOf(Number(cp!.upto_seq) - 1);
+    await tamper((tx) => tx`UPDATE audit_checkpoints SET upto_seq = upto_seq - 1, head_hash = ${other.hash} WHERE chain_id = ${chain} AND cp_seq = 1`);
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ kind: 'checkpoint_signature', chain_id: chain, seq: 1 });
+    } finally {
+      await tamper((tx) => tx`UPDATE audit_checkpoints SET upto_seq = ${cp!.upto_seq}, head_hash = ${cp!.head_hash} WHERE chain_id = ${chain} AND cp_seq = 1`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('an edited audit event', async () => {
+    const [ev] = await app.db.sql`SELECT id, chain_id, seq, outcome FROM audit_events WHERE seq = 3 ORDER BY at LIMIT 1`;
+    await tamper((tx) => tx`UPDATE audit_events SET outcome = 'info' WHERE id = ${ev!.id}`);
+    try {
+      const report = await verify();
+      expect(report.problems[0]).toMatchObject({ log: 'audit_events', kind: 'altered', chain_id: ev!.chain_id, seq: 3, record_id: ev!.id });
+    } finally {
+      await tamper((tx) => tx`UPDATE audit_events SET outcome = ${ev!.outcome} WHERE id = ${ev!.id}`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+});
+
+describe('custos audit verify', () => {
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'audit', 'verify', '--from', FROM, '--to', TO, ...args], {
+      env: { ...process.env, DATABASE_URL: app.db.url, CUSTOS_ENCRYPTION_KEY: TEST_KEY.toString('base64'), CUSTOS_LOG_LEVEL: 'silent', CUSTOS_ENV: 'test' },
+    }).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+
+  it('reports OK, and exits 4 naming the first bad record when a record was edited', async () => {
+    const ok = await run([]);
+    expect(ok.code, ok.stdout).toBe(0);
+    expect(ok.stdout).toMatch(/^OK: /);
+    const target = await rowOf(9);
+    await tamper((tx) => tx`UPDATE decision_log SET effect = 'deny' WHERE chain_id = ${chain} AND seq = 9`);
+    try {
+      const bad = await run(['--json']);
+      expect(bad.code).toBe(4);
+      const report = JSON.parse(bad.stdout);
+      expect(report.problems[0]).toMatchObject({ kind: 'altered', seq: 9, record_id: target.id });
+    } finally {
+      await tamper((tx) => tx`UPDATE decision_log SET effect = ${target.effect} WHERE chain_id = ${chain} AND seq = 9`);
+    }
+  }, 60_000);
+});
