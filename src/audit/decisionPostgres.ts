@@ -3,30 +3,109 @@
  * share one multi-row INSERT and one commit.
  */
 import type { Sql } from '../db/client.ts';
+import type { DatasetFacts, PrincipalFacts } from '../engine/types.ts';
 import type { DecisionLogWriter, DecisionRecord } from './decisionLog.ts';
 import { GroupCommitter } from './groupCommit.ts';
 
-/** The stored form of a request: facts as they were when decided (principal attributes, roles, grants, dataset). */
-function storedInput(r: DecisionRecord): Record<string, unknown> {
-  const { input } = r;
-  const principal = (p: typeof input.principal): Record<string, unknown> => ({
+/** The stored form of a principal: who it was and what it held when decided. */
+function storedPrincipal(p: PrincipalFacts): Record<string, unknown> {
+  return {
     id: p.id,
     kind: p.kind,
     status: p.status,
     roles: p.roles,
     grants: p.grants.map((g) => g.id),
     vendor_id: p.vendorId,
-  });
+  };
+}
+
+/** The stored form of a request: facts as they were when decided (principal attributes, roles, grants, dataset). */
+export function storedInput(r: DecisionRecord): Record<string, unknown> {
+  const { input } = r;
   return {
     action: input.action,
     purpose: input.purpose,
     columns: input.columns,
     now: new Date(input.now).toISOString(),
-    principal: principal(input.principal),
-    sponsor: input.principal.sponsor ? principal(input.principal.sponsor) : null,
+    principal: storedPrincipal(input.principal),
+    sponsor: input.principal.sponsor ? storedPrincipal(input.principal.sponsor) : null,
     dataset: { id: input.dataset.id, project: input.dataset.project, classification: input.dataset.classification },
     context: input.context ?? {},
   };
+}
+
+/** One decision_log row, as the object jsonb_populate_recordset reads. */
+export function decisionRow(r: DecisionRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    at: r.at.toISOString(),
+    request_id: r.requestId ?? null,
+    caller_id: r.callerId,
+    principal_id: r.input.principal.id,
+    sponsor_id: r.input.principal.sponsor?.id ?? null,
+    dataset_id: r.input.dataset.id,
+    project_id: r.input.dataset.project,
+    action: r.input.action,
+    purpose: r.input.purpose,
+    effect: r.decision.effect,
+    rules: r.decision.rules,
+    reasons: r.decision.reasons,
+    granted_columns: r.decision.grantedColumns,
+    denied_columns: r.decision.deniedColumns,
+    obligations: r.decision.obligations,
+    grant_ids: r.decision.grantIds,
+    break_glass: r.decision.breakGlass,
+    policy_version: r.decision.policyVersion,
+    latency_us: Math.round(r.latencyUs),
+    input: storedInput(r),
+    token_jti: r.token?.jti ?? null,
+    token_expires_at: r.token ? r.token.expiresAt.toISOString() : null,
+    job: r.token?.job ?? null,
+  };
+}
+
+/** JSON text of a value; `null` where JSON.stringify would leave a key out (the column is then NULL either way). */
+function json(v: unknown): string {
+  return JSON.stringify(v) ?? 'null';
+}
+
+// Facts objects are shared and never changed once loaded (the cache hands out
+// the same object until it reloads), so their stored form is written once.
+const principalTexts = new WeakMap<PrincipalFacts, string>();
+const datasetTexts = new WeakMap<DatasetFacts, string>();
+
+function principalText(p: PrincipalFacts): string {
+  let t = principalTexts.get(p);
+  if (t === undefined) principalTexts.set(p, (t = JSON.stringify(storedPrincipal(p))));
+  return t;
+}
+
+function datasetText(d: DatasetFacts): string {
+  let t = datasetTexts.get(d);
+  if (t === undefined) datasetTexts.set(d, (t = JSON.stringify({ id: d.id, project: d.project, classification: d.classification })));
+  return t;
+}
+
+/**
+ * The JSON text of {@link decisionRow}, written directly (no intermediate
+ * objects; the facts' parts memoised): the same JSON value, key for key.
+ */
+export function decisionRowText(r: DecisionRecord): string {
+  const { input, decision } = r;
+  const principal = input.principal;
+  const sponsor = principal.sponsor;
+  const at = r.at.toISOString();
+  const now = input.now === r.at.getTime() ? at : new Date(input.now).toISOString();
+  return (
+    `{"id":${json(r.id)},"at":"${at}","request_id":${json(r.requestId ?? null)},"caller_id":${json(r.callerId)}` +
+    `,"principal_id":${json(principal.id)},"sponsor_id":${json(sponsor?.id ?? null)},"dataset_id":${json(input.dataset.id)},"project_id":${json(input.dataset.project)}` +
+    `,"action":${json(input.action)},"purpose":${json(input.purpose)},"effect":${json(decision.effect)},"rules":${json(decision.rules)},"reasons":${json(decision.reasons)}` +
+    `,"granted_columns":${json(decision.grantedColumns)},"denied_columns":${json(decision.deniedColumns)},"obligations":${json(decision.obligations)}` +
+    `,"grant_ids":${json(decision.grantIds)},"break_glass":${json(decision.breakGlass)},"policy_version":${json(decision.policyVersion)},"latency_us":${json(Math.round(r.latencyUs))}` +
+    `,"input":{"action":${json(input.action)},"purpose":${json(input.purpose)},"columns":${json(input.columns)},"now":"${now}"` +
+    `,"principal":${principalText(principal)},"sponsor":${sponsor ? principalText(sponsor) : 'null'},"dataset":${datasetText(input.dataset)},"context":${json(input.context ?? {})}}` +
+    `,"token_jti":${json(r.token?.jti ?? null)},"token_expires_at":${r.token ? `"${r.token.expiresAt.toISOString()}"` : 'null'},"job":${json(r.token?.job ?? null)}}`
+  );
 }
 
 /** Options of {@link createDecisionLogWriter}. */
@@ -43,34 +122,12 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
     maxQueue: options.maxQueue ?? 10_000,
     concurrency: options.concurrency ?? 2,
     flush: async (batch) => {
-      const rows = batch.map((r) => ({
-        id: r.id,
-        at: r.at.toISOString(),
-        request_id: r.requestId ?? null,
-        caller_id: r.callerId,
-        principal_id: r.input.principal.id,
-        sponsor_id: r.input.principal.sponsor?.id ?? null,
-        dataset_id: r.input.dataset.id,
-        project_id: r.input.dataset.project,
-        action: r.input.action,
-        purpose: r.input.purpose,
-        effect: r.decision.effect,
-        rules: r.decision.rules,
-        reasons: r.decision.reasons,
-        granted_columns: r.decision.grantedColumns,
-        denied_columns: r.decision.deniedColumns,
-        obligations: r.decision.obligations,
-        grant_ids: r.decision.grantIds,
-        break_glass: r.decision.breakGlass,
-        policy_version: r.decision.policyVersion,
-        latency_us: Math.round(r.latencyUs),
-        input: storedInput(r),
-        token_jti: r.token?.jti ?? null,
-        token_expires_at: r.token ? r.token.expiresAt.toISOString() : null,
-        job: r.token?.job ?? null,
-      }));
+      let rows = '[';
+      for (let i = 0; i < batch.length; i++) rows += (i ? ',' : '') + decisionRowText(batch[i]!);
+      rows += ']';
       // One statement text whatever the batch size (prepared once), one
-      // parameter: the batch as a JSON array that PostgreSQL turns into rows.
+      // parameter: the batch as a JSON array that PostgreSQL turns into rows
+      // (sent as text: it is JSON already).
       // The column list is explicit and comes from our own record type.
       await sql`
         INSERT INTO decision_log (id, at, request_id, caller_id, principal_id, sponsor_id, dataset_id, project_id, action, purpose, effect,
@@ -79,7 +136,7 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
         SELECT id, at, request_id, caller_id, principal_id, sponsor_id, dataset_id, project_id, action, purpose, effect,
                rules, reasons, granted_columns, denied_columns, obligations, grant_ids, break_glass, policy_version, latency_us, input,
                token_jti, token_expires_at, job
-        FROM jsonb_populate_recordset(NULL::decision_log, ${sql.json(rows as never)})`;
+        FROM jsonb_populate_recordset(NULL::decision_log, ${rows}::text::jsonb)`;
     },
   });
   return { append: (r) => committer.submit(r), stats: committer.stats };
