@@ -69,6 +69,11 @@ function json(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** JSON text of a list (most lists of a decision are empty). */
+function list(v: readonly unknown[]): string {
+  return v.length ? JSON.stringify(v) : '[]';
+}
+
 // Facts objects are shared and never changed once loaded (the cache hands out
 // the same object until it reloads), so their stored form is written once.
 const principalTexts = new WeakMap<PrincipalFacts, string>();
@@ -99,9 +104,9 @@ export function decisionRowText(r: DecisionRecord): string {
   return (
     `{"id":${json(r.id)},"at":"${at}","request_id":${json(r.requestId ?? null)},"caller_id":${json(r.callerId)}` +
     `,"principal_id":${json(principal.id)},"sponsor_id":${json(sponsor?.id ?? null)},"dataset_id":${json(input.dataset.id)},"project_id":${json(input.dataset.project)}` +
-    `,"action":${json(input.action)},"purpose":${json(input.purpose)},"effect":${json(decision.effect)},"rules":${json(decision.rules)},"reasons":${json(decision.reasons)}` +
-    `,"granted_columns":${json(decision.grantedColumns)},"denied_columns":${json(decision.deniedColumns)},"obligations":${json(decision.obligations)}` +
-    `,"grant_ids":${json(decision.grantIds)},"break_glass":${json(decision.breakGlass)},"policy_version":${json(decision.policyVersion)},"latency_us":${json(Math.round(r.latencyUs))}` +
+    `,"action":${json(input.action)},"purpose":${json(input.purpose)},"effect":${json(decision.effect)},"rules":${list(decision.rules)},"reasons":${list(decision.reasons)}` +
+    `,"granted_columns":${list(decision.grantedColumns)},"denied_columns":${list(decision.deniedColumns)},"obligations":${list(decision.obligations)}` +
+    `,"grant_ids":${list(decision.grantIds)},"break_glass":${json(decision.breakGlass)},"policy_version":${json(decision.policyVersion)},"latency_us":${json(Math.round(r.latencyUs))}` +
     `,"input":{"action":${json(input.action)},"purpose":${json(input.purpose)},"columns":${json(input.columns)},"now":"${now}"` +
     `,"principal":${principalText(principal)},"sponsor":${sponsor ? principalText(sponsor) : 'null'},"dataset":${datasetText(input.dataset)},"context":${json(input.context ?? {})}}` +
     `,"token_jti":${json(r.token?.jti ?? null)},"token_expires_at":${r.token ? `"${r.token.expiresAt.toISOString()}"` : 'null'},"job":${json(r.token?.job ?? null)}}`
