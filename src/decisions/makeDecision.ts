@@ -56,8 +56,12 @@ export interface DecisionCaller {
 
 /** Decides and durably records one request. */
 export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, caller: DecisionCaller): Promise<RecordedDecision> {
-  const [recorded] = await makeDecisions(deps, [request], caller);
-  return recorded!;
+  const start = performance.now();
+  const at = deps.clock.now();
+  const [p, d] = await Promise.all([deps.facts.principal(request.principalId, at), deps.facts.dataset(request.datasetId, at)]);
+  if (!p) throw new NotFoundError(`Principal ${request.principalId}`);
+  if (!d) throw new NotFoundError(`Dataset ${request.datasetId}`);
+  return decideAndRecord(deps, request, p, d, at, start, caller);
 }
 
 /**
@@ -66,7 +70,7 @@ export async function makeDecision(deps: DecisionDeps, request: DecisionRequest,
  * is recorded (no record exists for an answer that was never sent).
  */
 export async function makeDecisions(deps: DecisionDeps, requests: readonly DecisionRequest[], caller: DecisionCaller): Promise<RecordedDecision[]> {
-  const start = process.hrtime.bigint();
+  const start = performance.now();
   const at = deps.clock.now();
   const facts = await Promise.all(requests.map((r) => Promise.all([deps.facts.principal(r.principalId, at), deps.facts.dataset(r.datasetId, at)])));
   facts.forEach(([principal, dataset], i) => {
@@ -82,7 +86,7 @@ async function decideAndRecord(
   principal: NonNullable<Awaited<ReturnType<FactsStore['principal']>>>,
   dataset: NonNullable<Awaited<ReturnType<FactsStore['dataset']>>>,
   at: Date,
-  start: bigint,
+  start: number,
   caller: DecisionCaller,
 ): Promise<RecordedDecision> {
   const input: DecisionInput = {
@@ -96,7 +100,7 @@ async function decideAndRecord(
   };
   const decision = decide(input, deps.policy.current());
   const decisionId = deps.ids();
-  const latencyUs = Number(process.hrtime.bigint() - start) / 1000;
+  const latencyUs = (performance.now() - start) * 1000;
   // Fail closed: the answer exists only once its record is committed.
   const token = decision.effect === 'allow' && caller.tokenFor ? caller.tokenFor(decision, at) : undefined;
   await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs, token });

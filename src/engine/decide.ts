@@ -88,8 +88,8 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
   for (const [role, holding] of held) {
     const bucket = byAction.get(role);
     if (!bucket) continue;
-    const lists = [bucket.byDataset.get(input.dataset.id), bucket.rest];
-    for (const list of lists) {
+    for (let pass = 0; pass < 2; pass++) {
+      const list = pass === 0 ? bucket.byDataset.get(input.dataset.id) : bucket.rest;
       if (!list) continue;
       for (const rule of list) {
         const prior = out.get(rule);
@@ -202,9 +202,9 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     }
   }
   const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : [...new Set(input.columns)];
-  const granted = input.dataset.columns.map((c) => c.name).filter((c) => grantedBy.has(c));
   const missing = requested.filter((c) => !grantedBy.has(c));
   if (missing.length) {
+    const granted = input.dataset.columns.map((c) => c.name).filter((c) => grantedBy.has(c));
     return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${granted.join(', ') || 'none'})`], {
       grantedColumns: granted,
       deniedColumns: missing,

@@ -3,7 +3,7 @@
  * parser, and security headers.
  */
 import { randomUUID } from 'node:crypto';
-import express, { type Request, type RequestHandler, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -44,12 +44,17 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Path of the first forbidden key in a parsed JSON value, or undefined. */
 function forbiddenKeyPath(value: unknown, path: string, depth: number): string | undefined {
+  const inner = forbiddenKeyIn(value, depth);
+  return inner === undefined ? undefined : path + inner;
+}
+
+/** `.key.key…` of the first forbidden key below `value` (the path is only built for a find). */
+function forbiddenKeyIn(value: unknown, depth: number): string | undefined {
   if (value === null || typeof value !== 'object' || depth > 64) return undefined;
   for (const key of Object.keys(value)) {
-    const here = `${path}.${key}`;
-    if (FORBIDDEN_KEYS.has(key)) return here;
-    const inner = forbiddenKeyPath((value as Record<string, unknown>)[key], here, depth + 1);
-    if (inner) return inner;
+    if (FORBIDDEN_KEYS.has(key)) return `.${key}`;
+    const inner = forbiddenKeyIn((value as Record<string, unknown>)[key], depth + 1);
+    if (inner !== undefined) return `.${key}${inner}`;
   }
   return undefined;
 }
@@ -69,13 +74,73 @@ function bodyError(type: string, status: number, message: string): Error {
 const JSON_TYPE = /^application\/(?:json|[^;\s/]+\+json)\s*(?:;|$)/i;
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
 
+/** The body as parsed JSON, or the error to answer with; `{}` for an empty body. */
+function parseJsonText(buf: Buffer): unknown {
+  const text = buf.toString('utf8');
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+    i++;
+  }
+  if (i === text.length) return {};
+  const first = text.charCodeAt(i);
+  if (first !== 0x7b && first !== 0x5b) return bodyError('entity.parse.failed', 400, 'not a JSON object or array');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return bodyError('entity.parse.failed', 400, 'invalid JSON');
+  }
+}
+
 /**
  * Reads a JSON body: `application/json` or `application/*+json`, UTF-8,
  * uncompressed, at most `max` bytes (413 as soon as more arrive, whatever
- * Content-Length claimed), an object or array at the top. Other content
- * types are left unread (the route's schema then refuses the missing body).
+ * Content-Length claimed), an object or array at the top, without keys that
+ * reach for prototypes (see {@link jsonBody}). Other content types are left
+ * unread (the route's schema then refuses the missing body).
  */
 function readJson(max: number): RequestHandler {
+  const done = (req: Request, next: NextFunction, err: Error | undefined, body?: unknown) => {
+    if (err) {
+      req.resume();
+      return next(err);
+    }
+    const bad = forbiddenKeyPath(body, 'body', 0);
+    if (bad) return next(new ValidationError('The request body contains a forbidden key.', [{ path: bad, message: 'forbidden key' }]));
+    req.body = body;
+    next();
+  };
+  const parsed = (req: Request, next: NextFunction, buf: Buffer) => {
+    const body = parseJsonText(buf);
+    if (body instanceof Error) done(req, next, body);
+    else done(req, next, undefined, body);
+  };
+  /** Waits for the rest of a body that has not fully arrived yet. */
+  const stream = (req: Request, next: NextFunction, expected: number | undefined) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let settled = false;
+    const finish = (err: Error | undefined, buf?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData).off('end', onEnd).off('aborted', onAborted).off('error', onError);
+      if (err) done(req, next, err);
+      else parsed(req, next, buf!);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > max) finish(bodyError('entity.too.large', 413, 'request entity too large'));
+      else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      if (expected !== undefined && received !== expected) return finish(bodyError('request.size.invalid', 400, 'request size did not match content length'));
+      finish(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received));
+    };
+    const onAborted = () => finish(bodyError('request.aborted', 400, 'request aborted'));
+    const onError = (e: Error) => finish(bodyError('request.aborted', 400, e.message));
+    req.on('data', onData).on('end', onEnd).on('aborted', onAborted).on('error', onError);
+  };
   return (req, _res, next) => {
     const headers = req.headers;
     const declared = headers['content-length'];
@@ -91,42 +156,24 @@ function readJson(max: number): RequestHandler {
       req.resume();
       return next(bodyError('entity.too.large', 413, 'request entity too large'));
     }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let settled = false;
-    const finish = (err: Error | undefined, body?: unknown) => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData).off('end', onEnd).off('aborted', onAborted).off('error', onError);
-      if (err) {
-        req.resume();
-        return next(err);
-      }
-      req.body = body;
-      next();
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > max) finish(bodyError('entity.too.large', 413, 'request entity too large'));
-      else chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (expected !== undefined && received !== expected) return finish(bodyError('request.size.invalid', 400, 'request size did not match content length'));
-      const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)).toString('utf8');
-      const first = /^[ \t\n\r]*(.)/s.exec(text)?.[1];
-      if (first === undefined) return finish(undefined, {});
-      if (first !== '{' && first !== '[') return finish(bodyError('entity.parse.failed', 400, 'not a JSON object or array'));
-      try {
-        finish(undefined, JSON.parse(text));
-      } catch {
-        finish(bodyError('entity.parse.failed', 400, 'invalid JSON'));
-      }
-    };
-    const onAborted = () => finish(bodyError('request.aborted', 400, 'request aborted'));
-    const onError = (e: Error) => finish(bodyError('request.aborted', 400, e.message));
-    req.on('data', onData).on('end', onEnd).on('aborted', onAborted).on('error', onError);
+    if (req.complete || req.readableFlowing !== null || req.listenerCount('data') || req.listenerCount('end')) return stream(req, next, expected);
+    // A small body usually arrives in the same packet as the headers: the
+    // parser has pushed all of it once this turn's I/O is handled. Then it is
+    // read in one go, without stream listeners; otherwise it is streamed.
+    setImmediate(() => {
+      const state = req as Request & { readableEnded: boolean };
+      if (req.destroyed) return done(req, next, bodyError('request.aborted', 400, 'request aborted'));
+      if (!req.complete || req.readableFlowing !== null || state.readableEnded) return stream(req, next, expected);
+      const received = req.readableLength;
+      if (received > max) return done(req, next, bodyError('entity.too.large', 413, 'request entity too large'));
+      if (expected !== undefined && received !== expected) return done(req, next, bodyError('request.size.invalid', 400, 'request size did not match content length'));
+      const buf = received ? (req.read() as Buffer | null) : null;
+      parsed(req, next, buf ?? EMPTY);
+    });
   };
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * JSON bodies only, size-limited (413 beyond `limit`), and refusing keys that
@@ -135,7 +182,7 @@ function readJson(max: number): RequestHandler {
  * to Object.keys.)
  */
 export function jsonBody(limit: string): RequestHandler[] {
-  return [readJson(parseSize(limit)), refuseForbiddenKeys];
+  return [readJson(parseSize(limit))];
 }
 
 /** Form bodies, only for the OAuth endpoints (RFC 6749 §4.4.2): flat keys, bounded count and size. */

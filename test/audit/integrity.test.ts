@@ -66,9 +66,9 @@ describe('an untouched log', () => {
     expect(report.ok, JSON.stringify(report.problems)).toBe(true);
     expect(report.records).toBeGreaterThanOrEqual(30);
     expect(report.checkpoints).toBeGreaterThanOrEqual(2);
-    const [{ n }] = await app.db.sql`SELECT count(*)::int AS n FROM decision_log WHERE chain_id = ${chain}`;
+    const [{ n }]: any[] = await app.db.sql`SELECT count(*)::int AS n FROM decision_log WHERE chain_id = ${chain}`;
     expect(n).toBeGreaterThanOrEqual(20);
-    const [{ head }] = await app.db.sql`SELECT head_seq::int AS head FROM audit_chains WHERE id = ${chain}`;
+    const [{ head }]: any[] = await app.db.sql`SELECT head_seq::int AS head FROM audit_chains WHERE id = ${chain}`;
     expect(head).toBe(n);
   });
 
@@ -100,13 +100,13 @@ describe('the application role', () => {
     ['rewrite a chain head', (s: any) => s`UPDATE audit_chains SET instance = 'x'`],
     ['forge a migration record', (s: any) => s`DELETE FROM schema_migrations`],
   ])('cannot %s', async (_name, q) => {
-    const [{ who }] = await app.db.appSql`SELECT current_user AS who`;
+    const [{ who }]: any[] = await app.db.appSql`SELECT current_user AS who`;
     expect(who).toBe('custos_app');
     await expect(q(app.db.appSql)).rejects.toMatchObject({ code: '42501' });
   });
 
   it('appends and reads, which is all the server does', async () => {
-    const [{ n }] = await app.db.appSql`SELECT count(*)::int AS n FROM decision_log`;
+    const [{ n }]: any[] = await app.db.appSql`SELECT count(*)::int AS n FROM decision_log`;
     expect(n).toBeGreaterThan(0);
   });
 
@@ -183,7 +183,7 @@ describe('tampering through a superuser connection is caught, at the first bad r
   });
 
   it('records cut from the end of a chain (caught by the signed checkpoint)', async () => {
-    const [{ head }] = await app.db.sql`SELECT max(upto_seq)::int AS head FROM audit_checkpoints WHERE chain_id = ${chain}`;
+    const [{ head }]: any[] = await app.db.sql`SELECT max(upto_seq)::int AS head FROM audit_checkpoints WHERE chain_id = ${chain}`;
     const [saved] = await app.db.sql`SELECT to_jsonb(d) AS row FROM decision_log d WHERE chain_id = ${chain} AND seq = ${head}`;
     await tamper((tx) => tx`DELETE FROM decision_log WHERE chain_id = ${chain} AND seq = ${head}`);
     try {

@@ -185,6 +185,34 @@ describe('request bodies', () => {
     expect(performance.now() - t0).toBeLessThan(2000);
   });
 
+  it('reads a body that arrives after the headers, in pieces', async () => {
+    const body = JSON.stringify({ id: 'late', name: 'Late body' });
+    const answer = (payload: string, length: number) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          app.url + '/v1/projects',
+          { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(length), authorization: `Bearer ${admin.token}` } },
+          (res) => {
+            let data = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (data += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: data }));
+          },
+        );
+        req.on('error', reject);
+        req.flushHeaders();
+        setTimeout(() => req.write(payload.slice(0, 7)), 30);
+        setTimeout(() => req.end(payload.slice(7)), 60);
+      });
+    const ok = await answer(body, Buffer.byteLength(body));
+    expect(ok.status, ok.text).toBe(201);
+    expect((await app.call('GET', '/v1/projects/late', { token: admin.token })).status).toBe(200);
+    const polluted = '{"__proto__":{"admin":true},"id":"late2","name":"x"}';
+    const refused = await answer(polluted, Buffer.byteLength(polluted));
+    expect(refused.status).toBe(400);
+    expect(({} as any).admin).toBeUndefined();
+  });
+
   it('answers invalid JSON with 400', async () => {
     for (const body of ['{"id":"x",', '{id: "x"}', "{'id':'x'}", '"just a string"', '42', 'null', '{"id":"x"}garbage']) {
       const r = await raw('POST', '/v1/projects', { token: admin.token, body });

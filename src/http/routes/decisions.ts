@@ -3,6 +3,7 @@
  * "what if"): one decision, or a batch, each durably recorded first.
  */
 import { z } from 'zod';
+import type { RequestMeta } from '../../audit/log.ts';
 import { PURPOSES } from '../../catalog/identifiers.ts';
 import { makeDecision, makeDecisions, type RecordedDecision } from '../../decisions/makeDecision.ts';
 import { ACTIONS } from '../../policy/document.ts';
@@ -62,7 +63,7 @@ const pdp = { kind: 'permission', permission: 'pdp:check', clients: true } as co
 
 /** POST /v1/decisions and /v1/decisions/batch. */
 export function decisionRoutes(deps: AppDeps): AnyRoute[] {
-  const one = (body: z.infer<typeof DecisionRequestBody>, callerId: string, meta: { ip: string | undefined; requestId: string }) =>
+  const one = (body: z.infer<typeof DecisionRequestBody>, callerId: string, meta: RequestMeta) =>
     makeDecision(
       deps.decisions,
       { principalId: body.principal_id, datasetId: body.dataset, action: body.action, purpose: body.purpose, columns: body.columns, context: body.context },
@@ -79,7 +80,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       changesFacts: false,
       body: DecisionRequestBody,
       responses: { 200: { description: 'The decision (allow or deny)', schema: DecisionBody }, 503: { description: 'The record could not be committed: no answer' } },
-      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!.principalId, { ip: meta.ip, requestId: meta.requestId! })) }),
+      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!.principalId, meta)) }),
     }),
     defineRoute({
       method: 'post',
