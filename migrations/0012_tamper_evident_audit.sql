@@ -2,8 +2,8 @@
 --
 -- 1. Hash chains: every decision record and audit event belongs to a chain
 --    (one per writing process and lane, so replicas never contend) with a
---    gap-free sequence number; hash = SHA-256(prev_hash || canonical
---    encoding of the record). The encoding is the SQL function below, used
+--    gap-free sequence number; hash = SHA-256(prev_hash || SHA-256(canonical
+--    encoding of the record)). The encoding is the SQL function below, used
 --    both when appending (custos_append_*) and when verifying, so writer and
 --    verifier cannot disagree about bytes.
 -- 2. Signed checkpoints of chain heads (written by the application, ES256).
@@ -125,23 +125,33 @@ $$;
 -- Appends records to a chain in one transaction: takes the chain's head
 -- under a row lock, links each record to the previous one, moves the head.
 -- A failed transaction leaves head and records as they were: no gaps.
+-- hash = SHA-256(prev_hash || SHA-256(encoding)): the encodings are hashed
+-- set-based; only the 32-byte links are computed one after another.
 CREATE FUNCTION custos_append_decisions(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-  v_seq  bigint;
-  v_hash bytea;
-  r         decision_log;
+  v_seq    bigint;
+  v_hash   bytea;
+  v_digest bytea[];
+  v_prev   bytea[] := '{}';
+  v_next   bytea[] := '{}';
+  i        integer;
 BEGIN
   SELECT c.head_seq, c.head_hash INTO v_seq, v_hash FROM audit_chains c WHERE c.id = p_chain AND c.log = 'decision_log' FOR UPDATE;
   IF NOT FOUND THEN RAISE EXCEPTION 'unknown decision chain %', p_chain; END IF;
-  FOR r IN SELECT * FROM jsonb_populate_recordset(NULL::decision_log, p_rows) LOOP
-    v_seq := v_seq + 1;
-    r.chain_id := p_chain;
-    r.seq := v_seq;
-    r.prev_hash := v_hash;
-    r.hash := sha256(v_hash || convert_to(custos_decision_enc(r), 'UTF8'));
-    v_hash := r.hash;
-    INSERT INTO decision_log SELECT r.*;
+  SELECT array_agg(sha256(convert_to(custos_decision_enc(jsonb_populate_record(NULL::decision_log,
+           t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o))), 'UTF8')) ORDER BY t.o)
+    INTO v_digest FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o);
+  FOR i IN 1..coalesce(array_length(v_digest, 1), 0) LOOP
+    v_prev := v_prev || v_hash;
+    v_hash := sha256(v_hash || v_digest[i]);
+    v_next := v_next || v_hash;
   END LOOP;
+  INSERT INTO decision_log
+  SELECT r.*
+  FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o),
+       LATERAL jsonb_populate_record(NULL::decision_log, t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o,
+         'prev_hash', '\x' || encode(v_prev[t.o], 'hex'), 'hash', '\x' || encode(v_next[t.o], 'hex'))) AS r;
+  v_seq := v_seq + coalesce(array_length(v_digest, 1), 0);
   UPDATE audit_chains SET head_seq = v_seq, head_hash = v_hash WHERE id = p_chain;
   RETURN v_seq;
 END;
@@ -149,21 +159,29 @@ $$;
 
 CREATE FUNCTION custos_append_audit(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-  v_seq  bigint;
-  v_hash bytea;
-  r         audit_events;
+  v_seq    bigint;
+  v_hash   bytea;
+  v_digest bytea[];
+  v_prev   bytea[] := '{}';
+  v_next   bytea[] := '{}';
+  i        integer;
 BEGIN
   SELECT c.head_seq, c.head_hash INTO v_seq, v_hash FROM audit_chains c WHERE c.id = p_chain AND c.log = 'audit_events' FOR UPDATE;
   IF NOT FOUND THEN RAISE EXCEPTION 'unknown audit chain %', p_chain; END IF;
-  FOR r IN SELECT * FROM jsonb_populate_recordset(NULL::audit_events, p_rows) LOOP
-    v_seq := v_seq + 1;
-    r.chain_id := p_chain;
-    r.seq := v_seq;
-    r.prev_hash := v_hash;
-    r.hash := sha256(v_hash || convert_to(custos_audit_enc(r), 'UTF8'));
-    v_hash := r.hash;
-    INSERT INTO audit_events SELECT r.*;
+  SELECT array_agg(sha256(convert_to(custos_audit_enc(jsonb_populate_record(NULL::audit_events,
+           t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o))), 'UTF8')) ORDER BY t.o)
+    INTO v_digest FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o);
+  FOR i IN 1..coalesce(array_length(v_digest, 1), 0) LOOP
+    v_prev := v_prev || v_hash;
+    v_hash := sha256(v_hash || v_digest[i]);
+    v_next := v_next || v_hash;
   END LOOP;
+  INSERT INTO audit_events
+  SELECT r.*
+  FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o),
+       LATERAL jsonb_populate_record(NULL::audit_events, t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o,
+         'prev_hash', '\x' || encode(v_prev[t.o], 'hex'), 'hash', '\x' || encode(v_next[t.o], 'hex'))) AS r;
+  v_seq := v_seq + coalesce(array_length(v_digest, 1), 0);
   UPDATE audit_chains SET head_seq = v_seq, head_hash = v_hash WHERE id = p_chain;
   RETURN v_seq;
 END;

@@ -112,7 +112,7 @@ async function verifyLog(deps: { sql: Sql; keys: AuditKeys }, log: ChainedLog, r
       const [chunk] = await sql`
         WITH x AS (
           SELECT d.seq, d.id, d.at, d.prev_hash,
-                 d.hash = sha256(d.prev_hash || convert_to(${enc(log, sql)}, 'UTF8')) AS intact,
+                 d.hash = sha256(d.prev_hash || sha256(convert_to(${enc(log, sql)}, 'UTF8'))) AS intact,
                  lag(d.hash) OVER (ORDER BY d.seq) AS lag_hash,
                  lag(d.seq) OVER (ORDER BY d.seq) AS lag_seq
           FROM ${table} d WHERE d.chain_id = ${chainId} AND d.seq BETWEEN ${a - 1} AND ${b}

@@ -136,7 +136,7 @@ describe('tampering through a superuser connection is caught, at the first bad r
     const target = await rowOf(5);
     await tamper(async (tx) => {
       await tx`UPDATE decision_log SET purpose = 'research' WHERE chain_id = ${chain} AND seq = 5`;
-      await tx`UPDATE decision_log d SET hash = sha256(d.prev_hash || convert_to(custos_decision_enc(d), 'UTF8')) WHERE chain_id = ${chain} AND seq = 5`;
+      await tx`UPDATE decision_log d SET hash = sha256(d.prev_hash || sha256(convert_to(custos_decision_enc(d), 'UTF8'))) WHERE chain_id = ${chain} AND seq = 5`;
     });
     try {
       const report = await verify();
