@@ -221,6 +221,25 @@ describe('tampering through a superuser connection is caught, at the first bad r
     expect((await verify()).ok).toBe(true);
   });
 
+  it('the same first bad record when verified in 4-record chunks on 3 connections', async () => {
+    const { verifyLogs } = await import('../../src/audit/verify.ts');
+    const target = await rowOf(11);
+    await tamper(async (tx) => {
+      await tx`UPDATE decision_log SET effect = 'deny' WHERE chain_id = ${chain} AND seq IN (11, 18)`;
+    });
+    try {
+      const progress: number[] = [];
+      const report = await verifyLogs({ sql: app.db.sql, keys: app.wired.app.auditLog.keys }, { from: new Date(FROM), to: new Date(TO) }, (p) => progress.push(p.records), { chunk: 4, parallel: 3 });
+      expect(report.problems[0]).toMatchObject({ kind: 'altered', chain_id: chain, seq: 11, record_id: target.id });
+      const whole = await verify();
+      expect(report.records).toBe(whole.records);
+      expect(progress.length).toBeGreaterThan(5);
+    } finally {
+      await tamper((tx) => tx`UPDATE decision_log SET effect = 'allow' WHERE chain_id = ${chain} AND seq IN (11, 18)`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
   it('an edited audit event', async () => {
     const [ev] = await app.db.sql`SELECT id, chain_id, seq, outcome FROM audit_events WHERE seq = 3 ORDER BY at LIMIT 1`;
     await tamper((tx) => tx`UPDATE audit_events SET outcome = 'info' WHERE id = ${ev!.id}`);
