@@ -122,6 +122,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     auth,
     decisions,
     grants,
+    // Reviews read fresh facts (uncached) and the live policy snapshot.
+    auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },
     invalidate,
     clock,
     log,

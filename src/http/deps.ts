@@ -2,6 +2,7 @@
  * Everything the HTTP layer needs, built by main.ts (or a test).
  */
 import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
+import type { ReportDeps } from '../audit/reports.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
@@ -24,6 +25,8 @@ export interface AppDeps {
   decisions: DecisionDeps;
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
+  /** The security reviewer's reads: log queries, exports and reports. */
+  auditRead: ReportDeps;
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => void;
   clock: Clock;
