@@ -209,7 +209,7 @@ describe('access review', () => {
     expect(compact(r.body, 'cardio-phi')).toEqual(['dave standing model-training ecg scientist-own-project-phi -']);
     const onc = r.body.datasets.find((d: any) => d.dataset_id === 'onc-notes');
     const bob = onc.access.find((e: any) => e.principal_name === 'bob');
-    const bobGrant = (await app.db.sql`SELECT expires_at FROM grants WHERE id = ${grants.bob}`)[0]!;
+    const bobGrant = (await app.db.sql`SELECT expires_at FROM grants WHERE id = ${grants.bob!}`)[0]!;
     expect(bob.expires_at).toBe(new Date(bobGrant.expires_at).toISOString());
     expect(onc.access.find((e: any) => e.principal_name === 'alice').expires_at).toBeNull();
   });
@@ -219,12 +219,12 @@ describe('access review', () => {
     const r = await app.call('GET', '/v1/reports/access-review?dataset=onc-notes', { token: rev.token });
     expect(r.body.datasets).toHaveLength(1);
     for (const absent of ['dave', 'erin', 'frank', 'gina', 'admin', 'rev']) expect(names(r.body)).not.toContain(absent);
-    await app.db.sql`UPDATE grants SET expires_at = ${app.clock.now()} WHERE id = ${grants.bob}`;
+    await app.db.sql`UPDATE grants SET expires_at = ${app.clock.now()} WHERE id = ${grants.bob!}`;
     try {
       const later = await app.call('GET', '/v1/reports/access-review?dataset=onc-notes', { token: rev.token });
       expect(names(later.body)).not.toContain('bob');
     } finally {
-      await app.db.sql`UPDATE grants SET expires_at = ${new Date(app.clock.now().getTime() + 3_600_000)} WHERE id = ${grants.bob}`;
+      await app.db.sql`UPDATE grants SET expires_at = ${new Date(app.clock.now().getTime() + 3_600_000)} WHERE id = ${grants.bob!}`;
     }
   });
 
