@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { CustosError } from '../errors.ts';
 import { VERSION } from '../main.ts';
 import { registerBootstrap } from './bootstrap.ts';
+import { registerDecisions } from './decisions.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerKeys } from './keys.ts';
 import { registerPolicy } from './policy.ts';
@@ -16,6 +17,7 @@ registerMigrate(program);
 registerBootstrap(program);
 registerPolicy(program);
 registerKeys(program);
+registerDecisions(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof CustosError ? err.code : 'error';
