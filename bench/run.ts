@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   decide: () => import('./decide.ts'),
   http: () => import('./http.ts'),
   tokens: () => import('./tokens.ts'),
+  audit: () => import('./audit.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

@@ -138,6 +138,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     decisions,
     grants,
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
+    // Reviews read fresh facts (uncached) and the live policy snapshot.
+    auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },
     invalidate,
     clock,
     log,

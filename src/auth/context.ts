@@ -5,7 +5,7 @@
  */
 
 /** Administrative permissions of the management API. */
-export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate', 'access:review', 'grants:revoke'] as const;
+export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate', 'access:review', 'grants:revoke', 'audit:read'] as const;
 
 /** One administrative permission. */
 export type Permission = (typeof PERMISSIONS)[number];
@@ -15,13 +15,14 @@ export type Permission = (typeof PERMISSIONS)[number];
  * role obtains them by inheriting one of these roles.
  * - system-administrator: runs the catalog (projects, datasets, principals, vendors, roles).
  * - security-reviewer: reads the catalog, every access request and grant, and
- *   closes break-glass reviews; changes nothing else (may revoke a grant).
+ *   closes break-glass reviews; queries and exports the decision log and
+ *   audit events and runs the reports (`audit:read`); changes nothing else.
  * - enforcement-point: a dataset server or feature store asking for decisions.
  * Administrators may also ask the decision API ("what if").
  */
 export const ROLE_PERMISSIONS: Readonly<Record<string, readonly Permission[]>> = {
   'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate', 'grants:revoke'],
-  'security-reviewer': ['catalog:read', 'access:review'],
+  'security-reviewer': ['catalog:read', 'access:review', 'audit:read'],
   'enforcement-point': ['pdp:check'],
 };
 

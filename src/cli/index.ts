@@ -7,6 +7,7 @@ import { CustosError } from '../errors.ts';
 import { VERSION } from '../main.ts';
 import { registerAudit } from './audit.ts';
 import { registerBootstrap } from './bootstrap.ts';
+import { registerDecisions } from './decisions.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerKeys } from './keys.ts';
 import { registerPolicy } from './policy.ts';
@@ -18,6 +19,7 @@ registerBootstrap(program);
 registerPolicy(program);
 registerKeys(program);
 registerAudit(program);
+registerDecisions(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof CustosError ? err.code : 'error';

@@ -15,6 +15,7 @@ import { buildOpenApi } from './openapi.ts';
 import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, routeHandler, type AnyRoute, type RouteAuth } from './route.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { decisionRoutes } from './routes/decisions.ts';
@@ -34,7 +35,7 @@ function bearer(req: Request): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps)];
 }
 
 /** Options of {@link createApp}. */

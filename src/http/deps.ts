@@ -4,6 +4,7 @@
 import type { AuditKeys } from '../audit/auditKeys.ts';
 import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
 import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
+import type { ReportDeps } from '../audit/reports.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   };
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
+  /** The security reviewer's reads: log queries, exports and reports. */
+  auditRead: ReportDeps;
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => void;
   clock: Clock;

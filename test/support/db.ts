@@ -43,3 +43,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Appends rows to a log the way the server does: through the chain append
+ * function, into one chain per log and database made for the test. Columns
+ * not given are NULL (or their defaults).
+ */
+export async function appendLogRows(sql: Sql, log: 'decision_log' | 'audit_events', rows: Record<string, unknown>[]): Promise<void> {
+  const chain = log === 'decision_log' ? '00000000-0000-7000-8000-00000000d0d0' : '00000000-0000-7000-8000-00000000a0a0';
+  await sql`INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${chain}, ${log}, 'test-seed', now()) ON CONFLICT DO NOTHING`;
+  const fn = log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
+  await sql`SELECT ${fn}(${chain}::uuid, ${JSON.stringify(rows)}::text::jsonb)`;
+}

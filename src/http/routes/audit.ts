@@ -1,0 +1,208 @@
+/**
+ * The security reviewer's API (permission `audit:read`): decision log and
+ * audit event queries with cursor pagination, streamed NDJSON/CSV exports,
+ * the accounting of disclosures and the access review. Every use is itself
+ * an audit event (`audit.query`, `audit.export`, `audit.report`): who looked
+ * at what. An export's event is committed before its first row is sent.
+ */
+import type { Response } from 'express';
+import { z } from 'zod';
+import { CONTENT_TYPES, writeExport, type ExportFormat } from '../../audit/export.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { auditEvents, AuditEventFilter, decisionLog, DecisionFilter, filtersUsed, PageParams, queryLog, streamLog, type LogSource } from '../../audit/query.ts';
+import { AccessReviewParams, accessReview, DISCLOSURE_COLUMNS, disclosurePeriod, disclosureReport, DisclosureParams, streamDisclosures } from '../../audit/reports.ts';
+import type { AuthContext } from '../../auth/context.ts';
+import type { AppDeps } from '../deps.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
+
+const auth = { kind: 'permission', permission: 'audit:read' } as const;
+const Format = { format: z.enum(['ndjson', 'csv']).default('ndjson') };
+const Json = z.unknown();
+
+const DecisionItem = z.object({
+  id: z.string(),
+  at: z.string(),
+  request_id: z.string().nullable(),
+  caller_id: z.string().nullable(),
+  principal_id: z.string(),
+  sponsor_id: z.string().nullable(),
+  dataset_id: z.string(),
+  project_id: z.string().nullable(),
+  action: z.string(),
+  purpose: z.string(),
+  effect: z.enum(['allow', 'deny']),
+  rules: z.array(z.string()),
+  reasons: z.array(z.string()),
+  granted_columns: z.array(z.string()),
+  denied_columns: z.array(z.string()),
+  obligations: Json,
+  grant_ids: z.array(z.string()),
+  break_glass: z.boolean(),
+  policy_version: z.string(),
+  latency_us: z.number(),
+  input: Json,
+  token_jti: z.string().nullable(),
+  token_expires_at: z.string().nullable(),
+  job: Json,
+});
+const AuditEventItem = z.object({
+  id: z.string(),
+  at: z.string(),
+  type: z.string(),
+  outcome: z.enum(['success', 'failure', 'info']),
+  actor_id: z.string().nullable(),
+  subject_id: z.string().nullable(),
+  source_ip: z.string().nullable(),
+  request_id: z.string().nullable(),
+  details: Json,
+});
+const pageOf = (item: z.ZodType) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
+const DisclosureItem = z.object(Object.fromEntries(DISCLOSURE_COLUMNS.map((c) => [c, Json])));
+const AccessEntry = z.object({
+  principal_id: z.string(),
+  principal_name: z.string(),
+  principal_kind: z.string(),
+  basis: z.enum(['standing', 'grant', 'break-glass']),
+  purposes: z.array(z.string()),
+  columns: z.array(z.string()),
+  rules: z.array(z.string()),
+  grant_ids: z.array(z.string()),
+  expires_at: z.string().nullable(),
+});
+
+/** Sends a streamed export: headers first (after the audit event), then batches with backpressure, then the completion event. */
+async function sendExport(
+  deps: AppDeps,
+  o: { res: Response; auth: AuthContext; meta: RequestMeta; format: ExportFormat; name: string; columns: readonly string[]; batches: AsyncIterable<Record<string, unknown>[]>; details: Record<string, unknown> },
+): Promise<void> {
+  // Fail closed: no row leaves before the export itself is on record.
+  await deps.audit.record({ type: 'audit.export', outcome: 'info', actorId: o.auth.principalId, meta: o.meta, details: { ...o.details, format: o.format } });
+  const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
+  o.res.statusCode = 200;
+  o.res.setHeader('Content-Type', CONTENT_TYPES[o.format]);
+  o.res.setHeader('Content-Disposition', `attachment; filename="${o.name}-${stamp}.${o.format}"`);
+  o.res.flushHeaders();
+  const r = await writeExport({ format: o.format, columns: o.columns, batches: o.batches, out: o.res });
+  await deps.audit
+    .record({ type: 'audit.export.completed', outcome: r.complete ? 'success' : 'failure', actorId: o.auth.principalId, meta: o.meta, details: { ...o.details, format: o.format, rows: r.rows, complete: r.complete } })
+    .catch((err: unknown) => deps.log.error({ err, requestId: o.meta.requestId }, 'could not record the end of an export'));
+  if (!o.res.destroyed) o.res.end();
+}
+
+/** Query and export routes of one log. */
+function logRoutes<F extends { order: 'asc' | 'desc' }>(deps: AppDeps, o: { path: string; what: string; source: LogSource<F>; filter: z.ZodObject; item: z.ZodType }): AnyRoute[] {
+  const sql = deps.auditRead.sql;
+  return [
+    defineRoute({
+      method: 'get',
+      path: o.path,
+      summary: `Query ${o.what} (filters, time range, cursor pagination by time then id)`,
+      tag: 'audit',
+      auth,
+      query: o.filter.extend(PageParams) as unknown as z.ZodType<F & { limit: number; cursor?: string }>,
+      responses: { 200: { description: `A page of ${o.what}; pass next_cursor back as cursor`, schema: pageOf(o.item) } },
+      handler: async ({ query, auth: who, meta }) => {
+        const { limit, cursor, ...filter } = query;
+        const page = await queryLog(sql, o.source, { filter: filter as unknown as F, limit, cursor });
+        await deps.audit.record({
+          type: 'audit.query',
+          outcome: 'success',
+          actorId: who!.principalId,
+          meta,
+          details: { log: o.source.name, filters: filtersUsed(filter), limit, page: cursor ? 'next' : 'first', rows: page.items.length },
+        });
+        return { body: page };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${o.path}/export`,
+      summary: `Export ${o.what} as NDJSON or CSV (streamed; same filters)`,
+      tag: 'audit',
+      auth,
+      query: o.filter.extend(Format) as unknown as z.ZodType<F & { format: ExportFormat }>,
+      responses: { 200: { description: 'application/x-ndjson (one JSON object per line) or text/csv (RFC 4180, header row)' } },
+      handler: async ({ query, auth: who, meta, res }) => {
+        const { format, ...filter } = query;
+        await sendExport(deps, {
+          res,
+          auth: who!,
+          meta,
+          format,
+          name: o.source.name.replace('_', '-'),
+          columns: o.source.columns,
+          batches: streamLog(sql, o.source, filter as unknown as F),
+          details: { log: o.source.name, filters: filtersUsed(filter) },
+        });
+        return {};
+      },
+    }),
+  ];
+}
+
+/** Routes under /v1/decision-logs, /v1/audit-events and /v1/reports. */
+export function auditRoutes(deps: AppDeps): AnyRoute[] {
+  const r = deps.auditRead;
+  return [
+    ...logRoutes(deps, { path: '/v1/decision-logs', what: 'decision records', source: decisionLog, filter: DecisionFilter, item: DecisionItem }),
+    ...logRoutes(deps, { path: '/v1/audit-events', what: 'audit events', source: auditEvents, filter: AuditEventFilter, item: AuditEventItem }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/reports/disclosures',
+      summary: 'Accounting of disclosures (§164.528): PHI and limited-data reads of one dataset in a period',
+      tag: 'audit',
+      auth,
+      query: DisclosureParams,
+      responses: {
+        200: {
+          description: 'JSON (at most 10,000 rows; `truncated` says when there were more) or, with format=csv, every row as CSV',
+          schema: z.object({ dataset: z.string(), from: z.string(), to: z.string(), items: z.array(DisclosureItem), truncated: z.boolean() }),
+        },
+      },
+      handler: async ({ query, auth: who, meta, res }) => {
+        const period = disclosurePeriod(query, deps.clock.now());
+        const details = { report: 'disclosures', dataset: query.dataset, from: period.from.toISOString(), to: period.to.toISOString() };
+        if (query.format === 'csv') {
+          await sendExport(deps, { res, auth: who!, meta, format: 'csv', name: `disclosures-${query.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}`, columns: DISCLOSURE_COLUMNS, batches: streamDisclosures(r, query), details });
+          return {};
+        }
+        const report = await disclosureReport(r, query);
+        await deps.audit.record({ type: 'audit.report', outcome: 'success', actorId: who!.principalId, meta, details: { ...details, rows: report.items.length } });
+        return { body: report };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/reports/access-review',
+      summary: 'Who can read each PHI or limited dataset now, and why (standing role, grant, break-glass)',
+      tag: 'audit',
+      auth,
+      query: AccessReviewParams,
+      responses: {
+        200: {
+          description: 'The review, per dataset',
+          schema: z.object({
+            generated_at: z.string(),
+            policy_version: z.string(),
+            principals_considered: z.number(),
+            principal_limit: z.number(),
+            truncated: z.boolean(),
+            datasets: z.array(z.object({ dataset_id: z.string(), project_id: z.string(), classification: z.string(), purposes: z.array(z.string()), access: z.array(AccessEntry) })),
+          }),
+        },
+        404: { description: 'No such dataset' },
+      },
+      handler: async ({ query, auth: who, meta }) => {
+        const review = await accessReview(r, query);
+        await deps.audit.record({
+          type: 'audit.report',
+          outcome: 'success',
+          actorId: who!.principalId,
+          meta,
+          details: { report: 'access-review', dataset: query.dataset ?? null, datasets: review.datasets.length, entries: review.datasets.reduce((n, d) => n + d.access.length, 0) },
+        });
+        return { body: review };
+      },
+    }),
+  ];
+}
