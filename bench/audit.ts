@@ -31,7 +31,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logger.ts';
 import { prepareDatabase, wire } from '../src/main.ts';
 import { freePort } from '../test/support/global-setup.ts';
-import { percentile, printTable, writeResult } from './util.ts';
+import { percentile, printTable, rng, writeResult } from './util.ts';
 
 const PRINCIPALS = 10_000;
 const DATASETS = 1_000;
@@ -124,15 +124,6 @@ async function generate(sql: Sql, from: number, to: number, n: number): Promise<
   }
 }
 
-/** Mulberry32, so every run asks the same queries. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * V8 flags of the export child: a small, fixed heap. Unconstrained, V8 lets

@@ -8,17 +8,8 @@ import { decide, ruleEffect } from '../src/engine/decide.ts';
 import type { DatasetFacts, DecisionInput, PrincipalFacts } from '../src/engine/types.ts';
 import { buildCasbinReference, casbinEffect } from '../src/policy/casbin.ts';
 import { compilePolicy } from '../src/policy/compile.ts';
-import { percentile, printTable, writeResult } from './util.ts';
+import { percentile, printTable, rng, writeResult } from './util.ts';
 
-/** Deterministic PRNG (mulberry32) so every run measures the same world. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PURPOSES = ['model-training', 'model-evaluation', 'research', 'operations'];
 const CATEGORIES = ['names', 'dates', 'mrn', 'ssn', 'geographic', 'email'];

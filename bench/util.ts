@@ -32,3 +32,13 @@ export function writeResult(name: string, figures: Record<string, unknown>): voi
   writeFileSync(new URL(`${name}.json`, dir), JSON.stringify(body, null, 2) + '\n');
   process.stdout.write(`\nwrote bench/results/${name}.json\n`);
 }
+
+/** Deterministic PRNG (mulberry32): every run measures the same world and asks the same questions. */
+export function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

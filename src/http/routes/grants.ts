@@ -10,7 +10,7 @@ import { activateBreakGlass, closeBreakGlassReview } from '../../grants/breakGla
 import { holdsRoleIn, resolveScope } from '../../grants/deps.ts';
 import { requestAccess } from '../../grants/requestAccess.ts';
 import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
-import type { AccessRequest, Grant } from '../../grants/store.ts';
+import type { AccessRequest, Grant, GrantFilter } from '../../grants/store.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 
@@ -111,6 +111,14 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
     if (!limit) return false;
     const scope = await resolveScope(g, { project: r.project_id, dataset: r.dataset_id });
     return holdsRoleIn(g, auth.principalId, limit.approverRoles, scope.project);
+  };
+
+  /** One page of grants, newest first, with their state now. */
+  const grantPage = async (page: { limit: number; cursor?: string | undefined }, filter: Omit<GrantFilter, 'limit' | 'before'>) => {
+    const rows = await g.store.listGrants({ ...filter, limit: page.limit + 1, before: decodeCursor(page.cursor) });
+    const items = rows.slice(0, page.limit);
+    const now = deps.clock.now();
+    return { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null };
   };
 
   const withHistory = async (r: AccessRequest) => {
@@ -250,15 +258,12 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(GrantSchema), next_cursor: z.string().nullable() }) } },
       handler: async ({ query, auth }) => {
         if (query.view === 'all' && !reviewer(auth!)) throw new ForbiddenError('Listing every grant is for security reviewers.');
-        const rows = await g.store.listGrants({
-          principalId: query.view === 'mine' ? auth!.principalId : undefined,
-          breakGlass: query.break_glass === undefined ? undefined : query.break_glass === 'true',
-          limit: query.limit + 1,
-          before: decodeCursor(query.cursor),
-        });
-        const items = rows.slice(0, query.limit);
-        const now = deps.clock.now();
-        return { body: { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null } };
+        return {
+          body: await grantPage(query, {
+            principalId: query.view === 'mine' ? auth!.principalId : undefined,
+            breakGlass: query.break_glass === undefined ? undefined : query.break_glass === 'true',
+          }),
+        };
       },
     }),
     defineRoute({
@@ -305,16 +310,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       query: z.strictObject({ review: z.enum(['open', 'closed']).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
       responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(GrantSchema), next_cursor: z.string().nullable() }) } },
       handler: async ({ query, auth }) => {
-        const rows = await g.store.listGrants({
-          principalId: reviewer(auth!) ? undefined : auth!.principalId,
-          breakGlass: true,
-          reviewStatus: query.review,
-          limit: query.limit + 1,
-          before: decodeCursor(query.cursor),
-        });
-        const items = rows.slice(0, query.limit);
-        const now = deps.clock.now();
-        return { body: { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > query.limit ? encodeCursor(items[items.length - 1]!.id) : null } };
+        return { body: await grantPage(query, { principalId: reviewer(auth!) ? undefined : auth!.principalId, breakGlass: true, reviewStatus: query.review }) };
       },
     }),
     defineRoute({
