@@ -55,9 +55,20 @@ export function problem(status: number, code: string, detail: string, requestId:
   return { type: `urn:custos:problem:${code}`, title: TITLES[status] ?? 'Error', status, code, detail, request_id: requestId };
 }
 
-/** Sends a problem document. */
+/** Sends a problem document (with node's own response API: it serves the lean hot path too). */
 export function sendProblem(res: Response, p: Problem): void {
-  res.status(p.status).type('application/problem+json').send(JSON.stringify(p));
+  const text = JSON.stringify(p);
+  res.statusCode = p.status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** The path of a request, without its query (express's req.path, for plain node requests too). */
+export function pathOf(req: { url?: string | undefined }): string {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
 }
 
 /** Classifies body-parser errors (they carry `type` and `status`). */
@@ -103,7 +114,7 @@ function mapError(log: Logger) {
       if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="custos"');
       const level = status >= 500 ? 'error' : 'info';
-      log[level]({ requestId, errorCode: err.code, detail: err.detail, method: req.method, path: req.path }, err.message);
+      log[level]({ requestId, errorCode: err.code, detail: err.detail, method: req.method, path: pathOf(req) }, err.message);
       sendProblem(res, p);
       return;
     }
@@ -121,7 +132,7 @@ function mapError(log: Logger) {
       sendProblem(res, problem(503, 'unavailable', 'The service is temporarily unavailable.', requestId));
       return;
     }
-    log.error({ requestId, err, method: req.method, path: req.path }, 'unexpected error');
+    log.error({ requestId, err, method: req.method, path: pathOf(req) }, 'unexpected error');
     sendProblem(res, problem(500, 'internal_error', 'An unexpected error occurred.', requestId));
   };
 }

@@ -119,7 +119,7 @@ export function chain(handlers: readonly RequestHandler[]): RequestHandler {
 export function routeHandler(
   route: AnyRoute,
   authorize: Authorizer,
-  options: { afterWrite?: () => void; parsers?: { json: RequestHandler[]; form: RequestHandler[] } } = {},
+  options: RouteOptions = {},
 ): RequestHandler {
   const afterWrite = options.afterWrite ?? (() => {});
   const parsers = route.method !== 'get' && options.parsers ? options.parsers[route.bodyType ?? 'json'] : [];
@@ -128,9 +128,10 @@ export function routeHandler(
   const run = async (req: Request, res: Response): Promise<void> => {
     const requestId = res.locals.requestId as string;
     // The source address is worked out (trust proxy, X-Forwarded-For) only if something reads it.
+    const ipOf = options.ipOf;
     const meta: RequestMeta = {
       get ip() {
-        return req.ip;
+        return ipOf ? ipOf(req) : req.ip;
       },
       requestId,
     };
@@ -161,12 +162,22 @@ export function routeHandler(
   return parsers.length ? chain([...parsers, final]) : final;
 }
 
+/** How routes are mounted. */
+export interface RouteOptions {
+  /** Called after every write that can change decisions (empties fact caches). */
+  afterWrite?: () => void;
+  /** Body parsers by route body type. */
+  parsers?: { json: RequestHandler[]; form: RequestHandler[] };
+  /** The client address of a request (express's req.ip, also for plain node requests). */
+  ipOf?: (req: Request) => string | undefined;
+}
+
 /** Mounts routes on an express router, validating every part of the request. */
 export function mountRoutes(
   router: Pick<Router, 'get' | 'post' | 'put' | 'patch' | 'delete'>,
   routes: readonly AnyRoute[],
   authorize: Authorizer,
-  options: { afterWrite?: () => void; parsers?: { json: RequestHandler[]; form: RequestHandler[] } } = {},
+  options: RouteOptions = {},
 ): void {
   for (const route of routes) router[route.method](route.path, routeHandler(route, authorize, options));
 }

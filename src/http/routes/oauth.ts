@@ -121,7 +121,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
-          const caller = await client(deps, req.get('authorization'), body, meta);
+          const caller = await client(deps, req.headers.authorization, body, meta);
           if (body.grant_type !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
           const detail = parseAuthorizationDetails(body.authorization_details);
           const job = JobMetadata.safeParse({ job_id: body.job_id, ...(body.image_digest ? { image_digest: body.image_digest } : {}) });
@@ -146,7 +146,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 200: { description: '{active: false} or the claims of an active token', schema: z.record(z.string(), z.unknown()) }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
-          const caller = await client(deps, req.get('authorization'), body, meta);
+          const caller = await client(deps, req.headers.authorization, body, meta);
           // Introspection is for resource servers: the enforcement-point permission.
           if (!caller.permissions.has('pdp:check')) throw new OAuthError('unauthorized_client', 'This client may not introspect tokens.', 403);
           const v = await verifyToken(verifyDeps(), body.token);
@@ -165,7 +165,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 200: { description: 'Revoked (or unknown: RFC 7009 answers the same)' }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
       handler: async ({ body, req, res, meta }) =>
         oauth(res, async () => {
-          const caller = await client(deps, req.get('authorization'), body, meta);
+          const caller = await client(deps, req.headers.authorization, body, meta);
           // Only the signature and claims matter here: a token that is inactive for now (its principal
           // disabled, say) must stay revoked when it would otherwise come back.
           const v = await verifySignature(verifyDeps(), body.token);
