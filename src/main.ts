@@ -18,7 +18,8 @@ import { createFactsStore } from './decisions/postgres.ts';
 import { listenForCatalogChanges } from './db/notify.ts';
 import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
-import { loadPolicy } from './policy/loadPolicy.ts';
+import { livePolicyLoader } from './policy/loadLivePolicy.ts';
+import { createLoggedRequestSource, createPolicyStore } from './policy/postgres.ts';
 import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createTokenStateStore } from './tokens/statePostgres.ts';
@@ -98,11 +99,14 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       },
     },
   };
-  const policy = new PolicyHolder(EMPTY_POLICY, () => loadPolicy(catalog), (err) =>
+  const policyStore = createPolicyStore(sql);
+  // The latest stored version (seeded from policies/ on an empty store) under the catalog's role graph.
+  const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock }), (err) =>
     log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
   );
   // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
-  const facts = cachedFacts(createFactsStore(sql), systemClock);
+  const factsStore = createFactsStore(sql);
+  const facts = cachedFacts(factsStore, systemClock);
   const decisionLog = createDecisionLogWriter(sql, { ids });
   const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids };
   const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock });
@@ -122,8 +126,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   /** A catalog change seen through NOTIFY (or a re-subscription, when changes may have been missed). */
   const onCatalogChange = (table: string) => {
     invalidate();
-    // The role graph is part of the policy snapshot: recompile when it may have changed.
-    if (table === 'roles' || table === 'role_inherits' || table === '(subscribed)') void policy.reload();
+    // The role graph is part of the policy snapshot, and a new policy version replaces it: recompile.
+    if (table === 'roles' || table === 'role_inherits' || table === 'policy_versions' || table === '(subscribed)') void policy.reload();
   };
   const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
   const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, clock, log, settings: config.webhook });
@@ -137,6 +141,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     auth,
     decisions,
     grants,
+    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore },
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },
@@ -207,7 +212,8 @@ async function start(): Promise<void> {
   }
 
   const listener = await listenForCatalogChanges(db.sql, wired.onCatalogChange);
-  // Safety net for a missed notification: recompile every few seconds.
+  // Safety net for a missed notification: every few seconds a cheap check of the
+  // latest version and the role graph (recompiling only when either changed).
   const reloadTimer = setInterval(() => void wired.policy.reload(), config.policyReloadSeconds * 1000).unref();
   // Spent challenges, expired tokens and idle throttle counters are deleted once a minute (expiry is checked at use regardless).
   const purgeTimer = setInterval(() => {

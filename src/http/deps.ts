@@ -9,8 +9,11 @@ import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
+import type { FactsStore } from '../decisions/facts.ts';
 import type { GrantDeps } from '../grants/deps.ts';
 import type { Logger } from '../logger.ts';
+import type { LoggedRequestSource } from '../policy/simulate.ts';
+import type { PolicyStore } from '../policy/store.ts';
 import type { TokenSettings } from '../tokens/issueToken.ts';
 import type { KeyRing } from '../tokens/keyRing.ts';
 import type { TokenStateStore } from '../tokens/verifyToken.ts';
@@ -30,6 +33,8 @@ export interface AppDeps {
     keys: AuditKeys;
     verify(range: { from: Date; to: Date }, onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
   };
+  /** Policy versions, and what simulations replay (logged requests, uncached facts). */
+  policies: { store: PolicyStore; replay: LoggedRequestSource; facts: FactsStore };
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */

@@ -19,6 +19,8 @@ const STATUS: Record<string, number> = {
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
+  policy_invalid: 422,
+  policy_tests_failed: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -34,6 +36,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -48,6 +51,8 @@ export interface Problem {
   detail: string;
   request_id: string;
   errors?: { path: string; message: string }[];
+  /** Policy edits: where the policy is invalid (`issues`) or which of its tests fail (`failures`). */
+  [extension: string]: unknown;
 }
 
 /** Builds the problem document for a code. */
@@ -111,6 +116,9 @@ function mapError(log: Logger) {
       const status = STATUS[err.code] ?? 500;
       const p = problem(status, err.code, err.message, requestId);
       if (err instanceof ValidationError && Array.isArray(err.issues) && err.issues.length) p.errors = err.issues;
+      // Extension members an error declares safe for the client (RFC 9457 §3.2), e.g. a policy's issues.
+      const extensions = (err as { problemExtensions?: unknown }).problemExtensions;
+      if (extensions && typeof extensions === 'object') for (const [k, v] of Object.entries(extensions)) if (!(k in p)) p[k] = v;
       if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="custos"');
       const level = status >= 500 ? 'error' : 'info';

@@ -27,6 +27,11 @@ export class PolicyInvalidError extends CustosError {
     super('policy_invalid', `The policy has ${issues.length} problem(s): ${issues.slice(0, 3).map(formatIssue).join('; ')}`);
     this.issues = issues;
   }
+
+  /** Sent to the client with the problem document: every issue with its document, rule and field. */
+  get problemExtensions(): { issues: PolicyIssue[] } {
+    return { issues: this.issues };
+  }
 }
 
 /** `document › rule › field: message`. */
