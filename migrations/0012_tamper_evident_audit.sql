@@ -125,65 +125,54 @@ $$;
 -- Appends records to a chain in one transaction: takes the chain's head
 -- under a row lock, links each record to the previous one, moves the head.
 -- A failed transaction leaves head and records as they were: no gaps.
--- hash = SHA-256(prev_hash || SHA-256(encoding)): the encodings are hashed
--- set-based; only the 32-byte links are computed one after another.
+-- hash = SHA-256(prev_hash || SHA-256(encoding)).
 CREATE FUNCTION custos_append_decisions(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-  v_seq    bigint;
-  v_hash   bytea;
-  v_digest bytea[];
-  v_prev   bytea[] := '{}';
-  v_next   bytea[] := '{}';
-  i        integer;
+  v_seq  bigint;
+  v_hash bytea;
+  v_rows decision_log[];
+  n      integer;
 BEGIN
   SELECT c.head_seq, c.head_hash INTO v_seq, v_hash FROM audit_chains c WHERE c.id = p_chain AND c.log = 'decision_log' FOR UPDATE;
-  IF NOT FOUND THEN RAISE EXCEPTION 'unknown decision chain %', p_chain; END IF;
-  SELECT array_agg(sha256(convert_to(custos_decision_enc(jsonb_populate_record(NULL::decision_log,
-           t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o))), 'UTF8')) ORDER BY t.o)
-    INTO v_digest FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o);
-  FOR i IN 1..coalesce(array_length(v_digest, 1), 0) LOOP
-    v_prev := v_prev || v_hash;
-    v_hash := sha256(v_hash || v_digest[i]);
-    v_next := v_next || v_hash;
+  IF NOT FOUND THEN RAISE EXCEPTION 'unknown chain % of decision_log', p_chain; END IF;
+  SELECT array_agg(r ORDER BY t.o) INTO v_rows
+  FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o), LATERAL jsonb_populate_record(NULL::decision_log, t.e) AS r;
+  n := coalesce(array_length(v_rows, 1), 0);
+  FOR i IN 1..n LOOP
+    v_rows[i].chain_id := p_chain;
+    v_rows[i].seq := v_seq + i;
+    v_rows[i].prev_hash := v_hash;
+    v_hash := sha256(v_hash || sha256(convert_to(custos_decision_enc(v_rows[i]), 'UTF8')));
+    v_rows[i].hash := v_hash;
   END LOOP;
-  INSERT INTO decision_log
-  SELECT r.*
-  FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o),
-       LATERAL jsonb_populate_record(NULL::decision_log, t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o,
-         'prev_hash', '\x' || encode(v_prev[t.o], 'hex'), 'hash', '\x' || encode(v_next[t.o], 'hex'))) AS r;
-  v_seq := v_seq + coalesce(array_length(v_digest, 1), 0);
-  UPDATE audit_chains SET head_seq = v_seq, head_hash = v_hash WHERE id = p_chain;
-  RETURN v_seq;
+  INSERT INTO decision_log SELECT * FROM unnest(v_rows);
+  UPDATE audit_chains SET head_seq = v_seq + n, head_hash = v_hash WHERE id = p_chain;
+  RETURN v_seq + n;
 END;
 $$;
 
 CREATE FUNCTION custos_append_audit(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-  v_seq    bigint;
-  v_hash   bytea;
-  v_digest bytea[];
-  v_prev   bytea[] := '{}';
-  v_next   bytea[] := '{}';
-  i        integer;
+  v_seq  bigint;
+  v_hash bytea;
+  v_rows audit_events[];
+  n      integer;
 BEGIN
   SELECT c.head_seq, c.head_hash INTO v_seq, v_hash FROM audit_chains c WHERE c.id = p_chain AND c.log = 'audit_events' FOR UPDATE;
-  IF NOT FOUND THEN RAISE EXCEPTION 'unknown audit chain %', p_chain; END IF;
-  SELECT array_agg(sha256(convert_to(custos_audit_enc(jsonb_populate_record(NULL::audit_events,
-           t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o))), 'UTF8')) ORDER BY t.o)
-    INTO v_digest FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o);
-  FOR i IN 1..coalesce(array_length(v_digest, 1), 0) LOOP
-    v_prev := v_prev || v_hash;
-    v_hash := sha256(v_hash || v_digest[i]);
-    v_next := v_next || v_hash;
+  IF NOT FOUND THEN RAISE EXCEPTION 'unknown chain % of audit_events', p_chain; END IF;
+  SELECT array_agg(r ORDER BY t.o) INTO v_rows
+  FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o), LATERAL jsonb_populate_record(NULL::audit_events, t.e) AS r;
+  n := coalesce(array_length(v_rows, 1), 0);
+  FOR i IN 1..n LOOP
+    v_rows[i].chain_id := p_chain;
+    v_rows[i].seq := v_seq + i;
+    v_rows[i].prev_hash := v_hash;
+    v_hash := sha256(v_hash || sha256(convert_to(custos_audit_enc(v_rows[i]), 'UTF8')));
+    v_rows[i].hash := v_hash;
   END LOOP;
-  INSERT INTO audit_events
-  SELECT r.*
-  FROM jsonb_array_elements(p_rows) WITH ORDINALITY AS t(e, o),
-       LATERAL jsonb_populate_record(NULL::audit_events, t.e || jsonb_build_object('chain_id', p_chain, 'seq', v_seq + t.o,
-         'prev_hash', '\x' || encode(v_prev[t.o], 'hex'), 'hash', '\x' || encode(v_next[t.o], 'hex'))) AS r;
-  v_seq := v_seq + coalesce(array_length(v_digest, 1), 0);
-  UPDATE audit_chains SET head_seq = v_seq, head_hash = v_hash WHERE id = p_chain;
-  RETURN v_seq;
+  INSERT INTO audit_events SELECT * FROM unnest(v_rows);
+  UPDATE audit_chains SET head_seq = v_seq + n, head_hash = v_hash WHERE id = p_chain;
+  RETURN v_seq + n;
 END;
 $$;
 

@@ -131,7 +131,7 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
   const writer = new ChainedWriter<DecisionRecord>(sql, {
     log: 'decision_log',
     ids: options.ids,
-    lanes: options.lanes ?? 2,
+    lanes: options.lanes ?? 1,
     maxBatch: options.maxBatch ?? 256,
     maxQueue: options.maxQueue ?? 10_000,
     // The batch as one JSON array text, written directly (see decisionRowText).
