@@ -282,6 +282,33 @@ describe('answers for an enforcement point (HTTP Basic client credentials)', () 
   });
 });
 
+describe('the lean lane and the express lane answer alike', () => {
+  it('same decision, security headers, request id and problems with and without a query string (which takes express)', async () => {
+    const lean = await decideHttp(ask(scientist.id));
+    const viaExpress = await decideHttp(ask(scientist.id), { path: '/v1/decisions?via=express' });
+    expect(lean.status).toBe(200);
+    expect(viaExpress.status).toBe(200);
+    expect(viaExpress.body.effect).toBe(lean.body.effect);
+    expect(viaExpress.body.granted_columns).toEqual(lean.body.granted_columns);
+    for (const h of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'cache-control', 'content-type']) {
+      expect(lean.headers.get(h), h).toBe(viaExpress.headers.get(h));
+      expect(lean.headers.get(h), h).toBeTruthy();
+    }
+    expect(lean.headers.get('x-powered-by')).toBeNull();
+    for (const path of ['/v1/decisions', '/v1/decisions?via=express']) {
+      const bad = await app.call('POST', path, { headers: { authorization: basic(ep), 'x-request-id': 'lane-check-0001' }, body: '{"principal_id":' });
+      expect(bad.status).toBe(400);
+      expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(bad.body).toMatchObject({ code: 'invalid_request', request_id: 'lane-check-0001' });
+      expect(bad.headers.get('x-request-id')).toBe('lane-check-0001');
+      const unauth = await app.call('POST', path, { body: ask(scientist.id) as never });
+      expect(unauth.status).toBe(401);
+      expect(unauth.headers.get('www-authenticate')).toBe('Bearer realm="custos"');
+      expect(unauth.headers.get('content-security-policy')).toBeTruthy();
+    }
+  });
+});
+
 describe('who may ask', () => {
   it('a wrong secret is 401', async () => {
     const r = await decideHttp(ask(scientist.id), { as: basic({ client_id: ep.client_id, client_secret: `${ep.client_secret}x` }) });
