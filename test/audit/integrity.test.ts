@@ -253,14 +253,38 @@ describe('tampering through a superuser connection is caught, at the first bad r
   });
 });
 
-describe('custos audit verify', () => {
-  const run = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'audit', 'verify', '--from', FROM, '--to', TO, ...args], {
+describe('custos audit', () => {
+  const cli = (args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'audit', ...args], {
       env: { ...process.env, DATABASE_URL: app.db.url, CUSTOS_ENCRYPTION_KEY: TEST_KEY.toString('base64'), CUSTOS_LOG_LEVEL: 'silent', CUSTOS_ENV: 'test' },
     }).then(
       (r) => ({ code: 0, stdout: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
     );
+  const run = (args: string[]) => cli(['verify', '--from', FROM, '--to', TO, ...args]);
+
+  it('drop-partition refuses a month inside the retention period, and drops an older one on the record', async () => {
+    await app.db.sql.unsafe(`CREATE TABLE decision_log_201901 PARTITION OF decision_log FOR VALUES FROM ('2019-01-01') TO ('2019-02-01')`);
+    const now = new Date();
+    const month = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+    const recent = await cli(['drop-partition', 'decision_log', month, '--by', 'tester', '--yes']);
+    expect(recent.code).toBe(3);
+    const dry = await cli(['drop-partition', 'decision_log', '2019-01', '--by', 'tester']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('would drop decision_log_201901');
+    const [still] = await app.db.sql`SELECT 1 AS hit FROM pg_class WHERE relname = 'decision_log_201901'`;
+    expect(still).toBeDefined();
+    const dropped = await cli(['drop-partition', 'decision_log', '2019-01', '--by', 'tester, ticket SEC-1', '--yes']);
+    expect(dropped.code, dropped.stdout).toBe(0);
+    const [gone] = await app.db.sql`SELECT 1 AS hit FROM pg_class WHERE relname = 'decision_log_201901'`;
+    expect(gone).toBeUndefined();
+    const [drop] = await app.db.sql`SELECT log, month_start::text AS month_start, dropped_by FROM audit_partition_drops WHERE partition = 'decision_log_201901'`;
+    expect(drop).toMatchObject({ log: 'decision_log', month_start: '2019-01-01', dropped_by: 'tester, ticket SEC-1' });
+    const [ev] = await app.db.sql`SELECT details FROM audit_events WHERE type = 'audit.partition_dropped' ORDER BY at DESC LIMIT 1`;
+    expect(ev!.details).toMatchObject({ log: 'decision_log', month: '2019-01', by: 'tester, ticket SEC-1', retention_months: 72 });
+    // The records that remain still verify.
+    expect((await verify()).ok).toBe(true);
+  }, 60_000);
 
   it('reports OK, and exits 4 naming the first bad record when a record was edited', async () => {
     const ok = await run([]);
