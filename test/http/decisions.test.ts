@@ -288,6 +288,9 @@ describe('the lean lane and the express lane answer alike', () => {
     const viaExpress = await decideHttp(ask(scientist.id), { path: '/v1/decisions?via=express' });
     expect(lean.status).toBe(200);
     expect(viaExpress.status).toBe(200);
+    // Both are recorded like any other answer (the log-wide checks below count them).
+    await expectRecorded(lean.body, ask(scientist.id), lean.requestId, epId, null);
+    await expectRecorded(viaExpress.body, ask(scientist.id), viaExpress.requestId, epId, null);
     expect(viaExpress.body.effect).toBe(lean.body.effect);
     expect(viaExpress.body.granted_columns).toEqual(lean.body.granted_columns);
     for (const h of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'referrer-policy', 'cache-control', 'content-type']) {
