@@ -101,8 +101,8 @@ export function registerAudit(program: Command): void {
           return;
         }
         await db.owner.begin(async (tx) => {
-          await tx.unsafe(`ALTER TABLE ${log} DETACH PARTITION ${partition}`);
-          await tx.unsafe(`DROP TABLE ${partition}`);
+          await tx`ALTER TABLE ${tx(log)} DETACH PARTITION ${tx(partition)}`;
+          await tx`DROP TABLE ${tx(partition)}`;
           await tx`INSERT INTO audit_partition_drops (partition, log, month_start, month_end, dropped_at, dropped_by) VALUES (${partition}, ${log}, ${start}, ${end}, now(), ${o.by})`;
         });
         await wired.audit.record({ type: 'audit.partition_dropped', outcome: 'success', actorId: null, details: { log, month, partition, by: o.by, retention_months: config.audit.retentionMonths } });
