@@ -6,7 +6,7 @@
  * grants count only for the `emergency` purpose, and only they count for it.
  */
 import { columnNames, selectColumns } from './columns.ts';
-import { conditionContext, type CompiledRule, type ConditionContext, type PolicySnapshot } from './snapshot.ts';
+import { conditionContext, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
 /** The purpose reserved for break-glass access. */
@@ -16,6 +16,8 @@ export const EMERGENCY = 'emergency';
 interface Holding {
   standing: boolean;
   grants: GrantFacts[];
+  /** Grants whose project made the rule's condition see the principal as a member (relied on, too). */
+  membership?: GrantFacts[];
 }
 
 /** UTC calendar date of a millisecond time. */
@@ -32,7 +34,7 @@ export function effectiveRoles(
   principal: PrincipalFacts,
   input: Pick<DecisionInput, 'now' | 'dataset'>,
   snapshot: PolicySnapshot,
-  breakGlass: 'any' | 'only' | 'none' = 'any',
+  breakGlass: GrantMode = 'any',
 ): Map<string, Holding> {
   const held = new Map<string, Holding>();
   const add = (role: string, grant: GrantFacts | null) => {
@@ -55,7 +57,7 @@ export function effectiveRoles(
   return held;
 }
 
-function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: () => ConditionContext, failedConditions: string[]): boolean {
+function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: (rule: CompiledRule) => ConditionContext, failedConditions: string[]): boolean {
   if (rule.datasets.size && !rule.datasets.has(input.dataset.id)) return false;
   if (rule.projects.size && !rule.projects.has(input.dataset.project)) return false;
   if (rule.classifications.size && !rule.classifications.has(input.dataset.classification)) return false;
@@ -63,7 +65,7 @@ function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: () => Condit
   if (rule.condition) {
     let ok: boolean;
     try {
-      ok = rule.condition(ctx()) === true;
+      ok = rule.condition(ctx(rule)) === true;
     } catch {
       // Fail closed: a condition that cannot be evaluated never lets an allow
       // apply, and always lets a deny apply.
@@ -78,12 +80,19 @@ function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: () => Condit
 }
 
 /** Rules of the held roles that apply to this request, each once, with how it is held. */
-function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[]) {
+function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[], mode: GrantMode) {
   const byAction = snapshot.index.get(input.action);
   const out = new Map<CompiledRule, Holding>();
   if (!byAction) return out;
-  let ctx: ConditionContext | undefined;
-  const lazyCtx = () => (ctx ??= conditionContext(input));
+  // One context for every rule, unless grants may add memberships: those count only for rules of the roles they confer.
+  let base: ConditionContext | undefined;
+  const memberships = new Map<CompiledRule, GrantFacts[]>();
+  const ctxFor = (rule: CompiledRule): ConditionContext => {
+    const via = input.principal.grants.length ? membershipGrants(input, rule, snapshot, mode) : [];
+    if (!via.length) return (base ??= conditionContext(input));
+    memberships.set(rule, via);
+    return conditionContext(input, via);
+  };
   const seen = new Set<CompiledRule>();
   for (const [role, holding] of held) {
     const bucket = byAction.get(role);
@@ -101,7 +110,10 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
         }
         if (seen.has(rule)) continue;
         seen.add(rule);
-        if (ruleApplies(rule, input, lazyCtx, failedConditions)) out.set(rule, { standing: holding.standing, grants: [...holding.grants] });
+        if (ruleApplies(rule, input, ctxFor, failedConditions)) {
+          const membership = memberships.get(rule);
+          out.set(rule, membership ? { standing: holding.standing, grants: [...holding.grants], membership } : { standing: holding.standing, grants: [...holding.grants] });
+        }
       }
     }
   }
@@ -113,9 +125,9 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
  * condition, deny-overrides), without prerequisites, columns or sponsor: the
  * part that must agree with plain casbin on policies/model.conf.
  */
-export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot, breakGlass: 'any' | 'only' | 'none' = 'any'): 'allow' | 'deny' {
+export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot, breakGlass: GrantMode = 'any'): 'allow' | 'deny' {
   const held = effectiveRoles(input.principal, input, snapshot, breakGlass);
-  const matched = [...matchingRules(input, snapshot, held, []).keys()];
+  const matched = [...matchingRules(input, snapshot, held, [], breakGlass).keys()];
   return matched.some((r) => r.effect === 'allow') && !matched.some((r) => r.effect === 'deny') ? 'allow' : 'deny';
 }
 
@@ -166,13 +178,18 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const pre = prerequisites(input, principal);
   if (pre.length) return deny(snapshot, pre);
 
-  // The emergency purpose belongs to break-glass: only break-glass grants count for it, and they count for nothing else.
+  // The emergency purpose belongs to break-glass: only break-glass grants carry an allow for it, and they carry
+  // none for anything else. Denies apply through every role and grant the principal holds, whatever the purpose.
   const emergency = input.purpose === EMERGENCY;
-  const held = effectiveRoles(principal, input, snapshot, emergency ? 'only' : 'none');
-  if (emergency && !held.size) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
+  const gate: GrantMode = emergency ? 'only' : 'none';
+  const held = effectiveRoles(principal, input, snapshot, gate);
   const failedConditions: string[] = [];
-  const matched = matchingRules(input, snapshot, held, failedConditions);
-  const denies = [...matched.keys()].filter((r) => r.effect === 'deny');
+  const gated = emergency || principal.grants.some((g) => g.breakGlass);
+  const everything = gated ? matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any') : undefined;
+  const denies = [...(everything ?? new Map()).keys()].filter((r: CompiledRule) => r.effect === 'deny');
+  if (emergency && !held.size && !denies.length) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
+  const matched = matchingRules(input, snapshot, held, failedConditions, gate);
+  for (const r of matched.keys()) if (r.effect === 'deny' && !denies.includes(r)) denies.push(r);
   if (denies.length) {
     return deny(snapshot, denies.map((r) => `denied by rule ${r.id}`), { rules: denies.map((r) => r.id).sort() });
   }
@@ -217,7 +234,11 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   for (const c of requested) for (const r of grantedBy.get(c)!) deciding.set(r, matched.get(r)!);
   const obligations = dedupeObligations([...deciding.keys()].flatMap((r) => r.obligations));
   const reliedGrants = new Map<string, GrantFacts>();
-  for (const h of deciding.values()) if (!h.standing) for (const g of h.grants) reliedGrants.set(g.id, g);
+  for (const h of deciding.values()) {
+    if (!h.standing) for (const g of h.grants) reliedGrants.set(g.id, g);
+    // A grant that made the principal a member for a deciding rule's condition is relied on too.
+    for (const g of h.membership ?? []) reliedGrants.set(g.id, g);
+  }
   const grants = [...reliedGrants.values()];
   return {
     effect: 'allow',

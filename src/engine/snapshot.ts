@@ -3,7 +3,7 @@
  * policy version by policy/compile.ts, indexed so that a decision touches
  * only rules that can apply: by action, then by role.
  */
-import type { DecisionInput, Obligation } from './types.ts';
+import type { DecisionInput, GrantFacts, Obligation } from './types.ts';
 
 /** How an allow rule selects columns (minimum necessary). */
 export type ColumnSelector =
@@ -76,32 +76,46 @@ export interface PolicySnapshot {
   roleClosure: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
+/** Which grants count: all in force, only break-glass ones, or none of the break-glass ones. */
+export type GrantMode = 'any' | 'only' | 'none';
+
 /**
- * Projects the principal belongs to for this request: those of its role
- * assignments, plus the scope of each grant in force that counts for the
- * request's purpose (break-glass grants for `emergency` only, others never for it).
+ * Grants that make a project the principal's own for one rule's condition:
+ * grants in force (of the kinds `mode` counts) that confer one of the rule's
+ * roles, directly or by inheritance, in a project the principal is not
+ * already a member of. A grant of another role never does.
  */
-function memberProjects(input: DecisionInput): string[] {
+export function membershipGrants(input: DecisionInput, rule: CompiledRule, snapshot: PolicySnapshot, mode: GrantMode): GrantFacts[] {
   const p = input.principal;
-  if (!p.grants.length) return p.projects;
-  const emergency = input.purpose === 'emergency';
-  let out: string[] | undefined;
+  let out: GrantFacts[] | undefined;
   for (const g of p.grants) {
-    if (g.breakGlass !== emergency || !(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
+    if ((mode === 'only' && !g.breakGlass) || (mode === 'none' && g.breakGlass)) continue;
+    if (!(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
     const project = g.project ?? (g.datasetId === input.dataset.id ? input.dataset.project : null);
-    if (project === null || p.projects.includes(project) || out?.includes(project)) continue;
-    (out ??= [...p.projects]).push(project);
+    if (project === null || p.projects.includes(project)) continue;
+    const conferred = snapshot.roleClosure.get(g.role);
+    if (!rule.roles.some((r) => r === g.role || conferred?.has(r))) continue;
+    (out ??= []).push(g);
   }
-  return out ?? p.projects;
+  return out ?? [];
 }
 
-/** Builds the condition context of a request (shared by decide and the casbin reference). */
-export function conditionContext(input: DecisionInput): ConditionContext {
+/**
+ * Builds the condition context of a request (shared by decide and the casbin
+ * reference). `projects` is the principal's memberships, plus the projects of
+ * `membership` (see {@link membershipGrants}).
+ */
+export function conditionContext(input: DecisionInput, membership: readonly GrantFacts[] = []): ConditionContext {
+  let projects = input.principal.projects;
+  for (const g of membership) {
+    const project = g.project ?? input.dataset.project;
+    if (!projects.includes(project)) projects = [...projects, project];
+  }
   return {
     principal: {
       id: input.principal.id,
       kind: input.principal.kind,
-      projects: memberProjects(input),
+      projects,
       vendor: input.principal.vendorId ?? '',
       attributes: input.principal.attributes,
     },

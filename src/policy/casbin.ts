@@ -5,18 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { newEnforcer, newModelFromString, type Enforcer } from 'casbin';
-import { conditionContext, type ConditionContext, type PolicySnapshot } from '../engine/snapshot.ts';
+import { conditionContext, membershipGrants, type PolicySnapshot } from '../engine/snapshot.ts';
 import type { DecisionInput, PrincipalFacts } from '../engine/types.ts';
 import { POLICIES_DIR } from './loadDefaultRoles.ts';
 
 /** The casbin model text shipped in policies/model.conf. */
 export const MODEL_TEXT = readFileSync(`${POLICIES_DIR}model.conf`, 'utf8');
 
-/** A casbin enforcer plus the per-request context table its cond() reads. */
+/** A casbin enforcer plus the per-request table its cond() reads. */
 export interface CasbinReference {
   enforcer: Enforcer;
-  /** Registers a request context and returns the key to pass as r.ctx. */
-  withContext(ctx: ConditionContext): string;
+  /** Registers a request and returns the key to pass as r.ctx (cond() builds each rule's context from it). */
+  withContext(input: DecisionInput): string;
 }
 
 /** `p` lines of a snapshot: role × action × classification × dataset × project × purpose. */
@@ -50,13 +50,15 @@ export function groupingLines(snapshot: PolicySnapshot, principals: readonly Pri
 /** Builds a casbin enforcer holding the snapshot's rules and the principals' roles at `now`. */
 export async function buildCasbinReference(snapshot: PolicySnapshot, principals: readonly PrincipalFacts[], now: number): Promise<CasbinReference> {
   const enforcer = await newEnforcer(newModelFromString(MODEL_TEXT));
-  const contexts = new Map<string, ConditionContext>();
+  const contexts = new Map<string, DecisionInput>();
   const byId = new Map(snapshot.rules.map((r) => [r.id, r]));
   await enforcer.addFunction('cond', (ruleId: string, ctxKey: string) => {
     const rule = byId.get(ruleId);
     if (!rule?.condition) return true;
     try {
-      return rule.condition(contexts.get(ctxKey)!) === true;
+      // The same per-rule context as the fast path: grants add memberships only for rules of the roles they confer.
+      const input = contexts.get(ctxKey)!;
+      return rule.condition(conditionContext(input, membershipGrants(input, rule, snapshot, 'any'))) === true;
     } catch {
       return rule.effect === 'deny'; // same fail-closed rule as the fast path
     }
@@ -70,9 +72,9 @@ export async function buildCasbinReference(snapshot: PolicySnapshot, principals:
   let n = 0;
   return {
     enforcer,
-    withContext(ctx) {
+    withContext(input) {
       const key = `c${n++}`;
-      contexts.set(key, ctx);
+      contexts.set(key, input);
       return key;
     },
   };
@@ -80,6 +82,6 @@ export async function buildCasbinReference(snapshot: PolicySnapshot, principals:
 
 /** Plain casbin's effect for a request (rules only: no columns, BAA or sponsor logic). */
 export function casbinEffect(ref: CasbinReference, input: DecisionInput): boolean {
-  const ctx = ref.withContext(conditionContext(input));
+  const ctx = ref.withContext(input);
   return ref.enforcer.enforceSync(input.principal.id, input.dataset.project, input.action, input.dataset.classification, input.dataset.id, input.purpose, ctx);
 }
