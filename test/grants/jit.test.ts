@@ -106,6 +106,9 @@ describe('filing a request', () => {
     expect((await file(ria, { project: undefined })).status).toBe(400);
     expect((await file(ria, { dataset: 'onc-notes' })).status).toBe(400);
     expect((await file(ria, { project: 'nowhere' })).status).toBe(404);
+    // Text that could not be stored in an audit event is refused before anything is written.
+    const lone = await file(ria, { justification: `${JUSTIFY} \ud800` });
+    expect(lone.status).toBe(400);
   });
 
   it('records the policy’s approval count (two for a PHI role) and announces the request', async () => {
@@ -332,6 +335,10 @@ describe('break-glass', () => {
     expect((await auditOf('break_glass.activated')).some((e) => e.actor_id === ria.id && e.outcome === 'failure' && e.details.severity === 'critical')).toBe(true);
     const long = await app.call('POST', '/v1/break-glass', { token: doc.token, body: { project: 'onc', reason: 'Patient safety review of a model alert on ward 7.', duration_seconds: 3601 } });
     expect(long.status).toBe(400);
+    const before = (await app.db.sql`SELECT count(*)::int AS n FROM grants WHERE principal_id = ${doc.id}`)[0]!.n;
+    const lone = await app.call('POST', '/v1/break-glass', { token: doc.token, body: { project: 'onc', reason: 'Patient safety review of a model alert \ud800 on ward 7.' } });
+    expect(lone.status).toBe(400);
+    expect((await app.db.sql`SELECT count(*)::int AS n FROM grants WHERE principal_id = ${doc.id}`)[0]!.n).toBe(before);
     app.clock.advance(601_000);
     const stale = await app.call('POST', '/v1/break-glass', { token: doc.token, body: { project: 'onc', reason: 'Patient safety review of a model alert on ward 7.' } });
     expect(stale.body.code).toBe('step_up_required');

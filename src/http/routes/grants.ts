@@ -12,13 +12,13 @@ import { requestAccess } from '../../grants/requestAccess.ts';
 import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
 import type { AccessRequest, Grant, GrantFilter } from '../../grants/store.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, storableText, type AnyRoute } from '../route.ts';
 
 const Scope = {
   project: z.string().min(1).max(63).optional().describe('the project the role is wanted in (or give dataset)'),
   dataset: z.string().min(1).max(128).optional().describe('one dataset the role is wanted for (or give project)'),
 };
-const Reason = z.string().max(2000);
+const Reason = storableText(2000);
 const IdParams = z.strictObject({ id: z.uuid() });
 const ListQuery = z.strictObject({
   view: z.enum(['mine', 'to-approve', 'all']).default('mine').describe('mine: my requests; to-approve: pending ones I may approve; all: every request (security reviewers)'),
@@ -192,7 +192,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'access',
       auth: { kind: 'session', stepUp: true },
       params: IdParams,
-      body: z.strictObject({ comment: z.string().max(2000).optional() }),
+      body: z.strictObject({ comment: storableText(2000).optional() }),
       responses: {
         200: { description: 'Approval recorded; `grant` is set when it completed the request', schema: RequestWithHistory.extend({ counted: z.boolean() }) },
         409: { description: 'The request is no longer pending' },

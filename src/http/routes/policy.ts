@@ -17,13 +17,13 @@ import { roleGraph } from '../../policy/loadPolicy.ts';
 import { simulatePolicy } from '../../policy/simulate.ts';
 import { policyEtag, type PolicyFiles, type PolicyVersion } from '../../policy/store.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, storableText, type AnyRoute } from '../route.ts';
 
 const read = { kind: 'permission', permission: 'policy:read' } as const;
 const write = { kind: 'permission', permission: 'policy:write', stepUp: true } as const;
 
 const FileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.ya?ml$/, 'a file name like default.yaml');
-const Files = z.record(FileName, z.string().max(2_000_000)).refine((f) => Object.keys(f).length <= 200, 'at most 200 files');
+const Files = z.record(FileName, storableText(2_000_000)).refine((f) => Object.keys(f).length <= 200, 'at most 200 files');
 const Documents = Files.refine((f) => Object.keys(f).length >= 1, 'at least one rule document');
 const VersionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
 
@@ -33,7 +33,7 @@ export const SIMULATION_MAX = 100_000;
 const PolicyEdit = z.strictObject({
   documents: Documents.describe('rule documents by file name (YAML text)'),
   tests: Files.optional().describe('policy test files by name; omitted: keep the current ones'),
-  comment: z.string().max(2000).optional(),
+  comment: storableText(2000).optional(),
 });
 
 const VersionBody = z.object({
@@ -208,7 +208,7 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Create a new version whose content equals an earlier one (gated by its tests like any edit)',
       tag: 'policy',
       auth: write,
-      body: z.strictObject({ version: z.number().int().min(1), comment: z.string().max(2000).optional() }),
+      body: z.strictObject({ version: z.number().int().min(1), comment: storableText(2000).optional() }),
       responses: {
         200: { description: 'The new version', schema: VersionBody },
         404: { description: 'No such version' },
