@@ -126,7 +126,8 @@ $$;
 -- under a row lock, links each record to the previous one, moves the head.
 -- A failed transaction leaves head and records as they were: no gaps.
 -- hash = SHA-256(prev_hash || SHA-256(encoding)).
-CREATE FUNCTION custos_append_decisions(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE FUNCTION custos_append_decisions(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_seq  bigint;
   v_hash bytea;
@@ -151,7 +152,8 @@ BEGIN
 END;
 $$;
 
-CREATE FUNCTION custos_append_audit(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE FUNCTION custos_append_audit(p_chain uuid, p_rows jsonb) RETURNS bigint LANGUAGE plpgsql
+  SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_seq  bigint;
   v_hash bytea;
@@ -283,7 +285,13 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO custos_ap
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO custos_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO custos_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO custos_app;
-REVOKE UPDATE, DELETE, TRUNCATE ON decision_log, audit_events, audit_checkpoints, audit_partition_drops FROM custos_app;
+-- The logs are read directly but written only through the append functions
+-- (which run with the owner's rights): no row, sequence number or link of the
+-- application's own making. Retention records and keys are the owner's too.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON decision_log, audit_events FROM custos_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_checkpoints FROM custos_app;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_partition_drops FROM custos_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_keys FROM custos_app;
 -- Partitions are tables too: the application writes through the parent only.
 DO $$
 DECLARE p text;
@@ -296,6 +304,6 @@ END;
 $$;
 -- The migration history is the owner's.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON schema_migrations FROM custos_app;
--- Chain heads move only inside the append functions.
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_chains FROM custos_app;
-GRANT UPDATE (head_seq, head_hash) ON audit_chains TO custos_app;
+-- Chain heads move only inside the append functions; the application only registers new, empty chains.
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_chains FROM custos_app;
+GRANT INSERT (id, log, instance, started_at) ON audit_chains TO custos_app;

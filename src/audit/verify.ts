@@ -112,6 +112,12 @@ async function verifyLog(
     SELECT DISTINCT cp.chain_id FROM audit_checkpoints cp JOIN audit_chains c ON c.id = cp.chain_id
     WHERE c.log = ${log} AND cp.at >= ${range.from} AND cp.at < ${range.to}`;
   for (const c of cpChains) if (!byChain.has(c.chain_id as string)) byChain.set(c.chain_id as string, { lo: 1, hi: 0 });
+  // Every chain registered before the window's end, with its head: a chain whose records and checkpoints were all removed is still found.
+  const heads = await sql`SELECT id, started_at, head_seq, head_hash FROM audit_chains WHERE log = ${log} AND started_at < ${range.to}`;
+  const chainInfo = new Map<string, { startedAt: Date; headSeq: number; headHash: Buffer }>(
+    heads.map((h) => [h.id as string, { startedAt: new Date(h.started_at as string), headSeq: Number(h.head_seq), headHash: h.head_hash as Buffer }]),
+  );
+  for (const [id, h] of chainInfo) if (h.headSeq > 0 && !byChain.has(id)) byChain.set(id, { lo: 1, hi: 0 });
   const [pruned] = await sql`SELECT max(month_end) AS until FROM audit_partition_drops WHERE log = ${log}`;
   const prunedUntil: Date | null = pruned?.until ? new Date(pruned.until as string) : null;
 
@@ -152,8 +158,12 @@ async function verifyLog(
   for (const chainId of byChain.keys()) {
     report.chains++;
     const bad = firstBad.get(chainId);
-    let problem = bad ? await classify(sql, log, chainId, bad, prunedUntil) : undefined;
-    problem ??= await verifyCheckpoints(deps, log, chainId, report, prunedUntil);
+    // Retention excuses missing records only in chains that were already writing before the dropped months ended.
+    const info = chainInfo.get(chainId);
+    const pruned = prunedUntil && info && info.startedAt < prunedUntil ? prunedUntil : null;
+    let problem = bad ? await classify(sql, log, chainId, bad, pruned) : undefined;
+    problem ??= await verifyCheckpoints(deps, log, chainId, report, pruned);
+    if (!problem && info && info.headSeq > 0) problem = await verifyHead(sql, log, chainId, info, pruned);
     if (problem) report.problems.push(problem);
   }
   onProgress?.({ log, chainsDone: byChain.size, chains: byChain.size, records: report.records });
@@ -191,6 +201,21 @@ async function classify(sql: Sql, log: ChainedLog, chainId: string, bad: BadRow,
   // Intact itself, but its predecessor's hash is not what it was written after: the predecessor was rewritten.
   const [prev] = await sql`SELECT id, at FROM ${sql(log)} WHERE chain_id = ${chainId} AND seq = ${Number(bad.seq) - 1}`;
   return { ...base, seq: Number(bad.seq) - 1, record_id: prev?.id ?? null, at: prev ? new Date(prev.at).toISOString() : at, kind: 'altered', detail: 'the record and its hash were rewritten (the next record no longer links to it)' };
+}
+
+/** The chain's registered head must be a stored record with that hash. */
+async function verifyHead(sql: Sql, log: ChainedLog, chainId: string, head: { headSeq: number; headHash: Buffer }, prunedUntil: Date | null): Promise<VerifyProblem | undefined> {
+  const [rec] = await sql`SELECT id, at, hash FROM ${sql(log)} WHERE chain_id = ${chainId} AND seq = ${head.headSeq}`;
+  const base = { log, chain_id: chainId, seq: head.headSeq };
+  if (!rec) {
+    const [any] = await sql`SELECT 1 AS hit FROM ${sql(log)} WHERE chain_id = ${chainId} LIMIT 1`;
+    if (prunedUntil && !any) return undefined;
+    return { ...base, record_id: null, at: null, kind: 'truncated', detail: `the chain's head is record ${head.headSeq}, which is gone` };
+  }
+  if (!(rec.hash as Buffer).equals(head.headHash)) {
+    return { ...base, record_id: rec.id as string, at: new Date(rec.at as string).toISOString(), kind: 'altered', detail: `record ${head.headSeq} differs from the chain's registered head` };
+  }
+  return undefined;
 }
 
 async function verifyCheckpoints(deps: { sql: Sql; keys: AuditKeys }, log: ChainedLog, chainId: string, report: VerifyReport, prunedUntil: Date | null): Promise<VerifyProblem | undefined> {

@@ -97,7 +97,11 @@ describe('the application role', () => {
     ['DELETE FROM audit_checkpoints', (s: any) => s`DELETE FROM audit_checkpoints`],
     ['UPDATE a partition directly', (s: any) => s`UPDATE decision_log_default SET effect = 'allow'`],
     ['INSERT into a partition directly', (s: any) => s`INSERT INTO decision_log_default SELECT * FROM decision_log LIMIT 1`],
-    ['rewrite a chain head', (s: any) => s`UPDATE audit_chains SET instance = 'x'`],
+    ['rewrite a chain head', (s: any) => s`UPDATE audit_chains SET head_seq = 0`],
+    ['insert a record around the append function', (s: any) => s`INSERT INTO decision_log SELECT * FROM decision_log LIMIT 1`],
+    ['register a chain with a head of its own', (s: any) => s`INSERT INTO audit_chains (id, log, instance, started_at, head_seq) VALUES (gen_random_uuid(), 'decision_log', 'x', now(), 5)`],
+    ['forge a retention drop', (s: any) => s`INSERT INTO audit_partition_drops VALUES ('x', 'decision_log', '2999-01-01', '2999-02-01', now(), 'x')`],
+    ['remove a checkpoint key', (s: any) => s`DELETE FROM audit_keys`],
     ['forge a migration record', (s: any) => s`DELETE FROM schema_migrations`],
   ])('cannot %s', async (_name, q) => {
     const [{ who }]: any[] = await app.db.appSql`SELECT current_user AS who`;
@@ -236,6 +240,28 @@ describe('tampering through a superuser connection is caught, at the first bad r
       expect(progress.length).toBeGreaterThan(5);
     } finally {
       await tamper((tx) => tx`UPDATE decision_log SET effect = 'allow' WHERE chain_id = ${chain} AND seq IN (11, 18)`);
+    }
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('a whole chain removed, records and checkpoints (caught by its registered head)', async () => {
+    const [other] = await app.db.sql`SELECT chain_id FROM decision_log WHERE chain_id <> ${chain} GROUP BY chain_id LIMIT 1`;
+    const victim = other ? (other.chain_id as string) : chain;
+    const records = await app.db.sql`SELECT to_jsonb(d) AS row FROM decision_log d WHERE chain_id = ${victim}`;
+    const checkpoints = await app.db.sql`SELECT to_jsonb(c) AS row FROM audit_checkpoints c WHERE chain_id = ${victim}`;
+    const [{ head }]: any[] = await app.db.sql`SELECT head_seq::int AS head FROM audit_chains WHERE id = ${victim}`;
+    await tamper(async (tx) => {
+      await tx`DELETE FROM audit_checkpoints WHERE chain_id = ${victim}`;
+      await tx`DELETE FROM decision_log WHERE chain_id = ${victim}`;
+    });
+    try {
+      const report = await verify();
+      expect(report.problems.find((p: any) => p.chain_id === victim)).toMatchObject({ kind: 'truncated', seq: head });
+    } finally {
+      await tamper(async (tx) => {
+        for (const r of records) await tx`INSERT INTO decision_log SELECT * FROM jsonb_populate_record(NULL::decision_log, ${r.row})`;
+        for (const c of checkpoints) await tx`INSERT INTO audit_checkpoints SELECT * FROM jsonb_populate_record(NULL::audit_checkpoints, ${c.row})`;
+      });
     }
     expect((await verify()).ok).toBe(true);
   });
