@@ -96,6 +96,11 @@ export function registerAudit(program: Command): void {
         const partition = `${log}_${m[1]}${m[2]}`;
         const [exists] = await db.owner`SELECT 1 AS hit FROM pg_class WHERE relname = ${partition}`;
         if (!exists) throw new ValidationError(`There is no partition ${partition}.`);
+        // Oldest first: a dropped month in the middle would leave gaps that verification cannot tell from deletions.
+        const older = await db.owner`
+          SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class parent ON parent.oid = i.inhparent
+          WHERE parent.relname = ${log} AND c.relname ~ '_[0-9]{6}$' AND c.relname < ${partition} ORDER BY c.relname LIMIT 1`;
+        if (older.length) throw new ConflictError(`Drop the older months first (${older[0]!.name as string} is still there).`);
         if (!o.yes) {
           process.stdout.write(`would drop ${partition} (${log} ${month}); run again with --yes\n`);
           return;

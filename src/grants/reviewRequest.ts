@@ -116,7 +116,8 @@ export async function revokeGrant(deps: GrantDeps, actor: Actor, grantId: string
   }
   if (!allowed) {
     await deps.audit.record({ type: 'grant.revoked', outcome: 'failure', actorId: me, subjectId: grant.principal_id, meta: actor.meta, details: { grant_id: grantId, reason: 'not allowed' } });
-    throw new ForbiddenError('You may not revoke this grant.');
+    // Not yours to revoke looks the same as not there: the answer does not confirm that the grant exists.
+    throw new NotFoundError(`Grant ${grantId}`);
   }
   const why = assertJustified(deps, reason, 'body.reason');
   const revoked = await deps.store.revokeGrant({ grantId, by: me, reason: why, at: deps.clock.now() }, (g) => [grantNotice('grant.revoked', g)]);

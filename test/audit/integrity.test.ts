@@ -300,6 +300,11 @@ describe('custos audit', () => {
     expect(dry.stdout).toContain('would drop decision_log_201901');
     const [still] = await app.db.sql`SELECT 1 AS hit FROM pg_class WHERE relname = 'decision_log_201901'`;
     expect(still).toBeDefined();
+    // Oldest month first.
+    await app.db.sql.unsafe(`CREATE TABLE decision_log_201812 PARTITION OF decision_log FOR VALUES FROM ('2018-12-01') TO ('2019-01-01')`);
+    const outOfOrder = await cli(['drop-partition', 'decision_log', '2019-01', '--by', 'tester', '--yes']);
+    expect(outOfOrder.code).toBe(3);
+    expect((await cli(['drop-partition', 'decision_log', '2018-12', '--by', 'tester, ticket SEC-1', '--yes'])).code).toBe(0);
     const dropped = await cli(['drop-partition', 'decision_log', '2019-01', '--by', 'tester, ticket SEC-1', '--yes']);
     expect(dropped.code, dropped.stdout).toBe(0);
     const [gone] = await app.db.sql`SELECT 1 AS hit FROM pg_class WHERE relname = 'decision_log_201901'`;

@@ -256,7 +256,12 @@ describe('revocation', () => {
   it('is refused to someone with no say over the grant', async () => {
     const r = await granted({ duration_seconds: 600 });
     const no = await app.call('POST', `/v1/grants/${r.grant.id}/revoke`, { token: doc.token, body: { reason: 'I would like this to end right now.' } });
-    expect(no.status).toBe(403);
+    const absent = await app.call('POST', `/v1/grants/${crypto.randomUUID()}/revoke`, { token: doc.token, body: { reason: 'I would like this to end right now.' } });
+    // The same answer as for a grant that does not exist, and the attempt is on the record.
+    expect(no.status).toBe(404);
+    expect(absent.status).toBe(404);
+    expect(no.body.detail.replace(r.grant.id, 'X')).toBe(absent.body.detail.replace(/[0-9a-f-]{36}/, 'X'));
+    expect((await auditOf('grant.revoked')).some((e) => e.actor_id === doc.id && e.outcome === 'failure')).toBe(true);
     const mine = await app.call('POST', `/v1/access-requests/${r.id}/revoke`, { token: ria.token, body: { reason: 'Finished early; giving the access back.' } });
     expect(mine.status).toBe(200);
     expect(mine.body.history.map((h: any) => h.event)).toEqual(['requested', 'approval', 'approval', 'approved', 'activated', 'revoked']);
