@@ -102,13 +102,6 @@ export function authenticateBasicHeader(deps: AuthDeps, header: string, meta: Re
   return deps.clientContexts.get(`h:${hash('sha256', header, 'base64')}`, uncached);
 }
 
-/** Authenticates a service by client id and secret; throws UnauthenticatedError. */
-export async function authenticateClient(deps: AuthDeps, creds: { clientId: string; secret: string }, meta: RequestMeta): Promise<AuthContext> {
-  if (!deps.clientContexts) return authenticateClientUncached(deps, creds, meta);
-  const key = createHash('sha256').update(`${creds.clientId}\0${creds.secret}`).digest('base64');
-  return deps.clientContexts.get(key, () => authenticateClientUncached(deps, creds, meta));
-}
-
 async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: string; secret: string }, meta: RequestMeta): Promise<AuthContext> {
   const fail = (reason: string) => new UnauthenticatedError('The client credentials are not valid.', { reason, clientId: creds.clientId });
   const row = await deps.clients.findByClientId(creds.clientId);

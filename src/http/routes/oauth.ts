@@ -8,7 +8,7 @@
 import type { Response } from 'express';
 import { z } from 'zod';
 import { authenticateClientAssertion, JWT_BEARER } from '../../auth/clientAssertion.ts';
-import { authenticateClient, parseBasic } from '../../auth/clientCredentials.ts';
+import { authenticateBasicHeader, isBasic } from '../../auth/clientCredentials.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import { CustosError, RateLimitedError, UnauthenticatedError } from '../../errors.ts';
 import { issueToken, JobMetadata, OAuthError, parseAuthorizationDetails } from '../../tokens/issueToken.ts';
@@ -58,9 +58,9 @@ async function client(deps: AppDeps, header: string | undefined, body: Record<st
     // The audience may be the token endpoint (RFC 7523) or the issuer (RFC 8414 clients often use it).
     return authenticateClientAssertion(deps.auth, { assertion: body.client_assertion, audiences: [`${issuer}/oauth2/token`, issuer], meta });
   }
-  const basic = parseBasic(header);
-  if (!basic) throw new UnauthenticatedError('Client authentication is required.');
-  return authenticateClient(deps.auth, basic, meta);
+  // The same cached client_secret_basic check as the decision API.
+  if (!isBasic(header)) throw new UnauthenticatedError('Client authentication is required.');
+  return authenticateBasicHeader(deps.auth, header, meta);
 }
 
 /** OAuth routes. */
