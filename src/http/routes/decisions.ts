@@ -8,7 +8,7 @@ import { PURPOSES } from '../../catalog/identifiers.ts';
 import { makeDecision, makeDecisions, type RecordedDecision } from '../../decisions/makeDecision.ts';
 import { ACTIONS } from '../../policy/document.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, storableText, type AnyRoute } from '../route.ts';
 
 const DecisionRequestBody = z.strictObject({
   principal_id: z.uuid().describe('the principal whose access is decided'),
@@ -22,7 +22,7 @@ const DecisionRequestBody = z.strictObject({
     .record(
       z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/),
       // No NUL and no lone surrogate: neither can be stored in the decision log.
-      z.union([z.string().max(500).refine((v) => !v.includes('\0') && v.isWellFormed(), 'text without NUL or lone surrogates'), z.number().finite(), z.boolean()]),
+      z.union([storableText(500), z.number().finite(), z.boolean()]),
     )
     .refine((r) => Object.keys(r).length <= 50, 'at most 50 entries')
     .optional(),
