@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
-import { loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { startReceiver, type Receiver } from './webhookReceiver.ts';
 
 let app: TestApp;
@@ -21,13 +21,11 @@ let doc: Person; // data scientist of onc, eligible for break-glass
 let pep: string; // enforcement point's Basic header
 let job: string; // training job of ria's
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 const JUSTIFY = 'Retraining the sepsis model on the Q3 oncology notes (ticket ML-4411).';
 
 async function credential(principalId: string, createdBy: string): Promise<string> {
   const c = await createClientCredential(app.wired.auth, { principalId, createdBy, meta: { ip: undefined, requestId: undefined } });
-  return basic(c.client_id, c.client_secret!);
+  return basicAuth(c.client_id, c.client_secret!);
 }
 
 const decide = (principalId: string, o: { purpose?: string; columns?: string[] } = {}) =>

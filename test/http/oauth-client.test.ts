@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -38,31 +38,14 @@ beforeAll(async () => {
   // The issuer must be the URL the server answers on, or discovery (rightly) refuses it.
   app = await startTestApp({}, { envFor: (port) => ({ CUSTOS_PUBLIC_URL: `http://127.0.0.1:${port}` }) });
   admin = await adminOf(app);
+  const world = await oncologyWorld(app, admin, [{ id: 'onc-notes', audience: AUDIENCE }]);
+  sponsorId = world.scientistId;
+  pepCreds = { client_id: world.pep.clientId, client_secret: world.pep.secret };
   const c = app.wired.catalog;
-  await c.createProject({ id: 'onc', name: 'Oncology' });
-  const sci = await c.createPrincipal({ kind: 'user', name: 'sci' });
-  sponsorId = sci.id;
-  await c.assignRole({ principal_id: sci.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  await c.createDataset({
-    id: 'onc-notes',
-    project_id: 'onc',
-    owner_id: sci.id,
-    purposes: ['model-training'],
-    audience: AUDIENCE,
-    columns: [
-      { name: 'patient_name', type: 'string', category: 'names' },
-      { name: 'note_text', type: 'string' },
-      { name: 'admit_date', type: 'date', category: 'dates' },
-    ],
-  });
   // The job holds no standing role: it works under a just-in-time grant (so the token carries grant_ids).
-  const jobP = await c.createPrincipal({ kind: 'service', name: 'train-oc', sponsor_id: sci.id, project_id: 'onc' });
+  const jobP = await c.createPrincipal({ kind: 'service', name: 'train-oc', sponsor_id: sponsorId, project_id: 'onc' });
   jobId = jobP.id;
-  const pepP = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: admin.id, project_id: 'onc' });
-  await c.assignRole({ principal_id: pepP.id, role_id: 'enforcement-point', project_id: null }, null);
-  await loginAs(app, admin);
   jobCreds = (await app.call('POST', `/v1/principals/${jobP.id}/credentials`, { token: admin.token })).body;
-  pepCreds = (await app.call('POST', `/v1/principals/${pepP.id}/credentials`, { token: admin.token })).body;
   grantId = randomUUID();
   const now = app.clock.now().getTime();
   // Two hours: longer than the default lifetime, so the default (15 min) applies.

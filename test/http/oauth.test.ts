@@ -6,7 +6,7 @@
  */
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, form, loginAs, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -14,8 +14,7 @@ let scientistId: string;
 let job: { id: string; basic: string; clientId: string };
 let pep: { basic: string };
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+const basic = basicAuth;
 
 async function tokenRequest(fields: Record<string, string>, auth = job.basic) {
   return app.call('POST', '/oauth2/token', { body: form(fields), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth } });
@@ -26,32 +25,14 @@ const detail = (columns: string[] | '*', dataset = 'onc-notes') => JSON.stringif
 beforeAll(async () => {
   app = await startTestApp();
   admin = await adminOf(app);
+  const world = await oncologyWorld(app, admin, [{ id: 'onc-notes', audience: 'https://notes.example.org' }]);
+  scientistId = world.scientistId;
+  pep = world.pep;
   const c = app.wired.catalog;
-  await c.createProject({ id: 'onc', name: 'Oncology' });
-  const sci = await c.createPrincipal({ kind: 'user', name: 'sci' });
-  scientistId = sci.id;
-  await c.assignRole({ principal_id: sci.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  await c.createDataset({
-    id: 'onc-notes',
-    project_id: 'onc',
-    owner_id: sci.id,
-    purposes: ['model-training'],
-    audience: 'https://notes.example.org',
-    columns: [
-      { name: 'patient_name', type: 'string', category: 'names' },
-      { name: 'note_text', type: 'string' },
-      { name: 'admit_date', type: 'date', category: 'dates' },
-    ],
-  });
-  const jobP = await c.createPrincipal({ kind: 'service', name: 'train-42', sponsor_id: sci.id, project_id: 'onc' });
+  const jobP = await c.createPrincipal({ kind: 'service', name: 'train-42', sponsor_id: scientistId, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  const pepP = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: admin.id, project_id: 'onc' });
-  await c.assignRole({ principal_id: pepP.id, role_id: 'enforcement-point', project_id: null }, null);
-  await loginAs(app, admin);
   const jc = await app.call('POST', `/v1/principals/${jobP.id}/credentials`, { token: admin.token });
-  const pc = await app.call('POST', `/v1/principals/${pepP.id}/credentials`, { token: admin.token });
   job = { id: jobP.id, basic: basic(jc.body.client_id, jc.body.client_secret), clientId: jc.body.client_id };
-  pep = { basic: basic(pc.body.client_id, pc.body.client_secret) };
 });
 afterAll(async () => app.close());
 

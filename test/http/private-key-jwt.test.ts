@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, form, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -19,7 +19,6 @@ let keyPair: { publicKey: jose.CryptoKey; privateKey: jose.CryptoKey };
 let publicJwk: jose.JWK;
 
 const DETAILS = [{ type: 'dataset_access', dataset: 'onc-notes', actions: ['read'], columns: ['note_text'], purpose: 'model-training' }];
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
 
 async function assertion(claims: Partial<Record<string, unknown>> = {}, header: Record<string, unknown> = {}): Promise<string> {
   const now = Math.floor(app.clock.now().getTime() / 1000);

@@ -25,7 +25,7 @@ import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
 import { verifyToken } from '../../src/tokens/verifyToken.ts';
-import { adminOf, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, form, loginAs, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -45,8 +45,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Every token the server handed out in this file: jti → what it said. */
 const issued = new Map<string, { decisionId: string; exp: number; sub: string }>();
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+const basic = basicAuth;
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const detail = (columns: string[] | '*', dataset = NOTES.id) => JSON.stringify([{ type: 'dataset_access', dataset, actions: ['read'], columns, purpose: 'model-training' }]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,25 +136,10 @@ async function setStatus(principalId: string, status: 'active' | 'disabled') {
 beforeAll(async () => {
   app = await startTestApp();
   admin = await adminOf(app);
+  const world = await oncologyWorld(app, admin, [NOTES, LABS]);
+  sponsorId = world.scientistId;
+  const sci = { id: world.scientistId };
   const c = app.wired.catalog;
-  await c.createProject({ id: 'onc', name: 'Oncology' });
-  const sci = await c.createPrincipal({ kind: 'user', name: 'sci' });
-  sponsorId = sci.id;
-  await c.assignRole({ principal_id: sci.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  for (const ds of [NOTES, LABS]) {
-    await c.createDataset({
-      id: ds.id,
-      project_id: 'onc',
-      owner_id: sci.id,
-      purposes: ['model-training'],
-      audience: ds.audience,
-      columns: [
-        { name: 'patient_name', type: 'string', category: 'names' },
-        { name: 'note_text', type: 'string' },
-        { name: 'admit_date', type: 'date', category: 'dates' },
-      ],
-    });
-  }
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-sec', sponsor_id: sci.id, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
   const jitP = await c.createPrincipal({ kind: 'service', name: 'train-jit', sponsor_id: sci.id, project_id: 'onc' });
@@ -164,9 +148,6 @@ beforeAll(async () => {
   await c.assignRole({ principal_id: sci2.id, role_id: 'approver', project_id: 'onc' }, null);
   const graftP = await c.createPrincipal({ kind: 'service', name: 'train-graft', sponsor_id: sci2.id, project_id: 'onc' });
   await c.assignRole({ principal_id: graftP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  const pepP = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: admin.id, project_id: 'onc' });
-  await c.assignRole({ principal_id: pepP.id, role_id: 'enforcement-point', project_id: null }, null);
-  await loginAs(app, admin);
   const creds = async (id: string) => {
     const r = await app.call('POST', `/v1/principals/${id}/credentials`, { token: admin.token });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -175,7 +156,7 @@ beforeAll(async () => {
   job = { id: jobP.id, ...(await creds(jobP.id)) };
   jitJob = { id: jitP.id, ...(await creds(jitP.id)) };
   graftJob = { id: graftP.id, basic: (await creds(graftP.id)).basic, sponsorId: sci2.id };
-  pep = { basic: (await creds(pepP.id)).basic };
+  pep = world.pep;
 });
 afterAll(async () => app?.close());
 

@@ -162,3 +162,46 @@ export async function personDirect(app: TestApp, username: string, roles: { role
   const e = await issueEnrollment(app.wired.auth, { principalId: p.id });
   return enrollPerson(app, { id: p.id, username, secret: e.secret });
 }
+
+/** `Authorization: Basic` for client credentials (RFC 6749 §2.3.1: each part form-encoded). */
+export function basicAuth(clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+/** An `application/x-www-form-urlencoded` body. */
+export function form(fields: Record<string, string>): string {
+  return new URLSearchParams(fields).toString();
+}
+
+/**
+ * The oncology world the token tests share: project `onc`, a data scientist
+ * of it (the sponsor of jobs), PHI datasets with a name, a note and a date
+ * column, and an enforcement point (sponsored by `admin`) with client
+ * credentials. `admin` is logged in afterwards.
+ */
+export async function oncologyWorld(app: TestApp, admin: Person, datasets: { id: string; audience: string }[]): Promise<{ scientistId: string; pep: { id: string; clientId: string; secret: string; basic: string } }> {
+  const c = app.wired.catalog;
+  await c.createProject({ id: 'onc', name: 'Oncology' });
+  const sci = await c.createPrincipal({ kind: 'user', name: 'sci' });
+  await c.assignRole({ principal_id: sci.id, role_id: 'data-scientist', project_id: 'onc' }, null);
+  for (const ds of datasets) {
+    await c.createDataset({
+      id: ds.id,
+      project_id: 'onc',
+      owner_id: sci.id,
+      purposes: ['model-training'],
+      audience: ds.audience,
+      columns: [
+        { name: 'patient_name', type: 'string', category: 'names' },
+        { name: 'note_text', type: 'string' },
+        { name: 'admit_date', type: 'date', category: 'dates' },
+      ],
+    });
+  }
+  const pepP = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: admin.id, project_id: 'onc' });
+  await c.assignRole({ principal_id: pepP.id, role_id: 'enforcement-point', project_id: null }, null);
+  await loginAs(app, admin);
+  const pc = await app.call('POST', `/v1/principals/${pepP.id}/credentials`, { token: admin.token });
+  if (pc.status !== 201) throw new Error(`credentials failed: ${pc.status} ${JSON.stringify(pc.body)}`);
+  return { scientistId: sci.id, pep: { id: pepP.id, clientId: pc.body.client_id, secret: pc.body.client_secret, basic: basicAuth(pc.body.client_id, pc.body.client_secret) } };
+}
