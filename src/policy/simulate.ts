@@ -9,17 +9,12 @@ import { decide } from '../engine/decide.ts';
 import type { PolicySnapshot } from '../engine/snapshot.ts';
 import type { Decision, DatasetFacts, PrincipalFacts } from '../engine/types.ts';
 import type { FactsStore } from '../decisions/facts.ts';
+import type { DecisionRequest } from '../decisions/makeDecision.ts';
 
-/** One logged decision request. */
-export interface LoggedRequest {
+/** One logged decision request: the request as callers phrase it, with its record's id and time. */
+export interface LoggedRequest extends DecisionRequest {
   id: string;
   at: Date;
-  principalId: string;
-  datasetId: string;
-  action: string;
-  purpose: string;
-  columns: string[] | '*';
-  context?: Record<string, unknown> | undefined;
 }
 
 /** Where logged requests come from (decision_log in PostgreSQL). */
