@@ -100,6 +100,12 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
     }
   }
 
+  /** Queues what `note` says of a stored row, in the transaction that stored it, and returns the row. */
+  async function announce<T>(tx: Tx, stored: T, note: (row: T) => Notification[]): Promise<T> {
+    await queue(tx, note(stored));
+    return stored;
+  }
+
   async function insertGrant(tx: Tx, g: GrantInsert): Promise<void> {
     await tx`
       INSERT INTO grants (id, principal_id, role_id, project_id, dataset_id, not_before, expires_at, status, break_glass, request_id, justification, created_by, created_at)
@@ -118,9 +124,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
           INSERT INTO access_requests (id, requester_id, role_id, project_id, dataset_id, justification, duration_seconds, starts_at, approvals_required, created_at)
           VALUES (${r.id}, ${r.requester_id}, ${r.role_id}, ${r.project_id}, ${r.dataset_id}, ${r.justification}, ${r.duration_seconds},
                   ${r.starts_at}, ${r.approvals_required}, ${r.created_at})`;
-        const stored = (await requestById(tx, r.id))!;
-        await queue(tx, note(stored));
-        return stored;
+        return announce(tx, (await requestById(tx, r.id))!, note);
       }),
 
     getRequest: (id) => (uuid(id) ? requestById(sql, id) : Promise.resolve(undefined)),
@@ -168,9 +172,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
           UPDATE access_requests SET status = ${c.status}, decided_by = ${c.by}, decided_at = ${c.at}, decision_reason = ${c.reason}
           WHERE id = ${c.requestId} AND status = 'pending' RETURNING id`;
         if (!r) return undefined;
-        const stored = (await requestById(tx, c.requestId))!;
-        await queue(tx, note(stored));
-        return stored;
+        return announce(tx, (await requestById(tx, c.requestId))!, note);
       }),
 
     getGrant: (id) => (uuid(id) ? grantById(sql, id) : Promise.resolve(undefined)),
@@ -193,9 +195,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
           UPDATE grants SET status = 'revoked', revoked_at = ${r.at}, revoked_by = ${r.by}, revoke_reason = ${r.reason}
           WHERE id = ${r.grantId} AND status = 'active' RETURNING id`;
         if (!g) return undefined;
-        const stored = (await grantById(tx, r.grantId))!;
-        await queue(tx, note(stored));
-        return stored;
+        return announce(tx, (await grantById(tx, r.grantId))!, note);
       }),
 
     insertBreakGlass: (g, reviewId, note) =>
@@ -204,9 +204,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
         // Announced at once (the break-glass notification); the lifecycle sweep must not repeat it.
         await tx`UPDATE grants SET activated_notified_at = ${g.notBefore} WHERE id = ${g.id}`;
         await tx`INSERT INTO review_items (id, kind, grant_id, created_at) VALUES (${reviewId}, 'break_glass', ${g.id}, ${o.clock.now()})`;
-        const stored = (await grantById(tx, g.id))!;
-        await queue(tx, note(stored));
-        return stored;
+        return announce(tx, (await grantById(tx, g.id))!, note);
       }),
 
     closeReview: (c, note) =>
@@ -215,9 +213,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
           UPDATE review_items SET status = 'closed', outcome = ${c.outcome}, finding = ${c.finding}, closed_by = ${c.by}, closed_at = ${c.at}
           WHERE grant_id = ${c.grantId} AND status = 'open' RETURNING id`;
         if (!r) return undefined;
-        const stored = (await grantById(tx, c.grantId))!;
-        await queue(tx, note(stored));
-        return stored;
+        return announce(tx, (await grantById(tx, c.grantId))!, note);
       }),
 
     announceLifecycle: (now, note) =>
