@@ -58,9 +58,7 @@ export interface DecisionCaller {
 export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, caller: DecisionCaller): Promise<RecordedDecision> {
   const start = performance.now();
   const at = deps.clock.now();
-  const [p, d] = await Promise.all([deps.facts.principal(request.principalId, at), deps.facts.dataset(request.datasetId, at)]);
-  if (!p) throw new NotFoundError(`Principal ${request.principalId}`);
-  if (!d) throw new NotFoundError(`Dataset ${request.datasetId}`);
+  const [p, d] = await factsOf(deps, request, at);
   return decideAndRecord(deps, request, p, d, at, start, caller);
 }
 
@@ -72,19 +70,26 @@ export async function makeDecision(deps: DecisionDeps, request: DecisionRequest,
 export async function makeDecisions(deps: DecisionDeps, requests: readonly DecisionRequest[], caller: DecisionCaller): Promise<RecordedDecision[]> {
   const start = performance.now();
   const at = deps.clock.now();
-  const facts = await Promise.all(requests.map((r) => Promise.all([deps.facts.principal(r.principalId, at), deps.facts.dataset(r.datasetId, at)])));
-  facts.forEach(([principal, dataset], i) => {
-    if (!principal) throw new NotFoundError(`Principal ${requests[i]!.principalId}`);
-    if (!dataset) throw new NotFoundError(`Dataset ${requests[i]!.datasetId}`);
-  });
-  return Promise.all(requests.map((r, i) => decideAndRecord(deps, r, facts[i]![0]!, facts[i]![1]!, at, start, caller)));
+  const facts = await Promise.all(requests.map((r) => factsOf(deps, r, at)));
+  return Promise.all(requests.map((r, i) => decideAndRecord(deps, r, facts[i]![0], facts[i]![1], at, start, caller)));
+}
+
+type Principal = NonNullable<Awaited<ReturnType<FactsStore['principal']>>>;
+type Dataset = NonNullable<Awaited<ReturnType<FactsStore['dataset']>>>;
+
+/** The principal's and dataset's facts at `at`; an unknown one is a NotFoundError. */
+async function factsOf(deps: DecisionDeps, request: DecisionRequest, at: Date): Promise<[Principal, Dataset]> {
+  const [p, d] = await Promise.all([deps.facts.principal(request.principalId, at), deps.facts.dataset(request.datasetId, at)]);
+  if (!p) throw new NotFoundError(`Principal ${request.principalId}`);
+  if (!d) throw new NotFoundError(`Dataset ${request.datasetId}`);
+  return [p, d];
 }
 
 async function decideAndRecord(
   deps: DecisionDeps,
   request: DecisionRequest,
-  principal: NonNullable<Awaited<ReturnType<FactsStore['principal']>>>,
-  dataset: NonNullable<Awaited<ReturnType<FactsStore['dataset']>>>,
+  principal: Principal,
+  dataset: Dataset,
   at: Date,
   start: number,
   caller: DecisionCaller,
