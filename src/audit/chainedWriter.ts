@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import type { IdGenerator } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
+import type { Sql, Tx } from '../db/client.ts';
 import { GroupCommitter } from './groupCommit.ts';
 
 /** The chained logs. */
@@ -28,6 +28,12 @@ export interface ChainedWriterOptions<T> {
 /** Group-committing, hash-chaining writer of one log. */
 export class ChainedWriter<T> {
   private readonly lanes: { committer: GroupCommitter<T>; chain: Promise<string> | undefined; queued: number }[];
+  /**
+   * The chain of records appended inside callers' transactions ({@link appendIn}):
+   * its own, so a change transaction never waits behind a group commit, nor
+   * a group commit behind a change.
+   */
+  private readonly txLane: { chain: Promise<string> | undefined } = { chain: undefined };
   /** Batches and items committed, summed over lanes. */
   get stats(): { batches: number; items: number; failedBatches: number; rejectedFull: number } {
     const s = { batches: 0, items: 0, failedBatches: 0, rejectedFull: 0 };
@@ -49,7 +55,7 @@ export class ChainedWriter<T> {
           maxQueue: Math.ceil((o.maxQueue ?? 10_000) / lanes),
           concurrency: 1,
           flush: async (batch) => {
-            const chain = await this.chainOf(lane);
+            const chain = await this.chainOf(lane, '');
             const text = this.o.rows(batch);
             const fn = this.o.log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
             await sql`SELECT ${fn}(${chain}::uuid, ${text}::text::jsonb)`;
@@ -63,19 +69,32 @@ export class ChainedWriter<T> {
   /** The chains this writer has registered so far. */
   async chains(): Promise<string[]> {
     const out: string[] = [];
-    for (const l of this.lanes) if (l.chain) out.push(await l.chain.catch(() => ''));
+    for (const l of [...this.lanes, this.txLane]) if (l.chain) out.push(await l.chain.catch(() => ''));
     return out.filter(Boolean);
   }
 
-  private chainOf(lane: (typeof this.lanes)[number]): Promise<string> {
+  /** The lane's chain, registered (outside any caller's transaction) on first use. */
+  private chainOf(lane: { chain: Promise<string> | undefined }, suffix: string): Promise<string> {
     if (!lane.chain) {
       const id = this.o.ids();
       lane.chain = this.sql`
-        INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${id}, ${this.o.log}, ${`${hostname()}:${process.pid}`}, now())`.then(() => id);
+        INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${id}, ${this.o.log}, ${`${hostname()}:${process.pid}${suffix}`}, now())`.then(() => id);
       // A failed registration is retried with the next batch.
       lane.chain.catch(() => (lane.chain = undefined));
     }
     return lane.chain;
+  }
+
+  /**
+   * Appends a record inside the caller's transaction `tx`: it commits with
+   * the caller's change or not at all. The chain head stays locked until
+   * `tx` ends, so transactional appends of this process queue behind each
+   * other (they are admin-plane changes, not the hot path).
+   */
+  async appendIn(tx: Tx, item: T): Promise<void> {
+    const chain = await this.chainOf(this.txLane, ':tx');
+    const fn = this.o.log === 'decision_log' ? tx`custos_append_decisions` : tx`custos_append_audit`;
+    await tx`SELECT ${fn}(${chain}::uuid, ${this.o.rows([item])}::text::jsonb)`;
   }
 
   /** Resolves once the record is committed in its chain. */

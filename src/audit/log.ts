@@ -4,6 +4,7 @@
  * implements it. Events never carry codes, secrets, passwords, tokens or
  * WebAuthn assertions: {@link scrubDetails} removes such keys defensively.
  */
+import type { Tx } from '../db/client.ts';
 
 /** Where a request came from. */
 export interface RequestMeta {
@@ -36,7 +37,14 @@ export interface StoredAuditEvent {
 
 /** The writer's side of the audit log. */
 export interface AuditLog {
+  /** Appends an event on its own; resolves once it is committed. */
   record(event: AuditEvent): Promise<void>;
+  /**
+   * Appends an event inside the caller's transaction: the change and its
+   * event commit together, or neither does (PRODUCT §5 "every change with its
+   * trace"). A failure throws, and the caller's transaction rolls back.
+   */
+  recordIn(tx: Tx, event: AuditEvent): Promise<void>;
 }
 
 const SECRET_KEY = /code|secret|password|token|assertion|response|credential_public|private|otp|challenge/i;

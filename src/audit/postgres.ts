@@ -4,7 +4,7 @@
 import type { Clock, IdGenerator } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
 import { ChainedWriter } from './chainedWriter.ts';
-import { scrubDetails, type AuditLog, type StoredAuditEvent } from './log.ts';
+import { scrubDetails, type AuditEvent, type AuditLog, type StoredAuditEvent } from './log.ts';
 
 /**
  * The audit log over PostgreSQL; the event time is the server clock's. Events
@@ -16,20 +16,20 @@ export function createAuditLog(
   deps: { clock: Clock; ids: IdGenerator },
 ): AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]>; chains(): Promise<string[]> } {
   const writer = new ChainedWriter<Record<string, unknown>>(sql, { log: 'audit_events', ids: deps.ids, lanes: 1, rows: (batch) => JSON.stringify(batch) });
+  const row = (e: AuditEvent): Record<string, unknown> => ({
+    id: deps.ids(),
+    at: deps.clock.now().toISOString(),
+    type: e.type,
+    outcome: e.outcome,
+    actor_id: e.actorId ?? null,
+    subject_id: e.subjectId ?? null,
+    source_ip: e.meta?.ip ?? null,
+    request_id: e.meta?.requestId ?? null,
+    details: scrubDetails(e.details),
+  });
   return {
-    async record(e) {
-      await writer.submit({
-        id: deps.ids(),
-        at: deps.clock.now().toISOString(),
-        type: e.type,
-        outcome: e.outcome,
-        actor_id: e.actorId ?? null,
-        subject_id: e.subjectId ?? null,
-        source_ip: e.meta?.ip ?? null,
-        request_id: e.meta?.requestId ?? null,
-        details: scrubDetails(e.details),
-      });
-    },
+    record: (e) => writer.submit(row(e)),
+    recordIn: (tx, e) => writer.appendIn(tx, row(e)),
     chains: () => writer.chains(),
     async recent({ type, actorId, limit = 100 }) {
       const rows = await sql`

@@ -8,6 +8,9 @@ import postgres from 'postgres';
 /** The postgres.js client type used across the stores. */
 export type Sql = postgres.Sql<Record<string, never>>;
 
+/** A transaction's handle, as `sql.begin` passes it to its callback. */
+export type Tx = postgres.TransactionSql<Record<string, never>>;
+
 /** Options for {@link createSql}. */
 export interface CreateSqlOptions {
   url: string;
