@@ -85,6 +85,11 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Express `trust proxy` value (a hop count, or addresses), or undefined when no proxy is trusted. */
   trustProxy: string | number | undefined;
+  /**
+   * Plain HTTP beyond loopback behind a TLS-terminating proxy: every request
+   * but a health probe must come from that proxy and say it arrived over HTTPS.
+   */
+  proxyOnly: boolean;
   /** 32-byte key for AES-256-GCM secrets at rest, or undefined to generate one (embedded only). */
   encryptionKey: Buffer | undefined;
   encryptionKeyFile: string | undefined;
@@ -176,6 +181,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     );
   }
 
+  // Plain HTTP beyond loopback is served only to the proxy named here, and
+  // only for requests it says arrived over HTTPS (see http/middleware.ts
+  // `viaTlsProxy`). A hop count or `loopback` would let any client, or any
+  // process on the host, pass for that proxy.
+  const behindProxy = !isLoopback(e.HOST) && !tls && e.CUSTOS_TRUST_PROXY !== undefined;
+  if (behindProxy) {
+    const entries = e.CUSTOS_TRUST_PROXY!.split(',').map((x) => x.trim());
+    if (/^\d+$/.test(e.CUSTOS_TRUST_PROXY!) || entries.includes('loopback')) {
+      throw new ConfigError(
+        `CUSTOS_TRUST_PROXY=${e.CUSTOS_TRUST_PROXY} cannot name the proxy for HOST=${e.HOST} without TLS: ` +
+          'give the address or CIDR of the TLS-terminating proxy itself (not a hop count or "loopback"), so no other client can pass for it.',
+      );
+    }
+  }
+
   if (e.CUSTOS_ENCRYPTION_KEY && e.CUSTOS_ENCRYPTION_KEY_FILE) {
     throw new ConfigError('Set CUSTOS_ENCRYPTION_KEY or CUSTOS_ENCRYPTION_KEY_FILE, not both.');
   }
@@ -234,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     tls,
     // A bare number is a hop count for express; as a string it would be read as an address.
     trustProxy: e.CUSTOS_TRUST_PROXY && /^\d+$/.test(e.CUSTOS_TRUST_PROXY) ? Number(e.CUSTOS_TRUST_PROXY) : e.CUSTOS_TRUST_PROXY,
+    proxyOnly: behindProxy,
     encryptionKey,
     encryptionKeyFile: e.CUSTOS_ENCRYPTION_KEY_FILE,
     logLevel: e.CUSTOS_LOG_LEVEL,

@@ -155,6 +155,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       bodyLimit: config.bodyLimit,
       publicUrl: config.publicUrl,
       trustProxy: config.trustProxy,
+      proxyOnly: config.proxyOnly,
       version: VERSION,
       requestTimeoutMs: config.requestTimeoutMs,
     },

@@ -12,7 +12,7 @@ import { assertFreshMfa } from '../auth/stepUp.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
-import { baseline, formBody, jsonBody } from './middleware.ts';
+import { baseline, formBody, jsonBody, viaTlsProxy } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
 import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, routeHandler, type AnyRoute, type RouteAuth } from './route.ts';
@@ -53,6 +53,10 @@ export interface CreateAppOptions {
 /** Builds the express app. */
 export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Express {
   const app = express();
+  // Paths are the contract: `/V1/PRINCIPALS` and `/v1/principals/` are not
+  // `/v1/principals` (set before anything creates the router, which reads them).
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   // Responses are `no-store`; a body hash per response would be pure cost.
   app.set('etag', false);
@@ -81,9 +85,15 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Expres
 
   const routes = allRoutes(deps);
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
-  const ipOf = (req: IncomingMessage) => proxyaddr(req, app.get('trust proxy fn') as (addr: string, i: number) => boolean);
+  const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
   const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
-  const base = baseline({ log: deps.log, timeoutMs: deps.settings.requestTimeoutMs, onTimeout: sendDeadlineProblem(deps.log) });
+  const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
+  const base = baseline({
+    log: deps.log,
+    timeoutMs: deps.settings.requestTimeoutMs,
+    onTimeout: sendDeadlineProblem(deps.log),
+    admit: deps.settings.proxyOnly ? viaTlsProxy(trust) : undefined,
+  });
   app.use(base);
   const onError = errorHandler(deps.log);
 

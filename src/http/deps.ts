@@ -49,6 +49,8 @@ export interface AppDeps {
     bodyLimit: string;
     publicUrl: string;
     trustProxy: string | number | undefined;
+    /** Serve only requests that came through the trusted proxy over HTTPS (config `proxyOnly`). */
+    proxyOnly: boolean;
     version: string;
     /** Longest a request may take before it is answered 503. */
     requestTimeoutMs: number;

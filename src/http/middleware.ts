@@ -3,11 +3,12 @@
  * parser, and security headers.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { pathOf } from './problem.ts';
+import { pathOf, problem, sendProblem } from './problem.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -232,7 +233,7 @@ export function staticResponseHeaders(): [string, string][] {
  * The per-request basics in one middleware (one router layer instead of
  * five): request id, deadline, static security headers, access log.
  */
-export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: Response, err: UnavailableError) => void }): RequestHandler {
+export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: Response, err: UnavailableError) => void; admit?: ((req: IncomingMessage) => boolean) | undefined }): RequestHandler {
   const ids = requestId();
   const due = deadline(o.timeoutMs, o.onTimeout);
   const logged = o.log.isLevelEnabled('info') ? accessLog(o.log) : undefined;
@@ -240,10 +241,36 @@ export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: R
   const none = () => {};
   return (req, res, next) => {
     ids(req, res, none);
-    due(req, res, none);
     for (const [k, v] of headers) res.setHeader(k, v);
     if (logged) logged(req, res, none);
+    if (o.admit && !o.admit(req)) {
+      req.resume();
+      return sendProblem(res, problem(403, 'https_required', 'Requests must come over HTTPS, through the configured proxy.', res.locals.requestId as string));
+    }
+    due(req, res, none);
     next();
+  };
+}
+
+/** Health probes (load balancers, Kubernetes) reach a replica directly, in plain HTTP; they carry nothing secret. */
+const PROBES = new Set(['/healthz', '/readyz']);
+
+/**
+ * §164.312(e)(1) transmission security behind a TLS-terminating proxy:
+ * admits a request only when its direct peer is the trusted proxy (so the
+ * forwarded headers are the proxy's, not a client's) and that proxy says
+ * the client spoke HTTPS (`X-Forwarded-Proto`, its first value). Health
+ * probes are exempt. `trust` is express's compiled `trust proxy` function.
+ */
+export function viaTlsProxy(trust: (addr: string, i: number) => boolean): (req: IncomingMessage) => boolean {
+  return (req) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && PROBES.has(pathOf(req))) return true;
+    const peer = req.socket.remoteAddress;
+    if (!peer || !trust(peer, 0)) return false;
+    const proto = req.headers['x-forwarded-proto'];
+    if (typeof proto !== 'string') return false;
+    const comma = proto.indexOf(',');
+    return (comma === -1 ? proto : proto.slice(0, comma)).trim().toLowerCase() === 'https';
   };
 }
 
