@@ -9,6 +9,7 @@
 import { hostname } from 'node:os';
 import type { IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
+import { UnavailableError } from '../errors.ts';
 import { GroupCommitter } from './groupCommit.ts';
 
 /** The chained logs. */
@@ -92,9 +93,14 @@ export class ChainedWriter<T> {
    * other (they are admin-plane changes, not the hot path).
    */
   async appendIn(tx: Tx, item: T): Promise<void> {
-    const chain = await this.chainOf(this.txLane, ':tx');
-    const fn = this.o.log === 'decision_log' ? tx`custos_append_decisions` : tx`custos_append_audit`;
-    await tx`SELECT ${fn}(${chain}::uuid, ${this.o.rows([item])}::text::jsonb)`;
+    try {
+      const chain = await this.chainOf(this.txLane, ':tx');
+      const fn = this.o.log === 'decision_log' ? tx`custos_append_decisions` : tx`custos_append_audit`;
+      await tx`SELECT ${fn}(${chain}::uuid, ${this.o.rows([item])}::text::jsonb)`;
+    } catch (err) {
+      // Whatever the cause, the change cannot keep its trace: it must not commit (503, as for any log write).
+      throw err instanceof UnavailableError ? err : new UnavailableError({ reason: `${this.o.log} record could not be written`, error: err });
+    }
   }
 
   /** Resolves once the record is committed in its chain. */

@@ -15,8 +15,7 @@ export function registerKeys(program: Command): void {
     .action(async () => {
       await withContext(async ({ db, wired }) => {
         await migrate(db.owner);
-        const r = await wired.keys.rotate();
-        await wired.audit.record({ type: 'keys.rotated', outcome: 'success', actorId: null, details: { kid: r.kid, retired: r.retired, via: 'cli' } });
+        const r = await wired.keys.rotate((tx, r) => wired.audit.recordIn(tx, { type: 'keys.rotated', outcome: 'success', actorId: null, details: { kid: r.kid, retired: r.retired, via: 'cli' } }));
         process.stdout.write(`active key ${r.kid}${r.retired ? ` (retired ${r.retired}; still published until its tokens expire)` : ''}\n`);
       });
     });

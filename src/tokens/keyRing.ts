@@ -7,6 +7,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import type { Tx } from '../db/client.ts';
 import { open, seal } from '../crypto/secretbox.ts';
 import { UnavailableError } from '../errors.ts';
 import type { SigningKeyRow, SigningKeyStore } from './keyStore.ts';
@@ -128,12 +129,16 @@ export class KeyRing {
     return { keys: this.published.map((k) => ({ kty: k.kty, crv: k.crv, x: k.x, y: k.y, kid: k.kid, alg: k.alg, use: k.use })) };
   }
 
-  /** Makes a new key active; the old one stays published until its tokens have expired. */
-  async rotate(): Promise<{ kid: string; retired: string | null }> {
+  /**
+   * Makes a new key active; the old one stays published until its tokens
+   * have expired. `trace` writes the rotation's audit event in the same
+   * transaction: if it fails, the rotation does not happen.
+   */
+  async rotate(trace?: (tx: Tx, r: { kid: string; retired: string | null }) => Promise<void>): Promise<{ kid: string; retired: string | null }> {
     const now = this.o.clock.now();
     const next = generateSigningKey(this.o.encryptionKey, now);
     const publishUntil = new Date(now.getTime() + (this.o.maxTokenSeconds + PUBLISH_MARGIN_SECONDS) * 1000);
-    const { retired } = await this.o.store.rotate(next, now, publishUntil);
+    const { retired } = await this.o.store.rotate(next, now, publishUntil, trace && ((tx, retired) => trace(tx, { kid: next.kid, retired })));
     await this.refresh();
     return { kid: next.kid, retired };
   }

@@ -24,7 +24,7 @@ export function createSigningKeyStore(sql: Sql): SigningKeyStore {
         SELECT * FROM signing_keys WHERE retired_at IS NULL OR publish_until > ${now} ORDER BY created_at DESC`;
       return rows.map(keyRow);
     },
-    async rotate(next, now, publishUntil) {
+    async rotate(next, now, publishUntil, within) {
       return sql.begin(async (tx) => {
         // Serialise rotations: two at once must not both retire the same key.
         await tx`LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`;
@@ -34,7 +34,9 @@ export function createSigningKeyStore(sql: Sql): SigningKeyStore {
         await tx`
           INSERT INTO signing_keys (kid, alg, public_jwk, private_enc, created_at)
           VALUES (${next.kid}, ${next.alg}, ${tx.json(next.publicJwk as never)}, ${next.privateEnc}, ${next.createdAt})`;
-        return { retired: (old?.kid as string | undefined) ?? null };
+        const retired = (old?.kid as string | undefined) ?? null;
+        await within?.(tx, retired);
+        return { retired };
       });
     },
   };

@@ -79,6 +79,25 @@ describe('signing keys', () => {
     expect(audit).toHaveLength(1);
   });
 
+  it('a rotation whose audit event cannot be written does not happen (503, the same active key)', async () => {
+    await loginAs(app, admin);
+    const keys = async () => (await app.db.sql`SELECT count(*)::int AS n FROM signing_keys`)[0]!.n as number;
+    const before = await keys();
+    const [active] = await app.db.sql`SELECT kid FROM signing_keys WHERE retired_at IS NULL`;
+    // The audit append is refused for real, inside the rotation's transaction.
+    await app.db.sql`REVOKE EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) FROM PUBLIC`;
+    try {
+      const r = await app.call('POST', '/v1/keys/rotate', { token: admin.token });
+      expect(r.status).toBe(503);
+      expect(r.body.code).toBe('unavailable');
+    } finally {
+      await app.db.sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
+    }
+    const [still] = await app.db.sql`SELECT kid FROM signing_keys WHERE retired_at IS NULL`;
+    expect(still!.kid).toBe(active!.kid);
+    expect(await keys()).toBe(before);
+  });
+
   it('never has two active keys, even when rotations race', async () => {
     await Promise.allSettled([app.wired.keys.rotate(), app.wired.keys.rotate(), app.wired.keys.rotate()]);
     const [r] = await app.db.sql`SELECT count(*)::int AS n FROM signing_keys WHERE retired_at IS NULL`;

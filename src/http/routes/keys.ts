@@ -31,8 +31,7 @@ export function keyRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'permission', permission: 'keys:rotate', stepUp: true },
       responses: { 200: { description: 'Rotated', schema: z.object({ kid: z.string(), retired: z.string().nullable() }) } },
       handler: async ({ auth, meta }) => {
-        const r = await deps.keys.rotate();
-        await deps.audit.record({ type: 'keys.rotated', outcome: 'success', actorId: auth!.principalId, meta, details: { kid: r.kid, retired: r.retired } });
+        const r = await deps.keys.rotate((tx, r) => deps.audit.recordIn(tx, { type: 'keys.rotated', outcome: 'success', actorId: auth!.principalId, meta, details: { kid: r.kid, retired: r.retired } }));
         return { body: r };
       },
     }),
