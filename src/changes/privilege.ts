@@ -30,10 +30,12 @@ export const ADMINISTRATIVE_PERMISSIONS: readonly Permission[] = [
  * The roles that are privileged in themselves: the built-in roles holding
  * an administrative permission (system-administrator, security-reviewer),
  * and every role the live policy names as an approver of just-in-time
- * access. A role is privileged when it is, or inherits, one of these.
+ * access (and the shipped `approver` role in any case). A role is
+ * privileged when it is, or inherits, one of these.
  */
 export function privilegedBaseRoles(policy: PolicySnapshot): Set<string> {
-  const out = new Set<string>();
+  // The shipped approver role counts even before a policy is loaded (fail closed).
+  const out = new Set<string>(['approver']);
   for (const [role, perms] of Object.entries(ROLE_PERMISSIONS)) if (perms.some((p) => ADMINISTRATIVE_PERMISSIONS.includes(p))) out.add(role);
   for (const limit of policy.accessLimits.values()) for (const r of limit.approverRoles) out.add(r);
   return out;
