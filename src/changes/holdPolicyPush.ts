@@ -18,7 +18,7 @@ import { holdChange, type ChangeDeps } from './deps.ts';
 import type { PendingChange } from './store.ts';
 
 /** Test files of `base` that `tests` changes or removes. */
-export function weakenedTests(base: PolicyFiles, tests: PolicyFiles): { changed: string[]; removed: string[] } {
+function weakenedTests(base: PolicyFiles, tests: PolicyFiles): { changed: string[]; removed: string[] } {
   const changed: string[] = [];
   const removed: string[] = [];
   for (const [name, text] of Object.entries(base)) {

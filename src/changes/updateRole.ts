@@ -24,7 +24,7 @@ import type { ChangeTx, PendingChange, RoleState } from './store.ts';
 export type UpdateRoleResult = { status: 'applied'; role: RoleState } | { status: 'pending'; change: PendingChange };
 
 /** Why an inheritance change of this role must wait (empty: it may apply at once). */
-export async function roleEditHoldReasons(deps: ChangeDeps, t: ChangeTx, o: { roleId: string; actorId: string; inherits: readonly string[] }): Promise<HoldReason[]> {
+async function roleEditHoldReasons(deps: ChangeDeps, t: ChangeTx, o: { roleId: string; actorId: string; inherits: readonly string[] }): Promise<HoldReason[]> {
   const now = deps.clock.now();
   const base = privilegedBaseRoles(deps.policy.current());
   const reasons: HoldReason[] = [];

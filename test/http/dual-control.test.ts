@@ -108,6 +108,35 @@ describe('a role edit that widens an administrator', () => {
     expect((await approve(undo.body.id, bea)).status).toBe(200);
   });
 
+  it('is refused to someone without the approving permission, and applied exactly once when two administrators approve at once', async () => {
+    const rev = await personDirect(app, 'rev', [{ role: 'security-reviewer' }]);
+    const cara = await personDirect(app, 'cara', [{ role: 'system-administrator' }]);
+    await loginAs(app, ada);
+    const edit = await call('PATCH', '/v1/roles/ops-lead', ada, { inherits: ['approver'] });
+    expect(edit.status).toBe(202);
+    // The reviewer sees it (audit:read) and has a fresh second factor, but not roles:assign.
+    await loginAs(app, rev);
+    expect((await call('GET', `/v1/changes/${edit.body.id}`, rev)).status).toBe(200);
+    const denied = await approve(edit.body.id, rev);
+    expect(denied.status).toBe(403);
+    expect(denied.body.detail).toMatch(/roles:assign/);
+
+    await loginAs(app, bea);
+    await loginAs(app, cara);
+    const both = await Promise.all([approve(edit.body.id, bea), approve(edit.body.id, cara)]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    const events = (await changeEvents(edit.body.id)).map((e) => `${e.type}:${e.reason ?? ''}`);
+    expect(events.filter((e) => e === 'change.applied:')).toHaveLength(1);
+    expect(events).toContain('change.approval_refused:missing-permission');
+    expect(events).toContain('change.approval_refused:not-pending');
+    expect((await app.call('GET', '/v1/roles/ops-lead', { token: bea.token })).body.inherits).toEqual(['approver']);
+    // Back to plain for the tests below.
+    await loginAs(app, ada);
+    const undo = await call('PATCH', '/v1/roles/ops-lead', ada, { inherits: [] });
+    await loginAs(app, bea);
+    expect((await approve(undo.body.id, bea)).status).toBe(200);
+  });
+
   it('expires unapproved: after the TTL approval is refused and the change reads as expired (audited)', async () => {
     await loginAs(app, ada);
     const edit = await call('PATCH', '/v1/roles/ops-lead', ada, { inherits: ['approver'] });
@@ -280,5 +309,22 @@ describe('policy pushes', () => {
     const stale = await approve(removed.body.id, bea);
     expect(stale.status).toBe(409);
     expect((await live()).tests).toHaveProperty('break-glass.yaml');
+  });
+
+  it('a rollback that restores other test files waits like a push', async () => {
+    await loginAs(app, ada);
+    const before = await live();
+    const r = await call('POST', '/v1/policy/rollback', ada, { version: 1 });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body.after).toMatchObject({ tests_changed: ['role-table.yaml'], tests_removed: ['extra.yaml'] });
+    expect((await live()).version).toBe(before.version);
+    await loginAs(app, bea);
+    expect((await approve(r.body.id, bea)).status).toBe(200);
+    const after = await live();
+    expect(after.version).toBe(before.version + 1);
+    expect(after.tests).not.toHaveProperty('extra.yaml');
+    const [v] = await app.db.sql`SELECT rollback_of, author_id FROM policy_versions WHERE version = ${after.version}`;
+    expect(v).toMatchObject({ rollback_of: 1, author_id: ada.id });
+    expect((await changeEvents(r.body.id)).map((e) => e.type)).toEqual(['change.proposed', 'policy.rolled_back', 'change.approved', 'change.applied']);
   });
 });
