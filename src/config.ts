@@ -61,6 +61,8 @@ const envSchema = z.object({
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
   CUSTOS_AUTO_BOOTSTRAP: bool.default(true),
   CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
+  // How long a privilege-widening change waits for a second administrator before it expires.
+  CUSTOS_CHANGE_TTL_SECONDS: seconds(86_400),
   CUSTOS_TOKEN_TTL_SECONDS: seconds(900),
   CUSTOS_TOKEN_MAX_SECONDS: seconds(3600),
   CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20),
@@ -116,6 +118,8 @@ export interface Config {
   autoBootstrap: boolean;
   /** Periodic policy recompile, the safety net behind change notifications. */
   policyReloadSeconds: number;
+  /** Lifetime of a pending (dual-control) change, checked at use. */
+  changeTtlSeconds: number;
   /** Default lifetime of a dataset token, and the cap no request or grant can exceed. */
   tokenTtlSeconds: number;
   tokenMaxSeconds: number;
@@ -282,6 +286,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
     policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
+    changeTtlSeconds: e.CUSTOS_CHANGE_TTL_SECONDS,
     tokenTtlSeconds: Math.min(e.CUSTOS_TOKEN_TTL_SECONDS, e.CUSTOS_TOKEN_MAX_SECONDS),
     tokenMaxSeconds: e.CUSTOS_TOKEN_MAX_SECONDS,
     jit: { minJustification: e.CUSTOS_JIT_MIN_JUSTIFICATION, maxStartAheadSeconds: e.CUSTOS_JIT_MAX_START_AHEAD_SECONDS, breakGlassMaxSeconds: e.CUSTOS_BREAK_GLASS_MAX_SECONDS },

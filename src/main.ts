@@ -25,6 +25,7 @@ import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createTokenStateStore } from './tokens/statePostgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
 import type { CatalogStore } from './catalog/store.ts';
+import { createChangeStore } from './changes/postgres.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
 import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
@@ -141,6 +142,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     auth,
     decisions,
     grants,
+    changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
     policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore },
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     // Reviews read fresh facts (uncached) and the live policy snapshot.

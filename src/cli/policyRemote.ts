@@ -37,7 +37,7 @@ function remoteOf(o: { server?: string; token?: string }): Remote {
   return { server: server.replace(/\/+$/, ''), token };
 }
 
-async function call<T>(r: Remote, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ body: T; headers: Headers }> {
+async function call<T>(r: Remote, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ body: T; headers: Headers; status: number }> {
   const res = await fetch(r.server + path, {
     method,
     headers: { authorization: `Bearer ${r.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -51,7 +51,7 @@ async function call<T>(r: Remote, method: string, path: string, body?: unknown, 
     parsed = { detail: text.slice(0, 200) };
   }
   if (!res.ok) throw new RemoteError(res.status, (parsed ?? {}) as Record<string, unknown>);
-  return { body: parsed as T, headers: res.headers };
+  return { body: parsed as T, headers: res.headers, status: res.status };
 }
 
 /** Prints what a refused edit says (issues, failing tests) and sets the exit code. */
@@ -73,6 +73,17 @@ const serverOptions = (c: Command) => c.option('--server <url>', 'Custos base UR
 type Shown = { version: number; digest: string; author_id: string | null; created_at: string; comment: string | null; rollback_of: number | null; changed_rules?: string[] };
 const line = (v: Shown) => `version ${v.version}  ${v.created_at}  ${v.author_id ?? '(seeded)'}  ${v.digest.slice(0, 12)}${v.rollback_of ? `  rollback of ${v.rollback_of}` : ''}${v.comment ? `  "${v.comment}"` : ''}`;
 
+/** A change the server holds for a second administrator (HTTP 202). */
+interface HeldChange {
+  id: string;
+  expires_at: string;
+}
+
+/** What to print when a push changes test files and waits for a second administrator. */
+function heldLine(c: HeldChange): string {
+  return `held for a second administrator: change ${c.id} (expires ${c.expires_at}); another administrator approves it with POST /v1/changes/${c.id}/approve\n`;
+}
+
 /** Registers the remote subcommands on `custos policy`. */
 export function registerPolicyRemote(policy: Command): void {
   serverOptions(
@@ -88,6 +99,7 @@ export function registerPolicyRemote(policy: Command): void {
     const etag = live.headers.get('etag') ?? '';
     try {
       const res = await call<Shown>(r, 'PUT', '/v1/policy', { ...files, ...(o.comment ? { comment: o.comment } : {}) }, { 'if-match': etag });
+      if (res.status === 202) return void process.stdout.write(heldLine(res.body as unknown as HeldChange));
       process.stdout.write(green(`pushed: ${line(res.body)}`) + `\n  changed rules: ${res.body.changed_rules?.join(', ') || '(none)'}\n`);
     } catch (err) {
       reportRefusal(err);
@@ -99,6 +111,7 @@ export function registerPolicyRemote(policy: Command): void {
       const r = remoteOf(o);
       try {
         const res = await call<Shown>(r, 'POST', '/v1/policy/rollback', { version: Number(version), ...(o.comment ? { comment: o.comment } : {}) });
+        if (res.status === 202) return void process.stdout.write(heldLine(res.body as unknown as HeldChange));
         process.stdout.write(green(`rolled back: ${line(res.body)}`) + `\n  changed rules: ${res.body.changed_rules?.join(', ') || '(none)'}\n`);
       } catch (err) {
         reportRefusal(err);

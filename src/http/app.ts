@@ -20,6 +20,7 @@ import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { changeRoutes } from './routes/changes.ts';
 import { decisionRoutes } from './routes/decisions.ts';
 import { docsPage } from './routes/docs.ts';
 import { grantRoutes } from './routes/grants.ts';
@@ -27,6 +28,7 @@ import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { roleRoutes } from './routes/roles.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
 
 function bearer(req: Request): string | undefined {
@@ -38,7 +40,7 @@ function bearer(req: Request): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
 }
 
 /** Options of {@link createApp}. */

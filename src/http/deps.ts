@@ -7,6 +7,7 @@ import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
 import type { ReportDeps } from '../audit/reports.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
+import type { ChangeDeps } from '../changes/deps.ts';
 import type { Clock } from '../clock.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { FactsStore } from '../decisions/facts.ts';
@@ -35,6 +36,8 @@ export interface AppDeps {
   };
   /** Policy versions, and what simulations replay (logged requests, uncached facts). */
   policies: { store: PolicyStore; replay: LoggedRequestSource; facts: FactsStore };
+  /** Dual control: changes waiting for a second administrator. */
+  changes: ChangeDeps;
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */

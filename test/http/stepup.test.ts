@@ -70,14 +70,14 @@ describe('TOTP step-up', () => {
 
   it('counts a login as fresh MFA, refuses after 601 s with step_up_required (audited), and a TOTP step-up unlocks again', async () => {
     await signIn(app, admin);
-    const fresh = await app.call('POST', '/v1/role-assignments', { token: admin.token, body: { principal_id: sam.id, role_id: 'approver' } });
+    const fresh = await app.call('POST', '/v1/role-assignments', { token: admin.token, body: { principal_id: sam.id, role_id: 'data-scientist' } });
     expect(fresh.status, JSON.stringify(fresh.body)).toBe(201);
 
     app.clock.advance(STEP_UP_MS + 1_000);
     const stale = await app.call('POST', '/v1/role-assignments', { token: admin.token, body: { principal_id: sam.id, role_id: 'ai-researcher' } });
     expectStepUpRequired(stale);
     expect(stale.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    expect(await rolesOf(app, admin, sam.id)).toEqual(['approver']);
+    expect(await rolesOf(app, admin, sam.id)).toEqual(['data-scientist']);
     const events = await stepUpEvents(app, admin.id, 'POST /v1/role-assignments');
     expect(events).toHaveLength(1);
     expect(events[0].outcome).toBe('failure');
@@ -92,7 +92,7 @@ describe('TOTP step-up', () => {
     expect(up.body.mfa_at).toBe(app.clock.now().toISOString());
     const again = await app.call('POST', '/v1/role-assignments', { token: admin.token, body: { principal_id: sam.id, role_id: 'ai-researcher' } });
     expect(again.status, JSON.stringify(again.body)).toBe(201);
-    expect(await rolesOf(app, admin, sam.id)).toEqual(['ai-researcher', 'approver']);
+    expect(await rolesOf(app, admin, sam.id)).toEqual(['ai-researcher', 'data-scientist']);
 
     // The same step-up code a second time is a replay.
     expectProblem(await stepUp(app, admin, code), 401, 'invalid_mfa');

@@ -491,8 +491,9 @@ describe('roles that must step up with WebAuthn', () => {
     const up = await app.call('POST', '/v1/auth/step-up/webauthn/verify', { token, body: { response: key.get(opts) } });
     expect(up.status, JSON.stringify(up.body)).toBe(200);
     expect((await app.call('GET', '/v1/me', { token })).body.mfa_method).toBe('webauthn');
+    // Accepted past the step-up; a reviewer role then waits for a second administrator (dual control).
     const ok = await assign();
-    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(202);
 
     // With a WebAuthn credential, adding another needs a WebAuthn step-up, not TOTP.
     app.clock.advance(30_000);

@@ -1,14 +1,14 @@
 /**
- * The catalog's admin API: projects, vendors and BAAs, principals, roles,
- * role assignments and datasets. Reads need `catalog:read`; writes need
- * `catalog:write` (role assignments: `roles:assign`).
+ * The catalog's admin API: projects, vendors and BAAs, principals and
+ * datasets. Reads need `catalog:read`; writes need `catalog:write`. Roles and
+ * role assignments are in roles.ts (dual control).
  */
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
 import { createClientCredential } from '../../auth/clientCredentials.ts';
 import { issueEnrollment } from '../../auth/enrollment.ts';
 import * as S from '../../catalog/schemas.ts';
-import { ForbiddenError, NotFoundError, UnavailableError } from '../../errors.ts';
+import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
 
@@ -94,11 +94,6 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
 /** All catalog routes. */
 export function catalogRoutes(deps: AppDeps): AnyRoute[] {
   const c = deps.catalog;
-  /** After a role-graph change: this replica recompiles now (others on NOTIFY); a failure is reported, not hidden. */
-  const reloadPolicy = async () => {
-    const r = await deps.decisions.policy.reload();
-    if (!r.ok) throw new UnavailableError({ reason: 'policy reload after a role change failed', error: r.error });
-  };
   return [
     ...collection(deps, {
       path: '/v1/projects',
@@ -225,73 +220,6 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       handler: async ({ params, auth, meta }) => {
         if (!(await deps.auth.clients.revoke(params.credential, params.id, deps.clock.now()))) throw new NotFoundError(`Credential ${params.credential}`);
         await deps.audit.record({ type: 'client_credential.revoked', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { credential_id: params.credential } });
-        return { status: 204 };
-      },
-    }),
-    ...collection(deps, {
-      path: '/v1/roles',
-      tag: 'roles',
-      name: 'role',
-      // Changing what a role inherits is a role change: same gate as assigning one.
-      writeAuth: { kind: 'permission', permission: 'roles:assign', stepUp: true },
-      item: S.Role,
-      params: SlugParams,
-      create: S.RoleCreate,
-      update: S.RoleUpdate,
-      list: (p) => c.listRoles(p),
-      get: (id) => c.getRole(id),
-      // The role graph is part of the policy snapshot: recompile after a change.
-      add: async (b) => {
-        const r = await c.createRole(b);
-        await reloadPolicy();
-        return r;
-      },
-      patch: async (id, b) => {
-        const r = await c.updateRole(id, b);
-        await reloadPolicy();
-        return r;
-      },
-    }),
-    defineRoute({
-      method: 'get',
-      path: '/v1/role-assignments',
-      summary: 'List role assignments',
-      tag: 'roles',
-      auth: read,
-      query: S.RoleAssignmentQuery,
-      responses: { 200: { description: 'A page of assignments', schema: S.page(S.RoleAssignment) } },
-      handler: async ({ query }) => ({ body: await c.listRoleAssignments({ limit: query.limit, cursor: query.cursor, principalId: query.principal_id }) }),
-    }),
-    defineRoute({
-      method: 'post',
-      path: '/v1/role-assignments',
-      summary: 'Assign a role to a principal, in a project or organisation-wide',
-      tag: 'roles',
-      auth: { kind: 'permission', permission: 'roles:assign', stepUp: true },
-      body: S.RoleAssignmentCreate,
-      responses: { 201: { description: 'Assigned', schema: S.RoleAssignment }, 403: { description: 'Assigning yourself' } },
-      handler: async ({ body, auth, meta }) => {
-        // Separation of duties: nobody widens their own access.
-        if (body.principal_id === auth!.principalId) {
-          await deps.audit.record({ type: 'role.assigned', outcome: 'failure', actorId: auth!.principalId, subjectId: body.principal_id, meta, details: { role_id: body.role_id, project_id: body.project_id ?? null, reason: 'self-assignment' } });
-          throw new ForbiddenError('You cannot assign a role to yourself.');
-        }
-        const a = await c.assignRole(body, auth!.principalId);
-        await deps.audit.record({ type: 'role.assigned', outcome: 'success', actorId: auth!.principalId, subjectId: body.principal_id, meta, details: { assignment: a } });
-        return { status: 201, body: a };
-      },
-    }),
-    defineRoute({
-      method: 'delete',
-      path: '/v1/role-assignments/:id',
-      summary: 'Remove a role assignment',
-      tag: 'roles',
-      auth: { kind: 'permission', permission: 'roles:assign', stepUp: true },
-      params: UuidParams,
-      responses: { 204: { description: 'Removed' } },
-      handler: async ({ params, auth, meta }) => {
-        const removed = await c.removeRoleAssignment(params.id);
-        await deps.audit.record({ type: 'role.unassigned', outcome: 'success', actorId: auth!.principalId, subjectId: removed.principal_id, meta, details: { before: removed } });
         return { status: 204 };
       },
     }),

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
 import type { AuthContext } from '../../auth/context.ts';
+import { holdPolicyPush } from '../../changes/holdPolicyPush.ts';
 import { ConflictError, CustosError, ValidationError } from '../../errors.ts';
 import { checkPolicy, assertPolicyPasses } from '../../policy/checkPolicy.ts';
 import { compilePolicy, PolicyInvalidError } from '../../policy/compile.ts';
@@ -18,6 +19,7 @@ import { simulatePolicy } from '../../policy/simulate.ts';
 import { policyEtag, type PolicyFiles, type PolicyVersion } from '../../policy/store.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, storableText, type AnyRoute } from '../route.ts';
+import { pendingAnswer } from './changes.ts';
 
 const read = { kind: 'permission', permission: 'policy:read' } as const;
 const write = { kind: 'permission', permission: 'policy:write', stepUp: true } as const;
@@ -69,6 +71,9 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
 
   /** Gates, stores and announces a new version; audits the outcome either way. */
   const push = async (o: { auth: AuthContext; meta: RequestMeta; base: PolicyVersion; documents: PolicyFiles; tests: PolicyFiles; comment?: string | undefined; rollbackOf?: number; type: string }) => {
+    // A push that changes or removes test files waits for a second administrator (src/changes/holdPolicyPush.ts).
+    const held = await holdPolicyPush(deps.changes, o);
+    if (held) return pendingAnswer(held, deps.clock.now());
     const before = { version: o.base.version, digest: o.base.digest };
     const roles = await roleGraph(deps.catalog);
     try {

@@ -1,0 +1,120 @@
+/**
+ * Dual control over HTTP: pending changes, their diffs, approval by a second
+ * administrator with fresh MFA, rejection and withdrawal. A change is
+ * visible to its proposer, to holders of the permission that approves it
+ * (`roles:assign` for role changes, `policy:write` for policy pushes) and to
+ * security reviewers (`audit:read`); to anyone else it does not exist.
+ */
+import { z } from 'zod';
+import type { AuthContext } from '../../auth/context.ts';
+import { approveChange } from '../../changes/approveChange.ts';
+import { showChange } from '../../changes/deps.ts';
+import { approvingPermission } from '../../changes/privilege.ts';
+import { rejectChange } from '../../changes/rejectChange.ts';
+import type { PendingChange } from '../../changes/store.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { AppDeps } from '../deps.ts';
+import { defineRoute, storableText, type AnyRoute, type RouteResult } from '../route.ts';
+
+const Status = z.enum(['pending', 'applied', 'rejected', 'withdrawn', 'expired', 'failed']);
+
+/** A change as the API shows it. */
+export const Change = z.object({
+  id: z.string(),
+  kind: z.enum(['role.update', 'role.assign', 'role.unassign', 'policy.update']),
+  target: z.string(),
+  status: Status,
+  reasons: z.array(z.string()),
+  before: z.unknown(),
+  after: z.unknown(),
+  comment: z.string().nullable(),
+  proposer_id: z.string(),
+  proposed_at: z.string(),
+  expires_at: z.string(),
+  decided_by: z.string().nullable(),
+  decided_at: z.string().nullable(),
+  decision_reason: z.string().nullable(),
+});
+
+/** Without what applying needs internally (the payload) and the target's fingerprint. */
+function view(c: PendingChange, now: Date) {
+  const { payload: _payload, base: _base, ...rest } = showChange(c, now);
+  return rest;
+}
+
+/** The answer of a route whose change waits for a second administrator: 202 with the change. */
+export function pendingAnswer(c: PendingChange, now: Date): RouteResult {
+  return { status: 202, headers: { Location: `/v1/changes/${c.id}` }, body: view(c, now) };
+}
+
+/** Whether the caller may see a change. */
+function visible(auth: AuthContext, c: PendingChange): boolean {
+  return c.proposer_id === auth.principalId || auth.permissions.has(approvingPermission(c.kind)) || auth.permissions.has('audit:read');
+}
+
+const Params = z.strictObject({ id: z.uuid() });
+const session = { kind: 'session' } as const;
+
+/** All change routes. */
+export function changeRoutes(deps: AppDeps): AnyRoute[] {
+  const d = deps.changes;
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/changes',
+      summary: 'Changes waiting for (or decided by) a second administrator, newest first; only those the caller may see',
+      tag: 'changes',
+      auth: session,
+      query: z.strictObject({ status: Status.optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.uuid().optional() }),
+      responses: { 200: { description: 'A page of changes', schema: z.object({ items: z.array(Change), next_cursor: z.string().nullable() }) } },
+      handler: async ({ query, auth }) => {
+        const now = deps.clock.now();
+        const page = await d.store.list({ limit: query.limit, before: query.cursor, status: query.status, now });
+        return { body: { items: page.items.filter((c) => visible(auth!, c)).map((c) => view(c, now)), next_cursor: page.next_cursor } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/changes/:id',
+      summary: 'One change with its diff (before and after)',
+      tag: 'changes',
+      auth: session,
+      params: Params,
+      responses: { 200: { description: 'The change', schema: Change }, 404: { description: 'No such change (or not visible to the caller)' } },
+      handler: async ({ params, auth }) => {
+        const c = await d.store.get(params.id);
+        if (!c || !visible(auth!, c)) throw new NotFoundError(`Change ${params.id}`);
+        return { body: view(c, deps.clock.now()) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/changes/:id/approve',
+      summary: "Approve and apply someone else's change (approving permission, fresh MFA; never your own, never one that widens you)",
+      tag: 'changes',
+      // The permission and the step-up are checked by the operation, which audits each refusal with its reason.
+      auth: session,
+      params: Params,
+      body: z.strictObject({ comment: storableText(2000).optional() }).optional(),
+      responses: {
+        200: { description: 'Applied', schema: Change },
+        401: { description: 'Step-up required' },
+        403: { description: 'Missing the approving permission, your own change, or one that widens you' },
+        404: { description: 'No such change' },
+        409: { description: 'Not pending, expired, or the target changed since it was proposed (the change failed)' },
+      },
+      handler: async ({ params, body, auth, meta }) => ({ body: view(await approveChange(d, { auth: auth!, meta, id: params.id, comment: body?.comment }), deps.clock.now()) }),
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/changes/:id/reject',
+      summary: 'Reject a pending change (approving permission), or withdraw your own',
+      tag: 'changes',
+      auth: session,
+      params: Params,
+      body: z.strictObject({ reason: storableText(2000).optional() }).optional(),
+      responses: { 200: { description: 'Rejected or withdrawn', schema: Change }, 403: { description: 'Neither the proposer nor an approver' }, 404: { description: 'No such change' }, 409: { description: 'Not pending, or expired' } },
+      handler: async ({ params, body, auth, meta }) => ({ body: view(await rejectChange(d, { auth: auth!, meta, id: params.id, reason: body?.reason }), deps.clock.now()) }),
+    }),
+  ];
+}
