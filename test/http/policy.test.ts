@@ -189,7 +189,7 @@ describe('rollback', () => {
     expect(pushed.body.changed_rules).toEqual(['freeze-phi']);
     expect(await decide(sam)).toMatchObject({ effect: 'deny', rules: ['freeze-phi'] });
 
-    const back = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: cur.body.version } });
+    const back = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: cur.body.version }, headers: { 'if-match': pushed.headers.get('etag')! } });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(back.body).toMatchObject({ version: pushed.body.version + 1, rollback_of: cur.body.version, digest: cur.body.digest, changed_rules: ['freeze-phi'] });
     expect(back.body.documents).toEqual(cur.body.documents);
@@ -197,6 +197,30 @@ describe('rollback', () => {
     expect(await decide(sam)).toMatchObject({ effect: 'allow', rules: ['scientist-own-project-phi'], policy_version: back.body.live_snapshot });
     const [ev] = await app.wired.app.audit.recent({ type: 'policy.rolled_back', limit: 1 });
     expect(ev!.details).toMatchObject({ before: { version: pushed.body.version }, after: { version: back.body.version, digest: cur.body.digest }, rollback_of: cur.body.version, changed_rules: ['freeze-phi'] });
+  });
+});
+
+describe('rollback under If-Match', () => {
+  it('refuses a rollback without If-Match (428) or with a stale ETag (409), audits it and changes nothing', async () => {
+    const cur = await live();
+    const etag = cur.headers.get('etag')!;
+    const missing = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: 1 } });
+    expect(missing.status, JSON.stringify(missing.body)).toBe(428);
+    expect(missing.body.code).toBe('precondition_required');
+    expect(missing.body.detail).toContain(etag);
+    const stale = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: 1 }, headers: { 'if-match': '"1-0000000000000000"' } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe('conflict');
+    expect((await live()).body.version).toBe(cur.body.version);
+    const refused = await app.wired.app.audit.recent({ type: 'policy.rolled_back_refused', actorId: admin.id, limit: 2 });
+    expect(refused.map((e) => [e.outcome, e.details.reason, e.details.if_match, e.details.rollback_of]).sort((a, b) => String(a[2]).localeCompare(String(b[2])))).toEqual([
+      ['failure', 'precondition', '"1-0000000000000000"', 1],
+      ['failure', 'precondition', null, 1],
+    ]);
+    // The same rollback with the current ETag goes through.
+    const ok = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: 1 }, headers: { 'if-match': etag } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body).toMatchObject({ version: cur.body.version + 1, rollback_of: 1 });
   });
 });
 

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
 import type { AuthContext } from '../../auth/context.ts';
-import { ConflictError, CustosError, ValidationError } from '../../errors.ts';
+import { ConflictError, CustosError, PreconditionRequiredError, ValidationError } from '../../errors.ts';
 import { checkPolicy, assertPolicyPasses } from '../../policy/checkPolicy.ts';
 import { compilePolicy, PolicyInvalidError } from '../../policy/compile.ts';
 import { diffPolicies } from '../../policy/diff.ts';
@@ -212,12 +212,20 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       responses: {
         200: { description: 'The new version', schema: VersionBody },
         404: { description: 'No such version' },
-        409: { description: 'Stale If-Match (optional here), or a concurrent edit won' },
+        409: { description: 'Stale If-Match, or a concurrent edit won' },
+        428: { description: 'If-Match is missing: a rollback names the version it replaces, like any edit' },
         422: { description: 'The earlier version no longer compiles or passes its tests (e.g. against today’s role graph)' },
       },
       handler: async ({ body, auth, meta, req }) => {
         const base = await latest();
-        if (req.get('if-match') !== undefined) ifMatch(req.get('if-match'), base);
+        // Like PUT: a rollback replaces the version its author saw, never one edited since (no lost update).
+        try {
+          if (req.get('if-match') === undefined) throw new PreconditionRequiredError(`A rollback must send If-Match with the ETag of the version it replaces (current: ${policyEtag(base)}).`);
+          ifMatch(req.get('if-match'), base);
+        } catch (err) {
+          await refuse(auth!, meta, 'policy.rolled_back_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: req.get('if-match')?.slice(0, 100) ?? null, rollback_of: body.version });
+          throw err;
+        }
         const target = await store.get(body.version);
         return push({ auth: auth!, meta, base, documents: target.documents, tests: target.tests, comment: body.comment ?? `rollback to version ${target.version}`, rollbackOf: target.version, type: 'policy.rolled_back' });
       },
