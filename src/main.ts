@@ -141,7 +141,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     auth,
     decisions,
     grants,
-    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore },
+    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits },
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },
