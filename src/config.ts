@@ -62,7 +62,7 @@ const envSchema = z.object({
   CUSTOS_AUTO_BOOTSTRAP: bool.default(true),
   CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
   CUSTOS_POLICY_CONDITION_MAX_COST: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
-  CUSTOS_POLICY_CONDITION_MAX_ELEMENTS: z.coerce.number().int().min(100).max(100_000_000).default(100_000),
+  CUSTOS_POLICY_CONDITION_MAX_ELEMENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
   CUSTOS_POLICY_TESTS_MAX_FILES: z.coerce.number().int().min(1).max(10_000).default(50),
   CUSTOS_POLICY_TESTS_MAX_CASES: z.coerce.number().int().min(1).max(100_000).default(500),
   CUSTOS_POLICY_TESTS_MAX_COLUMNS: z.coerce.number().int().min(1).max(100_000).default(2000),
