@@ -63,6 +63,16 @@ const envSchema = z.object({
   CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
   // How long a privilege-widening change waits for a second administrator before it expires.
   CUSTOS_CHANGE_TTL_SECONDS: seconds(86_400),
+  CUSTOS_POLICY_CONDITION_MAX_COST: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
+  CUSTOS_POLICY_CONDITION_MAX_ELEMENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
+  CUSTOS_POLICY_TESTS_MAX_FILES: z.coerce.number().int().min(1).max(10_000).default(50),
+  CUSTOS_POLICY_TESTS_MAX_CASES: z.coerce.number().int().min(1).max(100_000).default(500),
+  CUSTOS_POLICY_TESTS_MAX_COLUMNS: z.coerce.number().int().min(1).max(100_000).default(2000),
+  CUSTOS_POLICY_TESTS_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576),
+  CUSTOS_POLICY_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(256),
+  CUSTOS_POLICY_CHECK_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
+  CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS: seconds(2_678_400),
   CUSTOS_TOKEN_TTL_SECONDS: seconds(900),
   CUSTOS_TOKEN_MAX_SECONDS: seconds(3600),
   CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20),
@@ -120,6 +130,8 @@ export interface Config {
   policyReloadSeconds: number;
   /** Lifetime of a pending (dual-control) change, checked at use. */
   changeTtlSeconds: number;
+  /** Caps of policy administration: condition cost, test files, the checking worker, simulation range. */
+  policyLimits: PolicyLimits;
   /** Default lifetime of a dataset token, and the cap no request or grant can exceed. */
   tokenTtlSeconds: number;
   tokenMaxSeconds: number;
@@ -127,6 +139,18 @@ export interface Config {
   jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number };
   /** Where workflow notifications go (HMAC-signed), or undefined for none. */
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
+}
+
+/** The caps of policy administration (see README, "Policy administration"). */
+export interface PolicyLimits {
+  /** Cost budget of one condition evaluation, and the largest list/string/map it may build. */
+  condition: { maxCost: number; maxElements: number };
+  /** Policy test files: how many, cases per file, columns per case (requested or of a dataset), bytes in all. */
+  tests: { maxFiles: number; maxCases: number; maxColumns: number; maxBytes: number };
+  /** Validate, test and simulate run in worker threads with this deadline and heap, at most `workers` at once. */
+  check: { timeoutMs: number; maxMemoryMb: number; workers: number };
+  /** Widest time range one simulation may replay. */
+  simulationMaxWindowSeconds: number;
 }
 
 function isLoopback(host: string): boolean {
@@ -287,6 +311,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
     policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
     changeTtlSeconds: e.CUSTOS_CHANGE_TTL_SECONDS,
+    policyLimits: {
+      condition: { maxCost: e.CUSTOS_POLICY_CONDITION_MAX_COST, maxElements: e.CUSTOS_POLICY_CONDITION_MAX_ELEMENTS },
+      tests: { maxFiles: e.CUSTOS_POLICY_TESTS_MAX_FILES, maxCases: e.CUSTOS_POLICY_TESTS_MAX_CASES, maxColumns: e.CUSTOS_POLICY_TESTS_MAX_COLUMNS, maxBytes: e.CUSTOS_POLICY_TESTS_MAX_BYTES },
+      check: { timeoutMs: e.CUSTOS_POLICY_CHECK_TIMEOUT_MS, maxMemoryMb: e.CUSTOS_POLICY_CHECK_MAX_MEMORY_MB, workers: e.CUSTOS_POLICY_CHECK_WORKERS },
+      simulationMaxWindowSeconds: e.CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS,
+    },
     tokenTtlSeconds: Math.min(e.CUSTOS_TOKEN_TTL_SECONDS, e.CUSTOS_TOKEN_MAX_SECONDS),
     tokenMaxSeconds: e.CUSTOS_TOKEN_MAX_SECONDS,
     jit: { minJustification: e.CUSTOS_JIT_MIN_JUSTIFICATION, maxStartAheadSeconds: e.CUSTOS_JIT_MAX_START_AHEAD_SECONDS, breakGlassMaxSeconds: e.CUSTOS_BREAK_GLASS_MAX_SECONDS },

@@ -86,6 +86,13 @@ export class ConflictError extends CustosError {
   }
 }
 
+/** A change that must name the version it is based on did not (RFC 6585 §3: If-Match is required). */
+export class PreconditionRequiredError extends CustosError {
+  constructor(message: string, detail?: unknown) {
+    super('precondition_required', message, detail);
+  }
+}
+
 /** Too many attempts; try again later. */
 export class RateLimitedError extends CustosError {
   readonly retryAfterSeconds: number;

@@ -143,7 +143,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     decisions,
     grants,
     changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
-    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore },
+    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits },
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },

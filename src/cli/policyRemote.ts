@@ -109,8 +109,10 @@ export function registerPolicyRemote(policy: Command): void {
   serverOptions(policy.command('rollback <version>').description('make an earlier version live again (as a new version)').option('-m, --comment <text>', 'why')).action(
     async (version: string, o: { comment?: string; server?: string; token?: string }) => {
       const r = remoteOf(o);
+      // The server requires If-Match: the rollback replaces the version read here, never a later edit.
+      const live = await call<Shown>(r, 'GET', '/v1/policy');
       try {
-        const res = await call<Shown>(r, 'POST', '/v1/policy/rollback', { version: Number(version), ...(o.comment ? { comment: o.comment } : {}) });
+        const res = await call<Shown>(r, 'POST', '/v1/policy/rollback', { version: Number(version), ...(o.comment ? { comment: o.comment } : {}) }, { 'if-match': live.headers.get('etag') ?? '' });
         if (res.status === 202) return void process.stdout.write(heldLine(res.body as unknown as HeldChange));
         process.stdout.write(green(`rolled back: ${line(res.body)}`) + `\n  changed rules: ${res.body.changed_rules?.join(', ') || '(none)'}\n`);
       } catch (err) {

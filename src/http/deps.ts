@@ -9,6 +9,7 @@ import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { ChangeDeps } from '../changes/deps.ts';
 import type { Clock } from '../clock.ts';
+import type { PolicyLimits } from '../config.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { GrantDeps } from '../grants/deps.ts';
@@ -34,10 +35,10 @@ export interface AppDeps {
     keys: AuditKeys;
     verify(range: { from: Date; to: Date }, onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
   };
-  /** Policy versions, and what simulations replay (logged requests, uncached facts). */
-  policies: { store: PolicyStore; replay: LoggedRequestSource; facts: FactsStore };
   /** Dual control: changes waiting for a second administrator. */
   changes: ChangeDeps;
+  /** Policy versions, what simulations replay (logged requests, uncached facts), and the caps of policy administration. */
+  policies: { store: PolicyStore; replay: LoggedRequestSource; facts: FactsStore; limits: PolicyLimits };
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */

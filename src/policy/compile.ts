@@ -10,6 +10,7 @@ import type { AccessLimit, BreakGlassLimit, ColumnSelector, CompiledRule, Policy
 import type { Obligation } from '../engine/types.ts';
 import { CustosError } from '../errors.ts';
 import { compileCondition, ConditionError } from './condition.ts';
+import type { ConditionLimits } from './conditionCost.ts';
 import { durationSeconds, RuleDocument, type AccessSpec, type RuleSpec } from './document.ts';
 
 /** One problem in a policy, pointing at where it is. */
@@ -58,6 +59,8 @@ export interface CompilePolicyOptions {
   roles: readonly RoleGraphEntry[];
   /** Defaults to a digest of documents and roles. */
   version?: string;
+  /** The cost budget of each condition (default: DEFAULT_CONDITION_LIMITS). */
+  conditionLimits?: ConditionLimits | undefined;
 }
 
 /** Freezes plain objects and arrays recursively (Sets, Maps and functions are left as they are). */
@@ -181,7 +184,7 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         let compiled = conditions.get(spec.when);
         if (!compiled) {
           try {
-            compiled = compileCondition(spec.when);
+            compiled = compileCondition(spec.when, options.conditionLimits);
           } catch (err) {
             compiled = err instanceof ConditionError ? err : new ConditionError('invalid condition');
           }

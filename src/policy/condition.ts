@@ -8,6 +8,7 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { CompiledCondition, ConditionContext } from '../engine/snapshot.ts';
+import { DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, type Bound, type ConditionLimits } from './conditionCost.ts';
 
 const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
   .registerType('Principal', { fields: { id: 'string', kind: 'string', projects: 'list<string>', vendor: 'string', attributes: 'map<string, dyn>' } })
@@ -62,8 +63,31 @@ function walk(node: ASTNode, visit: (n: ASTNode) => void): void {
   visitAny(args);
 }
 
-/** Parses, type-checks and compiles a condition; throws ConditionError with a readable message. */
-export function compileCondition(text: string): CompiledCondition {
+/** A condition's inputs would make it cost more than its budget: it is not evaluated (and so fails closed). */
+export class ConditionBudgetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConditionBudgetError';
+  }
+}
+
+/** The measured inputs of one decision, shared by every condition it evaluates (the context is built once per decision). */
+const measured = new WeakMap<ConditionContext, Bound>();
+function inputsOf(ctx: ConditionContext): Bound {
+  let b = measured.get(ctx);
+  if (!b) measured.set(ctx, (b = measure(ctx)));
+  return b;
+}
+
+/**
+ * Parses, type-checks and compiles a condition; throws ConditionError with a
+ * readable message, also when its cost for inputs of the sizes the API
+ * accepts is over `limits`. The compiled condition checks its cost for the
+ * actual inputs before every evaluation and throws ConditionBudgetError when
+ * it is over: the engine treats a throwing condition as unmet for an allow
+ * and as met for a deny (fail closed).
+ */
+export function compileCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS): CompiledCondition {
   // Comments would let a condition read differently to a reviewer than to the engine.
   if (hasComment(text)) throw new ConditionError('comments (//) are not allowed in conditions');
   let parsed: ReturnType<typeof env.parse>;
@@ -89,7 +113,19 @@ export function compileCondition(text: string): CompiledCondition {
   const checked = parsed.check();
   if (!checked.valid) throw new ConditionError(`does not type-check: ${firstLine(checked.error)}`);
   if (checked.type !== 'bool') throw new ConditionError(`must be a boolean expression (it is ${checked.type})`);
-  return (ctx: ConditionContext) => parsed(ctx as unknown as Record<string, unknown>) === true;
+  let over: string | null;
+  try {
+    over = overLimits(estimateCost(parsed.ast, STATIC_BOUNDS), limits);
+  } catch (err) {
+    if (err instanceof UnboundedConditionError) throw new ConditionError(err.message);
+    throw err;
+  }
+  if (over) throw new ConditionError(`too expensive: for requests of the sizes the API accepts, ${over}`);
+  return (ctx: ConditionContext) => {
+    const why = overLimits(estimateCost(parsed.ast, inputsOf(ctx)), limits);
+    if (why) throw new ConditionBudgetError(`not evaluated: for these inputs, ${why}`);
+    return parsed(ctx as unknown as Record<string, unknown>) === true;
+  };
 }
 
 function firstLine(err: unknown): string {

@@ -189,7 +189,7 @@ describe('rollback', () => {
     expect(pushed.body.changed_rules).toEqual(['freeze-phi']);
     expect(await decide(sam)).toMatchObject({ effect: 'deny', rules: ['freeze-phi'] });
 
-    const back = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: cur.body.version } });
+    const back = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: cur.body.version }, headers: { 'if-match': pushed.headers.get('etag')! } });
     expect(back.status, JSON.stringify(back.body)).toBe(200);
     expect(back.body).toMatchObject({ version: pushed.body.version + 1, rollback_of: cur.body.version, digest: cur.body.digest, changed_rules: ['freeze-phi'] });
     expect(back.body.documents).toEqual(cur.body.documents);
@@ -197,6 +197,30 @@ describe('rollback', () => {
     expect(await decide(sam)).toMatchObject({ effect: 'allow', rules: ['scientist-own-project-phi'], policy_version: back.body.live_snapshot });
     const [ev] = await app.wired.app.audit.recent({ type: 'policy.rolled_back', limit: 1 });
     expect(ev!.details).toMatchObject({ before: { version: pushed.body.version }, after: { version: back.body.version, digest: cur.body.digest }, rollback_of: cur.body.version, changed_rules: ['freeze-phi'] });
+  });
+});
+
+describe('rollback under If-Match', () => {
+  it('refuses a rollback without If-Match (428) or with a stale ETag (409), audits it and changes nothing', async () => {
+    const cur = await live();
+    const etag = cur.headers.get('etag')!;
+    const missing = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: 1 } });
+    expect(missing.status, JSON.stringify(missing.body)).toBe(428);
+    expect(missing.body.code).toBe('precondition_required');
+    expect(missing.body.detail).toContain(etag);
+    const stale = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: 1 }, headers: { 'if-match': '"1-0000000000000000"' } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe('conflict');
+    expect((await live()).body.version).toBe(cur.body.version);
+    const refused = await app.wired.app.audit.recent({ type: 'policy.rolled_back_refused', actorId: admin.id, limit: 2 });
+    expect(refused.map((e) => [e.outcome, e.details.reason, e.details.if_match, e.details.rollback_of]).sort((a, b) => String(a[2]).localeCompare(String(b[2])))).toEqual([
+      ['failure', 'precondition', '"1-0000000000000000"', 1],
+      ['failure', 'precondition', null, 1],
+    ]);
+    // The same rollback with the current ETag goes through.
+    const ok = await app.call('POST', '/v1/policy/rollback', { token: admin.token, body: { version: 1 }, headers: { 'if-match': etag } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect(ok.body).toMatchObject({ version: cur.body.version + 1, rollback_of: 1 });
   });
 });
 
@@ -217,8 +241,11 @@ describe('simulation', () => {
       'rules:\n',
       'rules:\n  - id: researcher-phi-research\n    effect: allow\n    roles: [ai-researcher]\n    actions: [dataset:read]\n    resource: { classification: [phi] }\n    purposes: [research]\n',
     );
-    const r = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents: { 'default.yaml': candidate }, from, to } });
+    // A security reviewer may read the decision log (audit:read): the report carries examples.
+    const reviewer = await personDirect(app, 'simrev', [{ role: 'security-reviewer' }]);
+    const r = await app.call('POST', '/v1/policy/simulate', { token: reviewer.token, body: { documents: { 'default.yaml': candidate }, from, to } });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.examples_withheld).toBe(false);
     expect(r.body, JSON.stringify(r.body)).toMatchObject({ replayed: 10, skipped: 0, truncated: false, unchanged: 2, flips: { allow_to_deny: 5, deny_to_allow: 3 } });
     expect(r.body.by_rule.map((g: any) => [g.key, g.allow_to_deny, g.deny_to_allow])).toEqual([
       ['scientist-own-project-phi', 5, 0],
@@ -232,6 +259,20 @@ describe('simulation', () => {
     expect(r.body.by_rule[0].examples).toHaveLength(3);
     expect(r.body.by_rule[0].examples[0]).toMatchObject({ principal_id: sam.id, live: { effect: 'allow' }, candidate: { effect: 'deny' } });
 
+    // An administrator holds policy:read but not audit:read: the same counts, no logged request.
+    const agg = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents: { 'default.yaml': candidate }, from, to, examples: 20 } });
+    expect(agg.status, JSON.stringify(agg.body)).toBe(200);
+    expect(agg.body).toMatchObject({ replayed: 10, unchanged: 2, flips: { allow_to_deny: 5, deny_to_allow: 3 }, examples: [], examples_withheld: true });
+    expect(agg.body.by_rule.map((g: any) => [g.key, g.allow_to_deny, g.deny_to_allow])).toEqual(r.body.by_rule.map((g: any) => [g.key, g.allow_to_deny, g.deny_to_allow]));
+    for (const g of [...agg.body.by_rule, ...agg.body.by_principal, ...agg.body.by_dataset]) expect(g.examples).toEqual([]);
+    expect(JSON.stringify(agg.body)).not.toContain('decision_id');
+
+    // Every run is audited: who, the range, the counts, whether examples were shown.
+    const runs = await app.wired.app.audit.recent({ type: 'policy.simulated', limit: 5 });
+    const byActor = (id: string) => runs.find((e) => e.actor_id === id)!;
+    expect(byActor(admin.id)).toMatchObject({ outcome: 'success', details: { from, to, replayed: 10, flips: { allow_to_deny: 5, deny_to_allow: 3 }, examples: 0, examples_withheld: true } });
+    expect(byActor(reviewer.id)).toMatchObject({ outcome: 'success', details: { from, to, replayed: 10, examples: 6, examples_withheld: false } });
+
     // Bounded: a limit stops the replay and says so.
     const cut = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents: { 'default.yaml': candidate }, from, to, limit: 4 } });
     expect(cut.body).toMatchObject({ replayed: 4, truncated: true });
@@ -241,6 +282,23 @@ describe('simulation', () => {
     expect((await live()).body.version).toBe(cur.body.version);
     expect(await decide(sam)).toMatchObject({ effect: 'allow' });
     expect((await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents: { 'default.yaml': 'rules: [{ id: x }]' } } })).status).toBe(422);
+  });
+});
+
+describe('simulation range', () => {
+  it('refuses a range wider than the configured window (400) before reading the log, and audits nothing', async () => {
+    const cur = await live();
+    const before = (await app.wired.app.audit.recent({ type: 'policy.simulated', limit: 50 })).length;
+    const to = app.clock.now();
+    const from = new Date(to.getTime() - 31 * 86_400_000 - 1000);
+    const r = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents: cur.body.documents, from: from.toISOString(), to: to.toISOString() } });
+    expect(r.status, JSON.stringify(r.body)).toBe(400);
+    expect(r.body.code).toBe('invalid_request');
+    expect(r.body.detail).toContain('wider than 2678400 seconds');
+    // Exactly the window is fine.
+    const ok = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents: cur.body.documents, from: new Date(to.getTime() - 2_678_400_000).toISOString(), to: to.toISOString() } });
+    expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+    expect((await app.wired.app.audit.recent({ type: 'policy.simulated', limit: 50 })).length).toBe(before + 1);
   });
 });
 

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import { holdPolicyPush } from '../../changes/holdPolicyPush.ts';
-import { ConflictError, CustosError, ValidationError } from '../../errors.ts';
+import { ConflictError, CustosError, PreconditionRequiredError, ValidationError } from '../../errors.ts';
 import { checkPolicy, assertPolicyPasses } from '../../policy/checkPolicy.ts';
 import { compilePolicy, PolicyInvalidError } from '../../policy/compile.ts';
 import { diffPolicies } from '../../policy/diff.ts';
@@ -217,12 +217,20 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       responses: {
         200: { description: 'The new version', schema: VersionBody },
         404: { description: 'No such version' },
-        409: { description: 'Stale If-Match (optional here), or a concurrent edit won' },
+        409: { description: 'Stale If-Match, or a concurrent edit won' },
+        428: { description: 'If-Match is missing: a rollback names the version it replaces, like any edit' },
         422: { description: 'The earlier version no longer compiles or passes its tests (e.g. against today’s role graph)' },
       },
       handler: async ({ body, auth, meta, req }) => {
         const base = await latest();
-        if (req.get('if-match') !== undefined) ifMatch(req.get('if-match'), base);
+        // Like PUT: a rollback replaces the version its author saw, never one edited since (no lost update).
+        try {
+          if (req.get('if-match') === undefined) throw new PreconditionRequiredError(`A rollback must send If-Match with the ETag of the version it replaces (current: ${policyEtag(base)}).`);
+          ifMatch(req.get('if-match'), base);
+        } catch (err) {
+          await refuse(auth!, meta, 'policy.rolled_back_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: req.get('if-match')?.slice(0, 100) ?? null, rollback_of: body.version });
+          throw err;
+        }
         const target = await store.get(body.version);
         return push({ auth: auth!, meta, base, documents: target.documents, tests: target.tests, comment: body.comment ?? `rollback to version ${target.version}`, rollbackOf: target.version, type: 'policy.rolled_back' });
       },
@@ -241,15 +249,45 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
         limit: z.number().int().min(1).max(SIMULATION_MAX).default(SIMULATION_MAX),
         examples: z.number().int().min(0).max(20).default(3),
       }),
-      responses: { 200: { description: 'Flip counts by direction, grouped by rule, principal and dataset, with examples' }, 422: { description: 'The candidate does not compile' } },
-      handler: async ({ body }) => {
+      responses: {
+        200: { description: 'Flip counts by direction, grouped by rule, principal and dataset; examples (logged requests) only for a caller who may read the decision log (`audit:read`)' },
+        400: { description: 'An empty range, or one wider than CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS' },
+        422: { description: 'The candidate does not compile' },
+      },
+      handler: async ({ body, auth, meta }) => {
         const now = deps.clock.now();
         const to = body.to ? new Date(body.to) : now;
         const from = body.from ? new Date(body.from) : new Date(to.getTime() - 7 * 86_400_000);
         if (from >= to) throw new ValidationError('The range is empty.', [{ path: 'body.from', message: 'must be before `to`' }]);
+        const maxWindow = deps.policies.limits.simulationMaxWindowSeconds;
+        // A replay reads the decision log: its range is bounded like any log query's cost.
+        if (to.getTime() - from.getTime() > maxWindow * 1000) throw new ValidationError(`The range is wider than ${maxWindow} seconds.`, [{ path: 'body.from', message: `at most ${maxWindow} seconds before \`to\`` }]);
+        // Examples are logged requests (who asked for what, when): a read of the decision log, so they need audit:read.
+        const mayReadLog = auth!.permissions.has('audit:read');
         const candidate = compilePolicy({ documents: sourcesOf(body.documents), roles: await roleGraph(deps.catalog), version: 'candidate' });
-        const report = await simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, live: holder.current(), candidate, from, to, limit: body.limit, now, examples: body.examples });
-        return { body: report };
+        const report = await simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, live: holder.current(), candidate, from, to, limit: body.limit, now, examples: mayReadLog ? body.examples : 0 });
+        // §164.312(b) audit controls: a what-if over logged decisions is itself a trace, answered only once recorded.
+        await deps.audit.record({
+          type: 'policy.simulated',
+          outcome: 'success',
+          actorId: auth!.principalId,
+          meta,
+          details: {
+            from: report.from,
+            to: report.to,
+            limit: body.limit,
+            replayed: report.replayed,
+            skipped: report.skipped,
+            truncated: report.truncated,
+            unchanged: report.unchanged,
+            flips: report.flips,
+            examples: report.examples.length,
+            examples_withheld: !mayReadLog,
+            live_version: report.live_version,
+            candidate_rules: candidate.rules.length,
+          },
+        });
+        return { body: { ...report, examples_withheld: !mayReadLog } };
       },
     }),
   ];
