@@ -314,7 +314,7 @@ describe('policy pushes', () => {
   it('a rollback that restores other test files waits like a push', async () => {
     await loginAs(app, ada);
     const before = await live();
-    const r = await call('POST', '/v1/policy/rollback', ada, { version: 1 });
+    const r = await call('POST', '/v1/policy/rollback', ada, { version: 1 }, { 'if-match': before.etag });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     expect(r.body.after).toMatchObject({ tests_changed: ['role-table.yaml'], tests_removed: ['extra.yaml'] });
     expect((await live()).version).toBe(before.version);
