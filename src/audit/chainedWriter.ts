@@ -32,9 +32,10 @@ export class ChainedWriter<T> {
   /**
    * The chain of records appended inside callers' transactions ({@link appendIn}):
    * its own, so a change transaction never waits behind a group commit, nor
-   * a group commit behind a change.
+   * a group commit behind a change. Registered inside the first transaction
+   * that commits an append (see appendIn).
    */
-  private readonly txLane: { chain: Promise<string> | undefined } = { chain: undefined };
+  private txChain: string | undefined;
   /** Batches and items committed, summed over lanes. */
   get stats(): { batches: number; items: number; failedBatches: number; rejectedFull: number } {
     const s = { batches: 0, items: 0, failedBatches: 0, rejectedFull: 0 };
@@ -56,7 +57,7 @@ export class ChainedWriter<T> {
           maxQueue: Math.ceil((o.maxQueue ?? 10_000) / lanes),
           concurrency: 1,
           flush: async (batch) => {
-            const chain = await this.chainOf(lane, '');
+            const chain = await this.chainOf(lane);
             const text = this.o.rows(batch);
             const fn = this.o.log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
             await sql`SELECT ${fn}(${chain}::uuid, ${text}::text::jsonb)`;
@@ -70,16 +71,18 @@ export class ChainedWriter<T> {
   /** The chains this writer has registered so far. */
   async chains(): Promise<string[]> {
     const out: string[] = [];
-    for (const l of [...this.lanes, this.txLane]) if (l.chain) out.push(await l.chain.catch(() => ''));
+    for (const l of this.lanes) if (l.chain) out.push(await l.chain.catch(() => ''));
+    // Listed even before its registration has committed: a checkpointer skips a chain it cannot find.
+    if (this.txChain) out.push(this.txChain);
     return out.filter(Boolean);
   }
 
-  /** The lane's chain, registered (outside any caller's transaction) on first use. */
-  private chainOf(lane: { chain: Promise<string> | undefined }, suffix: string): Promise<string> {
+  /** The lane's chain, registered on first use. */
+  private chainOf(lane: { chain: Promise<string> | undefined }): Promise<string> {
     if (!lane.chain) {
       const id = this.o.ids();
       lane.chain = this.sql`
-        INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${id}, ${this.o.log}, ${`${hostname()}:${process.pid}${suffix}`}, now())`.then(() => id);
+        INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${id}, ${this.o.log}, ${`${hostname()}:${process.pid}`}, now())`.then(() => id);
       // A failed registration is retried with the next batch.
       lane.chain.catch(() => (lane.chain = undefined));
     }
@@ -94,7 +97,14 @@ export class ChainedWriter<T> {
    */
   async appendIn(tx: Tx, item: T): Promise<void> {
     try {
-      const chain = await this.chainOf(this.txLane, ':tx');
+      // The chain is registered through `tx` itself, not a second connection:
+      // with every pooled connection held by a transaction waiting here, a
+      // registration needing one more would wait forever. Until a registering
+      // transaction commits, each append repeats the (idempotent) insert.
+      const chain = (this.txChain ??= this.o.ids());
+      await tx`
+        INSERT INTO audit_chains (id, log, instance, started_at) VALUES (${chain}, ${this.o.log}, ${`${hostname()}:${process.pid}:tx`}, now())
+        ON CONFLICT (id) DO NOTHING`;
       const fn = this.o.log === 'decision_log' ? tx`custos_append_decisions` : tx`custos_append_audit`;
       await tx`SELECT ${fn}(${chain}::uuid, ${this.o.rows([item])}::text::jsonb)`;
     } catch (err) {

@@ -52,18 +52,22 @@ export function createPolicyStore(sql: Sql): PolicyStore {
       }));
       return { items, next_cursor: rows.length > limit ? String(items[items.length - 1]!.version) : null };
     },
-    async create(v) {
+    async create(v, within) {
       const digest = policyDigest(v.documents, v.tests);
       try {
-        // Inserted only while `basedOn` is the latest; of two concurrent edits the
-        // primary key lets exactly one have version basedOn + 1.
-        const [r] = await sql`
-          INSERT INTO policy_versions (version, documents, tests, digest, author_id, created_at, comment, rollback_of)
-          SELECT ${v.basedOn + 1}, ${sql.json(v.documents)}, ${sql.json(v.tests)}, ${digest}, ${v.authorId}, ${v.at}, ${v.comment ?? null}, ${v.rollbackOf ?? null}
-          WHERE (SELECT coalesce(max(version), 0) FROM policy_versions) = ${v.basedOn}
-          RETURNING *`;
-        if (!r) throw new ConflictError(`The policy has changed since version ${v.basedOn}: reload it and reapply your edit.`);
-        return toVersion(r);
+        return await sql.begin(async (tx) => {
+          // Inserted only while `basedOn` is the latest; of two concurrent edits the
+          // primary key lets exactly one have version basedOn + 1.
+          const [r] = await tx`
+            INSERT INTO policy_versions (version, documents, tests, digest, author_id, created_at, comment, rollback_of)
+            SELECT ${v.basedOn + 1}, ${tx.json(v.documents)}, ${tx.json(v.tests)}, ${digest}, ${v.authorId}, ${v.at}, ${v.comment ?? null}, ${v.rollbackOf ?? null}
+            WHERE (SELECT coalesce(max(version), 0) FROM policy_versions) = ${v.basedOn}
+            RETURNING *`;
+          if (!r) throw new ConflictError(`The policy has changed since version ${v.basedOn}: reload it and reapply your edit.`);
+          const created = toVersion(r);
+          await within?.(tx, created);
+          return created;
+        });
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw new ConflictError(`The policy has changed since version ${v.basedOn}: reload it and reapply your edit.`);
         throw err;

@@ -2,6 +2,7 @@
  * What the policy version store is: numbered, immutable versions of the
  * rule documents and their test files. `postgres.ts` implements it.
  */
+import type { Tx } from '../db/client.ts';
 import { createHash } from 'node:crypto';
 
 /** Files by name (`default.yaml` → YAML text). */
@@ -45,8 +46,12 @@ export interface PolicyStore {
   get(version: number): Promise<PolicyVersion>;
   /** Newest first; `before`: versions below this number. */
   list(page: { limit: number; before?: number | undefined }): Promise<{ items: PolicyVersionSummary[]; next_cursor: string | null }>;
-  /** Appends version `basedOn + 1`; ConflictError when `basedOn` is no longer the latest. */
-  create(v: NewPolicyVersion): Promise<PolicyVersion>;
+  /**
+   * Appends version `basedOn + 1`; ConflictError when `basedOn` is no longer
+   * the latest. `within` runs in the same transaction (the edit's audit
+   * event): if it fails, no version is added.
+   */
+  create(v: NewPolicyVersion, within?: (tx: Tx, created: PolicyVersion) => Promise<void>): Promise<PolicyVersion>;
   /** Inserts version 1 when the store is empty (several replicas may race; one wins). */
   seed(v: Omit<NewPolicyVersion, 'basedOn'>): Promise<void>;
 }

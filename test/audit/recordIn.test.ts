@@ -43,12 +43,10 @@ describe('recordIn', () => {
     ).rejects.toThrow('change failed after its event');
     expect(await projects('tx-rb')).toBe(0);
     expect(await count('test.tx_rolled_back')).toBe(0);
-    // The chain is whole: its head is where its records end.
+    // Nothing is left behind: not the event, not a moved chain head, not even the chain's registration.
     const [chain] = await log.chains();
-    const [head] = await db.sql`SELECT head_seq FROM audit_chains WHERE id = ${chain!}`;
-    const [last] = await db.sql`SELECT coalesce(max(seq), 0) AS s FROM audit_events WHERE chain_id = ${chain!}`;
-    expect(String(head!.head_seq)).toBe('0');
-    expect(String(last!.s)).toBe('0');
+    expect(await db.sql`SELECT 1 FROM audit_chains WHERE id = ${chain!}`).toHaveLength(0);
+    expect(await db.sql`SELECT 1 FROM audit_events WHERE chain_id = ${chain!}`).toHaveLength(0);
   });
 
   it('rolls the change back when its event cannot be written', async () => {
@@ -62,6 +60,19 @@ describe('recordIn', () => {
     ).rejects.toBeTruthy();
     expect(await projects('tx-noevent')).toBe(0);
     expect(await count('test.tx_bad_event')).toBe(0);
+  });
+
+  it('registers its chain inside the caller\'s transaction: appends never wait for another pooled connection', async () => {
+    // Every connection of a one-connection pool is held by the caller's transaction.
+    const { createSql } = await import('../../src/db/client.ts');
+    const one = createSql({ url: db.url, max: 1, role: 'custos_app' });
+    try {
+      const solo = createAuditLog(one, { clock, ids: uuidv7Generator(clock) });
+      await one.begin(async (tx) => solo.recordIn(tx, { type: 'test.tx_one_connection', outcome: 'info' }));
+      expect(await count('test.tx_one_connection')).toBe(1);
+    } finally {
+      await one.end({ timeout: 5 });
+    }
   });
 
   it('keeps its own chain, checkpointed and verified with the others', async () => {

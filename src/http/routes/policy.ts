@@ -92,25 +92,28 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       throw err;
     }
     let created: PolicyVersion;
+    let changedRules: string[] = [];
     try {
-      created = await store.create({ basedOn: o.base.version, documents: o.documents, tests: o.tests, authorId: o.auth.principalId, comment: o.comment ?? null, rollbackOf: o.rollbackOf ?? null, at: deps.clock.now() });
+      // The new version and its audit event commit together, or neither does.
+      created = await store.create({ basedOn: o.base.version, documents: o.documents, tests: o.tests, authorId: o.auth.principalId, comment: o.comment ?? null, rollbackOf: o.rollbackOf ?? null, at: deps.clock.now() }, (tx, v) => {
+        changedRules = diffPolicies(o.base, v).changed_rules;
+        return deps.audit.recordIn(tx, {
+          type: o.type,
+          outcome: 'success',
+          actorId: o.auth.principalId,
+          meta: o.meta,
+          details: { before, after: { version: v.version, digest: v.digest }, changed_rules: changedRules, rollback_of: o.rollbackOf ?? null, comment: o.comment ?? null },
+        });
+      });
     } catch (err) {
       if (err instanceof ConflictError) await refuse(o.auth, o.meta, `${o.type}_refused`, { reason: 'conflict', before, rollback_of: o.rollbackOf ?? null });
       throw err;
     }
-    const diff = diffPolicies(o.base, created);
-    await deps.audit.record({
-      type: o.type,
-      outcome: 'success',
-      actorId: o.auth.principalId,
-      meta: o.meta,
-      details: { before, after: { version: created.version, digest: created.digest }, changed_rules: diff.changed_rules, rollback_of: o.rollbackOf ?? null, comment: o.comment ?? null },
-    });
     // This replica swaps at once; the others on the NOTIFY of the insert.
     const reloaded = await holder.reload();
     return {
       headers: { ETag: policyEtag(created) },
-      body: { ...show(created, holder.current().version), changed_rules: diff.changed_rules, reloaded: reloaded.ok },
+      body: { ...show(created, holder.current().version), changed_rules: changedRules, reloaded: reloaded.ok },
     };
   };
 
