@@ -145,6 +145,7 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       body: PolicyEdit,
       responses: {
         200: { description: 'The new version', schema: VersionBody },
+        202: { description: 'Held for a second administrator: the push changes or removes test files (a pending change)' },
         409: { description: 'Missing or stale If-Match, or a concurrent edit won' },
         422: { description: 'The policy does not compile (`issues`) or its tests fail (`failures`)' },
       },
@@ -219,6 +220,7 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       body: z.strictObject({ version: z.number().int().min(1), comment: storableText(2000).optional() }),
       responses: {
         200: { description: 'The new version', schema: VersionBody },
+        202: { description: 'Held for a second administrator: the rollback changes or removes test files (a pending change)' },
         404: { description: 'No such version' },
         409: { description: 'Stale If-Match, or a concurrent edit won' },
         428: { description: 'If-Match is missing: a rollback names the version it replaces, like any edit' },
