@@ -129,7 +129,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     // The role graph is part of the policy snapshot, and a new policy version replaces it: recompile.
     if (table === 'roles' || table === 'role_inherits' || table === 'policy_versions' || table === '(subscribed)') void policy.reload();
   };
-  const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
+  const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook), audit });
   const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, clock, log, settings: config.webhook });
   const grants: GrantDeps = { store: grantStore, catalog, audit, clock, ids, policy, settings: config.jit, kick: () => notifier.kick() };
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });

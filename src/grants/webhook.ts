@@ -13,6 +13,7 @@ import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { grantNotice } from './notices.ts';
+import { expiryTrace } from './requestExpiry.ts';
 import type { OutboxStore } from './outboxPostgres.ts';
 import type { GrantStore } from './store.ts';
 
@@ -76,6 +77,8 @@ export class Notifier {
   async pass(): Promise<void> {
     if (!this.o.settings || !this.o.outbox) return;
     await this.o.grants.announceLifecycle(this.o.clock.now(), (g, what) => [grantNotice(`grant.${what}`, g)]);
+    // Lapsed requests are announced without waiting for someone to touch them (they are refused at use regardless).
+    await this.o.grants.expireRequests(this.o.clock.now(), expiryTrace);
     for (;;) {
       const due = await this.o.outbox.claimDue(20, Math.ceil(this.o.settings.timeoutMs / 1000) + 30);
       if (!due.length) return;
