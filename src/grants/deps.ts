@@ -69,7 +69,7 @@ export async function holdsRoleIn(deps: GrantDeps, principalId: string, roles: r
 }
 
 /** Whether standing `assignments` give one of `roles` in `project` (organisation-wide ones included, through inheritance). */
-export function assignmentsInclude(deps: GrantDeps, assignments: { role: string; project: string | null }[], roles: readonly string[], project: string): boolean {
+export function assignmentsInclude(deps: Pick<GrantDeps, 'policy'>, assignments: { role: string; project: string | null }[], roles: readonly string[], project: string): boolean {
   const closure = deps.policy.current().roleClosure;
   return assignments.some((a) => (a.project === null || a.project === project) && [...(closure.get(a.role) ?? [a.role])].some((r) => roles.includes(r)));
 }

@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
 import { UnavailableError } from '../errors.ts';
+import { LAPSED_APPROVALS } from './activationCheck.ts';
 import type { AccessRequest, ApprovalOutcome, Grant, GrantInsert, GrantStore, Notification, ReviewItem, Trace } from './store.ts';
 
 type Row = Record<string, any>;
@@ -152,6 +153,11 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
       const [p] = await q`SELECT status FROM principals WHERE id = ${principalId}`;
       return p?.status as string | undefined;
     },
+    async projectOf(r: AccessRequest) {
+      if (r.project_id) return r.project_id;
+      const [d] = await q`SELECT project_id FROM datasets WHERE id = ${r.dataset_id}`;
+      return d!.project_id as string;
+    },
   });
 
   const uuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
@@ -280,7 +286,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
         return announce(tx, (await grantById(tx, c.grantId))!, trace);
       }),
 
-    announceLifecycle: (now, note) =>
+    announceLifecycle: (now, note, activation) =>
       sql.begin(async (tx) => {
         const activated = await tx`
           UPDATE grants SET activated_notified_at = ${now}
@@ -292,9 +298,24 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
           WHERE id IN (SELECT id FROM grants WHERE expired_notified_at IS NULL AND status = 'active' AND expires_at <= ${now}
                        ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED)
           RETURNING id`;
-        for (const { id } of activated) await queue(tx, note((await grantById(tx, id))!, 'activated'));
+        let revoked = 0;
+        for (const { id } of activated) {
+          const g = (await grantById(tx, id))!;
+          const request = g.request_id && !g.break_glass ? (await requestById(tx, g.request_id))! : undefined;
+          if (request) {
+            // Re-judged as it takes effect: approvals whose approver has since lost the role no longer carry it.
+            const { counting, discounted } = await activation.check(request, factsVia(tx));
+            if (counting.length < request.approvals_required) {
+              await tx`UPDATE grants SET status = 'revoked', revoked_at = ${now}, revoke_reason = ${LAPSED_APPROVALS} WHERE id = ${id} AND status = 'active'`;
+              await leave(tx, activation.revoked((await grantById(tx, id))!, { request, discounted }));
+              revoked++;
+              continue;
+            }
+          }
+          await queue(tx, note(g, 'activated'));
+        }
         for (const { id } of expired) await queue(tx, note((await grantById(tx, id))!, 'expired'));
-        return { activated: activated.length, expired: expired.length };
+        return { activated: activated.length - revoked, expired: expired.length, revoked };
       }),
 
     standingRoles: (principalId) => factsVia(sql).standingRoles(principalId),

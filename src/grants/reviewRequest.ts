@@ -50,11 +50,9 @@ export async function approveRequest(deps: GrantDeps, actor: Actor, requestId: s
   await assertMayReview(deps, actor, request, 'approve');
   const at = deps.clock.now();
   const me = actor.auth.principalId;
-  // Resolved before the transaction: nothing inside it may wait for another connection.
-  const scope = await resolveScope(deps, { project: request.project_id, dataset: request.dataset_id });
   const outcome = await deps.store.approve(
     { requestId, approverId: me, comment: comment ?? null, at },
-    approvalsInForce(deps, scope),
+    approvalsInForce(deps),
     (r) => {
       // Active from the requested start (or now, if that has passed), for the requested duration.
       const start = Math.max(at.getTime(), r.starts_at ? Date.parse(r.starts_at) : 0);
@@ -96,9 +94,9 @@ export async function approveRequest(deps: GrantDeps, actor: Actor, requestId: s
     }),
     expiryTrace,
   );
-  if (outcome.kind === 'not-pending') throw new ConflictError(`The request is ${outcome.request.status}, not pending.`, { status: outcome.request.status });
   deps.kick();
-  if (outcome.kind === 'expired') throw lapsed(outcome.request);
+  if (outcome.kind === 'expired' || outcome.request.status === 'expired') throw lapsed(outcome.request);
+  if (outcome.kind === 'not-pending') throw new ConflictError(`The request is ${outcome.request.status}, not pending.`, { status: outcome.request.status });
   return { request: outcome.request, counted: outcome.counted, grant: outcome.grant, discounted: outcome.discounted };
 }
 

@@ -85,10 +85,22 @@ export interface ApproverFacts {
   standingRoles(principalId: string): Promise<{ role: string; project: string | null }[]>;
   /** The principal's status; undefined if there is no such principal. */
   status(principalId: string): Promise<string | undefined>;
+  /** The project a request's roles are judged in (its project, or its dataset's). */
+  projectOf(r: AccessRequest): Promise<string>;
 }
 
 /** Which recorded approvals count now: their approvers still hold an approving role for the scope and are active. */
 export type ApprovalCheck = (r: AccessRequest, read: ApproverFacts) => Promise<{ counting: string[]; discounted: DiscountedApproval[] }>;
+
+/**
+ * How a request's grant is judged when it activates: `check` says which of
+ * its approvals are still in force; a grant whose approvals no longer reach
+ * the count is revoked with `revoked`'s trace instead of announced.
+ */
+export interface Activation {
+  check: ApprovalCheck;
+  revoked: (g: Grant, step: { request: AccessRequest; discounted: DiscountedApproval[] }) => Trace;
+}
 
 /** A new grant. */
 export interface GrantInsert {
@@ -185,7 +197,7 @@ export interface GrantStore {
    * Grants that started or ended by `now` and were not announced yet: marks
    * them announced and queues their notifications (each once, across replicas).
    */
-  announceLifecycle(now: Date, note: (g: Grant, what: 'activated' | 'expired') => Notification[]): Promise<{ activated: number; expired: number }>;
+  announceLifecycle(now: Date, note: (g: Grant, what: 'activated' | 'expired') => Notification[], activation: Activation): Promise<{ activated: number; expired: number; revoked: number }>;
   /** Standing role assignments of a principal (before inheritance). */
   standingRoles(principalId: string): Promise<{ role: string; project: string | null }[]>;
   /** Approver facts read outside any transaction (for showing a request). */

@@ -111,6 +111,31 @@ describe('approvals in force', () => {
   });
 });
 
+describe('a scheduled grant as it takes effect', () => {
+  it('is revoked, not activated, when an approval behind it is no longer in force', async () => {
+    const kim = await personDirect(app, 'kim');
+    const apd = await personDirect(app, 'apd', [{ role: 'approver', project: 'onc' }]);
+    const start = new Date(app.clock.now().getTime() + 1800_000);
+    start.setUTCMilliseconds(0);
+    const r = await file(kim, { starts_at: start.toISOString(), duration_seconds: 3600 });
+    expect((await approve(apd, r.body.id)).status).toBe(200);
+    const done = await approve(apb, r.body.id);
+    expect(done.body.grant).toMatchObject({ state: 'scheduled', not_before: start.toISOString() });
+    const [assignment] = await app.db.sql`SELECT id FROM role_assignments WHERE principal_id = ${apd.id} AND role_id = 'approver'`;
+    await app.wired.catalog.removeRoleAssignment(assignment!.id);
+
+    app.clock.set(start.getTime());
+    await app.wired.notifier.pass();
+    const g = await app.call('GET', `/v1/grants/${done.body.grant.id}`, { token: rev.token });
+    expect(g.body).toMatchObject({ status: 'revoked', state: 'revoked', revoke_reason: 'approvals no longer in force at activation' });
+    const [ev] = (await events('grant.revoked')).filter((e) => e.details.grant_id === done.body.grant.id);
+    expect(ev).toMatchObject({ actor_id: null, subject_id: kim.id, outcome: 'success' });
+    expect(ev!.details.discounted).toEqual([{ approver_id: apd.id, reason: expect.stringContaining('no longer holds an approving role') }]);
+    await hooks.waitFor('grant.revoked', (n) => n.body.data.grant.id === done.body.grant.id);
+    expect(hooks.received.some((n) => n.body.event === 'grant.activated' && n.body.data.grant.id === done.body.grant.id)).toBe(false);
+  });
+});
+
 describe('a pending request lapses', () => {
   it('is approvable one second before its expiry, refused at it, shown and announced as expired once', async () => {
     const early = await file(ria);

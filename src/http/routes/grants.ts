@@ -135,8 +135,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
     const now = deps.clock.now();
     const r = showRequest(stored, now);
     // What a pending request's approvals are worth now; a decided request was judged when it was decided.
-    const discounted =
-      r.status === 'pending' && r.approvals.length ? (await approvalsInForce(g, await resolveScope(g, { project: r.project_id, dataset: r.dataset_id }))(r, g.store.approverFacts)).discounted : [];
+    const discounted = r.status === 'pending' && r.approvals.length ? (await approvalsInForce(g)(r, g.store.approverFacts)).discounted : [];
     return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now), discounted };
   };
 
