@@ -77,6 +77,7 @@ const envSchema = z.object({
   CUSTOS_TOKEN_MAX_SECONDS: seconds(3600),
   CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20),
   CUSTOS_JIT_MAX_START_AHEAD_SECONDS: seconds(2_592_000),
+  CUSTOS_ACCESS_REQUEST_TTL_SECONDS: seconds(604_800),
   CUSTOS_BREAK_GLASS_MAX_SECONDS: seconds(3600),
   CUSTOS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   CUSTOS_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
@@ -136,7 +137,7 @@ export interface Config {
   tokenTtlSeconds: number;
   tokenMaxSeconds: number;
   /** Just-in-time access: shortest justification, furthest scheduled start, break-glass cap. */
-  jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number };
+  jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number; requestTtlSeconds: number };
   /** Where workflow notifications go (HMAC-signed), or undefined for none. */
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
 }
@@ -319,7 +320,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     },
     tokenTtlSeconds: Math.min(e.CUSTOS_TOKEN_TTL_SECONDS, e.CUSTOS_TOKEN_MAX_SECONDS),
     tokenMaxSeconds: e.CUSTOS_TOKEN_MAX_SECONDS,
-    jit: { minJustification: e.CUSTOS_JIT_MIN_JUSTIFICATION, maxStartAheadSeconds: e.CUSTOS_JIT_MAX_START_AHEAD_SECONDS, breakGlassMaxSeconds: e.CUSTOS_BREAK_GLASS_MAX_SECONDS },
+    jit: {
+      minJustification: e.CUSTOS_JIT_MIN_JUSTIFICATION,
+      maxStartAheadSeconds: e.CUSTOS_JIT_MAX_START_AHEAD_SECONDS,
+      breakGlassMaxSeconds: e.CUSTOS_BREAK_GLASS_MAX_SECONDS,
+      requestTtlSeconds: e.CUSTOS_ACCESS_REQUEST_TTL_SECONDS,
+    },
     webhook: e.CUSTOS_WEBHOOK_URL
       ? { url: e.CUSTOS_WEBHOOK_URL, secret: e.CUSTOS_WEBHOOK_SECRET!, maxAttempts: e.CUSTOS_WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds: e.CUSTOS_WEBHOOK_RETRY_BASE_SECONDS, timeoutMs: 5000 }
       : undefined,

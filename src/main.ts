@@ -39,6 +39,7 @@ import { AuditKeys } from './audit/auditKeys.ts';
 import { Checkpointer } from './audit/checkpoints.ts';
 import { verifyLogs } from './audit/verify.ts';
 import { createOutboxStore } from './grants/outboxPostgres.ts';
+import { activationCheck } from './grants/activationCheck.ts';
 import { createGrantStore } from './grants/postgres.ts';
 import { Notifier } from './grants/webhook.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -130,8 +131,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     // The role graph is part of the policy snapshot, and a new policy version replaces it: recompile.
     if (table === 'roles' || table === 'role_inherits' || table === 'policy_versions' || table === '(subscribed)') void policy.reload();
   };
-  const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
-  const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, clock, log, settings: config.webhook });
+  const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook), audit });
+  const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, activation: activationCheck({ policy }), clock, log, settings: config.webhook });
   const grants: GrantDeps = { store: grantStore, catalog, audit, clock, ids, policy, settings: config.jit, kick: () => notifier.kick() };
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {

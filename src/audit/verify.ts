@@ -9,12 +9,15 @@
  * chain's checkpoints are then checked: consecutive, each naming the digest
  * of the one before, signed with an audit key, and matching the record they
  * name. The first problem of each chain is reported exactly: which log,
- * chain, sequence number, record id and what is wrong.
+ * chain, sequence number, record id and what is wrong. Records missing
+ * before a chain's first stored one are excused only by a signed retention
+ * drop record; an unsigned or wrongly signed one is reported itself.
  */
 import type { Sql } from '../db/client.ts';
 import type { AuditKeys } from './auditKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
 import { checkpointDigest, checkpointPayload, GENESIS, type CheckpointFields } from './checkpoints.ts';
+import { trustedDrops } from './retentionDrops.ts';
 
 /** What can be wrong. */
 export type ProblemKind =
@@ -31,7 +34,11 @@ export type ProblemKind =
   /** A checkpoint does not link to the one before, or names a different head than the chain has. */
   | 'checkpoint_altered'
   /** A checkpoint's signature does not verify. */
-  | 'checkpoint_signature';
+  | 'checkpoint_signature'
+  /** A retention drop record carries no signature (forged, or written before drop records were signed); it excuses nothing. */
+  | 'drop_unsigned'
+  /** A retention drop record's signature does not verify; it excuses nothing. */
+  | 'drop_signature';
 
 /** One problem, as precisely as it can be placed. */
 export interface VerifyProblem {
@@ -118,8 +125,9 @@ async function verifyLog(
     heads.map((h) => [h.id as string, { startedAt: new Date(h.started_at as string), headSeq: Number(h.head_seq), headHash: h.head_hash as Buffer }]),
   );
   for (const [id, h] of chainInfo) if (h.headSeq > 0 && !byChain.has(id)) byChain.set(id, { lo: 1, hi: 0 });
-  const [pruned] = await sql`SELECT max(month_end) AS until FROM audit_partition_drops WHERE log = ${log}`;
-  const prunedUntil: Date | null = pruned?.until ? new Date(pruned.until as string) : null;
+  // Only signed drop records excuse gaps; every other one is a problem of its own.
+  const { prunedUntil, untrusted } = await trustedDrops(deps, log);
+  for (const d of untrusted) report.problems.push({ log, kind: d.kind, chain_id: 'retention-drops', seq: 0, record_id: d.partition, at: d.at, detail: d.detail });
 
   // Every chunk of every chain, re-hashed on `parallel` connections at once.
   const tasks: { chainId: string; a: number; b: number }[] = [];

@@ -52,16 +52,20 @@ export async function activateBreakGlass(deps: GrantDeps, actor: Actor, input: B
       createdBy: me,
     },
     deps.ids(),
-    (g) => [grantNotice('break_glass.activated', g, { severity: 'critical', activated_by: me })],
+    (g) => ({
+      notices: [grantNotice('break_glass.activated', g, { severity: 'critical', activated_by: me })],
+      events: [
+        {
+          type: 'break_glass.activated',
+          outcome: 'success',
+          actorId: me,
+          subjectId: me,
+          meta: actor.meta,
+          details: { severity: 'critical', grant_id: g.id, role: g.role_id, project: g.project_id, dataset: g.dataset_id, expires_at: g.expires_at, justification: reason, review_id: g.review?.id },
+        },
+      ],
+    }),
   );
-  await deps.audit.record({
-    type: 'break_glass.activated',
-    outcome: 'success',
-    actorId: me,
-    subjectId: me,
-    meta: actor.meta,
-    details: { severity: 'critical', grant_id: grant.id, role: grant.role_id, project: grant.project_id, dataset: grant.dataset_id, expires_at: grant.expires_at, justification: reason, review_id: grant.review?.id },
-  });
   deps.kick();
   return grant;
 }
@@ -75,9 +79,11 @@ export async function closeBreakGlassReview(deps: GrantDeps, actor: Actor, grant
     throw new ForbiddenError('You may not review your own break-glass activation.');
   }
   const finding = assertJustified(deps, input.finding, 'body.finding');
-  const closed = await deps.store.closeReview({ grantId, by: actor.auth.principalId, outcome: input.outcome, finding, at: deps.clock.now() }, (g) => [grantNotice('break_glass.reviewed', g)]);
+  const closed = await deps.store.closeReview({ grantId, by: actor.auth.principalId, outcome: input.outcome, finding, at: deps.clock.now() }, (g) => ({
+    notices: [grantNotice('break_glass.reviewed', g)],
+    events: [{ type: 'break_glass.reviewed', outcome: 'success', actorId: actor.auth.principalId, subjectId: g.principal_id, meta: actor.meta, details: { grant_id: grantId, outcome: input.outcome, finding } }],
+  }));
   if (!closed) throw new ConflictError('This activation has already been reviewed.');
-  await deps.audit.record({ type: 'break_glass.reviewed', outcome: 'success', actorId: actor.auth.principalId, subjectId: grant.principal_id, meta: actor.meta, details: { grant_id: grantId, outcome: input.outcome, finding } });
   deps.kick();
   return closed;
 }

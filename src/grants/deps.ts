@@ -25,6 +25,8 @@ export interface GrantDeps {
     breakGlassMaxSeconds: number;
     /** How far ahead a request may schedule its start. */
     maxStartAheadSeconds: number;
+    /** How long a request stays open for approval. */
+    requestTtlSeconds: number;
   };
   /** Asks the notifier to deliver queued notifications now. */
   kick: () => void;
@@ -63,8 +65,12 @@ export async function resolveScope(deps: GrantDeps, s: { project?: string | null
  * (Grants do not make anyone an approver.)
  */
 export async function holdsRoleIn(deps: GrantDeps, principalId: string, roles: readonly string[], project: string): Promise<boolean> {
+  return assignmentsInclude(deps, await deps.store.standingRoles(principalId), roles, project);
+}
+
+/** Whether standing `assignments` give one of `roles` in `project` (organisation-wide ones included, through inheritance). */
+export function assignmentsInclude(deps: Pick<GrantDeps, 'policy'>, assignments: { role: string; project: string | null }[], roles: readonly string[], project: string): boolean {
   const closure = deps.policy.current().roleClosure;
-  const assignments = await deps.store.standingRoles(principalId);
   return assignments.some((a) => (a.project === null || a.project === project) && [...(closure.get(a.role) ?? [a.role])].some((r) => roles.includes(r)));
 }
 

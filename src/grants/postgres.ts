@@ -1,16 +1,18 @@
 /**
  * PostgreSQL storage of the just-in-time workflow. Approvals lock their
  * request row, so concurrent approvals are counted exactly once each and the
- * grant is created exactly once.
+ * grant is created exactly once. Every write appends its audit events with
+ * `recordIn` in its own transaction: the change and its trace commit
+ * together, and a failed append rolls the change back (503, fail closed).
  */
+import type { AuditLog } from '../audit/log.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
-import type { AccessRequest, ApprovalOutcome, Grant, GrantInsert, GrantStore, Notification, ReviewItem } from './store.ts';
+import type { Sql, Tx } from '../db/client.ts';
+import { UnavailableError } from '../errors.ts';
+import { LAPSED_APPROVALS } from './activationCheck.ts';
+import type { AccessRequest, ApprovalOutcome, Grant, GrantInsert, GrantStore, Notification, ReviewItem, Trace } from './store.ts';
 
 type Row = Record<string, any>;
-import type postgres from 'postgres';
-
-type Tx = postgres.TransactionSql<Record<string, never>>;
 /** A client or a transaction: both run tagged queries. */
 type Q = Sql | Tx;
 
@@ -28,6 +30,7 @@ function toRequest(r: Row, approvals: Row[]): AccessRequest {
     starts_at: iso(r.starts_at),
     approvals_required: r.approvals_required,
     status: r.status,
+    expires_at: iso(r.expires_at)!,
     decided_by: r.decided_by,
     decided_at: iso(r.decided_at),
     decision_reason: r.decision_reason,
@@ -71,7 +74,7 @@ function toGrant(g: Row): Grant {
 }
 
 /** Creates the store; `webhook` says whether notifications are queued. */
-export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; webhook: boolean }): GrantStore {
+export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; webhook: boolean; audit: AuditLog }): GrantStore {
   const grantSelect = (tx: Q) => tx`
     SELECT g.*, r.id AS review_id, r.status AS review_status, r.outcome AS review_outcome, r.finding AS review_finding,
            r.closed_by AS review_closed_by, r.closed_at AS review_closed_at, r.created_at AS review_created_at
@@ -100,10 +103,32 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
     }
   }
 
-  /** Queues what `note` says of a stored row, in the transaction that stored it, and returns the row. */
-  async function announce<T>(tx: Tx, stored: T, note: (row: T) => Notification[]): Promise<T> {
-    await queue(tx, note(stored));
+  /** Appends the trace's audit events and queues its notifications, in the transaction of the change. */
+  async function leave(tx: Tx, t: Trace): Promise<void> {
+    for (const e of t.events) {
+      try {
+        await o.audit.recordIn(tx, e);
+      } catch (err) {
+        // No change without its audit event: the transaction rolls back and the caller gets 503.
+        throw err instanceof UnavailableError ? err : new UnavailableError(err);
+      }
+    }
+    await queue(tx, t.notices);
+  }
+
+  /** Leaves what `trace` says of a stored row, in the transaction that stored it, and returns the row. */
+  async function announce<T>(tx: Tx, stored: T, trace: (row: T) => Trace): Promise<T> {
+    await leave(tx, trace(stored));
     return stored;
+  }
+
+  /** Closes a locked pending request past its expiry as expired, with its trace. */
+  async function expire(tx: Tx, id: string, at: Date, expired: (r: AccessRequest) => Trace): Promise<AccessRequest | undefined> {
+    const [r] = await tx`
+      UPDATE access_requests SET status = 'expired', decided_at = expires_at
+      WHERE id = ${id} AND status = 'pending' AND expires_at <= ${at} RETURNING id`;
+    if (!r) return undefined;
+    return announce(tx, (await requestById(tx, id))!, expired);
   }
 
   async function insertGrant(tx: Tx, g: GrantInsert): Promise<void> {
@@ -113,18 +138,40 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
               ${g.requestId}, ${g.justification}, ${g.createdBy}, ${o.clock.now()})`;
   }
 
+  /**
+   * Approver facts read through `q`. Inside a transaction that holds a
+   * request's lock they must go through that transaction: waiting for a
+   * pool connection while holding the lock would let concurrent approvals
+   * (each holding a connection, waiting for the lock) starve it for good.
+   */
+  const factsVia = (q: Q) => ({
+    async standingRoles(principalId: string) {
+      const rows = await q`SELECT role_id, project_id FROM role_assignments WHERE principal_id = ${principalId}`;
+      return rows.map((r: Row) => ({ role: r.role_id as string, project: (r.project_id as string | null) ?? null }));
+    },
+    async status(principalId: string) {
+      const [p] = await q`SELECT status FROM principals WHERE id = ${principalId}`;
+      return p?.status as string | undefined;
+    },
+    async projectOf(r: AccessRequest) {
+      if (r.project_id) return r.project_id;
+      const [d] = await q`SELECT project_id FROM datasets WHERE id = ${r.dataset_id}`;
+      return d!.project_id as string;
+    },
+  });
+
   const uuid = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 
   return {
     notifying: o.webhook,
 
-    insertRequest: (r, note) =>
+    insertRequest: (r, trace) =>
       sql.begin(async (tx) => {
         await tx`
-          INSERT INTO access_requests (id, requester_id, role_id, project_id, dataset_id, justification, duration_seconds, starts_at, approvals_required, created_at)
+          INSERT INTO access_requests (id, requester_id, role_id, project_id, dataset_id, justification, duration_seconds, starts_at, approvals_required, created_at, expires_at)
           VALUES (${r.id}, ${r.requester_id}, ${r.role_id}, ${r.project_id}, ${r.dataset_id}, ${r.justification}, ${r.duration_seconds},
-                  ${r.starts_at}, ${r.approvals_required}, ${r.created_at})`;
-        return announce(tx, (await requestById(tx, r.id))!, note);
+                  ${r.starts_at}, ${r.approvals_required}, ${r.created_at}, ${r.expires_at})`;
+        return announce(tx, (await requestById(tx, r.id))!, trace);
       }),
 
     getRequest: (id) => (uuid(id) ? requestById(sql, id) : Promise.resolve(undefined)),
@@ -134,7 +181,15 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
         SELECT * FROM access_requests
         WHERE true
           ${f.requesterId ? sql`AND requester_id = ${f.requesterId}` : sql``}
-          ${f.status ? sql`AND status = ${f.status}` : sql``}
+          ${
+            f.status === 'pending'
+              ? sql`AND status = 'pending' AND expires_at > ${f.now}`
+              : f.status === 'expired'
+                ? sql`AND (status = 'expired' OR (status = 'pending' AND expires_at <= ${f.now}))`
+                : f.status
+                  ? sql`AND status = ${f.status}`
+                  : sql``
+          }
           ${f.before ? sql`AND id < ${f.before}` : sql``}
         ORDER BY id DESC LIMIT ${f.limit}`;
       if (!rows.length) return [];
@@ -143,11 +198,13 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
       return rows.map((r: Row) => toRequest(r, approvals.filter((a: Row) => a.request_id === r.id)));
     },
 
-    approve: (a, complete, note) =>
+    approve: (a, check, complete, trace, expired) =>
       sql.begin(async (tx): Promise<ApprovalOutcome> => {
         const locked = await requestById(tx, a.requestId, true);
         if (!locked) throw new Error('request vanished');
         if (locked.status !== 'pending') return { kind: 'not-pending', request: locked };
+        const lapsed = await expire(tx, a.requestId, a.at, expired);
+        if (lapsed) return { kind: 'expired', request: lapsed };
         const inserted = await tx`
           INSERT INTO access_request_approvals (request_id, approver_id, comment, created_at)
           VALUES (${a.requestId}, ${a.approverId}, ${a.comment}, ${a.at})
@@ -155,24 +212,37 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
         const counted = inserted.length === 1;
         let request = (await requestById(tx, a.requestId))!;
         let grant: Grant | null = null;
-        if (request.approvals.length >= request.approvals_required) {
+        // Only approvals whose approvers still may approve count towards the decision.
+        const { counting, discounted } = await check(request, factsVia(tx));
+        if (counting.length >= request.approvals_required) {
           const g = complete(request);
           await insertGrant(tx, g);
           await tx`UPDATE access_requests SET status = 'approved', grant_id = ${g.id}, decided_at = ${a.at}, decided_by = ${a.approverId} WHERE id = ${a.requestId}`;
           request = (await requestById(tx, a.requestId))!;
           grant = (await grantById(tx, g.id))!;
         }
-        await queue(tx, note(request, grant, counted));
-        return { kind: 'recorded', request, counted, grant };
+        await leave(tx, trace({ request, grant, counted, discounted }));
+        return { kind: 'recorded', request, counted, grant, discounted };
       }),
 
-    closeRequest: (c, note) =>
+    closeRequest: (c, trace, expired) =>
       sql.begin(async (tx) => {
+        if (await expire(tx, c.requestId, c.at, expired)) return undefined;
         const [r] = await tx`
           UPDATE access_requests SET status = ${c.status}, decided_by = ${c.by}, decided_at = ${c.at}, decision_reason = ${c.reason}
-          WHERE id = ${c.requestId} AND status = 'pending' RETURNING id`;
+          WHERE id = ${c.requestId} AND status = 'pending' AND expires_at > ${c.at} RETURNING id`;
         if (!r) return undefined;
-        return announce(tx, (await requestById(tx, c.requestId))!, note);
+        return announce(tx, (await requestById(tx, c.requestId))!, trace);
+      }),
+
+    expireRequests: (now, expired) =>
+      sql.begin(async (tx) => {
+        const due = await tx`
+          SELECT id FROM access_requests WHERE status = 'pending' AND expires_at <= ${now}
+          ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`;
+        let n = 0;
+        for (const { id } of due) if (await expire(tx, id as string, now, expired)) n++;
+        return n;
       }),
 
     getGrant: (id) => (uuid(id) ? grantById(sql, id) : Promise.resolve(undefined)),
@@ -189,34 +259,34 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
       return rows.map(toGrant);
     },
 
-    revokeGrant: (r, note) =>
+    revokeGrant: (r, trace) =>
       sql.begin(async (tx) => {
         const [g] = await tx`
           UPDATE grants SET status = 'revoked', revoked_at = ${r.at}, revoked_by = ${r.by}, revoke_reason = ${r.reason}
           WHERE id = ${r.grantId} AND status = 'active' RETURNING id`;
         if (!g) return undefined;
-        return announce(tx, (await grantById(tx, r.grantId))!, note);
+        return announce(tx, (await grantById(tx, r.grantId))!, trace);
       }),
 
-    insertBreakGlass: (g, reviewId, note) =>
+    insertBreakGlass: (g, reviewId, trace) =>
       sql.begin(async (tx) => {
         await insertGrant(tx, g);
         // Announced at once (the break-glass notification); the lifecycle sweep must not repeat it.
         await tx`UPDATE grants SET activated_notified_at = ${g.notBefore} WHERE id = ${g.id}`;
         await tx`INSERT INTO review_items (id, kind, grant_id, created_at) VALUES (${reviewId}, 'break_glass', ${g.id}, ${o.clock.now()})`;
-        return announce(tx, (await grantById(tx, g.id))!, note);
+        return announce(tx, (await grantById(tx, g.id))!, trace);
       }),
 
-    closeReview: (c, note) =>
+    closeReview: (c, trace) =>
       sql.begin(async (tx) => {
         const [r] = await tx`
           UPDATE review_items SET status = 'closed', outcome = ${c.outcome}, finding = ${c.finding}, closed_by = ${c.by}, closed_at = ${c.at}
           WHERE grant_id = ${c.grantId} AND status = 'open' RETURNING id`;
         if (!r) return undefined;
-        return announce(tx, (await grantById(tx, c.grantId))!, note);
+        return announce(tx, (await grantById(tx, c.grantId))!, trace);
       }),
 
-    announceLifecycle: (now, note) =>
+    announceLifecycle: (now, note, activation) =>
       sql.begin(async (tx) => {
         const activated = await tx`
           UPDATE grants SET activated_notified_at = ${now}
@@ -228,14 +298,28 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
           WHERE id IN (SELECT id FROM grants WHERE expired_notified_at IS NULL AND status = 'active' AND expires_at <= ${now}
                        ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED)
           RETURNING id`;
-        for (const { id } of activated) await queue(tx, note((await grantById(tx, id))!, 'activated'));
+        let revoked = 0;
+        for (const { id } of activated) {
+          const g = (await grantById(tx, id))!;
+          const request = g.request_id && !g.break_glass ? (await requestById(tx, g.request_id))! : undefined;
+          if (request) {
+            // Re-judged as it takes effect: approvals whose approver has since lost the role no longer carry it.
+            const { counting, discounted } = await activation.check(request, factsVia(tx));
+            if (counting.length < request.approvals_required) {
+              await tx`UPDATE grants SET status = 'revoked', revoked_at = ${now}, revoke_reason = ${LAPSED_APPROVALS} WHERE id = ${id} AND status = 'active'`;
+              await leave(tx, activation.revoked((await grantById(tx, id))!, { request, discounted }));
+              revoked++;
+              continue;
+            }
+          }
+          await queue(tx, note(g, 'activated'));
+        }
         for (const { id } of expired) await queue(tx, note((await grantById(tx, id))!, 'expired'));
-        return { activated: activated.length, expired: expired.length };
+        return { activated: activated.length - revoked, expired: expired.length, revoked };
       }),
 
-    async standingRoles(principalId) {
-      const rows = await sql`SELECT role_id, project_id FROM role_assignments WHERE principal_id = ${principalId}`;
-      return rows.map((r: Row) => ({ role: r.role_id, project: r.project_id }));
-    },
+    standingRoles: (principalId) => factsVia(sql).standingRoles(principalId),
+
+    approverFacts: factsVia(sql),
   };
 }

@@ -50,17 +50,23 @@ export async function requestAccess(deps: GrantDeps, actor: Actor, input: Access
       starts_at: startsAt ? startsAt.toISOString() : null,
       approvals_required: limit.approvals,
       created_at: now.toISOString(),
+      // Unanswered requests lapse: an approval months later would rest on a justification nobody re-read.
+      expires_at: new Date(now.getTime() + deps.settings.requestTtlSeconds * 1000).toISOString(),
     },
-    (r) => [requestNotice('access_request.created', r)],
+    (r) => ({
+      notices: [requestNotice('access_request.created', r)],
+      events: [
+        {
+          type: 'access_request.created',
+          outcome: 'success',
+          actorId: actor.auth.principalId,
+          subjectId: actor.auth.principalId,
+          meta: actor.meta,
+          details: { request_id: r.id, role: r.role_id, project: r.project_id, dataset: r.dataset_id, duration_seconds: r.duration_seconds, approvals_required: r.approvals_required, expires_at: r.expires_at },
+        },
+      ],
+    }),
   );
-  await deps.audit.record({
-    type: 'access_request.created',
-    outcome: 'success',
-    actorId: actor.auth.principalId,
-    subjectId: actor.auth.principalId,
-    meta: actor.meta,
-    details: { request_id: request.id, role: request.role_id, project: request.project_id, dataset: request.dataset_id, duration_seconds: request.duration_seconds, approvals_required: request.approvals_required },
-  });
   deps.kick();
   return request;
 }

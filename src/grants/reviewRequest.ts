@@ -3,13 +3,19 @@
  * approving role (by policy) for the request's scope, is neither the
  * requester nor one of the requester's own services, and has stepped up
  * with MFA (the route demands it). Each approver counts once, however many
- * times or concurrently they approve; the grant is created when enough
- * distinct approvers have approved, starting at the requested time.
+ * times or concurrently they approve, and only while they still hold an
+ * approving role; the grant is created when enough distinct approvers in
+ * force have approved, starting at the requested time. A request past its
+ * expiry can no longer be decided. Each change commits with its audit event.
  */
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import { approvalsInForce } from './approvalsInForce.ts';
 import { assertJustified, assertPerson, holdsRoleIn, resolveScope, type Actor, type GrantDeps } from './deps.ts';
 import { grantNotice, requestNotice } from './notices.ts';
-import type { AccessRequest, Grant } from './store.ts';
+import { expiryTrace } from './requestExpiry.ts';
+import type { AccessRequest, DiscountedApproval, Grant } from './store.ts';
+
+const lapsed = (r: AccessRequest) => new ConflictError(`The request expired at ${r.expires_at}, unapproved.`, { status: 'expired' });
 
 async function assertMayReview(deps: GrantDeps, actor: Actor, request: AccessRequest, action: string): Promise<void> {
   await assertPerson(deps, actor);
@@ -33,6 +39,8 @@ export interface ApprovalResult {
   /** False when this approver had already approved: it counted once. */
   counted: boolean;
   grant: Grant | null;
+  /** Recorded approvals that no longer count, and why. */
+  discounted: DiscountedApproval[];
 }
 
 /** Approves a request. */
@@ -41,8 +49,10 @@ export async function approveRequest(deps: GrantDeps, actor: Actor, requestId: s
   if (!request) throw new NotFoundError(`Access request ${requestId}`);
   await assertMayReview(deps, actor, request, 'approve');
   const at = deps.clock.now();
+  const me = actor.auth.principalId;
   const outcome = await deps.store.approve(
-    { requestId, approverId: actor.auth.principalId, comment: comment ?? null, at },
+    { requestId, approverId: me, comment: comment ?? null, at },
+    approvalsInForce(deps),
     (r) => {
       // Active from the requested start (or now, if that has passed), for the requested duration.
       const start = Math.max(at.getTime(), r.starts_at ? Date.parse(r.starts_at) : 0);
@@ -58,22 +68,43 @@ export async function approveRequest(deps: GrantDeps, actor: Actor, requestId: s
         breakGlass: false,
         requestId: r.id,
         justification: r.justification,
-        createdBy: actor.auth.principalId,
+        createdBy: me,
       };
     },
-    (r, grant, counted) => (grant ? [requestNotice('access_request.approved', r, { grant })] : counted ? [requestNotice('access_request.approval_recorded', r)] : []),
+    ({ request: r, grant, counted, discounted }) => ({
+      notices: grant ? [requestNotice('access_request.approved', r, { grant })] : counted ? [requestNotice('access_request.approval_recorded', r)] : [],
+      events: [
+        {
+          type: grant ? 'access_request.approved' : 'access_request.approval_recorded',
+          outcome: 'success',
+          actorId: me,
+          subjectId: r.requester_id,
+          meta: actor.meta,
+          details: {
+            request_id: r.id,
+            counted,
+            approvals: r.approvals.length - discounted.length,
+            approvals_required: r.approvals_required,
+            // Approvals on record that no longer count (their approver lost the role or was disabled), and why.
+            discounted,
+            grant_id: grant?.id ?? null,
+          },
+        },
+      ],
+    }),
+    expiryTrace,
   );
-  if (outcome.kind === 'not-pending') throw new ConflictError(`The request is ${outcome.request.status}, not pending.`, { status: outcome.request.status });
-  await deps.audit.record({
-    type: outcome.grant ? 'access_request.approved' : 'access_request.approval_recorded',
-    outcome: 'success',
-    actorId: actor.auth.principalId,
-    subjectId: request.requester_id,
-    meta: actor.meta,
-    details: { request_id: requestId, counted: outcome.counted, approvals: outcome.request.approvals.length, approvals_required: outcome.request.approvals_required, grant_id: outcome.grant?.id ?? null },
-  });
   deps.kick();
-  return { request: outcome.request, counted: outcome.counted, grant: outcome.grant };
+  if (outcome.kind === 'expired' || outcome.request.status === 'expired') throw lapsed(outcome.request);
+  if (outcome.kind === 'not-pending') throw new ConflictError(`The request is ${outcome.request.status}, not pending.`, { status: outcome.request.status });
+  return { request: outcome.request, counted: outcome.counted, grant: outcome.grant, discounted: outcome.discounted };
+}
+
+/** The conflict for a request that could not be closed: no longer pending, or lapsed. */
+async function notPending(deps: GrantDeps, requestId: string): Promise<ConflictError> {
+  deps.kick();
+  const now = await deps.store.getRequest(requestId);
+  return now?.status === 'expired' ? lapsed(now) : new ConflictError(`The request is ${now?.status}, not pending.`, { status: now?.status });
 }
 
 /** Denies a request, with a reason. */
@@ -82,9 +113,15 @@ export async function denyRequest(deps: GrantDeps, actor: Actor, requestId: stri
   if (!request) throw new NotFoundError(`Access request ${requestId}`);
   await assertMayReview(deps, actor, request, 'deny');
   const why = assertJustified(deps, reason, 'body.reason');
-  const closed = await deps.store.closeRequest({ requestId, status: 'denied', by: actor.auth.principalId, reason: why, at: deps.clock.now() }, (r) => [requestNotice('access_request.denied', r)]);
-  if (!closed) throw new ConflictError(`The request is ${(await deps.store.getRequest(requestId))?.status}, not pending.`);
-  await deps.audit.record({ type: 'access_request.denied', outcome: 'success', actorId: actor.auth.principalId, subjectId: request.requester_id, meta: actor.meta, details: { request_id: requestId, reason: why } });
+  const closed = await deps.store.closeRequest(
+    { requestId, status: 'denied', by: actor.auth.principalId, reason: why, at: deps.clock.now() },
+    (r) => ({
+      notices: [requestNotice('access_request.denied', r)],
+      events: [{ type: 'access_request.denied', outcome: 'success', actorId: actor.auth.principalId, subjectId: r.requester_id, meta: actor.meta, details: { request_id: requestId, reason: why } }],
+    }),
+    expiryTrace,
+  );
+  if (!closed) throw await notPending(deps, requestId);
   deps.kick();
   return closed;
 }
@@ -93,9 +130,15 @@ export async function denyRequest(deps: GrantDeps, actor: Actor, requestId: stri
 export async function cancelRequest(deps: GrantDeps, actor: Actor, requestId: string): Promise<AccessRequest> {
   const request = await deps.store.getRequest(requestId);
   if (!request || request.requester_id !== actor.auth.principalId) throw new NotFoundError(`Access request ${requestId}`);
-  const closed = await deps.store.closeRequest({ requestId, status: 'cancelled', by: actor.auth.principalId, reason: null, at: deps.clock.now() }, (r) => [requestNotice('access_request.cancelled', r)]);
-  if (!closed) throw new ConflictError(`The request is ${(await deps.store.getRequest(requestId))?.status}, not pending.`);
-  await deps.audit.record({ type: 'access_request.cancelled', outcome: 'success', actorId: actor.auth.principalId, subjectId: actor.auth.principalId, meta: actor.meta, details: { request_id: requestId } });
+  const closed = await deps.store.closeRequest(
+    { requestId, status: 'cancelled', by: actor.auth.principalId, reason: null, at: deps.clock.now() },
+    (r) => ({
+      notices: [requestNotice('access_request.cancelled', r)],
+      events: [{ type: 'access_request.cancelled', outcome: 'success', actorId: actor.auth.principalId, subjectId: actor.auth.principalId, meta: actor.meta, details: { request_id: requestId } }],
+    }),
+    expiryTrace,
+  );
+  if (!closed) throw await notPending(deps, requestId);
   deps.kick();
   return closed;
 }
@@ -120,9 +163,11 @@ export async function revokeGrant(deps: GrantDeps, actor: Actor, grantId: string
     throw new NotFoundError(`Grant ${grantId}`);
   }
   const why = assertJustified(deps, reason, 'body.reason');
-  const revoked = await deps.store.revokeGrant({ grantId, by: me, reason: why, at: deps.clock.now() }, (g) => [grantNotice('grant.revoked', g)]);
+  const revoked = await deps.store.revokeGrant({ grantId, by: me, reason: why, at: deps.clock.now() }, (g) => ({
+    notices: [grantNotice('grant.revoked', g)],
+    events: [{ type: 'grant.revoked', outcome: 'success', actorId: me, subjectId: g.principal_id, meta: actor.meta, details: { grant_id: grantId, reason: why, break_glass: g.break_glass } }],
+  }));
   if (!revoked) throw new ConflictError('The grant is already revoked.');
-  await deps.audit.record({ type: 'grant.revoked', outcome: 'success', actorId: me, subjectId: grant.principal_id, meta: actor.meta, details: { grant_id: grantId, reason: why, break_glass: grant.break_glass } });
   deps.kick();
   return revoked;
 }

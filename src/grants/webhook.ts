@@ -1,9 +1,10 @@
 /**
  * Notifications to one configured webhook: JSON bodies signed with
  * HMAC-SHA256, delivered from the outbox, retried with exponential backoff,
- * each attempt's result recorded. The same loop announces grants that became
- * active or expired (the engine never waits for it: expiry is decided at
- * decision time).
+ * each attempt's result recorded. The same loop (webhook or not) announces
+ * grants that became active or expired, re-judging the approvals of those
+ * that take effect, and closes lapsed access requests (the engine never
+ * waits for it: expiry is decided at decision time).
  *
  * Signature (header `Custos-Signature`): `t=<unix seconds>,v1=<hex>` where
  * hex = HMAC-SHA256(secret, `<t>.<raw body>`). Receivers recompute it and
@@ -13,8 +14,9 @@ import { createHmac } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { grantNotice } from './notices.ts';
+import { expiryTrace } from './requestExpiry.ts';
 import type { OutboxStore } from './outboxPostgres.ts';
-import type { GrantStore } from './store.ts';
+import type { Activation, GrantStore } from './store.ts';
 
 /** The signature header value for a body sent at `t` (unix seconds). */
 export function signWebhook(secret: string, t: number, body: string): string {
@@ -38,7 +40,15 @@ export class Notifier {
   private again = false;
 
   constructor(
-    private readonly o: { outbox: OutboxStore | undefined; grants: GrantStore; clock: Clock; log: Logger; settings: WebhookSettings | undefined; intervalMs?: number },
+    private readonly o: {
+      outbox: OutboxStore | undefined;
+      grants: GrantStore;
+      activation: Activation;
+      clock: Clock;
+      log: Logger;
+      settings: WebhookSettings | undefined;
+      intervalMs?: number;
+    },
   ) {}
 
   /** Starts the periodic loop. */
@@ -72,10 +82,13 @@ export class Notifier {
       });
   }
 
-  /** One pass: announce lifecycle changes, then deliver what is due. */
+  /** One pass: judge and announce lifecycle changes, close lapsed requests, then deliver what is due. */
   async pass(): Promise<void> {
+    // Runs with or without a webhook: activation re-judges a grant's approvals, and expiry leaves an audit event.
+    await this.o.grants.announceLifecycle(this.o.clock.now(), (g, what) => [grantNotice(`grant.${what}`, g)], this.o.activation);
+    // Lapsed requests are closed without waiting for someone to touch them (they are refused at use regardless).
+    await this.o.grants.expireRequests(this.o.clock.now(), expiryTrace);
     if (!this.o.settings || !this.o.outbox) return;
-    await this.o.grants.announceLifecycle(this.o.clock.now(), (g, what) => [grantNotice(`grant.${what}`, g)]);
     for (;;) {
       const due = await this.o.outbox.claimDue(20, Math.ceil(this.o.settings.timeoutMs / 1000) + 30);
       if (!due.length) return;

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
 import { loginAs, personDirect, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
+import { appendLogRows } from '../support/db.ts';
 
 let app: TestApp;
 let rev: Person;
@@ -309,8 +310,12 @@ describe('custos audit', () => {
     expect(dropped.code, dropped.stdout).toBe(0);
     const [gone] = await app.db.sql`SELECT 1 AS hit FROM pg_class WHERE relname = 'decision_log_201901'`;
     expect(gone).toBeUndefined();
-    const [drop] = await app.db.sql`SELECT log, month_start::text AS month_start, dropped_by FROM audit_partition_drops WHERE partition = 'decision_log_201901'`;
+    const [drop] = await app.db.sql`SELECT log, month_start::text AS month_start, dropped_by, kid, signature FROM audit_partition_drops WHERE partition = 'decision_log_201901'`;
     expect(drop).toMatchObject({ log: 'decision_log', month_start: '2019-01-01', dropped_by: 'tester, ticket SEC-1' });
+    // Signed with the published audit key, like a checkpoint.
+    const keys = await app.call('GET', '/v1/audit/keys');
+    expect(keys.body.keys.map((k: { kid: string }) => k.kid)).toContain(drop!.kid);
+    expect(drop!.signature).toMatch(/^[A-Za-z0-9_-]{86}$/);
     const [ev] = await app.db.sql`SELECT details FROM audit_events WHERE type = 'audit.partition_dropped' ORDER BY at DESC LIMIT 1`;
     expect(ev!.details).toMatchObject({ log: 'decision_log', month: '2019-01', by: 'tester, ticket SEC-1', retention_months: 72 });
     // The records that remain still verify.
@@ -332,4 +337,38 @@ describe('custos audit', () => {
       await tamper((tx) => tx`UPDATE decision_log SET effect = ${target.effect} WHERE chain_id = ${chain} AND seq = 9`);
     }
   }, 60_000);
+});
+
+// Last in the file: it wipes a chain for good.
+describe('retention drop records', () => {
+  it('a forged drop record excuses nothing: a chain wiped under an unsigned or wrongly signed drop is reported, and so is the drop', async () => {
+    const seeded = '00000000-0000-7000-8000-00000000d0d0';
+    const row = (i: number) => ({
+      id: crypto.randomUUID(), at: new Date(Date.UTC(2026, 4, 1, i)).toISOString(), principal_id: rev.id, dataset_id: 'onc-notes', project_id: 'onc', action: 'dataset:read', purpose: 'research',
+      effect: 'deny', rules: [], reasons: ['no rule allows'], granted_columns: [], denied_columns: ['note_text'], obligations: [], grant_ids: [], break_glass: false, policy_version: 'v1', latency_us: 5, input: {},
+    });
+    await appendLogRows(app.db.sql, 'decision_log', [row(0), row(1), row(2)]);
+    expect((await verify()).ok).toBe(true);
+    await tamper((tx) => tx`DELETE FROM decision_log WHERE chain_id = ${seeded}`);
+    expect((await verify()).problems).toContainEqual(expect.objectContaining({ kind: 'truncated', chain_id: seeded }));
+
+    // A superuser claims the records went with a retention drop.
+    await app.db.sql`INSERT INTO audit_partition_drops (partition, log, month_start, month_end, dropped_at, dropped_by)
+                     VALUES ('decision_log_299812', 'decision_log', '2998-12-01', '2999-01-01', now(), 'retention job')`;
+    const unsigned = await verify();
+    expect(unsigned.ok).toBe(false);
+    expect(unsigned.problems).toContainEqual(expect.objectContaining({ kind: 'drop_unsigned', record_id: 'decision_log_299812' }));
+    expect(unsigned.problems).toContainEqual(expect.objectContaining({ kind: 'truncated', chain_id: seeded }));
+
+    // A signature lifted from a genuine drop record does not cover another month.
+    const [real] = await app.db.sql`SELECT kid, signature FROM audit_partition_drops WHERE partition = 'decision_log_201901'`;
+    expect(real!.signature).toBeTruthy();
+    await app.db.sql`UPDATE audit_partition_drops SET kid = ${real!.kid}, signature = ${real!.signature} WHERE partition = 'decision_log_299812'`;
+    const lifted = await verify();
+    expect(lifted.ok).toBe(false);
+    expect(lifted.problems).toContainEqual(expect.objectContaining({ kind: 'drop_signature', record_id: 'decision_log_299812' }));
+    expect(lifted.problems).toContainEqual(expect.objectContaining({ kind: 'truncated', chain_id: seeded }));
+    // The genuine, signed drop is not reported.
+    expect(lifted.problems.some((p: { record_id: string | null }) => p.record_id === 'decision_log_201901')).toBe(false);
+  });
 });

@@ -7,6 +7,7 @@ import type { AuthContext } from '../../auth/context.ts';
 import { decodeCursor, encodeCursor } from '../../catalog/postgres.ts';
 import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import { activateBreakGlass, closeBreakGlassReview } from '../../grants/breakGlass.ts';
+import { approvalsInForce } from '../../grants/approvalsInForce.ts';
 import { holdsRoleIn, resolveScope } from '../../grants/deps.ts';
 import { requestAccess } from '../../grants/requestAccess.ts';
 import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
@@ -22,7 +23,7 @@ const Reason = storableText(2000);
 const IdParams = z.strictObject({ id: z.uuid() });
 const ListQuery = z.strictObject({
   view: z.enum(['mine', 'to-approve', 'all']).default('mine').describe('mine: my requests; to-approve: pending ones I may approve; all: every request (security reviewers)'),
-  status: z.enum(['pending', 'approved', 'denied', 'cancelled']).optional(),
+  status: z.enum(['pending', 'approved', 'denied', 'cancelled', 'expired']).optional().describe('expired: pending requests past their expiry, too'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
@@ -67,7 +68,8 @@ const RequestSchema = z.object({
   duration_seconds: z.number(),
   starts_at: z.string().nullable(),
   approvals_required: z.number(),
-  status: z.enum(['pending', 'approved', 'denied', 'cancelled']),
+  status: z.enum(['pending', 'approved', 'denied', 'cancelled', 'expired']).describe('as of now: a pending request past expires_at shows as expired'),
+  expires_at: z.string().describe('when the request lapses if still pending'),
   decided_by: z.string().nullable(),
   decided_at: z.string().nullable(),
   decision_reason: z.string().nullable(),
@@ -75,7 +77,13 @@ const RequestSchema = z.object({
   created_at: z.string(),
   approvals: z.array(z.object({ approver_id: z.string(), comment: z.string().nullable(), created_at: z.string() })),
 });
-const RequestWithHistory = RequestSchema.extend({ grant: GrantSchema.nullable(), history: z.array(HistoryEntry) });
+const Discounted = z.array(z.object({ approver_id: z.string(), reason: z.string() })).describe('approvals of a pending request that no longer count, and why');
+const RequestWithHistory = RequestSchema.extend({ grant: GrantSchema.nullable(), history: z.array(HistoryEntry), discounted: Discounted });
+
+/** A request as of `now`: pending past its expiry reads as expired, whether or not that was written down yet. */
+function showRequest(r: AccessRequest, now: Date): AccessRequest {
+  return r.status === 'pending' && Date.parse(r.expires_at) <= now.getTime() ? { ...r, status: 'expired', decided_at: r.expires_at } : r;
+}
 
 /** A grant as shown, with its state at `now`. */
 function showGrant(g: Grant, now: Date): z.infer<typeof GrantSchema> {
@@ -89,6 +97,7 @@ function historyOf(r: AccessRequest, g: Grant | undefined, now: Date): z.infer<t
   const h: z.infer<typeof HistoryEntry>[] = [{ at: r.created_at, event: 'requested', by: r.requester_id, detail: r.justification }];
   for (const a of r.approvals) h.push({ at: a.created_at, event: 'approval', by: a.approver_id, detail: a.comment });
   if (r.status === 'denied' || r.status === 'cancelled') h.push({ at: r.decided_at!, event: r.status, by: r.decided_by, detail: r.decision_reason });
+  if (r.status === 'expired') h.push({ at: r.expires_at, event: 'expired', by: null, detail: 'not approved in time' });
   if (r.status === 'approved') h.push({ at: r.decided_at!, event: 'approved', by: r.decided_by, detail: null });
   if (g) {
     if (Date.parse(g.not_before) <= now.getTime() && (!g.revoked_at || Date.parse(g.revoked_at) >= Date.parse(g.not_before))) h.push({ at: g.not_before, event: 'activated', by: null, detail: null });
@@ -121,10 +130,13 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
     return { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null };
   };
 
-  const withHistory = async (r: AccessRequest) => {
-    const grant = r.grant_id ? await g.store.getGrant(r.grant_id) : undefined;
+  const withHistory = async (stored: AccessRequest) => {
+    const grant = stored.grant_id ? await g.store.getGrant(stored.grant_id) : undefined;
     const now = deps.clock.now();
-    return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now) };
+    const r = showRequest(stored, now);
+    // What a pending request's approvals are worth now; a decided request was judged when it was decided.
+    const discounted = r.status === 'pending' && r.approvals.length ? (await approvalsInForce(g)(r, g.store.approverFacts)).discounted : [];
+    return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now), discounted };
   };
 
   const loadVisible = async (auth: AuthContext, id: string) => {
@@ -163,8 +175,9 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
         const me = auth!;
         if (query.view === 'all' && !reviewer(me)) throw new ForbiddenError('Listing every request is for security reviewers.');
         const before = decodeCursor(query.cursor);
-        const filter = { requesterId: query.view === 'mine' ? me.principalId : undefined, status: query.view === 'to-approve' ? ('pending' as const) : query.status, limit: query.limit + 1, before };
-        let rows = await g.store.listRequests(filter);
+        const now = deps.clock.now();
+        const filter = { requesterId: query.view === 'mine' ? me.principalId : undefined, status: query.view === 'to-approve' ? ('pending' as const) : query.status, now, limit: query.limit + 1, before };
+        let rows = (await g.store.listRequests(filter)).map((r) => showRequest(r, now));
         const more = rows.length > query.limit;
         rows = rows.slice(0, query.limit);
         const last = rows[rows.length - 1];
@@ -200,7 +213,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       handler: async ({ params, body, auth, meta }) => {
         await loadVisible(auth!, params.id);
         const r = await approveRequest(g, actor(auth, meta), params.id, body.comment);
-        return { body: { ...(await withHistory(r.request)), counted: r.counted } };
+        return { body: { ...(await withHistory(r.request)), counted: r.counted, discounted: r.discounted } };
       },
     }),
     defineRoute({
