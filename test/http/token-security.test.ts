@@ -438,6 +438,25 @@ describe('live state', () => {
     await expectInactive(t.token);
   });
 
+  it('JIT grant shortened after issue: active 1 ms before its new expiry, inactive at that exact instant (the token\'s own exp still ahead)', async () => {
+    await loginAs(app, admin);
+    const grant = await insertGrant(jitJob.id, 120_000);
+    const t = await issue(jitJob.basic);
+    expect(t.claims.grant_ids).toEqual([grant.id]);
+    // A new expiry off the second boundary, well before the token's exp: only the grant check can decide.
+    const end = new Date(app.clock.now().getTime() + 10_500);
+    await app.db.sql`UPDATE grants SET expires_at = ${end} WHERE id = ${grant.id}`;
+    app.wired.invalidate();
+    app.clock.set(end.getTime() - 1);
+    expect(t.claims.exp! * 1000).toBeGreaterThan(end.getTime() + 60_000);
+    expect((await introspect(t.token)).active).toBe(true);
+    expect((await verify(t.token, NOTES.audience)).active).toBe(true);
+    app.clock.set(end.getTime());
+    expect(await introspect(t.token)).toEqual({ active: false });
+    const v = await verify(t.token, NOTES.audience);
+    expect(v).toEqual({ active: false, reason: `grant ${grant.id} revoked or expired` });
+  });
+
   it('a grant ending within the current second: access_denied, and its record does not claim a token was issued', async () => {
     await loginAs(app, admin);
     const before = (await app.db.sql`SELECT count(token_jti)::int AS t FROM decision_log`)[0]!.t;
