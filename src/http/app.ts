@@ -14,6 +14,7 @@ import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { baseline, formBody, jsonBody } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
+import { oauthOrProblem, oauthOrProblemDeadline } from './oauthErrors.ts';
 import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, routeHandler, type AnyRoute, type RouteAuth } from './route.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
@@ -27,6 +28,7 @@ import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
 
 function bearer(req: Request): string | undefined {
@@ -38,7 +40,7 @@ function bearer(req: Request): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...resourceServerRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
 }
 
 /** Options of {@link createApp}. */
@@ -83,9 +85,10 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Expres
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, app.get('trust proxy fn') as (addr: string, i: number) => boolean);
   const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
-  const base = baseline({ log: deps.log, timeoutMs: deps.settings.requestTimeoutMs, onTimeout: sendDeadlineProblem(deps.log) });
+  const base = baseline({ log: deps.log, timeoutMs: deps.settings.requestTimeoutMs, onTimeout: oauthOrProblemDeadline(sendDeadlineProblem(deps.log)) });
   app.use(base);
-  const onError = errorHandler(deps.log);
+  // Problem documents, except on the OAuth endpoints (RFC 6749 §5.2 bodies, whatever failed).
+  const onError = oauthOrProblem(deps.log, errorHandler(deps.log));
 
   // The hot paths (decisions, tokens) are served straight from node's request,
   // by exact method and path, without express's router or request/response

@@ -15,7 +15,8 @@
  *   one-second cache bound for changes made behind the server's back);
  * - lifetime: default 15 min, capped by CUSTOS_TOKEN_MAX_SECONDS and by the
  *   earliest expiry of any grant relied on;
- * - fail closed: a decision record that cannot be written means no token;
+ * - fail closed: a decision record that cannot be written means no token
+ *   (503 temporarily_unavailable);
  *   every issued token has exactly one decision_log row with its jti.
  */
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
@@ -455,6 +456,8 @@ describe('live state', () => {
     expect(await introspect(t.token)).toEqual({ active: false });
     const v = await verify(t.token, NOTES.audience);
     expect(v).toEqual({ active: false, reason: `grant ${grant.id} revoked or expired` });
+    // Back on a whole second, as the other tests expect of the clock.
+    app.clock.set(Math.ceil(end.getTime() / 1000) * 1000);
   });
 
   it('a grant ending within the current second: access_denied, and its record does not claim a token was issued', async () => {
@@ -533,7 +536,7 @@ describe('lifetime cap from configuration', () => {
 });
 
 describe('records', () => {
-  it('a decision record that cannot be written means no token: 503 problem, no access_token, no row — and it recovers', async () => {
+  it('a decision record that cannot be written means no token: 503 temporarily_unavailable (an RFC 6749 body), no access_token, no row — and it recovers', async () => {
     const sql = app.db.sql;
     const count = async () => (await sql`SELECT count(*)::int AS n, count(token_jti)::int AS t FROM decision_log`)[0]!;
     const before = await count();
@@ -547,8 +550,10 @@ describe('records', () => {
         requestIds.push(requestId);
         const r = await tokenRequest(app, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-fail' }, job.basic, { 'x-request-id': requestId });
         expect(r.status, JSON.stringify(r.body)).toBe(503);
-        expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-        expect(r.body).toMatchObject({ status: 503, code: 'unavailable' });
+        // The token endpoint always answers the RFC 6749 §5.2 way, also when the service cannot.
+        expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(r.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable.' });
         expect(r.body).not.toHaveProperty('access_token');
         expect(JSON.stringify(r.body)).not.toMatch(/eyJ|access_token|decision_log|42501/);
       }
