@@ -25,9 +25,11 @@ export async function setServedDatasets(
   deps: SetServedDatasetsDeps,
   options: { principalId: string; datasets: string[]; actorId: string; meta: RequestMeta },
 ): Promise<SetServedDatasetsResult> {
-  const datasets = [...new Set(options.datasets)].sort();
+  // In the caller's order, so a refusal points at the entry it names; sorted in the result.
+  const requested = [...new Set(options.datasets)];
+  const datasets = [...requested].sort();
   return deps.resourceServers.transaction(async (tx) => {
-    const { before } = await deps.resourceServers.replaceIn(tx, { principalId: options.principalId, datasets, by: options.actorId });
+    const { before } = await deps.resourceServers.replaceIn(tx, { principalId: options.principalId, datasets: requested, by: options.actorId });
     await deps.audit.recordIn(tx, {
       type: 'resource_server.datasets_set',
       outcome: 'success',
