@@ -11,7 +11,8 @@
  *   invalid_authorization_details (RFC 9396 §5);
  * - introspection answers any malformed token from a resource server with
  *   200 `{active: false}` (also one of 20,001 characters); revocation answers
- *   any malformed token with 200 (RFC 7009 §2.2).
+ *   any malformed token with 200 (RFC 7009 §2.2);
+ * - a revocation commits with its audit event or not at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, basicAuth, form, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
@@ -161,5 +162,27 @@ describe('introspection and revocation of malformed tokens', () => {
     expectOAuthError(await post('/oauth2/revoke', form({ token: huge })), 401, 'invalid_client');
     expectOAuthError(await post('/oauth2/revoke', '', { authorization: job.basic }), 400, 'invalid_request');
     expectOAuthError(await post('/oauth2/revoke', `token=${'a'.repeat(200 * 1024)}`, { authorization: job.basic }), 413, 'invalid_request');
+  });
+});
+
+describe('revocation and its trace', () => {
+  it('a revocation whose audit event cannot be written (the database turned read-only) does not happen: 503 temporarily_unavailable, the token stays active, and a retry works', async () => {
+    const t = (await post('/oauth2/token', form(good()), { authorization: job.basic })).body.access_token as string;
+    const sql = app.db.sql;
+    await sql.unsafe(`CREATE OR REPLACE FUNCTION test_refuse_revoke_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' USING ERRCODE = '25006'; END $$`);
+    await sql.unsafe('CREATE TRIGGER test_refuse_revoke_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION test_refuse_revoke_audit()');
+    try {
+      const r = await post('/oauth2/revoke', form({ token: t }), { authorization: job.basic });
+      expectOAuthError(r, 503, 'temporarily_unavailable');
+      expect(r.headers.get('retry-after')).toBe('1');
+      expect(JSON.stringify(r.body)).not.toMatch(/audit_events|25006|INSERT/);
+    } finally {
+      await sql.unsafe('DROP TRIGGER IF EXISTS test_refuse_revoke_audit ON audit_events');
+      await sql.unsafe('DROP FUNCTION IF EXISTS test_refuse_revoke_audit()');
+    }
+    expect((await post('/oauth2/introspect', form({ token: t }), { authorization: pep.basic })).body.active).toBe(true);
+    expect((await post('/oauth2/revoke', form({ token: t }), { authorization: job.basic })).status).toBe(200);
+    expect((await post('/oauth2/introspect', form({ token: t }), { authorization: pep.basic })).body).toEqual({ active: false });
   });
 });
