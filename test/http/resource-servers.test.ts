@@ -7,11 +7,19 @@
  * - a resource server introspects (RFC 7662 §4) and revokes only tokens for
  *   the datasets it serves; one with no list sees nothing (fail closed);
  * - the list is set by an administrator with a fresh second factor, and the
- *   change commits with its audit event or not at all.
+ *   change commits with its audit event or not at all, and another replica
+ *   follows within a second.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, basicAuth, form, loginAs, oncologyWorld, personWithRoles, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { createSql } from '../../src/db/client.ts';
+import { listenForCatalogChanges } from '../../src/db/notify.ts';
+import { createApp } from '../../src/http/app.ts';
+import { createLogger } from '../../src/logger.ts';
+import { wire } from '../../src/main.ts';
+import { adminOf, basicAuth, form, loginAs, oncologyWorld, personWithRoles, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -191,5 +199,48 @@ describe('setting the datasets a resource server serves', () => {
     const emptied = await setServed(servers.legacy.id, []);
     expect(emptied.body).toEqual({ principal_id: servers.legacy.id, datasets: [], before: [NOTES.id] });
     expect(await introspect(t, servers.legacy)).toEqual({ active: false });
+  });
+});
+
+describe('another replica', () => {
+  it('follows a change of the list within a second (change notification; cached client contexts dropped)', async () => {
+    // Replica B: its own pool, caches and listener on the same database, wired as main.ts wires it.
+    const sqlB = createSql({ url: app.db.url, max: 3, role: 'custos_app' });
+    const wiredB = wire({ config: app.config, sql: sqlB, log: createLogger({ level: 'silent' }), encryptionKey: TEST_KEY, clock: app.clock });
+    expect((await wiredB.policy.reload()).ok).toBe(true);
+    await wiredB.keys.init();
+    const { unlisten } = await listenForCatalogChanges(sqlB, wiredB.onCatalogChange);
+    const serverB = createServer(createApp(wiredB.app)).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => serverB.once('listening', () => resolve()));
+    const urlB = `http://127.0.0.1:${(serverB.address() as AddressInfo).port}`;
+    const activeAtB = async (token: string) => {
+      const r = await fetch(`${urlB}/oauth2/introspect`, { method: 'POST', headers: { ...FORM, authorization: servers.legacy.basic }, body: form({ token }) });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { active: boolean }).active;
+    };
+    /** Polls replica B (real time) until it says `want`; returns the milliseconds it took. */
+    const until = async (token: string, want: boolean) => {
+      const start = Date.now();
+      while (Date.now() - start <= 1_000) {
+        if ((await activeAtB(token)) === want) return Date.now() - start;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return Infinity;
+    };
+    try {
+      const t = await issue(NOTES.id);
+      await loginAs(app, admin);
+      expect((await setServed(servers.legacy.id, [])).status).toBe(200);
+      expect(await until(t, false)).toBeLessThanOrEqual(1_000);
+      expect((await setServed(servers.legacy.id, [NOTES.id])).status).toBe(200);
+      expect(await until(t, true)).toBeLessThanOrEqual(1_000);
+      expect((await setServed(servers.legacy.id, [LABS.id])).status).toBe(200);
+      expect(await until(t, false)).toBeLessThanOrEqual(1_000);
+    } finally {
+      serverB.closeAllConnections();
+      await new Promise<void>((resolve) => serverB.close(() => resolve()));
+      await unlisten().catch(() => {});
+      await sqlB.end({ timeout: 5 });
+    }
   });
 });
