@@ -93,6 +93,16 @@ export class PreconditionRequiredError extends CustosError {
   }
 }
 
+/**
+ * Another dataset already uses this token audience. Audiences are unique:
+ * a token's `aud` must name one dataset server (RFC 9068 §3).
+ */
+export class AudienceTakenError extends ConflictError {
+  constructor(detail?: unknown) {
+    super('The token audience is already used by another dataset: choose another audience.', detail);
+  }
+}
+
 /** Too many attempts; try again later. */
 export class RateLimitedError extends CustosError {
   readonly retryAfterSeconds: number;

@@ -22,6 +22,7 @@ import { livePolicyLoader } from './policy/loadLivePolicy.ts';
 import { createLoggedRequestSource, createPolicyStore } from './policy/postgres.ts';
 import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
+import { createResourceServerStore } from './tokens/resourceServersPostgres.ts';
 import { createTokenStateStore } from './tokens/statePostgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
 import type { CatalogStore } from './catalog/store.ts';
@@ -137,7 +138,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {
     keys,
-    tokens: { state: createTokenStateStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
+    tokens: { state: createTokenStateStore(sql), resourceServers: createResourceServerStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
     catalog,
     audit,
     auth,

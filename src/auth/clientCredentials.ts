@@ -31,6 +31,8 @@ export interface ClientCredentialStore {
   /** Remembers an assertion id until it expires; false if it was seen before (a replay). */
   useAssertionJti(clientId: string, jti: string, expiresAt: Date): Promise<boolean>;
   findByClientId(clientId: string): Promise<ServiceCredentialRow | undefined>;
+  /** The datasets a resource server serves (see src/tokens/resourceServers.ts). */
+  servedDatasets(principalId: string): Promise<string[]>;
   revoke(id: string, principalId: string, now: Date): Promise<boolean>;
   list(principalId: string): Promise<{ id: string; client_id: string; created_at: string; revoked_at: string | null }[]>;
 }
@@ -136,6 +138,9 @@ export async function clientContext(deps: AuthDeps, row: ServiceCredentialRow): 
     if (sponsor.status !== 'active') throw fail('sponsor disabled');
   }
   const orgRoles = await deps.catalog.orgRolesOf(principal.id);
+  const permissions = permissionsOf(orgRoles);
+  // Only resource servers need their datasets (for introspection): jobs asking for tokens pay no extra read.
+  const servedDatasets = permissions.has('pdp:check') ? new Set(await deps.clients.servedDatasets(principal.id)) : undefined;
   return {
     via: 'client',
     principalId: principal.id,
@@ -149,6 +154,7 @@ export async function clientContext(deps: AuthDeps, row: ServiceCredentialRow): 
     mfaAt: null,
     mfaMethod: null,
     orgRoles,
-    permissions: permissionsOf(orgRoles),
+    permissions,
+    ...(servedDatasets ? { servedDatasets } : {}),
   };
 }

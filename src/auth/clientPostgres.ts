@@ -22,6 +22,10 @@ export function createClientCredentialStore(sql: Sql): ClientCredentialStore {
       const [r] = await sql`SELECT id, principal_id, client_id, secret_hash, jwks, revoked_at FROM service_credentials WHERE client_id = ${clientId}`;
       return r ? { id: r.id, principalId: r.principal_id, clientId: r.client_id, secretHash: r.secret_hash, jwks: r.jwks, revokedAt: r.revoked_at } : undefined;
     },
+    async servedDatasets(principalId) {
+      const rows = await sql`SELECT dataset_id FROM resource_server_datasets WHERE principal_id = ${principalId}`;
+      return rows.map((r) => r.dataset_id as string);
+    },
     async revoke(id, principalId, now) {
       const rows = await sql`UPDATE service_credentials SET revoked_at = ${now} WHERE id = ${id} AND principal_id = ${principalId} AND revoked_at IS NULL RETURNING id`;
       return rows.length === 1;

@@ -47,6 +47,11 @@ export interface AuthContext {
   /** Last proof of a second factor (login or step-up), for step-up checks. */
   mfaAt: Date | null;
   mfaMethod: 'totp' | 'webauthn' | 'recovery' | null;
+  /**
+   * A resource server's datasets (clients holding `pdp:check`): introspection
+   * and revocation reach only tokens for these. Absent or empty: none.
+   */
+  servedDatasets?: ReadonlySet<string>;
   /** Organisation-wide roles, with inherited roles expanded. */
   orgRoles: string[];
   permissions: ReadonlySet<Permission>;

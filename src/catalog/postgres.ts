@@ -5,7 +5,7 @@
  */
 import type { Clock, IdGenerator } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { AudienceTakenError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { deriveClassification, utcDate } from './classification.ts';
 import type { IdentifierCategory } from './identifiers.ts';
 import type { Baa, Dataset, Page, Principal, Project, Role, RoleAssignment, Vendor } from './schemas.ts';
@@ -52,6 +52,8 @@ const FK_FIELDS: Record<string, string> = {
 /** Maps integrity violations to domain errors; anything else is rethrown. */
 function translate(err: unknown, what: string): never {
   const e = err as { code?: string; constraint_name?: string; column_name?: string };
+  // The audience in force (configured or urn:custos:dataset:<id>) is unique (migration 0015).
+  if (e.code === '23505' && e.constraint_name === 'datasets_audience_key') throw new AudienceTakenError({ what });
   if (e.code === '23505') throw new ConflictError(`${what} already exists.`);
   // Field paths, not constraint names: the schema is not the client's business.
   const field = e.column_name ? `body.${e.column_name}` : (FK_FIELDS[e.constraint_name ?? ''] ?? 'body');

@@ -14,6 +14,7 @@ import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { baseline, formBody, jsonBody, viaTlsProxy } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
+import { oauthOrProblem, oauthOrProblemDeadline } from './oauthErrors.ts';
 import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
 import { mountRoutes, routeHandler, type AnyRoute, type RouteAuth } from './route.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
@@ -29,6 +30,7 @@ import { keyRoutes } from './routes/keys.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { roleRoutes } from './routes/roles.ts';
+import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
 
 function bearer(req: Request): string | undefined {
@@ -40,7 +42,7 @@ function bearer(req: Request): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
 }
 
 /** Options of {@link createApp}. */
@@ -86,18 +88,19 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Expres
   };
 
   const routes = allRoutes(deps);
+  const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
   const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
-  const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   const base = baseline({
     log: deps.log,
     timeoutMs: deps.settings.requestTimeoutMs,
-    onTimeout: sendDeadlineProblem(deps.log),
+    onTimeout: oauthOrProblemDeadline(sendDeadlineProblem(deps.log)),
     admit: deps.settings.proxyOnly ? viaTlsProxy(trust) : undefined,
   });
   app.use(base);
-  const onError = errorHandler(deps.log);
+  // Problem documents, except on the OAuth endpoints (RFC 6749 §5.2 bodies, whatever failed).
+  const onError = oauthOrProblem(deps.log, errorHandler(deps.log));
 
   // The hot paths (decisions, tokens) are served straight from node's request,
   // by exact method and path, without express's router or request/response

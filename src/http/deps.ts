@@ -18,14 +18,15 @@ import type { LoggedRequestSource } from '../policy/simulate.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import type { TokenSettings } from '../tokens/issueToken.ts';
 import type { KeyRing } from '../tokens/keyRing.ts';
+import type { ResourceServerStore } from '../tokens/resourceServers.ts';
 import type { TokenStateStore } from '../tokens/verifyToken.ts';
 
 /** Dependencies of {@link createApp}. */
 export interface AppDeps {
   /** Token-signing keys and the published JWKS. */
   keys: KeyRing;
-  /** Dataset tokens: revocation state and lifetimes. */
-  tokens: { state: TokenStateStore; settings: TokenSettings };
+  /** Dataset tokens: revocation state, lifetimes, and the datasets each resource server serves. */
+  tokens: { state: TokenStateStore; settings: TokenSettings; resourceServers: ResourceServerStore };
   catalog: CatalogStore;
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;

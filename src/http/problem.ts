@@ -79,9 +79,10 @@ export function pathOf(req: { url?: string | undefined }): string {
 }
 
 /** Classifies body-parser errors (they carry `type` and `status`). */
-function bodyParserError(err: unknown): { status: number; code: string; detail: string } | undefined {
+export function bodyParserError(err: unknown): { status: number; code: string; detail: string } | undefined {
   const type = (err as { type?: unknown })?.type;
-  if (type === 'entity.too.large') return { status: 413, code: 'payload_too_large', detail: 'The request body is too large.' };
+  // A form with more parameters than the parser's limit is oversized too (body-parser says 413).
+  if (type === 'entity.too.large' || type === 'parameters.too.many') return { status: 413, code: 'payload_too_large', detail: 'The request body is too large.' };
   if (type === 'entity.parse.failed') return { status: 400, code: 'invalid_request', detail: 'The request body is not valid JSON.' };
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return { status: 415, code: 'unsupported_media_type', detail: 'The request body encoding is not supported.' };

@@ -72,6 +72,12 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   hot?: boolean;
   /** Body encoding: JSON (default), or form-urlencoded for the OAuth endpoints. */
   bodyType?: 'json' | 'form';
+  /**
+   * How refusals are answered: problem documents (default), or RFC 6749 §5.2
+   * `{error, error_description}` bodies for the OAuth endpoints — also for
+   * what fails before the handler runs (body size, form parsing, deadline).
+   */
+  errors?: 'problem' | 'oauth';
   handler: (ctx: RouteContext<B, Q, P>) => Promise<RouteResult>;
 }
 
@@ -168,7 +174,13 @@ export function routeHandler(
   const final: RequestHandler = (req, res, next) => {
     run(req, res).catch(next);
   };
-  return parsers.length ? chain([...parsers, final]) : final;
+  const handler = parsers.length ? chain([...parsers, final]) : final;
+  if (route.errors !== 'oauth') return handler;
+  // Marked before the body is read, so the error mapper renders even a parser's refusal the OAuth way.
+  return (req, res, next) => {
+    res.locals.errorStyle = 'oauth';
+    handler(req, res, next);
+  };
 }
 
 /** How routes are mounted. */

@@ -31,6 +31,12 @@ export const DatasetAccess = z.strictObject({
   actions: z.array(z.literal('read')).min(1).max(1),
   columns: z.union([z.literal('*'), z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/)).min(1).max(2000)]),
   purpose: z.enum(PURPOSES),
+}).superRefine((d, ctx) => {
+  // A column named twice is a malformed request (RFC 9396 §5: invalid_authorization_details), not one column.
+  if (!Array.isArray(d.columns)) return;
+  const seen = new Set<string>();
+  const i = d.columns.findIndex((c) => seen.size === seen.add(c).size);
+  if (i !== -1) ctx.addIssue({ code: 'custom', path: ['columns', i], message: 'this column is already listed' });
 });
 
 /** Job metadata carried in the token and the record. */

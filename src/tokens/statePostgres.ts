@@ -11,8 +11,12 @@ export function createTokenStateStore(sql: Sql): TokenStateStore {
       const [r] = await sql`SELECT 1 AS hit FROM revoked_tokens WHERE jti = ${jti}`;
       return Boolean(r);
     },
-    async revoke(jti, expiresAt, now) {
-      await sql`INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (${jti}, ${now}, ${expiresAt}) ON CONFLICT (jti) DO NOTHING`;
+    transaction(fn) {
+      return sql.begin(fn) as Promise<Awaited<ReturnType<typeof fn>>>;
+    },
+    async revokeIn(tx, jti, expiresAt, now) {
+      const rows = await tx`INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (${jti}, ${now}, ${expiresAt}) ON CONFLICT (jti) DO NOTHING RETURNING jti`;
+      return rows.length === 1;
     },
   };
 }

@@ -9,13 +9,17 @@
  */
 import jwt from 'jsonwebtoken';
 import type { Clock } from '../clock.ts';
+import type { Tx } from '../db/client.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { KeyRing } from './keyRing.ts';
 
 /** Token state the verifier needs from storage. */
 export interface TokenStateStore {
   isRevoked(jti: string): Promise<boolean>;
-  revoke(jti: string, expiresAt: Date, now: Date): Promise<void>;
+  /** Runs `fn` in one transaction (a revocation commits with its audit event). */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Marks a token revoked inside `tx`; false when it already was. */
+  revokeIn(tx: Tx, jti: string, expiresAt: Date, now: Date): Promise<boolean>;
 }
 
 /** Verified claims of an active token. */
@@ -58,6 +62,9 @@ export async function verifySignature(
   return { active: true, claims };
 }
 
+/** What the live-state check reads. */
+type LiveDeps = { state: TokenStateStore; facts: FactsStore; clock: Clock };
+
 /** Verifies signature and claims, then the live state. */
 export async function verifyToken(
   deps: { keys: KeyRing; state: TokenStateStore; facts: FactsStore; clock: Clock; issuer: string },
@@ -66,7 +73,15 @@ export async function verifyToken(
 ): Promise<Verification> {
   const signed = await verifySignature(deps, token, options);
   if (!signed.active) return signed;
-  const claims = signed.claims;
+  return liveState(deps, signed.claims);
+}
+
+/**
+ * The live state of a token whose signature and claims were verified: not
+ * revoked, its principal and sponsor active, and every grant it relied on
+ * still in force at this moment (a grant is over at its `expires_at`).
+ */
+export async function liveState(deps: LiveDeps, claims: TokenClaims): Promise<Verification> {
   if (await deps.state.isRevoked(claims.jti)) return { active: false, reason: 'revoked' };
   const now = deps.clock.now();
   const principal = await deps.facts.principal(claims.sub, now);

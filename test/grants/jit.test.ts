@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { setServedDatasets } from '../../src/tokens/setServedDatasets.ts';
 import { basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { startReceiver, type Receiver } from './webhookReceiver.ts';
 
@@ -79,6 +80,8 @@ beforeAll(async () => {
   const pepP = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: doc.id, project_id: 'onc' });
   await c.assignRole({ principal_id: pepP.id, role_id: 'enforcement-point', project_id: null }, null);
   pep = await credential(pepP.id, doc.id);
+  // A resource server introspects only tokens for the datasets it serves.
+  await setServedDatasets({ resourceServers: app.wired.app.tokens.resourceServers, audit: app.wired.audit }, { principalId: pepP.id, datasets: ['onc-notes'], actorId: doc.id, meta: { ip: undefined, requestId: undefined } });
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-ria', sponsor_id: ria.id, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
   job = await credential(jobP.id, ria.id);

@@ -15,7 +15,8 @@
  *   one-second cache bound for changes made behind the server's back);
  * - lifetime: default 15 min, capped by CUSTOS_TOKEN_MAX_SECONDS and by the
  *   earliest expiry of any grant relied on;
- * - fail closed: a decision record that cannot be written means no token;
+ * - fail closed: a decision record that cannot be written means no token
+ *   (503 temporarily_unavailable);
  *   every issued token has exactly one decision_log row with its jti.
  */
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
@@ -438,6 +439,27 @@ describe('live state', () => {
     await expectInactive(t.token);
   });
 
+  it('JIT grant shortened after issue: active 1 ms before its new expiry, inactive at that exact instant (the token\'s own exp still ahead)', async () => {
+    await loginAs(app, admin);
+    const grant = await insertGrant(jitJob.id, 120_000);
+    const t = await issue(jitJob.basic);
+    expect(t.claims.grant_ids).toEqual([grant.id]);
+    // A new expiry off the second boundary, well before the token's exp: only the grant check can decide.
+    const end = new Date(app.clock.now().getTime() + 10_500);
+    await app.db.sql`UPDATE grants SET expires_at = ${end} WHERE id = ${grant.id}`;
+    app.wired.invalidate();
+    app.clock.set(end.getTime() - 1);
+    expect(t.claims.exp! * 1000).toBeGreaterThan(end.getTime() + 60_000);
+    expect((await introspect(t.token)).active).toBe(true);
+    expect((await verify(t.token, NOTES.audience)).active).toBe(true);
+    app.clock.set(end.getTime());
+    expect(await introspect(t.token)).toEqual({ active: false });
+    const v = await verify(t.token, NOTES.audience);
+    expect(v).toEqual({ active: false, reason: `grant ${grant.id} revoked or expired` });
+    // Back on a whole second, as the other tests expect of the clock.
+    app.clock.set(Math.ceil(end.getTime() / 1000) * 1000);
+  });
+
   it('a grant ending within the current second: access_denied, and its record does not claim a token was issued', async () => {
     await loginAs(app, admin);
     const before = (await app.db.sql`SELECT count(token_jti)::int AS t FROM decision_log`)[0]!.t;
@@ -514,7 +536,7 @@ describe('lifetime cap from configuration', () => {
 });
 
 describe('records', () => {
-  it('a decision record that cannot be written means no token: 503 problem, no access_token, no row — and it recovers', async () => {
+  it('a decision record that cannot be written means no token: 503 temporarily_unavailable (an RFC 6749 body), no access_token, no row — and it recovers', async () => {
     const sql = app.db.sql;
     const count = async () => (await sql`SELECT count(*)::int AS n, count(token_jti)::int AS t FROM decision_log`)[0]!;
     const before = await count();
@@ -528,8 +550,10 @@ describe('records', () => {
         requestIds.push(requestId);
         const r = await tokenRequest(app, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-fail' }, job.basic, { 'x-request-id': requestId });
         expect(r.status, JSON.stringify(r.body)).toBe(503);
-        expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-        expect(r.body).toMatchObject({ status: 503, code: 'unavailable' });
+        // The token endpoint always answers the RFC 6749 §5.2 way, also when the service cannot.
+        expect(r.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(r.headers.get('retry-after')).toBe('1');
+        expect(r.body).toEqual({ error: 'temporarily_unavailable', error_description: 'The service is temporarily unavailable.' });
         expect(r.body).not.toHaveProperty('access_token');
         expect(JSON.stringify(r.body)).not.toMatch(/eyJ|access_token|decision_log|42501/);
       }

@@ -183,7 +183,7 @@ export function form(fields: Record<string, string>): string {
  * The oncology world the token tests share: project `onc`, a data scientist
  * of it (the sponsor of jobs), PHI datasets with a name, a note and a date
  * column, and an enforcement point (sponsored by `admin`) with client
- * credentials. `admin` is logged in afterwards.
+ * credentials that serves all of those datasets. `admin` is logged in afterwards.
  */
 export async function oncologyWorld(app: TestApp, admin: Person, datasets: { id: string; audience: string }[]): Promise<{ scientistId: string; pep: { id: string; clientId: string; secret: string; basic: string } }> {
   const c = app.wired.catalog;
@@ -209,5 +209,8 @@ export async function oncologyWorld(app: TestApp, admin: Person, datasets: { id:
   await loginAs(app, admin);
   const pc = await app.call('POST', `/v1/principals/${pepP.id}/credentials`, { token: admin.token });
   if (pc.status !== 201) throw new Error(`credentials failed: ${pc.status} ${JSON.stringify(pc.body)}`);
+  // A resource server introspects only tokens for the datasets it serves.
+  const served = await app.call('PUT', `/v1/principals/${pepP.id}/served-datasets`, { token: admin.token, body: { datasets: datasets.map((d) => d.id) } });
+  if (served.status !== 200) throw new Error(`served datasets failed: ${served.status} ${JSON.stringify(served.body)}`);
   return { scientistId: sci.id, pep: { id: pepP.id, clientId: pc.body.client_id, secret: pc.body.client_secret, basic: basicAuth(pc.body.client_id, pc.body.client_secret) } };
 }

@@ -3,64 +3,111 @@
  * (RFC 8414), the token endpoint (client credentials with RFC 9396
  * authorization details), introspection (RFC 7662) and revocation
  * (RFC 7009). Errors here are RFC 6749 `{error, error_description}` bodies,
- * not problem documents, so off-the-shelf OAuth clients understand them.
+ * not problem documents, so off-the-shelf OAuth clients understand them
+ * (`errors: 'oauth'`, rendered by src/http/oauthErrors.ts — also for
+ * oversized or unreadable forms). The client authenticates before any field
+ * is looked at, and unauthenticated callers get no field names back.
  */
-import type { Response } from 'express';
 import { z } from 'zod';
 import { authenticateClientAssertion, JWT_BEARER } from '../../auth/clientAssertion.ts';
 import { authenticateBasicHeader, isBasic } from '../../auth/clientCredentials.ts';
 import type { AuthContext } from '../../auth/context.ts';
-import { CustosError, RateLimitedError, UnauthenticatedError } from '../../errors.ts';
+import { UnauthenticatedError } from '../../errors.ts';
 import { issueToken, JobMetadata, OAuthError, parseAuthorizationDetails } from '../../tokens/issueToken.ts';
-import { verifySignature, verifyToken } from '../../tokens/verifyToken.ts';
+import { serves } from '../../tokens/resourceServers.ts';
+import { revokeToken } from '../../tokens/revokeToken.ts';
+import { liveState, verifySignature } from '../../tokens/verifyToken.ts';
 import type { AppDeps } from '../deps.ts';
 import type { RequestMeta } from '../../audit/log.ts';
-import { defineRoute, type AnyRoute, type RouteResult } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../route.ts';
 
 const OAuthErrorBody = z.object({ error: z.string(), error_description: z.string().optional() });
-/** Form fields of private_key_jwt client authentication (RFC 7523 §2.2), accepted on every OAuth endpoint. */
-const ClientAssertionFields = {
-  client_assertion_type: z.string().max(200).optional(),
-  client_assertion: z.string().max(20_000).optional(),
-};
-/** The body of introspection and revocation: a token (RFC 7662 §2.1, RFC 7009 §2.1). */
-const TokenForm = z.looseObject({ token: z.string().max(20_000), token_type_hint: z.string().max(100).optional(), ...ClientAssertionFields });
 
-/** Runs an OAuth handler, answering domain errors the RFC 6749 way (unavailability stays a 503 problem). */
-async function oauth(res: Response, fn: () => Promise<RouteResult>): Promise<RouteResult> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof OAuthError) return { status: err.status, body: { error: err.code, error_description: err.message } };
-    if (err instanceof UnauthenticatedError) {
-      // RFC 6749 §5.2: invalid_client with 401 and the scheme the client used.
-      res.setHeader('WWW-Authenticate', 'Basic realm="custos"');
-      return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } };
-    }
-    if (err instanceof RateLimitedError) {
-      res.setHeader('Retry-After', String(err.retryAfterSeconds));
-      return { status: 429, body: { error: 'slow_down', error_description: 'Too many attempts. Try again later.' } };
-    }
-    if (err instanceof CustosError && err.code === 'not_found') return { status: 400, body: { error: 'invalid_authorization_details', error_description: err.message } };
-    throw err;
+/**
+ * A form value as the parser hands it over: a string, or an array when the
+ * key is repeated. The route layer accepts any such form, so that nothing is
+ * refused field by field before the client has authenticated; each handler
+ * then checks its fields with {@link formFields}.
+ */
+const FormValue = z.union([z.string(), z.array(z.string())]);
+const field = (description: string) => FormValue.optional().describe(description);
+/** Form fields of client authentication (RFC 6749 §2.3.1, RFC 7523 §2.2), accepted on every OAuth endpoint. */
+const ClientFields = {
+  client_id: field('Optional; must name the client that authenticates (RFC 6749 §2.3.1)'),
+  client_assertion_type: field('private_key_jwt: urn:ietf:params:oauth:client-assertion-type:jwt-bearer'),
+  client_assertion: field('private_key_jwt: the signed client assertion (RFC 7523)'),
+};
+/** The body of introspection and revocation (RFC 7662 §2.1, RFC 7009 §2.1), as documented. */
+const TokenFormDoc = z.looseObject({ token: field('The token (required, once)'), token_type_hint: field('Ignored: Custos issues one kind of token'), ...ClientFields });
+/** The token request (RFC 6749 §4.4.2 plus RFC 9396), as documented. */
+const TokenRequestDoc = z.looseObject({
+  grant_type: field('client_credentials'),
+  authorization_details: field('RFC 9396: a JSON array with one dataset_access detail'),
+  job_id: field('The training job this token is for'),
+  image_digest: field('Optional: sha256:<64 hex> of the job image'),
+  scope: field('Ignored'),
+  ...ClientFields,
+});
+
+/** The token request's fields, checked once the client has authenticated. */
+const TokenRequestFields = z.object({
+  grant_type: z.string().max(100),
+  authorization_details: z.string().max(20_000).optional(),
+  job_id: z.string().max(200).optional(),
+  image_digest: z.string().max(100).optional(),
+});
+
+/**
+ * The endpoint's own fields of an authenticated request: each at most once
+ * (RFC 6749 §3.2) and as the schema says; unknown parameters are ignored.
+ * Refusals name the field: the caller has authenticated.
+ */
+function formFields<T extends Record<string, unknown>>(schema: z.ZodObject, body: Record<string, unknown>): T {
+  for (const key of Object.keys(schema.shape)) {
+    if (Array.isArray(body[key])) throw new OAuthError('invalid_request', `${key} must not be repeated.`);
   }
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new OAuthError('invalid_request', `${i.path.join('.')}: ${i.message}`);
+  }
+  return r.data as T;
 }
 
-/** Authenticates the calling client (client_secret_basic or private_key_jwt) or throws UnauthenticatedError. */
+/**
+ * Authenticates the calling client (client_secret_basic or private_key_jwt)
+ * before anything else about the request is looked at; throws
+ * UnauthenticatedError (→ invalid_client). A `client_id` parameter that
+ * names another client than the one authenticated is refused, not ignored
+ * (RFC 6749 §2.3.1, §5.2).
+ */
 async function client(deps: AppDeps, header: string | undefined, body: Record<string, unknown>, meta: RequestMeta): Promise<AuthContext> {
   const issuer = deps.settings.publicUrl;
+  let caller: AuthContext;
   if (body.client_assertion_type !== undefined || body.client_assertion !== undefined) {
     // RFC 6749 §2.3: a client uses one authentication method per request.
     if (header) throw new OAuthError('invalid_request', 'Use one client authentication method.');
-    if (body.client_assertion_type !== JWT_BEARER || typeof body.client_assertion !== 'string') {
-      throw new OAuthError('invalid_request', `client_assertion_type must be ${JWT_BEARER}.`);
+    if (body.client_assertion_type !== JWT_BEARER || typeof body.client_assertion !== 'string' || body.client_assertion.length > 20_000) {
+      throw new UnauthenticatedError('The client assertion is not valid.', { reason: 'client_assertion_type or client_assertion malformed' });
     }
     // The audience may be the token endpoint (RFC 7523) or the issuer (RFC 8414 clients often use it).
-    return authenticateClientAssertion(deps.auth, { assertion: body.client_assertion, audiences: [`${issuer}/oauth2/token`, issuer], meta });
+    caller = await authenticateClientAssertion(deps.auth, { assertion: body.client_assertion, audiences: [`${issuer}/oauth2/token`, issuer], meta });
+  } else {
+    // The same cached client_secret_basic check as the decision API.
+    if (!isBasic(header)) throw new UnauthenticatedError('Client authentication is required.');
+    caller = await authenticateBasicHeader(deps.auth, header, meta);
   }
-  // The same cached client_secret_basic check as the decision API.
-  if (!isBasic(header)) throw new UnauthenticatedError('Client authentication is required.');
-  return authenticateBasicHeader(deps.auth, header, meta);
+  if (body.client_id !== undefined && body.client_id !== caller.clientId) {
+    throw new UnauthenticatedError('The client credentials are not valid.', { reason: 'client_id names another client than the one authenticated', clientId: caller.clientId });
+  }
+  return caller;
+}
+
+/** The `token` parameter of introspection and revocation: required, once (RFC 7662 §2.1, RFC 7009 §2.1); any string is looked at. */
+function tokenParam(body: Record<string, unknown>): string {
+  const token = body.token;
+  if (typeof token !== 'string') throw new OAuthError('invalid_request', Array.isArray(token) ? 'token must not be repeated.' : 'token is required.');
+  return token;
 }
 
 /** OAuth routes. */
@@ -97,20 +144,14 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       path: '/oauth2/token',
       summary: 'Client credentials grant: a scoped, short-lived dataset token (RFC 6749 §4.4, RFC 9396, RFC 9068)',
       tag: 'tokens',
-      // Client authentication happens inside, so failures answer the OAuth way.
+      // Client authentication happens inside, before any field is looked at, so failures answer the OAuth way.
       auth: { kind: 'public' },
       hot: true,
       changesFacts: false,
       bodyType: 'form',
-      // RFC 6749 §3.2: parameters the server does not understand are ignored (clients often add client_id).
-      body: z.looseObject({
-        grant_type: z.string().max(100),
-        ...ClientAssertionFields,
-        authorization_details: z.string().max(20_000).optional(),
-        job_id: z.string().max(200).optional(),
-        image_digest: z.string().max(100).optional(),
-        scope: z.string().max(1000).optional(),
-      }),
+      errors: 'oauth',
+      // RFC 6749 §3.2: parameters the server does not understand are ignored (clients often add scope).
+      body: TokenRequestDoc,
       responses: {
         200: {
           description: 'Token',
@@ -118,63 +159,79 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         },
         400: { description: 'invalid_request, unsupported_grant_type, invalid_authorization_details, access_denied (with the decision id and reasons)', schema: OAuthErrorBody },
         401: { description: 'invalid_client', schema: OAuthErrorBody },
+        413: { description: 'invalid_request: the body is too large', schema: OAuthErrorBody },
+        503: { description: 'temporarily_unavailable', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, res, meta }) =>
-        oauth(res, async () => {
-          const caller = await client(deps, req.headers.authorization, body, meta);
-          if (body.grant_type !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
-          const detail = parseAuthorizationDetails(body.authorization_details);
-          const job = JobMetadata.safeParse({ job_id: body.job_id, ...(body.image_digest ? { image_digest: body.image_digest } : {}) });
-          if (!job.success) throw new OAuthError('invalid_request', `job metadata: ${job.error.issues[0]!.path.join('.')} ${job.error.issues[0]!.message}`);
-          const token = await issueToken(
-            { decisions: deps.decisions, keys: deps.keys, settings: deps.tokens.settings },
-            { client: caller, detail, job: job.data, meta },
-          );
-          res.setHeader('Pragma', 'no-cache');
-          return { body: token };
-        }),
+      handler: async ({ body, req, res, meta }) => {
+        const caller = await client(deps, req.headers.authorization, body, meta);
+        const f = formFields<z.infer<typeof TokenRequestFields>>(TokenRequestFields, body);
+        if (f.grant_type !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
+        const detail = parseAuthorizationDetails(f.authorization_details);
+        const job = JobMetadata.safeParse({ job_id: f.job_id, ...(f.image_digest ? { image_digest: f.image_digest } : {}) });
+        if (!job.success) throw new OAuthError('invalid_request', `job metadata: ${job.error.issues[0]!.path.join('.')} ${job.error.issues[0]!.message}`);
+        const token = await issueToken(
+          { decisions: deps.decisions, keys: deps.keys, settings: deps.tokens.settings },
+          { client: caller, detail, job: job.data, meta },
+        );
+        res.setHeader('Pragma', 'no-cache');
+        return { body: token };
+      },
     }),
     defineRoute({
       method: 'post',
       path: '/oauth2/introspect',
-      summary: 'Token introspection for dataset servers (RFC 7662)',
+      summary: 'Token introspection for dataset servers (RFC 7662), about the datasets each one serves',
       tag: 'tokens',
       auth: { kind: 'public' },
       changesFacts: false,
       bodyType: 'form',
-      body: TokenForm,
-      responses: { 200: { description: '{active: false} or the claims of an active token', schema: z.record(z.string(), z.unknown()) }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
-      handler: async ({ body, req, res, meta }) =>
-        oauth(res, async () => {
-          const caller = await client(deps, req.headers.authorization, body, meta);
-          // Introspection is for resource servers: the enforcement-point permission.
-          if (!caller.permissions.has('pdp:check')) throw new OAuthError('unauthorized_client', 'This client may not introspect tokens.', 403);
-          const v = await verifyToken(verifyDeps(), body.token);
-          if (!v.active) return { body: { active: false } };
-          return { body: { active: true, token_type: 'Bearer', ...v.claims } };
-        }),
+      errors: 'oauth',
+      body: TokenFormDoc,
+      responses: {
+        200: { description: '{active: false} (also for any malformed token, or one for a dataset the caller does not serve) or the claims of an active token', schema: z.record(z.string(), z.unknown()) },
+        400: { description: 'invalid_request (no token parameter)', schema: OAuthErrorBody },
+        401: { description: 'invalid_client', schema: OAuthErrorBody },
+        403: { description: 'unauthorized_client: not a resource server', schema: OAuthErrorBody },
+      },
+      handler: async ({ body, req, meta }) => {
+        const caller = await client(deps, req.headers.authorization, body, meta);
+        // Introspection is for resource servers: the enforcement-point permission.
+        if (!caller.permissions.has('pdp:check')) throw new OAuthError('unauthorized_client', 'This client may not introspect tokens.', 403);
+        const token = tokenParam(body);
+        const signed = await verifySignature(verifyDeps(), token);
+        // RFC 7662 §4: a resource server learns only about tokens for the datasets it serves; for any
+        // other token it is told `active: false`, as for a dead one (and no live state is read for it).
+        if (!signed.active || !serves(caller, signed.claims)) return { body: { active: false } };
+        const v = await liveState(verifyDeps(), signed.claims);
+        if (!v.active) return { body: { active: false } };
+        return { body: { active: true, token_type: 'Bearer', ...v.claims } };
+      },
     }),
     defineRoute({
       method: 'post',
       path: '/oauth2/revoke',
-      summary: 'Revoke a token (RFC 7009): by the client it was issued to, or a resource server',
+      summary: 'Revoke a token (RFC 7009): by the client it was issued to, or a resource server of its dataset',
       tag: 'tokens',
       auth: { kind: 'public' },
       bodyType: 'form',
-      body: TokenForm,
-      responses: { 200: { description: 'Revoked (or unknown: RFC 7009 answers the same)' }, 401: { description: 'invalid_client', schema: OAuthErrorBody } },
-      handler: async ({ body, req, res, meta }) =>
-        oauth(res, async () => {
-          const caller = await client(deps, req.headers.authorization, body, meta);
-          // Only the signature and claims matter here: a token that is inactive for now (its principal
-          // disabled, say) must stay revoked when it would otherwise come back.
-          const v = await verifySignature(verifyDeps(), body.token);
-          if (v.active && (v.claims.sub === caller.principalId || caller.permissions.has('pdp:check'))) {
-            await deps.tokens.state.revoke(v.claims.jti, new Date(v.claims.exp * 1000), deps.clock.now());
-            await deps.audit.record({ type: 'token.revoked', outcome: 'success', actorId: caller.principalId, subjectId: v.claims.sub, meta, details: { jti: v.claims.jti } });
-          }
-          return { status: 200, body: {} };
-        }),
+      errors: 'oauth',
+      body: TokenFormDoc,
+      responses: {
+        200: { description: 'Revoked, or not this client\'s to revoke, or not a token at all (RFC 7009 §2.2 answers the same)' },
+        400: { description: 'invalid_request (no token parameter)', schema: OAuthErrorBody },
+        401: { description: 'invalid_client', schema: OAuthErrorBody },
+      },
+      handler: async ({ body, req, meta }) => {
+        const caller = await client(deps, req.headers.authorization, body, meta);
+        const token = tokenParam(body);
+        // Only the signature and claims matter here: a token that is inactive for now (its principal
+        // disabled, say) must stay revoked when it would otherwise come back.
+        const v = await verifySignature(verifyDeps(), token);
+        if (v.active && (v.claims.sub === caller.principalId || (caller.permissions.has('pdp:check') && serves(caller, v.claims)))) {
+          await revokeToken({ tokens: deps.tokens.state, audit: deps.audit, clock: deps.clock }, { claims: v.claims, actorId: caller.principalId, meta });
+        }
+        return { status: 200, body: {} };
+      },
     }),
   ];
 }
