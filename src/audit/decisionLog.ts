@@ -16,6 +16,12 @@ export interface DecisionRecord {
   latencyUs: number;
   /** For a token: its id, expiry and the job it was issued to. */
   token?: { jti: string; expiresAt: Date; job: Record<string, unknown> } | undefined;
+  /**
+   * Asked to release data (a token, an enforcement point), or false for an
+   * administrator's what-if. Stored as `input.release`, inside the hashed
+   * record; the accounting of disclosures (§164.528) lists releases only.
+   */
+  release: boolean;
 }
 
 /** Appends decision records; `append` resolves only after commit. */
