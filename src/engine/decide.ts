@@ -204,9 +204,10 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
         : `no role (standing or active grant) applies to dataset ${input.dataset.id} in project ${input.dataset.project}`,
     ];
     for (const id of failedConditions) reasons.push(`condition of rule ${id} not met`);
-    const expired = principal.grants.filter((g) => g.expiresAt <= input.now);
+    // Only grants whose scope covers the dataset explain this deny: another project's grant had no part in it.
+    const expired = principal.grants.filter((g) => g.expiresAt <= input.now && grantCovers(g, input.dataset));
     if (expired.length) reasons.push(`grant(s) ${expired.map((g) => g.id).join(', ')} expired`);
-    const early = principal.grants.filter((g) => g.notBefore > input.now);
+    const early = principal.grants.filter((g) => g.notBefore > input.now && grantCovers(g, input.dataset));
     if (early.length) reasons.push(`grant(s) ${early.map((g) => g.id).join(', ')} not yet active`);
     return deny(snapshot, reasons);
   }
