@@ -15,6 +15,7 @@ let app: TestApp;
 let sci: Person; // standing data scientist of onc, sponsor of the job; granted data-scientist in cardio
 let apa: Person; // approver
 let apb: Person; // approver
+let rev: Person; // security reviewer
 let pep: string; // enforcement point's Basic header
 let job: string; // sci's training job in onc (Basic header)
 let cardioGrant: string;
@@ -47,6 +48,7 @@ beforeAll(async () => {
   sci = await personDirect(app, 'sci', [{ role: 'data-scientist', project: 'onc' }]);
   apa = await personDirect(app, 'apa', [{ role: 'approver' }]);
   apb = await personDirect(app, 'apb', [{ role: 'approver' }]);
+  rev = await personDirect(app, 'rev', [{ role: 'security-reviewer' }]);
   const columns = [
     { name: 'patient_name', type: 'string' as const, category: 'names' as const },
     { name: 'note_text', type: 'string' as const },
@@ -74,7 +76,7 @@ beforeAll(async () => {
   cardioGrant = done.body.grant.id;
 });
 beforeEach(async () => {
-  for (const p of [sci, apa, apb]) await loginAs(app, p);
+  for (const p of [sci, apa, apb, rev]) await loginAs(app, p);
 });
 afterAll(async () => {
   await app?.close();
@@ -94,6 +96,16 @@ describe('a grant scoped to project B', () => {
     expect(d.body.grant_ids).toEqual([]);
     const [row] = await app.db.sql`SELECT grant_ids FROM decision_log WHERE id = ${d.body.decision_id}`;
     expect(row!.grant_ids).toEqual([]);
+  });
+
+  it('appears in the access review of B’s dataset only: on A’s, the scientist reads by standing role alone', async () => {
+    const entries = async (dataset: string) => {
+      const r = await app.call('GET', `/v1/reports/access-review?dataset=${dataset}`, { token: rev.token });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.datasets[0].access.filter((e: any) => e.principal_id === sci.id).map((e: any) => [e.basis, e.grant_ids]);
+    };
+    expect(await entries('onc-notes')).toEqual([['standing', []]]);
+    expect(await entries('cardio-notes')).toEqual([['grant', [cardioGrant]]]);
   });
 
   it('is not cited in an A token of the sponsor’s job, and revoking it leaves that token active', async () => {
