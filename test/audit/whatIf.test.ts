@@ -106,12 +106,18 @@ describe('the accounting of disclosures', () => {
     });
     expect(t.status, JSON.stringify(t.body)).toBe(200);
     tokenDecision = JSON.parse(Buffer.from(t.body.access_token.split('.')[1], 'base64url').toString()).decision_id;
+    // A person's session that holds the enforcement-point role serves data like any enforcement point: a release.
+    const ops = await personDirect(app, 'ops', [{ role: 'enforcement-point' }]);
+    const bySession = await app.call('POST', '/v1/decisions', { token: ops.token, body: ASK() });
+    expect(bySession.status, JSON.stringify(bySession.body)).toBe(200);
+    expect(bySession.body).toMatchObject({ effect: 'allow', release: true });
     expect((await stored(enforced)).input.release).toBe(true);
     expect((await stored(tokenDecision)).input.release).toBe(true);
 
     const listed = await disclosures();
     expect(listed).toContain(enforced);
     expect(listed).toContain(tokenDecision);
+    expect(listed).toContain(bySession.body.decision_id);
     expect(listed).not.toContain(whatIf);
     const r = await app.call('GET', `/v1/reports/disclosures?dataset=onc-notes&from=${FROM}&to=${TO}`, { token: rev.token });
     const item = r.body.items.find((i: any) => i.decision_id === tokenDecision);
