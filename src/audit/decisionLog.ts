@@ -17,9 +17,10 @@ export interface DecisionRecord {
   /** For a token: its id, expiry and the job it was issued to. */
   token?: { jti: string; expiresAt: Date; job: Record<string, unknown> } | undefined;
   /**
-   * Asked to release data (a token, an enforcement point), or false for an
-   * administrator's what-if. Stored as `input.release`, inside the hashed
-   * record; the accounting of disclosures (§164.528) lists releases only.
+   * Data leaves on this answer if it allows: an enforcement point asked, or a
+   * token was issued. False for an administrator's what-if and for a token
+   * request that yielded no token. Stored as `input.release`, inside the
+   * hashed record; the accounting of disclosures (§164.528) lists releases only.
    */
   release: boolean;
 }

@@ -44,7 +44,7 @@ export interface RecordedDecision extends Decision {
   at: Date;
   input: DecisionInput;
   token?: TokenRecord | undefined;
-  /** Asked to release data (false: an administrator's what-if); see {@link DecisionCaller.whatIf}. */
+  /** Data leaves on this answer if it allows: an enforcement point asked, or a token was issued (false: a what-if, or no token); see {@link DecisionCaller.whatIf}. */
   release: boolean;
 }
 
@@ -117,7 +117,8 @@ async function decideAndRecord(
   const latencyUs = (performance.now() - start) * 1000;
   // Fail closed: the answer exists only once its record is committed.
   const token = decision.effect === 'allow' && caller.tokenFor ? caller.tokenFor(decision, at) : undefined;
-  const release = caller.whatIf !== true || token !== undefined;
+  // Data leaves on a token only if one is issued; on an enforcement point's allow always; on a what-if never.
+  const release = caller.tokenFor ? token !== undefined : caller.whatIf !== true;
   await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs, token, release });
   return { ...decision, decisionId, at, input, token, release };
 }

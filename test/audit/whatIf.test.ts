@@ -19,6 +19,7 @@ let rev: Person; // security reviewer: runs the report
 let sci: Person; // data scientist of onc
 let pep: string; // enforcement point's Basic header
 let job: string; // sci's training job (Basic header)
+let briefJob: { id: string; basic: string }; // another of sci's jobs, whose own access rests on a grant
 const FROM = '2020-01-01T00:00:00Z';
 const TO = '2100-01-01T00:00:00Z';
 const ASK = () => ({ principal_id: sci.id, dataset: 'onc-notes', purpose: 'model-training', columns: ['note_text'] });
@@ -62,6 +63,8 @@ beforeAll(async () => {
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-onc', sponsor_id: sci.id, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
   job = await credential(jobP.id, sci.id);
+  const briefP = await c.createPrincipal({ kind: 'service', name: 'train-brief', sponsor_id: sci.id, project_id: 'onc' });
+  briefJob = { id: briefP.id, basic: await credential(briefP.id, sci.id) };
 });
 beforeEach(async () => {
   for (const p of [admin, rev]) await loginAs(app, p);
@@ -122,6 +125,27 @@ describe('the accounting of disclosures', () => {
     const r = await app.call('GET', `/v1/reports/disclosures?dataset=onc-notes&from=${FROM}&to=${TO}`, { token: rev.token });
     const item = r.body.items.find((i: any) => i.decision_id === tokenDecision);
     expect(item).toMatchObject({ principal_kind: 'service', sponsor_id: sci.id, job: { job_id: 'job-42' } });
+  });
+
+  it('a token request allowed on a grant that ends within this second gets no token: no release, not listed', async () => {
+    const now = app.clock.now().getTime();
+    const ms = now % 1000;
+    // Seeded like the token tests do: a grant ending before the next second, so the token would expire at its own iat.
+    await app.db.sql`
+      INSERT INTO grants (id, principal_id, role_id, project_id, not_before, expires_at, status)
+      VALUES (${randomUUID()}, ${briefJob.id}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${new Date(now + Math.max(1, Math.floor((1000 - ms) / 2)))}, 'active')`;
+    app.wired.invalidate();
+    const t = await app.call('POST', '/oauth2/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: briefJob.basic },
+      body: form({ grant_type: 'client_credentials', job_id: 'job-brief', authorization_details: JSON.stringify([{ type: 'dataset_access', dataset: 'onc-notes', actions: ['read'], columns: ['note_text'], purpose: 'model-training' }]) }),
+    });
+    expect(t.status, JSON.stringify(t.body)).toBe(400);
+    expect(t.body.error).toBe('access_denied');
+    const id = /decision ([0-9a-f-]{36})/.exec(t.body.error_description)![1]!;
+    const row = await stored(id);
+    expect(row.effect).toBe('allow');
+    expect(row.input.release).toBe(false);
+    expect(await disclosures()).not.toContain(id);
   });
 
   it('a record written before the flag existed still verifies and is still listed (err toward listing)', async () => {
