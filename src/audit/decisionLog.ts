@@ -16,6 +16,13 @@ export interface DecisionRecord {
   latencyUs: number;
   /** For a token: its id, expiry and the job it was issued to. */
   token?: { jti: string; expiresAt: Date; job: Record<string, unknown> } | undefined;
+  /**
+   * Data leaves on this answer if it allows: an enforcement point asked, or a
+   * token was issued. False for an administrator's what-if and for a token
+   * request that yielded no token. Stored as `input.release`, inside the
+   * hashed record; the accounting of disclosures (§164.528) lists releases only.
+   */
+  release: boolean;
 }
 
 /** Appends decision records; `append` resolves only after commit. */

@@ -20,7 +20,7 @@ function storedPrincipal(p: PrincipalFacts): Record<string, unknown> {
   };
 }
 
-/** The stored form of a request: facts as they were when decided (principal attributes, roles, grants, dataset). */
+/** The stored form of a request: facts as they were when decided (principal attributes, roles, grants, dataset), and whether it was asked to release data. */
 export function storedInput(r: DecisionRecord): Record<string, unknown> {
   const { input } = r;
   return {
@@ -32,6 +32,8 @@ export function storedInput(r: DecisionRecord): Record<string, unknown> {
     sponsor: input.principal.sponsor ? storedPrincipal(input.principal.sponsor) : null,
     dataset: { id: input.dataset.id, project: input.dataset.project, classification: input.dataset.classification },
     context: input.context ?? {},
+    // Inside `input`, so custos_decision_enc (which hashes `input` whole) covers it with no change of encoding.
+    release: r.release,
   };
 }
 
@@ -109,7 +111,7 @@ export function decisionRowText(r: DecisionRecord): string {
     `,"granted_columns":${list(decision.grantedColumns)},"denied_columns":${list(decision.deniedColumns)},"obligations":${list(decision.obligations)}` +
     `,"grant_ids":${list(decision.grantIds)},"break_glass":${json(decision.breakGlass)},"policy_version":${json(decision.policyVersion)},"latency_us":${json(Math.round(r.latencyUs))}` +
     `,"input":{"action":${json(input.action)},"purpose":${json(input.purpose)},"columns":${json(input.columns)},"now":"${now}"` +
-    `,"principal":${principalText(principal)},"sponsor":${sponsor ? principalText(sponsor) : 'null'},"dataset":${datasetText(input.dataset)},"context":${json(input.context ?? {})}}` +
+    `,"principal":${principalText(principal)},"sponsor":${sponsor ? principalText(sponsor) : 'null'},"dataset":${datasetText(input.dataset)},"context":${json(input.context ?? {})},"release":${r.release ? 'true' : 'false'}}` +
     `,"token_jti":${json(r.token?.jti ?? null)},"token_expires_at":${r.token ? `"${r.token.expiresAt.toISOString()}"` : 'null'},"job":${json(r.token?.job ?? null)}}`
   );
 }

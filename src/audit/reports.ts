@@ -3,7 +3,9 @@
  * - accounting of disclosures (HIPAA §164.528): who read PHI or a limited
  *   data set of one dataset in a period, when, which columns, for which
  *   purpose and under which rules, grants or break-glass — from the decision
- *   log's allows, with the classification recorded at decision time;
+ *   log's allows that released data (a token, an enforcement point's
+ *   question; never an administrator's what-if), with the classification
+ *   recorded at decision time;
  * - access review (§164.308(a)(4)(ii)(C), access review): who can read each
  *   PHI or limited dataset now and why (standing role, just-in-time grant,
  *   break-glass), worked out by the same engine that decides, on the live
@@ -68,6 +70,8 @@ function disclosureSelect(sql: Sql, dataset: string, period: { from: Date; to: D
     FROM decision_log d LEFT JOIN principals p ON p.id = d.principal_id
     WHERE d.dataset_id = ${dataset} AND d.effect = 'allow'
       AND d.input->'dataset'->>'classification' IN ('phi', 'limited')
+      -- A what-if released nothing. Records written before the flag existed have none and are listed (err toward listing).
+      AND (d.input->'release') IS DISTINCT FROM 'false'::jsonb
       AND d.at >= ${period.from} AND d.at < ${period.to}
     ORDER BY d.at ASC, d.id ASC
     ${limit === undefined ? sql`` : sql`LIMIT ${limit}`}`;
@@ -85,7 +89,7 @@ export interface DisclosureReport {
   truncated: boolean;
 }
 
-/** Disclosures of PHI or limited data of one dataset in [from, to), oldest first, at most {@link DISCLOSURE_JSON_LIMIT}. */
+/** Disclosures (releases, not what-ifs) of PHI or limited data of one dataset in [from, to), oldest first, at most {@link DISCLOSURE_JSON_LIMIT}. */
 export async function disclosureReport(deps: ReportDeps, p: DisclosureParams): Promise<DisclosureReport> {
   const period = disclosurePeriod(p, deps.clock.now());
   const rows = (await disclosureSelect(deps.sql, p.dataset, period, DISCLOSURE_JSON_LIMIT + 1)) as unknown as Row[];

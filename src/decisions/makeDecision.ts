@@ -44,6 +44,8 @@ export interface RecordedDecision extends Decision {
   at: Date;
   input: DecisionInput;
   token?: TokenRecord | undefined;
+  /** Data leaves on this answer if it allows: an enforcement point asked, or a token was issued (false: a what-if, or no token); see {@link DecisionCaller.whatIf}. */
+  release: boolean;
 }
 
 /** Caller of a decision, and (for the token endpoint) how to describe the token an allow yields. */
@@ -52,6 +54,13 @@ export interface DecisionCaller {
   meta: RequestMeta;
   /** Called with an allow before it is recorded; what it returns (if anything) is committed in the same record. */
   tokenFor?: (decision: Decision, at: Date) => TokenRecord | undefined;
+  /**
+   * An administrator asking "what if": nothing is released on this answer,
+   * so it is no disclosure (§164.528). Anything else — a token, an
+   * enforcement point's question — is recorded as a release: the accounting
+   * of disclosures errs toward listing, never toward leaving out.
+   */
+  whatIf?: boolean | undefined;
 }
 
 /** Decides and durably records one request. */
@@ -108,6 +117,8 @@ async function decideAndRecord(
   const latencyUs = (performance.now() - start) * 1000;
   // Fail closed: the answer exists only once its record is committed.
   const token = decision.effect === 'allow' && caller.tokenFor ? caller.tokenFor(decision, at) : undefined;
-  await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs, token });
-  return { ...decision, decisionId, at, input, token };
+  // Data leaves on a token only if one is issued; on an enforcement point's allow always; on a what-if never.
+  const release = caller.tokenFor ? token !== undefined : caller.whatIf !== true;
+  await deps.log.append({ id: decisionId, at, requestId: caller.meta.requestId, callerId: caller.callerId, input, decision, latencyUs, token, release });
+  return { ...decision, decisionId, at, input, token, release };
 }

@@ -6,7 +6,7 @@
  * grants count only for the `emergency` purpose, and only they count for it.
  */
 import { columnNames, selectColumns } from './columns.ts';
-import { conditionContext, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot } from './snapshot.ts';
+import { conditionContext, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
 /** The purpose reserved for break-glass access. */
@@ -16,8 +16,8 @@ export const EMERGENCY = 'emergency';
 interface Holding {
   standing: boolean;
   grants: GrantFacts[];
-  /** Grants whose project made the rule's condition see the principal as a member (relied on, too). */
-  membership?: GrantFacts[];
+  /** Grants without which the rule's condition would not have held: they made the principal a member of the dataset's project (relied on, too). */
+  membership?: readonly GrantFacts[];
 }
 
 /** UTC calendar date of a millisecond time. */
@@ -48,35 +48,44 @@ export function effectiveRoles(
   if (breakGlass !== 'only') for (const b of principal.roles) if (b.project === null || b.project === input.dataset.project) add(b.role, null);
   for (const g of principal.grants) {
     if ((breakGlass === 'only' && !g.breakGlass) || (breakGlass === 'none' && g.breakGlass)) continue;
-    // A grant is in force on [notBefore, expiresAt): one millisecond past expiry it is gone.
-    if (!(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
-    if (g.project !== null && g.project !== input.dataset.project) continue;
-    if (g.datasetId !== null && g.datasetId !== input.dataset.id) continue;
+    if (!grantInForce(g, input.now) || !grantCovers(g, input.dataset)) continue;
     add(g.role, g);
   }
   return held;
 }
 
-function ruleApplies(rule: CompiledRule, input: DecisionInput, ctx: (rule: CompiledRule) => ConditionContext, failedConditions: string[]): boolean {
+/** A rule's condition on a context; one that cannot be evaluated never lets an allow apply and always lets a deny apply (fail closed). */
+function holds(rule: CompiledRule, ctx: ConditionContext): boolean {
+  try {
+    return rule.condition!(ctx) === true;
+  } catch {
+    return rule.effect === 'deny';
+  }
+}
+
+/** Nothing relied on for membership (shared: no allocation on the common path). */
+const NO_MEMBERSHIP: readonly GrantFacts[] = Object.freeze([]);
+
+/**
+ * Whether a rule applies to the request: false, or the grants whose
+ * membership its condition needed (usually none). The condition sees the
+ * principal as a member of the dataset's project when a grant of the rule's
+ * roles is scoped there; such a grant is relied on only if the condition
+ * would not hold without it.
+ */
+function ruleApplies(rule: CompiledRule, input: DecisionInput, snapshot: PolicySnapshot, mode: GrantMode, base: () => ConditionContext, failedConditions: string[]): false | readonly GrantFacts[] {
   if (rule.datasets.size && !rule.datasets.has(input.dataset.id)) return false;
   if (rule.projects.size && !rule.projects.has(input.dataset.project)) return false;
   if (rule.classifications.size && !rule.classifications.has(input.dataset.classification)) return false;
   if (rule.purposes.size && !rule.purposes.has(input.purpose)) return false;
-  if (rule.condition) {
-    let ok: boolean;
-    try {
-      ok = rule.condition(ctx(rule)) === true;
-    } catch {
-      // Fail closed: a condition that cannot be evaluated never lets an allow
-      // apply, and always lets a deny apply.
-      ok = rule.effect === 'deny';
-    }
-    if (!ok) {
-      failedConditions.push(rule.id);
-      return false;
-    }
+  if (!rule.condition) return NO_MEMBERSHIP;
+  const via = membershipGrants(input, rule, snapshot, mode);
+  if (!holds(rule, via.length ? conditionContext(input, via) : base())) {
+    failedConditions.push(rule.id);
+    return false;
   }
-  return true;
+  // Held with the membership; a second evaluation, only in this rare case, tells whether it was needed.
+  return via.length && !holds(rule, base()) ? via : NO_MEMBERSHIP;
 }
 
 /** Rules of the held roles that apply to this request, each once, with how it is held. */
@@ -84,15 +93,9 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
   const byAction = snapshot.index.get(input.action);
   const out = new Map<CompiledRule, Holding>();
   if (!byAction) return out;
-  // One context for every rule, unless grants may add memberships: those count only for rules of the roles they confer.
-  let base: ConditionContext | undefined;
-  const memberships = new Map<CompiledRule, GrantFacts[]>();
-  const ctxFor = (rule: CompiledRule): ConditionContext => {
-    const via = input.principal.grants.length ? membershipGrants(input, rule, snapshot, mode) : [];
-    if (!via.length) return (base ??= conditionContext(input));
-    memberships.set(rule, via);
-    return conditionContext(input, via);
-  };
+  // One context for every rule; grants may add the dataset's project to it, only for rules of the roles they confer.
+  let ctx: ConditionContext | undefined;
+  const base = () => (ctx ??= conditionContext(input));
   const seen = new Set<CompiledRule>();
   for (const [role, holding] of held) {
     const bucket = byAction.get(role);
@@ -110,10 +113,9 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
         }
         if (seen.has(rule)) continue;
         seen.add(rule);
-        if (ruleApplies(rule, input, ctxFor, failedConditions)) {
-          const membership = memberships.get(rule);
-          out.set(rule, membership ? { standing: holding.standing, grants: [...holding.grants], membership } : { standing: holding.standing, grants: [...holding.grants] });
-        }
+        const membership = ruleApplies(rule, input, snapshot, mode, base, failedConditions);
+        if (membership === false) continue;
+        out.set(rule, membership.length ? { standing: holding.standing, grants: [...holding.grants], membership } : { standing: holding.standing, grants: [...holding.grants] });
       }
     }
   }
@@ -202,9 +204,10 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
         : `no role (standing or active grant) applies to dataset ${input.dataset.id} in project ${input.dataset.project}`,
     ];
     for (const id of failedConditions) reasons.push(`condition of rule ${id} not met`);
-    const expired = principal.grants.filter((g) => g.expiresAt <= input.now);
+    // Only grants whose scope covers the dataset explain this deny: another project's grant had no part in it.
+    const expired = principal.grants.filter((g) => g.expiresAt <= input.now && grantCovers(g, input.dataset));
     if (expired.length) reasons.push(`grant(s) ${expired.map((g) => g.id).join(', ')} expired`);
-    const early = principal.grants.filter((g) => g.notBefore > input.now);
+    const early = principal.grants.filter((g) => g.notBefore > input.now && grantCovers(g, input.dataset));
     if (early.length) reasons.push(`grant(s) ${early.map((g) => g.id).join(', ')} not yet active`);
     return deny(snapshot, reasons);
   }

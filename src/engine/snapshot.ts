@@ -79,38 +79,58 @@ export interface PolicySnapshot {
 /** Which grants count: all in force, only break-glass ones, or none of the break-glass ones. */
 export type GrantMode = 'any' | 'only' | 'none';
 
+/** Nothing: shared, so the common answer of {@link membershipGrants} allocates nothing. */
+const NONE: readonly GrantFacts[] = Object.freeze([]);
+
+/** A grant in force at `now`: on [notBefore, expiresAt), so one millisecond past expiry it is gone. */
+export function grantInForce(g: GrantFacts, now: number): boolean {
+  return g.notBefore <= now && now < g.expiresAt;
+}
+
 /**
- * Grants that make a project the principal's own for one rule's condition:
- * grants in force (of the kinds `mode` counts) that confer one of the rule's
- * roles, directly or by inheritance, in a project the principal is not
- * already a member of. A grant of another role never does.
+ * A grant's scope covers the dataset: its project is the dataset's (or it is
+ * organisation-wide) and its dataset is this one (or it names none). A grant
+ * scoped to another project or dataset has no part in the decision at all:
+ * it confers no role, no membership, and is never cited.
  */
-export function membershipGrants(input: DecisionInput, rule: CompiledRule, snapshot: PolicySnapshot, mode: GrantMode): GrantFacts[] {
+export function grantCovers(g: GrantFacts, dataset: DecisionInput['dataset']): boolean {
+  return (g.project === null || g.project === dataset.project) && (g.datasetId === null || g.datasetId === dataset.id);
+}
+
+/**
+ * Grants that make the dataset's project the principal's own for one rule's
+ * condition: grants in force (of the kinds `mode` counts) whose scope covers
+ * the dataset and names its project or the dataset itself (an
+ * organisation-wide grant confers roles, not memberships), that confer one
+ * of the rule's roles, directly or by inheritance, when the principal is not
+ * already a member. A grant of another role never does. Only ever the
+ * dataset's own project: membership of some other project cannot matter to
+ * this decision, and citing a grant for it would make this decision's token
+ * die with an unrelated grant.
+ */
+export function membershipGrants(input: DecisionInput, rule: CompiledRule, snapshot: PolicySnapshot, mode: GrantMode): readonly GrantFacts[] {
   const p = input.principal;
+  if (!p.grants.length || p.projects.includes(input.dataset.project)) return NONE;
   let out: GrantFacts[] | undefined;
   for (const g of p.grants) {
     if ((mode === 'only' && !g.breakGlass) || (mode === 'none' && g.breakGlass)) continue;
-    if (!(g.notBefore <= input.now && input.now < g.expiresAt)) continue;
-    const project = g.project ?? (g.datasetId === input.dataset.id ? input.dataset.project : null);
-    if (project === null || p.projects.includes(project)) continue;
+    if (!grantInForce(g, input.now) || !grantCovers(g, input.dataset)) continue;
+    if (g.project === null && g.datasetId === null) continue;
     const conferred = snapshot.roleClosure.get(g.role);
     if (!rule.roles.some((r) => r === g.role || conferred?.has(r))) continue;
     (out ??= []).push(g);
   }
-  return out ?? [];
+  return out ?? NONE;
 }
 
 /**
  * Builds the condition context of a request (shared by decide and the casbin
- * reference). `projects` is the principal's memberships, plus the projects of
- * `membership` (see {@link membershipGrants}).
+ * reference). `projects` is the principal's memberships, plus the dataset's
+ * project when `membership` (see {@link membershipGrants}) is not empty.
  */
-export function conditionContext(input: DecisionInput, membership: readonly GrantFacts[] = []): ConditionContext {
+export function conditionContext(input: DecisionInput, membership: readonly GrantFacts[] = NONE): ConditionContext {
   let projects = input.principal.projects;
-  for (const g of membership) {
-    const project = g.project ?? input.dataset.project;
-    if (!projects.includes(project)) projects = [...projects, project];
-  }
+  if (membership.length && !projects.includes(input.dataset.project)) projects = [...projects, input.dataset.project];
   return {
     principal: {
       id: input.principal.id,

@@ -1,11 +1,16 @@
 /**
  * The decision API for enforcement points (and administrators asking
- * "what if"): one decision, or a batch, each durably recorded first.
+ * "what if"): one decision, or a batch, each durably recorded first. A
+ * decision asked by an enforcement point is a release of data; one asked by
+ * an administrator's session is a what-if, recorded as such and left out of
+ * the accounting of disclosures.
  */
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
+import type { AuthContext } from '../../auth/context.ts';
 import { PURPOSES } from '../../catalog/identifiers.ts';
 import { makeDecision, makeDecisions, type RecordedDecision } from '../../decisions/makeDecision.ts';
+import { isWhatIf } from '../../decisions/whatIf.ts';
 import { ACTIONS } from '../../policy/document.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, storableText, type AnyRoute } from '../route.ts';
@@ -40,6 +45,7 @@ const DecisionBody = z.object({
   break_glass: z.boolean(),
   policy_version: z.string(),
   decided_at: z.string(),
+  release: z.boolean().describe('true: asked to release data (an enforcement point); false: an administrator’s what-if, no disclosure'),
 });
 
 /** The answer shape of a recorded decision. */
@@ -56,6 +62,7 @@ export function decisionBody(d: RecordedDecision): z.infer<typeof DecisionBody> 
     break_glass: d.breakGlass,
     policy_version: d.policyVersion,
     decided_at: d.at.toISOString(),
+    release: d.release,
   };
 }
 
@@ -63,11 +70,11 @@ const pdp = { kind: 'permission', permission: 'pdp:check', clients: true } as co
 
 /** POST /v1/decisions and /v1/decisions/batch. */
 export function decisionRoutes(deps: AppDeps): AnyRoute[] {
-  const one = (body: z.infer<typeof DecisionRequestBody>, callerId: string, meta: RequestMeta) =>
+  const one = (body: z.infer<typeof DecisionRequestBody>, auth: AuthContext, meta: RequestMeta) =>
     makeDecision(
       deps.decisions,
       { principalId: body.principal_id, datasetId: body.dataset, action: body.action, purpose: body.purpose, columns: body.columns, context: body.context },
-      { callerId, meta },
+      { callerId: auth.principalId, meta, whatIf: isWhatIf(auth) },
     );
   return [
     defineRoute({
@@ -80,7 +87,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       changesFacts: false,
       body: DecisionRequestBody,
       responses: { 200: { description: 'The decision (allow or deny)', schema: DecisionBody }, 503: { description: 'The record could not be committed: no answer' } },
-      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!.principalId, meta)) }),
+      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!, meta)) }),
     }),
     defineRoute({
       method: 'post',
@@ -96,7 +103,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
         const decisions = await makeDecisions(
           deps.decisions,
           body.requests.map((r) => ({ principalId: r.principal_id, datasetId: r.dataset, action: r.action, purpose: r.purpose, columns: r.columns, context: r.context })),
-          { callerId: auth!.principalId, meta },
+          { callerId: auth!.principalId, meta, whatIf: isWhatIf(auth!) },
         );
         return { body: { decisions: decisions.map(decisionBody) } };
       },
