@@ -24,6 +24,7 @@ import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createTokenStateStore } from './tokens/statePostgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
+import type { CatalogDeps } from './catalog/deps.ts';
 import type { CatalogStore } from './catalog/store.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -60,6 +61,8 @@ export interface Wired {
   onCatalogChange: (table: string) => void;
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
+  /** The catalog's change operations' dependencies (each change commits with its audit event). */
+  changes: CatalogDeps;
   app: AppDeps;
   /** Delivers workflow notifications and announces grant lifecycle changes (start() it in a server). */
   notifier: Notifier;
@@ -99,6 +102,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       },
     },
   };
+  const changes: CatalogDeps = { ...auth, sql };
   const policyStore = createPolicyStore(sql);
   // The latest stored version (seeded from policies/ on an empty store) under the catalog's role graph.
   const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock }), (err) =>
@@ -137,6 +141,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     keys,
     tokens: { state: createTokenStateStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
     catalog,
+    changes,
     audit,
     auth,
     decisions,
@@ -159,7 +164,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
+  return { keys, catalog, audit, auth, changes, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
 }
 
 /**
