@@ -8,6 +8,7 @@
  *   only a sponsor may hold a service's credentials (PRODUCT §5).
  */
 import type { RequestMeta } from '../audit/log.ts';
+import { ForbiddenError } from '../errors.ts';
 import { commitWithEvent } from './commitWithEvent.ts';
 import type { CatalogDeps } from './deps.ts';
 import type { Principal, PrincipalUpdate } from './schemas.ts';
@@ -20,9 +21,22 @@ export interface UpdatePrincipalOptions {
   meta: RequestMeta;
 }
 
-/** Applies the change and its consequences, and records them; all commit or none does. */
+/** What a principal's own change may not touch: attributes feed policy conditions, status their access. */
+const SELF_REFUSED = ['attributes', 'status', 'sponsor_id'] as const;
+
+/**
+ * Applies the change and its consequences, and records them; all commit or
+ * none does. Nobody changes their own attributes or status: attributes are
+ * inputs of policy conditions, so that would widen one's own access
+ * (refused, audited).
+ */
 export async function updatePrincipal(deps: CatalogDeps, options: UpdatePrincipalOptions): Promise<Principal> {
   const now = deps.clock.now();
+  const touched = SELF_REFUSED.filter((k) => options.body[k] !== undefined);
+  if (options.id === options.actorId && touched.length) {
+    await deps.audit.record({ type: 'catalog.principal.updated', outcome: 'failure', actorId: options.actorId, subjectId: options.id, meta: options.meta, details: { reason: 'self-change', fields: touched } });
+    throw new ForbiddenError('You cannot change your own attributes or status.');
+  }
   return commitWithEvent(deps, async (tx) => {
     const catalog = deps.catalog.withTx(tx);
     // Locked, so a credential created concurrently is either seen and revoked here or refused there.

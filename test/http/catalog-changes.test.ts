@@ -110,6 +110,22 @@ describe('a change and its audit event commit together', () => {
   });
 });
 
+describe('nobody changes their own attributes or status', () => {
+  it('refuses an administrator widening their own attributes (policy condition inputs) with 403, audited, changing nothing', async () => {
+    const before = await fingerprint();
+    const r = await patch(`/v1/principals/${admin.id}`, { attributes: { clearance: 'phi' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(403);
+    expect(r.body.code).toBe('forbidden');
+    const [ev] = await app.db.sql`SELECT outcome, details FROM audit_events WHERE type = 'catalog.principal.updated' AND subject_id = ${admin.id}`;
+    expect(ev!.outcome).toBe('failure');
+    expect(ev!.details).toEqual({ reason: 'self-change', fields: ['attributes'] });
+    const after = await fingerprint();
+    expect({ ...after, audit_events: '' }).toEqual({ ...before, audit_events: '' });
+    // Their own display name is theirs to change.
+    expect((await patch(`/v1/principals/${admin.id}`, { display_name: 'The administrator' })).status).toBe(200);
+  });
+});
+
 describe('one storable-text rule for every stored catalog string', () => {
   const BAD = { NUL: 'a\u0000b', 'lone surrogate': 'a\uD800b' };
   const baa = (reference: string) => ({ reference, effective_on: '2026-01-01', expires_on: '2027-01-01', purposes: ['research'], classifications: ['deidentified'] });
