@@ -128,6 +128,8 @@ describe('nobody changes their own attributes or status', () => {
 
 describe('one storable-text rule for every stored catalog string', () => {
   const BAD = { NUL: 'a\u0000b', 'lone surrogate': 'a\uD800b' };
+  // A P-256 public key (the curve's generator point): valid, so only the bad member is refused.
+  const EC_JWK = { kty: 'EC', crv: 'P-256', x: 'axfR8uEsQkf4vOblY6RA8ncDfYEt6zOg9KE5RdiYwpY', y: 'T-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU' };
   const baa = (reference: string) => ({ reference, effective_on: '2026-01-01', expires_on: '2027-01-01', purposes: ['research'], classifications: ['deidentified'] });
   const dataset = (extra: Record<string, unknown>) => ({ id: 'd-bad', project_id: 'p1', owner_id: admin.id, purposes: ['research'], columns: [{ name: 'x' }], ...extra });
   const cases: [string, string, (bad: string) => Promise<{ status: number; body: any }>][] = [
@@ -146,6 +148,7 @@ describe('one storable-text rule for every stored catalog string', () => {
     ['dataset column name', 'body.columns.0.name', (bad) => post('/v1/datasets', dataset({ columns: [{ name: bad }] }))],
     ['dataset description (update)', 'body.description', (bad) => patch('/v1/datasets/d1', { description: bad })],
     ['dataset audience (update)', 'body.audience', (bad) => patch('/v1/datasets/d1', { audience: bad })],
+    ['client key member (private_key_jwt)', 'body.jwks.keys.0.kid', (bad) => post(`/v1/principals/${svcId}/credentials`, { jwks: { keys: [{ ...EC_JWK, kid: bad }] } })],
   ];
   for (const [what, path, send] of cases) {
     for (const [kind, bad] of Object.entries(BAD)) {

@@ -19,25 +19,13 @@ import { updateEntry } from '../../catalog/updateEntry.ts';
 import { updatePrincipal } from '../../catalog/updatePrincipal.ts';
 import { ForbiddenError, UnavailableError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, storableText, type AnyRoute, type RouteAuth } from '../route.ts';
+import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
+import { CredentialBody, CredentialList, IssuedCredential } from './credentialSchemas.ts';
 
 const read = { kind: 'permission', permission: 'catalog:read' } as const;
 const write = { kind: 'permission', permission: 'catalog:write' } as const;
 const SlugParams = z.strictObject({ id: S.Slug });
 const UuidParams = z.strictObject({ id: z.uuid() });
-/** Client credential bodies: none (a generated secret), or the client's public keys for private_key_jwt. */
-export const CredentialBody = z.strictObject({
-  jwks: z.strictObject({ keys: z.array(z.record(storableText(100), z.union([storableText(16_384), z.array(storableText(16_384)).max(20)]))).min(1).max(10) }).optional(),
-});
-/** What creating a credential answers (a generated secret is shown once). */
-export const IssuedCredential = z.object({
-  credential_id: z.string(),
-  client_id: z.string(),
-  client_secret: z.string().optional(),
-  token_endpoint_auth_method: z.enum(['client_secret_basic', 'private_key_jwt']),
-});
-/** A credential as listed (never the secret). */
-export const CredentialList = z.object({ items: z.array(z.object({ id: z.string(), client_id: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })) });
 
 /**
  * The four routes every catalog collection has: list, create, get, update.

@@ -12,7 +12,7 @@ import { revokeClientCredential } from '../../auth/revokeClientCredential.ts';
 import { NotSponsorError, ValidationError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
-import { CredentialBody, CredentialList, IssuedCredential } from './catalog.ts';
+import { CredentialBody, CredentialList, IssuedCredential } from './credentialSchemas.ts';
 import { must } from './shared.ts';
 
 const own = { kind: 'session', stepUp: true } as const;
