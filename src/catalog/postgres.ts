@@ -274,6 +274,13 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
       );
       return toPage(rows.map(principal), limit);
     },
+    async listSponsoredBy(sponsorId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql`
+        SELECT * FROM principals WHERE sponsor_id = ${sponsorId} ${after ? sql`AND id > ${after}::uuid` : sql``}
+        ORDER BY id LIMIT ${limit + 1}`.catch((e) => translate(e, 'Cursor'));
+      return toPage(rows.map(principal), limit);
+    },
     async updatePrincipal(id, input) {
       if (input.sponsor_id !== undefined) {
         const [p] = await sql`SELECT kind FROM principals WHERE id = ${id}`.catch((e) => translate(e, 'Principal'));

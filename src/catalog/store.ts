@@ -53,6 +53,8 @@ export interface CatalogStore {
   lockPrincipal(id: string): Promise<Principal>;
   findPrincipalByName(name: string): Promise<Principal | undefined>;
   listPrincipals(page: PageRequest): Promise<Page<Principal>>;
+  /** The services a person sponsors, by id. */
+  listSponsoredBy(sponsorId: string, page: PageRequest): Promise<Page<Principal>>;
   /** Changes a principal; a new sponsor (services only) must be an active person. */
   updatePrincipal(id: string, input: PrincipalUpdate): Promise<Principal>;
 

@@ -112,6 +112,9 @@ describe("a service's credentials reach only its sponsor", () => {
     const t = await tokenRequest(basicAuth(r.body.client_id, r.body.client_secret));
     expect(t.status, JSON.stringify(t.body)).toBe(200);
     expect(t.body.authorization_details[0].columns).toEqual(['note_text']);
+    const services = await app.call('GET', '/v1/me/services', { token: sci.token });
+    expect(services.body.items.map((p: { id: string }) => p.id)).toEqual([svcId]);
+    expect((await app.call('GET', '/v1/me/services', { token: admin.token })).body.items).toEqual([]);
     const list = await app.call('GET', `/v1/me/services/${svcId}/credentials`, { token: sci.token });
     expect(list.body.items.map((i: { client_id: string }) => i.client_id)).toEqual([r.body.client_id]);
     const [ev] = await app.db.sql`SELECT actor_id FROM audit_events WHERE type = 'client_credential.created' AND outcome = 'success' AND subject_id = ${svcId}`;

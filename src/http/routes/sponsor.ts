@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { createClientCredential } from '../../auth/clientCredentials.ts';
 import { revokeClientCredential } from '../../auth/revokeClientCredential.ts';
+import * as S from '../../catalog/schemas.ts';
 import { NotSponsorError, ValidationError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
@@ -17,7 +18,7 @@ import { must } from './shared.ts';
 
 const own = { kind: 'session', stepUp: true } as const;
 
-/** The sponsor's credential routes under /v1/me/services. */
+/** The sponsor's routes under /v1/me/services: their services and those services' credentials. */
 export function sponsorRoutes(deps: AppDeps): AnyRoute[] {
   /** Refuses anyone but the sponsor of this service (reads too: a credential list is the sponsor's business). */
   const sponsoredBy = async (serviceId: string, actorId: string): Promise<void> => {
@@ -26,6 +27,16 @@ export function sponsorRoutes(deps: AppDeps): AnyRoute[] {
     if (p.sponsor_id !== actorId) throw new NotSponsorError({ principalId: serviceId, actorId });
   };
   return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/me/services',
+      summary: 'List the services you sponsor',
+      tag: 'me',
+      auth: { kind: 'session' },
+      query: S.PageQuery,
+      responses: { 200: { description: 'A page of services', schema: S.page(S.Principal) } },
+      handler: async ({ query, auth }) => ({ body: await deps.catalog.listSponsoredBy(must(auth).principalId, query) }),
+    }),
     defineRoute({
       method: 'post',
       path: '/v1/me/services/:id/credentials',
