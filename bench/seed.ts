@@ -43,7 +43,7 @@ export async function seedBenchWorld(o: { databaseUrl: string; key: string }): P
   });
   const pep = await c.createPrincipal({ kind: 'service', name: 'dataset-server', sponsor_id: scientist.id, project_id: 'onc' });
   await c.assignRole({ principal_id: pep.id, role_id: 'enforcement-point', project_id: null }, null);
-  const cred = await createClientCredential(wired.auth, { principalId: pep.id, createdBy: scientist.id, meta: { ip: undefined, requestId: undefined } });
+  const cred = await createClientCredential(wired.catalogOps, { principalId: pep.id, actorId: scientist.id, meta: { ip: undefined, requestId: undefined } });
   const basic = Buffer.from(`${encodeURIComponent(cred.client_id)}:${encodeURIComponent(cred.client_secret!)}`).toString('base64');
   return {
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },

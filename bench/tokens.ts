@@ -20,7 +20,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       const wired = wire({ config, sql, log: createLogger({ level: 'silent' }), encryptionKey: config.encryptionKey! });
       const job = await wired.catalog.createPrincipal({ kind: 'service', name: 'train-bench', sponsor_id: seeded.scientistId, project_id: 'onc' });
       await wired.catalog.assignRole({ principal_id: job.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-      cred = await createClientCredential(wired.auth, { principalId: job.id, createdBy: seeded.scientistId, meta: { ip: undefined, requestId: undefined } });
+      cred = await createClientCredential(wired.catalogOps, { principalId: job.id, actorId: seeded.scientistId, meta: { ip: undefined, requestId: undefined } });
       await sql.end();
     },
   });

@@ -119,6 +119,28 @@ export class UnavailableError extends CustosError {
   }
 }
 
+/**
+ * A change could not be made because its audit event could not be written:
+ * the change was rolled back with it (PRODUCT §5 "every change with its
+ * trace"; HIPAA §164.312(b) audit controls).
+ */
+export class AuditUnavailableError extends CustosError {
+  constructor(detail?: unknown) {
+    super('audit_unavailable', 'The change was not made: its audit event could not be recorded. Try again later.', detail);
+  }
+}
+
+/**
+ * Only a service's sponsor may receive its client credentials: anyone else
+ * holding them could reach data through the sponsor's access that they
+ * could not read themselves (PRODUCT §5 "no one alone").
+ */
+export class NotSponsorError extends CustosError {
+  constructor(detail?: unknown) {
+    super('not_sponsor', "Only the service's sponsor can create its credentials, from their own session.", detail);
+  }
+}
+
 /** Start-up configuration is unusable; the message says what to set. */
 export class ConfigError extends CustosError {
   constructor(message: string) {

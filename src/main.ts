@@ -25,6 +25,7 @@ import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createResourceServerStore } from './tokens/resourceServersPostgres.ts';
 import { createTokenStateStore } from './tokens/statePostgres.ts';
 import { createCatalogStore } from './catalog/postgres.ts';
+import type { CatalogDeps } from './catalog/deps.ts';
 import type { CatalogStore } from './catalog/store.ts';
 import { createChangeStore } from './changes/postgres.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
@@ -63,6 +64,8 @@ export interface Wired {
   onCatalogChange: (table: string) => void;
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
+  /** The catalog's change operations' dependencies (each change commits with its audit event). */
+  catalogOps: CatalogDeps;
   app: AppDeps;
   /** Delivers workflow notifications and announces grant lifecycle changes (start() it in a server). */
   notifier: Notifier;
@@ -102,6 +105,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       },
     },
   };
+  const catalogOps: CatalogDeps = { ...auth, sql };
   const policyStore = createPolicyStore(sql);
   // The latest stored version (seeded from policies/ on an empty store) under the catalog's role graph.
   const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock }), (err) =>
@@ -140,6 +144,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     keys,
     tokens: { state: createTokenStateStore(sql), resourceServers: createResourceServerStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
     catalog,
+    catalogOps,
     audit,
     auth,
     decisions,
@@ -164,7 +169,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { hostname } from 'node:os';
 import type { IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
-import { UnavailableError } from '../errors.ts';
+import { AuditUnavailableError } from '../errors.ts';
 import { GroupCommitter } from './groupCommit.ts';
 
 /** The chained logs. */
@@ -108,8 +108,8 @@ export class ChainedWriter<T> {
       const fn = this.o.log === 'decision_log' ? tx`custos_append_decisions` : tx`custos_append_audit`;
       await tx`SELECT ${fn}(${chain}::uuid, ${this.o.rows([item])}::text::jsonb)`;
     } catch (err) {
-      // Whatever the cause, the change cannot keep its trace: it must not commit (503, as for any log write).
-      throw err instanceof UnavailableError ? err : new UnavailableError({ reason: `${this.o.log} record could not be written`, error: err });
+      // Whatever the cause, the change cannot keep its trace: it must not commit (503, saying why).
+      throw err instanceof AuditUnavailableError ? err : new AuditUnavailableError({ reason: `${this.o.log} record could not be written`, error: err });
     }
   }
 

@@ -4,11 +4,15 @@
  * argon2id hash. Verification results are cached briefly (keyed by a SHA-256
  * of the presented pair, never the secret itself) so a busy enforcement
  * point does not pay ~20 ms of argon2id per request; revocation and
- * disabling are checked on every request all the same.
+ * disabling are checked on every request all the same. Only a service's
+ * sponsor can create its credentials.
  */
 import { createHash, hash, randomBytes } from 'node:crypto';
 import type { RequestMeta } from '../audit/log.ts';
-import { UnauthenticatedError, ValidationError } from '../errors.ts';
+import { commitWithEvent } from '../catalog/commitWithEvent.ts';
+import type { CatalogDeps } from '../catalog/deps.ts';
+import type { Tx } from '../db/client.ts';
+import { NotSponsorError, UnauthenticatedError, ValidationError } from '../errors.ts';
 import { permissionsOf, type AuthContext } from './context.ts';
 import type { AuthDeps } from './deps.ts';
 import { hashPassword, verifyPassword } from './password.ts';
@@ -27,6 +31,10 @@ export interface ServiceCredentialRow {
 
 /** Storage of client credentials. */
 export interface ClientCredentialStore {
+  /** The same store, writing through the caller's transaction (a credential commits with its audit event). */
+  withTx(tx: Tx): ClientCredentialStore;
+  /** Revokes every live credential of a service (its sponsor changed); returns how many. */
+  revokeAllOf(principalId: string, now: Date): Promise<number>;
   create(c: { id: string; principalId: string; clientId: string; secretHash: string | null; jwks?: { keys: Record<string, unknown>[] } | null; createdBy: string }): Promise<void>;
   /** Remembers an assertion id until it expires; false if it was seen before (a replay). */
   useAssertionJti(clientId: string, jti: string, expiresAt: Date): Promise<boolean>;
@@ -45,26 +53,52 @@ export interface IssuedClientCredential {
   token_endpoint_auth_method: 'client_secret_basic' | 'private_key_jwt';
 }
 
-/** Creates client credentials for a service principal. */
-export async function createClientCredential(
-  deps: AuthDeps,
-  options: { principalId: string; createdBy: string; meta: RequestMeta; jwks?: { keys: Record<string, unknown>[] } },
-): Promise<IssuedClientCredential> {
-  const principal = await deps.catalog.getPrincipal(options.principalId);
-  if (principal.kind !== 'service') throw new ValidationError('Client credentials are for service principals.', [{ path: 'params.id', message: 'not a service' }]);
-  const id = deps.ids();
-  const clientId = `svc_${randomBytes(12).toString('base64url')}`;
-  if (options.jwks) {
-    // private_key_jwt: the client keeps its private key; we keep its public keys.
-    options.jwks.keys.forEach((k, i) => assertPublicJwk(k, `body.jwks.keys.${i}`));
-    await deps.clients.create({ id, principalId: principal.id, clientId, secretHash: null, jwks: options.jwks, createdBy: options.createdBy });
-    await deps.audit.record({ type: 'client_credential.created', outcome: 'success', actorId: options.createdBy, subjectId: principal.id, meta: options.meta, details: { credential_id: id, client_id: clientId, method: 'private_key_jwt' } });
-    return { credential_id: id, client_id: clientId, token_endpoint_auth_method: 'private_key_jwt' };
+/** Options of {@link createClientCredential}. */
+export interface CreateClientCredentialOptions {
+  principalId: string;
+  /** Who asks: must be the service's sponsor, in their own session. */
+  actorId: string;
+  meta: RequestMeta;
+  /** The client's public keys (private_key_jwt); without them a secret is generated (client_secret_basic). */
+  jwks?: { keys: Record<string, unknown>[] };
+}
+
+/**
+ * Creates client credentials for a service principal, for its sponsor only.
+ * A service's decisions are capped by its sponsor's access; whoever holds
+ * its secret (or the private key of a registered JWKS — the same thing) acts
+ * with that access. So an administrator who creates a service for someone
+ * else must never hold either: the credential is delivered to the sponsor
+ * alone (PRODUCT §5 "no one alone"). A refusal is audited. The credential
+ * and its event commit together, under a lock on the service's row that a
+ * sponsor change also takes, so a credential never outlives a change of
+ * sponsor it raced with.
+ */
+export async function createClientCredential(deps: CatalogDeps, options: CreateClientCredentialOptions): Promise<IssuedClientCredential> {
+  const method = options.jwks ? 'private_key_jwt' : 'client_secret_basic';
+  // private_key_jwt: the client keeps its private key; we keep its public keys.
+  options.jwks?.keys.forEach((k, i) => assertPublicJwk(k, `body.jwks.keys.${i}`));
+  const secret = options.jwks ? undefined : `cs_${randomBytes(32).toString('base64url')}`;
+  const secretHash = secret === undefined ? null : await hashPassword(secret);
+  try {
+    return await commitWithEvent(deps, async (tx) => {
+      const service = await deps.catalog.withTx(tx).lockPrincipal(options.principalId);
+      if (service.kind !== 'service') throw new ValidationError('Client credentials are for service principals.', [{ path: 'params.id', message: 'not a service' }]);
+      if (service.sponsor_id !== options.actorId) throw new NotSponsorError({ principalId: service.id, actorId: options.actorId });
+      const id = deps.ids();
+      const clientId = `svc_${randomBytes(12).toString('base64url')}`;
+      await deps.clients.withTx(tx).create({ id, principalId: service.id, clientId, secretHash, jwks: options.jwks ?? null, createdBy: options.actorId });
+      return {
+        result: { credential_id: id, client_id: clientId, ...(secret === undefined ? {} : { client_secret: secret }), token_endpoint_auth_method: method },
+        events: [{ type: 'client_credential.created', outcome: 'success', actorId: options.actorId, subjectId: service.id, meta: options.meta, details: { credential_id: id, client_id: clientId, method } }],
+      };
+    });
+  } catch (err) {
+    if (err instanceof NotSponsorError) {
+      await deps.audit.record({ type: 'client_credential.created', outcome: 'failure', actorId: options.actorId, subjectId: options.principalId, meta: options.meta, details: { method, reason: 'not the sponsor' } });
+    }
+    throw err;
   }
-  const secret = `cs_${randomBytes(32).toString('base64url')}`;
-  await deps.clients.create({ id, principalId: principal.id, clientId, secretHash: await hashPassword(secret), createdBy: options.createdBy });
-  await deps.audit.record({ type: 'client_credential.created', outcome: 'success', actorId: options.createdBy, subjectId: principal.id, meta: options.meta, details: { credential_id: id, client_id: clientId, method: 'client_secret_basic' } });
-  return { credential_id: id, client_id: clientId, client_secret: secret, token_endpoint_auth_method: 'client_secret_basic' };
 }
 
 /** Parses `Authorization: Basic base64(client_id:secret)` (RFC 6749 §2.3.1: form-urlencoded parts). */

@@ -7,6 +7,13 @@ import type { ClientCredentialStore } from './clientCredentials.ts';
 /** Builds the client credential store. */
 export function createClientCredentialStore(sql: Sql): ClientCredentialStore {
   return {
+    withTx(tx) {
+      return createClientCredentialStore(tx as unknown as Sql);
+    },
+    async revokeAllOf(principalId, now) {
+      const rows = await sql`UPDATE service_credentials SET revoked_at = ${now} WHERE principal_id = ${principalId} AND revoked_at IS NULL RETURNING id`;
+      return rows.length;
+    },
     async create(c) {
       await sql`
         INSERT INTO service_credentials (id, principal_id, client_id, secret_hash, jwks, created_by)

@@ -4,6 +4,7 @@
  * bootstrap issues one; it works once, before it expires.
  */
 import type { RequestMeta } from '../audit/log.ts';
+import type { Tx } from '../db/client.ts';
 import { InvalidCredentialsError, ValidationError } from '../errors.ts';
 import type { AuthDeps } from './deps.ts';
 import { issueSession, type IssuedSession } from './issueSession.ts';
@@ -17,16 +18,18 @@ export interface IssuedEnrollment {
   expires_at: string;
 }
 
-/** Issues a one-time enrollment secret for a person. */
-export async function issueEnrollment(deps: AuthDeps, options: { principalId: string }): Promise<IssuedEnrollment> {
-  const principal = await deps.catalog.getPrincipal(options.principalId);
+/** Issues a one-time enrollment secret for a person (inside `tx` when given: it commits with the caller's change and event). */
+export async function issueEnrollment(deps: AuthDeps, options: { principalId: string; tx?: Tx }): Promise<IssuedEnrollment> {
+  const catalog = options.tx ? deps.catalog.withTx(options.tx) : deps.catalog;
+  const store = options.tx ? deps.store.withTx(options.tx) : deps.store;
+  const principal = await catalog.getPrincipal(options.principalId);
   if (principal.kind !== 'user') {
     throw new ValidationError('Only people enroll; services use client credentials.', [{ path: 'params.id', message: 'not a user' }]);
   }
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + deps.settings.enrollmentTtlSeconds * 1000);
   const { token, hash } = newOpaqueToken('cen');
-  await deps.store.createEnrollment({ id: deps.ids(), principalId: principal.id, secretHash: hash, expiresAt });
+  await store.createEnrollment({ id: deps.ids(), principalId: principal.id, secretHash: hash, expiresAt });
   return { secret: token, expires_at: expiresAt.toISOString() };
 }
 

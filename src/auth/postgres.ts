@@ -45,6 +45,10 @@ const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 /** Builds the auth store over a postgres.js client. */
 export function createAuthStore(sql: Sql): AuthStore {
   return {
+    withTx(tx) {
+      const inTx = createAuthStore(tx as unknown as Sql);
+      return { createEnrollment: inTx.createEnrollment, revokeAllSessions: inTx.revokeAllSessions };
+    },
     async setPassword(principalId, hash) {
       await sql`
         INSERT INTO passwords (principal_id, hash) VALUES (${principalId}, ${hash})

@@ -3,6 +3,7 @@
  * MFA challenges and sessions. Every "use once" operation is a single
  * conditional UPDATE, so two concurrent uses cannot both succeed.
  */
+import type { Tx } from '../db/client.ts';
 
 /** A stored TOTP factor (secret still sealed). */
 export interface TotpFactorRow {
@@ -80,6 +81,12 @@ export interface FactorSummary {
 
 /** Credential and session storage. */
 export interface AuthStore {
+  /**
+   * The writes an administrator's catalog change makes (enrollment secrets,
+   * ending sessions) through the caller's transaction, so they commit with
+   * the change's audit event or not at all.
+   */
+  withTx(tx: Tx): Pick<AuthStore, 'createEnrollment' | 'revokeAllSessions'>;
   setPassword(principalId: string, hash: string): Promise<void>;
   getPasswordHash(principalId: string): Promise<string | undefined>;
 

@@ -4,7 +4,7 @@
  * domain errors here, so no SQL text ever reaches a client.
  */
 import type { Clock, IdGenerator } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
+import type { Sql, Tx } from '../db/client.ts';
 import { AudienceTakenError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { deriveClassification, utcDate } from './classification.ts';
 import type { IdentifierCategory } from './identifiers.ts';
@@ -63,9 +63,15 @@ function translate(err: unknown, what: string): never {
   throw err;
 }
 
-/** Builds the catalog store over a postgres.js client. */
-export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenerator }): CatalogStore {
+/**
+ * Builds the catalog store over a postgres.js client, or over a transaction
+ * (see `withTx`): there a multi-statement write becomes a savepoint, since
+ * postgres.js opens no transaction inside another.
+ */
+export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenerator }, inTx = false): CatalogStore {
   const today = () => utcDate(deps.clock.now());
+  const atomic = (fn: (tx: Sql) => Promise<unknown>): Promise<unknown> =>
+    inTx ? (sql as unknown as Tx).savepoint((tx) => fn(tx as unknown as Sql)) : sql.begin((tx) => fn(tx as unknown as Sql));
 
   const project = (r: Row): Project => ({ id: r.id, name: r.name, description: r.description, created_at: iso(r.created_at), updated_at: iso(r.updated_at) });
 
@@ -182,6 +188,10 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
   }
 
   return {
+    withTx(tx) {
+      return createCatalogStore(tx as unknown as Sql, deps, true);
+    },
+
     async createProject(input) {
       const rows = await sql`
         INSERT INTO projects (id, name, description) VALUES (${input.id}, ${input.name}, ${input.description ?? ''})
@@ -252,6 +262,9 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
     async getPrincipal(id) {
       return one(await sql`SELECT * FROM principals WHERE id = ${id}`.catch((e) => translate(e, 'Principal')), `Principal ${id}`, principal);
     },
+    async lockPrincipal(id) {
+      return one(await sql`SELECT * FROM principals WHERE id = ${id} FOR UPDATE`.catch((e) => translate(e, 'Principal')), `Principal ${id}`, principal);
+    },
     async findPrincipalByName(name) {
       const [r] = await sql`SELECT * FROM principals WHERE name = ${name}`;
       return r ? principal(r) : undefined;
@@ -263,10 +276,24 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
       );
       return toPage(rows.map(principal), limit);
     },
+    async listSponsoredBy(sponsorId, { limit, cursor }) {
+      const after = decodeCursor(cursor);
+      const rows = await sql`
+        SELECT * FROM principals WHERE sponsor_id = ${sponsorId} ${after ? sql`AND id > ${after}::uuid` : sql``}
+        ORDER BY id LIMIT ${limit + 1}`.catch((e) => translate(e, 'Cursor'));
+      return toPage(rows.map(principal), limit);
+    },
     async updatePrincipal(id, input) {
+      if (input.sponsor_id !== undefined) {
+        const [p] = await sql`SELECT kind FROM principals WHERE id = ${id}`.catch((e) => translate(e, 'Principal'));
+        if (!p) throw new NotFoundError(`Principal ${id}`);
+        if (p.kind !== 'service') throw new ValidationError('Only services have a sponsor.', [{ path: 'body.sponsor_id', message: 'not a service' }]);
+        await checkSponsor(input.sponsor_id);
+      }
       const rows = await sql`
         UPDATE principals SET
           display_name = coalesce(${input.display_name ?? null}, display_name),
+          sponsor_id = coalesce(${input.sponsor_id ?? null}::uuid, sponsor_id),
           email = ${input.email === undefined ? sql`email` : input.email},
           status = coalesce(${input.status ?? null}, status),
           attributes = ${input.attributes === undefined ? sql`attributes` : sql.json(input.attributes)},
@@ -276,9 +303,9 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
     },
 
     async createRole(input) {
-      await sql.begin(async (tx) => {
+      await atomic(async (tx) => {
         await tx`INSERT INTO roles (id, description) VALUES (${input.id}, ${input.description ?? ''})`.catch((e) => translate(e, `Role ${input.id}`));
-        await setInherits(tx as unknown as Sql, input.id, input.inherits ?? []);
+        await setInherits(tx, input.id, input.inherits ?? []);
       });
       return this.getRole(input.id);
     },
@@ -291,12 +318,12 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
       return toPage(rows.map(role), limit);
     },
     async updateRole(id, input) {
-      await sql.begin(async (tx) => {
+      await atomic(async (tx) => {
         const rows = await tx`
           UPDATE roles SET description = coalesce(${input.description ?? null}, description), updated_at = now()
           WHERE id = ${id} RETURNING id`;
         if (!rows[0]) throw new NotFoundError(`Role ${id}`);
-        if (input.inherits) await setInherits(tx as unknown as Sql, id, input.inherits);
+        if (input.inherits) await setInherits(tx, id, input.inherits);
       });
       return this.getRole(id);
     },

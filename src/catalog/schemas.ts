@@ -4,6 +4,7 @@
  * refused (no mass assignment), and classification cannot be typed in.
  */
 import { z } from 'zod';
+import { storableText } from '../text.ts';
 import { CLASSIFICATIONS, IDENTIFIER_CATEGORIES, PURPOSES } from './identifiers.ts';
 
 /** Lowercase slug ids of projects, vendors and roles. */
@@ -14,12 +15,13 @@ export const DatasetId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,127}$/, 'lower
 export const PrincipalName = z.string().regex(/^[a-z0-9][a-z0-9._@-]{0,127}$/, 'lowercase letters, digits and . _ @ -');
 /** A calendar date `YYYY-MM-DD`. */
 export const IsoDate = z.iso.date();
-const Text = (max: number) => z.string().max(max);
+/** Every stored catalog string follows the storable-text rule: no NUL, no lone surrogate (400 before anything is written). */
+const Text = storableText;
 const Timestamp = z.string().describe('RFC 3339 timestamp');
 
 /** Free-form principal attributes used by policy conditions. */
 export const Attributes = z
-  .record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.union([z.string().max(500), z.number(), z.boolean(), z.array(z.string().max(200)).max(100)]))
+  .record(z.string().regex(/^[a-z][a-z0-9_]{0,62}$/), z.union([Text(500), z.number(), z.boolean(), z.array(Text(200)).max(100)]))
   .refine((r) => Object.keys(r).length <= 50, 'at most 50 attributes');
 
 /** Query of every list endpoint: keyset pagination. */
@@ -73,6 +75,8 @@ export const PrincipalUpdate = z.strictObject({
   display_name: Text(200).optional(),
   email: z.email().max(320).nullable().optional(),
   status: z.enum(['active', 'disabled']).optional(),
+  /** A service's new sponsor; its existing client credentials are revoked with the change. */
+  sponsor_id: z.uuid().optional(),
   attributes: Attributes.optional(),
 });
 export const Principal = z.object({
@@ -134,7 +138,7 @@ export const DatasetCreate = z.strictObject({
   columns: Columns,
   expert_determination: ExpertDetermination.nullable().optional(),
   data_use_agreement: DataUseAgreement.nullable().optional(),
-  audience: z.string().min(1).max(300).optional().describe('Token audience of the dataset server; defaults to urn:custos:dataset:<id>'),
+  audience: Text(300).min(1).optional().describe('Token audience of the dataset server; defaults to urn:custos:dataset:<id>'),
 });
 export const DatasetUpdate = z.strictObject({
   owner_id: z.uuid().optional(),
@@ -143,7 +147,7 @@ export const DatasetUpdate = z.strictObject({
   columns: Columns.optional(),
   expert_determination: ExpertDetermination.nullable().optional(),
   data_use_agreement: DataUseAgreement.nullable().optional(),
-  audience: z.string().min(1).max(300).optional(),
+  audience: Text(300).min(1).optional(),
 });
 export const Dataset = z.object({
   id: z.string(),

@@ -2,6 +2,7 @@
  * What the catalog is: the operations on projects, vendors, principals,
  * roles, assignments and datasets. `postgres.ts` implements it.
  */
+import type { Tx } from '../db/client.ts';
 import type {
   Baa,
   BaaCreate,
@@ -28,6 +29,12 @@ import type {
 
 /** Catalog reads and writes. Methods throw NotFoundError / ConflictError / ValidationError. */
 export interface CatalogStore {
+  /**
+   * The same store, reading and writing through the caller's transaction, so
+   * a change commits together with its audit event (or neither does).
+   */
+  withTx(tx: Tx): CatalogStore;
+
   createProject(input: ProjectCreate): Promise<Project>;
   getProject(id: string): Promise<Project>;
   listProjects(page: PageRequest): Promise<Page<Project>>;
@@ -42,8 +49,13 @@ export interface CatalogStore {
 
   createPrincipal(input: PrincipalCreate): Promise<Principal>;
   getPrincipal(id: string): Promise<Principal>;
+  /** Reads a principal and locks its row until the transaction ends (use through `withTx`). */
+  lockPrincipal(id: string): Promise<Principal>;
   findPrincipalByName(name: string): Promise<Principal | undefined>;
   listPrincipals(page: PageRequest): Promise<Page<Principal>>;
+  /** The services a person sponsors, by id. */
+  listSponsoredBy(sponsorId: string, page: PageRequest): Promise<Page<Principal>>;
+  /** Changes a principal; a new sponsor (services only) must be an active person. */
   updatePrincipal(id: string, input: PrincipalUpdate): Promise<Principal>;
 
   createRole(input: RoleCreate): Promise<Role>;

@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { changeRoutes } from './routes/changes.ts';
+import { sponsorRoutes } from './routes/sponsor.ts';
 import { decisionRoutes } from './routes/decisions.ts';
 import { docsPage } from './routes/docs.ts';
 import { grantRoutes } from './routes/grants.ts';
@@ -42,7 +43,7 @@ function bearer(req: Request): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
 }
 
 /** Options of {@link createApp}. */

@@ -6,6 +6,7 @@ import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
 import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
 import type { ReportDeps } from '../audit/reports.ts';
 import type { AuthDeps } from '../auth/deps.ts';
+import type { CatalogDeps } from '../catalog/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { ChangeDeps } from '../changes/deps.ts';
 import type { Clock } from '../clock.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** Dataset tokens: revocation state, lifetimes, and the datasets each resource server serves. */
   tokens: { state: TokenStateStore; settings: TokenSettings; resourceServers: ResourceServerStore };
   catalog: CatalogStore;
+  /** What the catalog's change operations need: each commits with its audit event. */
+  catalogOps: CatalogDeps;
   audit: AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]> };
   auth: AuthDeps;
   decisions: DecisionDeps;

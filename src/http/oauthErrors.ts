@@ -36,7 +36,7 @@ function classify(err: unknown): OAuthAnswer {
     return { status: 429, error: 'slow_down', description: 'Too many attempts. Try again later.', headers: [['Retry-After', String(err.retryAfterSeconds)]] };
   }
   if (err instanceof CustosError) {
-    if (err.code === 'unavailable') return UNAVAILABLE;
+    if (err.code === 'unavailable' || err.code === 'audit_unavailable') return UNAVAILABLE;
     // A dataset the request names does not exist (the caller has authenticated by then).
     if (err.code === 'not_found') return { status: 400, error: 'invalid_authorization_details', description: err.message };
     // Anything else refused before the handler ran (a forbidden form key, say): one generic answer.

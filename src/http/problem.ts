@@ -16,6 +16,7 @@ const STATUS: Record<string, number> = {
   invalid_mfa: 401,
   step_up_required: 401,
   forbidden: 403,
+  not_sponsor: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -26,6 +27,7 @@ const STATUS: Record<string, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
+  audit_unavailable: 503,
 };
 
 const TITLES: Record<number, string> = {

@@ -90,14 +90,8 @@ export function defineRoute<B = undefined, Q = undefined, P = undefined>(spec: R
   return spec;
 }
 
-/**
- * Free text that can be stored and logged as it is: no NUL and no lone
- * surrogate (PostgreSQL's jsonb refuses both, so such text could commit a
- * change whose audit event then cannot be written).
- */
-export function storableText(max: number) {
-  return z.string().max(max).refine((v) => !v.includes('\0') && v.isWellFormed(), 'text without NUL or lone surrogates');
-}
+/** The storable-text rule (no NUL, no lone surrogate), kept in src/text.ts so catalog schemas share it. */
+export { storableText } from '../text.ts';
 
 /** Turns zod issues into field issues, naming the part of the request. */
 export function toFieldIssues(where: string, error: z.ZodError): FieldIssue[] {

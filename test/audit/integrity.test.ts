@@ -46,7 +46,7 @@ beforeAll(async () => {
   await c.createDataset({ id: 'onc-notes', project_id: 'onc', owner_id: sci.id, purposes: ['model-training'], columns: [{ name: 'note_text', type: 'string' }] });
   const pep = await c.createPrincipal({ kind: 'service', name: 'pep', sponsor_id: sci.id, project_id: 'onc' });
   await c.assignRole({ principal_id: pep.id, role_id: 'enforcement-point', project_id: null }, null);
-  const cred = await createClientCredential(app.wired.auth, { principalId: pep.id, createdBy: sci.id, meta: { ip: undefined, requestId: undefined } });
+  const cred = await createClientCredential(app.wired.catalogOps, { principalId: pep.id, actorId: sci.id, meta: { ip: undefined, requestId: undefined } });
   const auth = `Basic ${Buffer.from(`${cred.client_id}:${cred.client_secret}`).toString('base64')}`;
   // One at a time, so they land in one chain in order.
   for (let i = 0; i < 30; i++) {

@@ -25,7 +25,7 @@ const TO = '2100-01-01T00:00:00Z';
 const ASK = () => ({ principal_id: sci.id, dataset: 'onc-notes', purpose: 'model-training', columns: ['note_text'] });
 
 async function credential(principalId: string, createdBy: string): Promise<string> {
-  const c = await createClientCredential(app.wired.auth, { principalId, createdBy, meta: { ip: undefined, requestId: undefined } });
+  const c = await createClientCredential(app.wired.catalogOps, { principalId, actorId: createdBy, meta: { ip: undefined, requestId: undefined } });
   return basicAuth(c.client_id, c.client_secret!);
 }
 

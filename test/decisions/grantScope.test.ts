@@ -23,7 +23,7 @@ let cardioGrant: string;
 const JUSTIFY = 'Validating the ECG arrhythmia model on the cardiology cohort (ticket ML-5120).';
 
 async function credential(principalId: string, createdBy: string): Promise<string> {
-  const c = await createClientCredential(app.wired.auth, { principalId, createdBy, meta: { ip: undefined, requestId: undefined } });
+  const c = await createClientCredential(app.wired.catalogOps, { principalId, actorId: createdBy, meta: { ip: undefined, requestId: undefined } });
   return basicAuth(c.client_id, c.client_secret!);
 }
 

@@ -25,7 +25,7 @@ let job: string; // training job of ria's
 const JUSTIFY = 'Retraining the sepsis model on the Q3 oncology notes (ticket ML-4411).';
 
 async function credential(principalId: string, createdBy: string): Promise<string> {
-  const c = await createClientCredential(app.wired.auth, { principalId, createdBy, meta: { ip: undefined, requestId: undefined } });
+  const c = await createClientCredential(app.wired.catalogOps, { principalId, actorId: createdBy, meta: { ip: undefined, requestId: undefined } });
   return basicAuth(c.client_id, c.client_secret!);
 }
 

@@ -187,7 +187,7 @@ describe('a change and its audit event', () => {
       await app.db.sql.unsafe('GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC');
     }
     expect(failed.status).toBe(503);
-    expect(failed.body.code).toBe('unavailable');
+    expect(failed.body.code).toBe('audit_unavailable');
     const after = await show(ria, r.body.id);
     expect(after.body).toEqual({ ...before.body });
     expect((await app.db.sql`SELECT count(*)::int AS n FROM grants WHERE request_id = ${r.body.id}`)[0]!.n).toBe(0);

@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { createDecisionLogWriter } from '../../src/audit/decisionPostgres.ts';
-import { adminOf, personWithRoles, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, enrollPerson, loginAs, personWithRoles, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -341,10 +341,14 @@ describe('who may ask', () => {
   });
 
   it("an enforcement point that is disabled, or whose sponsor is disabled, is refused at once", async () => {
-    const sponsor = (await created('/v1/principals', { kind: 'user', name: 'ep-owner' })).id;
+    const owner = await created('/v1/principals', { kind: 'user', name: 'ep-owner' });
+    const sponsor = owner.id as string;
     const ep2 = (await service('feature-store-2', sponsor)).id;
     await assign(ep2, 'enforcement-point');
-    const creds = await credentials(ep2);
+    // Its sponsor creates its credentials, in their own session (nobody else can).
+    const ownerPerson = await enrollPerson(app, { id: sponsor, username: 'ep-owner', secret: owner.enrollment.secret });
+    const creds = (await sponsorCredentials(app, ownerPerson, ep2)) as Creds;
+    await loginAs(app, admin);
     const setStatus = async (id: string, status: 'active' | 'disabled') => {
       const r = await app.call('PATCH', `/v1/principals/${id}`, { token: admin.token, body: { status } });
       expect(r.status, JSON.stringify(r.body)).toBe(200);

@@ -102,7 +102,6 @@ describe('mass assignment', () => {
     [{ roles: ['system-administrator'] }, 'roles'],
     [{ name: 'admin' }, 'name'],
     [{ id: '00000000-0000-7000-8000-000000000001' }, 'id'],
-    [{ sponsor_id: '00000000-0000-7000-8000-000000000001' }, 'sponsor_id'],
     [{ created_at: '2000-01-01T00:00:00Z' }, 'created_at'],
     [{ display_name: 'looks fine', is_admin: true }, 'is_admin'],
   ])('PATCH /v1/principals/:id with %j is 400 naming %s, and changes nothing', async (body, field) => {

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, oncologyWorld, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   // The job holds no standing role: it works under a just-in-time grant (so the token carries grant_ids).
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-oc', sponsor_id: sponsorId, project_id: 'onc' });
   jobId = jobP.id;
-  jobCreds = (await app.call('POST', `/v1/principals/${jobP.id}/credentials`, { token: admin.token })).body;
+  jobCreds = (await sponsorCredentials(app, world.scientist, jobP.id)) as typeof jobCreds;
   grantId = randomUUID();
   const now = app.clock.now().getTime();
   // Two hours: longer than the default lifetime, so the default (15 min) applies.

@@ -6,7 +6,7 @@
  */
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, basicAuth, form, loginAs, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, form, loginAs, oncologyWorld, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -31,8 +31,9 @@ beforeAll(async () => {
   const c = app.wired.catalog;
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-42', sponsor_id: scientistId, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  const jc = await app.call('POST', `/v1/principals/${jobP.id}/credentials`, { token: admin.token });
-  job = { id: jobP.id, basic: basic(jc.body.client_id, jc.body.client_secret), clientId: jc.body.client_id };
+  // The job's sponsor creates its credentials, in their own session.
+  const jc = await sponsorCredentials(app, world.scientist, jobP.id);
+  job = { id: jobP.id, basic: basic(jc.client_id, jc.client_secret!), clientId: jc.client_id };
 });
 afterAll(async () => app.close());
 

@@ -32,7 +32,7 @@ describe('a policy edit without its audit event', () => {
       await app.db.sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
     }
     expect(r.status, JSON.stringify(r.body)).toBe(503);
-    expect(r.body.code).toBe('unavailable');
+    expect(r.body.code).toBe('audit_unavailable');
     expect(await versions()).toBe(before);
     expect((await app.call('GET', '/v1/policy', { token: admin.token })).headers.get('etag')).toBe(live.headers.get('etag'));
 

@@ -9,10 +9,9 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, form, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, enrollExisting, form, loginAs, startTestApp, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
-let admin: Person;
 let jobId: string;
 let clientId: string;
 let keyPair: { publicKey: jose.CryptoKey; privateKey: jose.CryptoKey };
@@ -48,7 +47,7 @@ async function tokenWith(assertionJwt: string) {
 beforeAll(async () => {
   // Many refused assertions below: keep them from tripping the (separately tested) lockout.
   app = await startTestApp({ CUSTOS_LOCKOUT_ACCOUNT_ATTEMPTS: '100' }, { envFor: (port) => ({ CUSTOS_PUBLIC_URL: `http://127.0.0.1:${port}` }) });
-  admin = await adminOf(app);
+  await adminOf(app);
   const c = app.wired.catalog;
   await c.createProject({ id: 'onc', name: 'Oncology' });
   const sci = await c.createPrincipal({ kind: 'user', name: 'sci' });
@@ -59,12 +58,14 @@ beforeAll(async () => {
   await c.assignRole({ principal_id: job.id, role_id: 'data-scientist', project_id: 'onc' }, null);
   keyPair = (await jose.generateKeyPair('ES256', { extractable: true }));
   publicJwk = { ...(await jose.exportJWK(keyPair.publicKey)), kid: 'job-key-1', alg: 'ES256', use: 'sig' };
-  await loginAs(app, admin);
+  // The job's sponsor registers its keys, in their own session (nobody else can).
+  const sponsor = await enrollExisting(app, sci.id, 'sci');
+  await loginAs(app, sponsor);
   // A private key is refused at registration: only public parts are kept.
   const privateJwk = await jose.exportJWK(keyPair.privateKey);
-  const refused = await app.call('POST', `/v1/principals/${job.id}/credentials`, { token: admin.token, body: { jwks: { keys: [privateJwk] } } });
+  const refused = await app.call('POST', `/v1/me/services/${job.id}/credentials`, { token: sponsor.token, body: { jwks: { keys: [privateJwk] } } });
   expect(refused.status).toBe(400);
-  const reg = await app.call('POST', `/v1/principals/${job.id}/credentials`, { token: admin.token, body: { jwks: { keys: [publicJwk] } } });
+  const reg = await app.call('POST', `/v1/me/services/${job.id}/credentials`, { token: sponsor.token, body: { jwks: { keys: [publicJwk] } } });
   expect(reg.status).toBe(201);
   expect(reg.body.token_endpoint_auth_method).toBe('private_key_jwt');
   expect(reg.body).not.toHaveProperty('client_secret');

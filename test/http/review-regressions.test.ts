@@ -277,7 +277,7 @@ describe('f6: anonymous guessing is throttled', () => {
     await c.createProject({ id: 'p1', name: 'P1' });
     const svc = await c.createPrincipal({ kind: 'service', name: 'pep', sponsor_id: sponsor.id, project_id: 'p1' });
     await c.assignRole({ principal_id: svc.id, role_id: 'enforcement-point', project_id: null }, null);
-    const issued = await createClientCredential(app.wired.auth, { principalId: svc.id, createdBy: sponsor.id, meta: { ip: undefined, requestId: undefined } });
+    const issued = await createClientCredential(app.wired.catalogOps, { principalId: svc.id, actorId: sponsor.id, meta: { ip: undefined, requestId: undefined } });
     clientId = issued.client_id;
     clientSecret = issued.client_secret!;
   });

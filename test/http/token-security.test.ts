@@ -26,7 +26,7 @@ import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
 import { verifyToken } from '../../src/tokens/verifyToken.ts';
-import { adminOf, basicAuth, form, loginAs, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, enrollExisting, form, loginAs, oncologyWorld, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -149,14 +149,16 @@ beforeAll(async () => {
   await c.assignRole({ principal_id: sci2.id, role_id: 'approver', project_id: 'onc' }, null);
   const graftP = await c.createPrincipal({ kind: 'service', name: 'train-graft', sponsor_id: sci2.id, project_id: 'onc' });
   await c.assignRole({ principal_id: graftP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  const creds = async (id: string) => {
-    const r = await app.call('POST', `/v1/principals/${id}/credentials`, { token: admin.token });
-    expect(r.status, JSON.stringify(r.body)).toBe(201);
-    return { basic: basic(r.body.client_id, r.body.client_secret), clientId: r.body.client_id as string };
+  // Each job's sponsor creates its credentials, in their own session.
+  const sponsor2 = await enrollExisting(app, sci2.id, 'sci2');
+  const creds = async (sponsor: Person, id: string) => {
+    const r = await sponsorCredentials(app, sponsor, id);
+    return { basic: basic(r.client_id, r.client_secret!), clientId: r.client_id };
   };
-  job = { id: jobP.id, ...(await creds(jobP.id)) };
-  jitJob = { id: jitP.id, ...(await creds(jitP.id)) };
-  graftJob = { id: graftP.id, basic: (await creds(graftP.id)).basic, sponsorId: sci2.id };
+  job = { id: jobP.id, ...(await creds(world.scientist, jobP.id)) };
+  jitJob = { id: jitP.id, ...(await creds(world.scientist, jitP.id)) };
+  graftJob = { id: graftP.id, basic: (await creds(sponsor2, graftP.id)).basic, sponsorId: sci2.id };
+  await loginAs(app, admin);
   pep = world.pep;
 });
 afterAll(async () => app?.close());
@@ -505,7 +507,7 @@ describe('lifetime cap from configuration', () => {
       await c.createDataset({ id: NOTES.id, project_id: 'onc', owner_id: sci.id, purposes: ['model-training'], audience: NOTES.audience, columns: [{ name: 'note_text', type: 'string' }] });
       const jobP = await c.createPrincipal({ kind: 'service', name: 'train-capped', sponsor_id: sci.id, project_id: 'onc' });
       await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-      const cred = await createClientCredential(capped.wired.auth, { principalId: jobP.id, createdBy: sci.id, meta: { ip: undefined, requestId: undefined } });
+      const cred = await createClientCredential(capped.wired.catalogOps, { principalId: jobP.id, actorId: sci.id, meta: { ip: undefined, requestId: undefined } });
       const auth = basic(cred.client_id, cred.client_secret!);
       const ask = () => tokenRequest(capped, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-capped' }, auth);
 
@@ -524,7 +526,7 @@ describe('lifetime cap from configuration', () => {
         INSERT INTO grants (id, principal_id, role_id, project_id, not_before, expires_at)
         VALUES (${grantId}, ${bare.id}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${new Date(now + 3_600_000)})`;
       capped.wired.invalidate();
-      const cred2 = await createClientCredential(capped.wired.auth, { principalId: bare.id, createdBy: sci.id, meta: { ip: undefined, requestId: undefined } });
+      const cred2 = await createClientCredential(capped.wired.catalogOps, { principalId: bare.id, actorId: sci.id, meta: { ip: undefined, requestId: undefined } });
       const r2 = await tokenRequest(capped, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-capped-2' }, basic(cred2.client_id, cred2.client_secret!));
       expect(r2.status, JSON.stringify(r2.body)).toBe(200);
       expect(r2.body.expires_in).toBeLessThanOrEqual(300);

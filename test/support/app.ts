@@ -169,6 +169,24 @@ export async function personDirect(app: TestApp, username: string, roles: { role
   return enrollPerson(app, { id: p.id, username, secret: e.secret });
 }
 
+/** Enrolls a person created straight in the catalog (issues their enrollment secret) over HTTP. */
+export async function enrollExisting(app: TestApp, principalId: string, username: string): Promise<Person> {
+  const e = await issueEnrollment(app.wired.auth, { principalId });
+  return enrollPerson(app, { id: principalId, username, secret: e.secret });
+}
+
+/**
+ * The only way a service's credentials are delivered: its sponsor creates
+ * them in their own session, with a fresh second factor. `body` may carry
+ * `{jwks}` (private_key_jwt).
+ */
+export async function sponsorCredentials(app: TestApp, sponsor: Person, serviceId: string, body: unknown = {}): Promise<{ credential_id: string; client_id: string; client_secret?: string; token_endpoint_auth_method: string }> {
+  await loginAs(app, sponsor);
+  const r = await app.call('POST', `/v1/me/services/${serviceId}/credentials`, { token: sponsor.token, body });
+  if (r.status !== 201) throw new Error(`sponsor credentials failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
 /** `Authorization: Basic` for client credentials (RFC 6749 §2.3.1: each part form-encoded). */
 export function basicAuth(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;
@@ -183,9 +201,14 @@ export function form(fields: Record<string, string>): string {
  * The oncology world the token tests share: project `onc`, a data scientist
  * of it (the sponsor of jobs), PHI datasets with a name, a note and a date
  * column, and an enforcement point (sponsored by `admin`) with client
- * credentials that serves all of those datasets. `admin` is logged in afterwards.
+ * credentials that serves all of those datasets, and the scientist enrolled
+ * (`scientist`) to sponsor jobs. `admin` is logged in afterwards.
  */
-export async function oncologyWorld(app: TestApp, admin: Person, datasets: { id: string; audience: string }[]): Promise<{ scientistId: string; pep: { id: string; clientId: string; secret: string; basic: string } }> {
+export async function oncologyWorld(
+  app: TestApp,
+  admin: Person,
+  datasets: { id: string; audience: string }[],
+): Promise<{ scientistId: string; scientist: Person; pep: { id: string; clientId: string; secret: string; basic: string } }> {
   const c = app.wired.catalog;
   await c.createProject({ id: 'onc', name: 'Oncology' });
   const sci = await c.createPrincipal({ kind: 'user', name: 'sci' });
@@ -212,5 +235,7 @@ export async function oncologyWorld(app: TestApp, admin: Person, datasets: { id:
   // A resource server introspects only tokens for the datasets it serves.
   const served = await app.call('PUT', `/v1/principals/${pepP.id}/served-datasets`, { token: admin.token, body: { datasets: datasets.map((d) => d.id) } });
   if (served.status !== 200) throw new Error(`served datasets failed: ${served.status} ${JSON.stringify(served.body)}`);
-  return { scientistId: sci.id, pep: { id: pepP.id, clientId: pc.body.client_id, secret: pc.body.client_secret, basic: basicAuth(pc.body.client_id, pc.body.client_secret) } };
+  // The scientist sponsors jobs: they create their credentials themselves, in their own session.
+  const scientist = await enrollExisting(app, sci.id, 'sci');
+  return { scientistId: sci.id, scientist, pep: { id: pepP.id, clientId: pc.body.client_id, secret: pc.body.client_secret, basic: basicAuth(pc.body.client_id, pc.body.client_secret) } };
 }

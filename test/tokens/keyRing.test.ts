@@ -89,7 +89,7 @@ describe('signing keys', () => {
     try {
       const r = await app.call('POST', '/v1/keys/rotate', { token: admin.token });
       expect(r.status).toBe(503);
-      expect(r.body.code).toBe('unavailable');
+      expect(r.body.code).toBe('audit_unavailable');
     } finally {
       await app.db.sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
     }

@@ -1,16 +1,25 @@
 /**
  * The catalog's admin API: projects, vendors and BAAs, principals and
- * datasets. Reads need `catalog:read`; writes need `catalog:write`. Roles and
- * role assignments are in roles.ts (dual control).
+ * datasets. Reads need `catalog:read`; writes need `catalog:write`. Each
+ * write is a schema plus one operation of src/catalog (or src/auth) that
+ * commits the change with its audit event. Roles and role assignments are in
+ * roles.ts (dual control).
  */
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
 import { createClientCredential } from '../../auth/clientCredentials.ts';
-import { issueEnrollment } from '../../auth/enrollment.ts';
+import { revokeClientCredential } from '../../auth/revokeClientCredential.ts';
+import { addBaa } from '../../catalog/addBaa.ts';
+import { createEntry } from '../../catalog/createEntry.ts';
+import { createPrincipal } from '../../catalog/createPrincipal.ts';
+import { reissueEnrollment } from '../../catalog/reissueEnrollment.ts';
+import { revokeSessions } from '../../catalog/revokeSessions.ts';
 import * as S from '../../catalog/schemas.ts';
-import { ForbiddenError, NotFoundError } from '../../errors.ts';
+import { updateEntry } from '../../catalog/updateEntry.ts';
+import { updatePrincipal } from '../../catalog/updatePrincipal.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
+import { CredentialBody, CredentialList, IssuedCredential } from './credentialSchemas.ts';
 
 const read = { kind: 'permission', permission: 'catalog:read' } as const;
 const write = { kind: 'permission', permission: 'catalog:write' } as const;
@@ -35,7 +44,9 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
   list: (page: S.PageRequest) => Promise<S.Page<unknown>>;
   get: (id: string) => Promise<unknown>;
   add: (body: C, actor: string, meta: RequestMeta) => Promise<unknown>;
-  patch: (id: string, body: U) => Promise<unknown>;
+  patch: (id: string, body: U, actor: string, meta: RequestMeta) => Promise<unknown>;
+  /** add and patch are operations that commit their own audit event with the change (otherwise the route records one after them). */
+  ownEvents?: boolean;
 }): AnyRoute[] {
   return [
     defineRoute({
@@ -58,6 +69,7 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
       responses: { 201: { description: 'Created', schema: o.createdItem ?? o.item }, 409: { description: 'Already exists' } },
       handler: async ({ body, auth, meta }) => {
         const created = (await o.add(body, auth!.principalId, meta)) as { id: string };
+        if (o.ownEvents) return { status: 201, body: created };
         await deps.audit.record({ type: `catalog.${o.name}.created`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: created.id, after: body as Record<string, unknown> } });
         return { status: 201, body: created };
       },
@@ -82,8 +94,9 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
       body: o.update,
       responses: { 200: { description: 'Updated', schema: o.item }, 404: { description: 'Not found' } },
       handler: async ({ params, body, auth, meta }) => {
+        if (o.ownEvents) return { body: await o.patch(params.id, body, auth!.principalId, meta) };
         const before = await o.get(params.id);
-        const after = await o.patch(params.id, body);
+        const after = await o.patch(params.id, body, auth!.principalId, meta);
         await deps.audit.record({ type: `catalog.${o.name}.updated`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: params.id, before, after } });
         return { body: after };
       },
@@ -94,6 +107,7 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
 /** All catalog routes. */
 export function catalogRoutes(deps: AppDeps): AnyRoute[] {
   const c = deps.catalog;
+  const ch = deps.catalogOps;
   return [
     ...collection(deps, {
       path: '/v1/projects',
@@ -105,8 +119,9 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.ProjectUpdate,
       list: (p) => c.listProjects(p),
       get: (id) => c.getProject(id),
-      add: (b) => c.createProject(b),
-      patch: (id, b) => c.updateProject(id, b),
+      ownEvents: true,
+      add: (body, actorId, meta) => createEntry(ch, { kind: 'project', body, actorId, meta }),
+      patch: (id, body, actorId, meta) => updateEntry(ch, { kind: 'project', id, body, actorId, meta }),
     }),
     ...collection(deps, {
       path: '/v1/vendors',
@@ -118,8 +133,9 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.VendorUpdate,
       list: (p) => c.listVendors(p),
       get: (id) => c.getVendor(id),
-      add: (b) => c.createVendor(b),
-      patch: (id, b) => c.updateVendor(id, b),
+      ownEvents: true,
+      add: (body, actorId, meta) => createEntry(ch, { kind: 'vendor', body, actorId, meta }),
+      patch: (id, body, actorId, meta) => updateEntry(ch, { kind: 'vendor', id, body, actorId, meta }),
     }),
     defineRoute({
       method: 'post',
@@ -130,11 +146,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       params: SlugParams,
       body: S.BaaCreate,
       responses: { 201: { description: 'Recorded', schema: S.Baa } },
-      handler: async ({ params, body, auth, meta }) => {
-        const baa = await c.addBaa(params.id, body);
-        await deps.audit.record({ type: 'catalog.baa.created', outcome: 'success', actorId: auth!.principalId, meta, details: { vendor_id: params.id, after: baa } });
-        return { status: 201, body: baa };
-      },
+      handler: async ({ params, body, auth, meta }) => ({ status: 201, body: await addBaa(ch, { vendorId: params.id, body, actorId: auth!.principalId, meta }) }),
     }),
     ...collection(deps, {
       path: '/v1/principals',
@@ -149,20 +161,11 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.PrincipalUpdate,
       list: (p) => c.listPrincipals(p),
       get: (id) => c.getPrincipal(id),
-      add: async (b, actor, meta) => {
-        const p = await c.createPrincipal(b);
-        // A new person receives a one-time enrollment secret, shown only in this answer.
-        if (p.kind !== 'user') return p;
-        const enrollment = await issueEnrollment(deps.auth, { principalId: p.id });
-        await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: actor, subjectId: p.id, meta, details: { expires_at: enrollment.expires_at } });
-        return { ...p, enrollment };
-      },
-      patch: async (id, b) => {
-        const p = await c.updatePrincipal(id, b);
-        // Disabling ends every session at once; re-enabling later does not revive them.
-        if (b.status === 'disabled') await deps.auth.store.revokeAllSessions(id, deps.clock.now());
-        return p;
-      },
+      ownEvents: true,
+      // A new person receives a one-time enrollment secret, shown only in this answer.
+      add: (body, actorId, meta) => createPrincipal(ch, { body, actorId, meta }),
+      // Disabling ends every session; a new sponsor revokes the service's credentials.
+      patch: (id, body, actorId, meta) => updatePrincipal(ch, { id, body, actorId, meta }),
     }),
     defineRoute({
       method: 'post',
@@ -172,31 +175,24 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       auth: { ...write, stepUp: true },
       params: UuidParams,
       responses: { 201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) } },
-      handler: async ({ params, auth, meta }) => {
-        if (params.id === auth!.principalId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
-        const issued = await issueEnrollment(deps.auth, { principalId: params.id });
-        await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { expires_at: issued.expires_at } });
-        return { status: 201, body: issued };
-      },
+      handler: async ({ params, auth, meta }) => ({ status: 201, body: await reissueEnrollment(ch, { principalId: params.id, actorId: auth!.principalId, meta }) }),
     }),
     defineRoute({
       method: 'post',
       path: '/v1/principals/:id/credentials',
-      summary: 'Create client credentials for a service principal (secret shown once)',
+      summary: "Create client credentials for a service principal you sponsor (secret shown once); anyone else is refused",
       tag: 'principals',
       auth: { ...write, stepUp: true },
       params: UuidParams,
       // No body: a generated secret (client_secret_basic). {"jwks": {...}}: the client's public keys (private_key_jwt).
-      body: z.strictObject({ jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(10) }).optional() }),
+      body: CredentialBody,
       responses: {
-        201: {
-          description: 'Created (a generated secret is shown once)',
-          schema: z.object({ credential_id: z.string(), client_id: z.string(), client_secret: z.string().optional(), token_endpoint_auth_method: z.enum(['client_secret_basic', 'private_key_jwt']) }),
-        },
+        201: { description: 'Created (a generated secret is shown once)', schema: IssuedCredential },
+        403: { description: '`not_sponsor`: only the service\'s sponsor receives its credentials' },
       },
       handler: async ({ params, body, auth, meta }) => ({
         status: 201,
-        body: await createClientCredential(deps.auth, { principalId: params.id, createdBy: auth!.principalId, meta, ...(body.jwks ? { jwks: body.jwks } : {}) }),
+        body: await createClientCredential(ch, { principalId: params.id, actorId: auth!.principalId, meta, ...(body.jwks ? { jwks: body.jwks } : {}) }),
       }),
     }),
     defineRoute({
@@ -206,7 +202,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'principals',
       auth: read,
       params: UuidParams,
-      responses: { 200: { description: 'Credentials', schema: z.object({ items: z.array(z.object({ id: z.string(), client_id: z.string(), created_at: z.string(), revoked_at: z.string().nullable() })) }) } },
+      responses: { 200: { description: 'Credentials', schema: CredentialList } },
       handler: async ({ params }) => ({ body: { items: await deps.auth.clients.list(params.id) } }),
     }),
     defineRoute({
@@ -218,8 +214,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       params: z.strictObject({ id: z.uuid(), credential: z.uuid() }),
       responses: { 204: { description: 'Revoked' } },
       handler: async ({ params, auth, meta }) => {
-        if (!(await deps.auth.clients.revoke(params.credential, params.id, deps.clock.now()))) throw new NotFoundError(`Credential ${params.credential}`);
-        await deps.audit.record({ type: 'client_credential.revoked', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { credential_id: params.credential } });
+        await revokeClientCredential(ch, { principalId: params.id, credentialId: params.credential, actorId: auth!.principalId, meta });
         return { status: 204 };
       },
     }),
@@ -231,12 +226,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'permission', permission: 'catalog:write', stepUp: true },
       params: UuidParams,
       responses: { 200: { description: 'Sessions ended', schema: z.object({ revoked: z.number().int() }) } },
-      handler: async ({ params, auth, meta }) => {
-        await c.getPrincipal(params.id);
-        const revoked = await deps.auth.store.revokeAllSessions(params.id, deps.clock.now());
-        await deps.audit.record({ type: 'session.revoked_all', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { revoked } });
-        return { body: { revoked } };
-      },
+      handler: async ({ params, auth, meta }) => ({ body: await revokeSessions(ch, { principalId: params.id, actorId: auth!.principalId, meta }) }),
     }),
     ...collection(deps, {
       path: '/v1/datasets',
@@ -250,8 +240,9 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.DatasetUpdate,
       list: (p) => c.listDatasets(p),
       get: (id) => c.getDataset(id),
-      add: (b) => c.createDataset(b),
-      patch: (id, b) => c.updateDataset(id, b),
+      ownEvents: true,
+      add: (body, actorId, meta) => createEntry(ch, { kind: 'dataset', body, actorId, meta }),
+      patch: (id, body, actorId, meta) => updateEntry(ch, { kind: 'dataset', id, body, actorId, meta }),
     }),
   ];
 }

@@ -1,0 +1,30 @@
+/**
+ * The one way a catalog change commits: its store writes and its audit
+ * events in a single transaction (PRODUCT §5 "every change with its trace";
+ * HIPAA §164.312(b) audit controls). If an event cannot be appended — the
+ * log refuses it, the append function is not executable, the database is
+ * read-only — the transaction rolls back and nothing of the change remains.
+ */
+import type { AuditEvent, AuditLog } from '../audit/log.ts';
+import type { Sql, Tx } from '../db/client.ts';
+
+/** What a change made and the events that record it. */
+export interface Change<T> {
+  result: T;
+  events: AuditEvent[];
+}
+
+/**
+ * Runs `change` inside `sql.begin`, appends its events with
+ * `audit.recordIn(tx, …)` and commits both, or neither. A failed append is an
+ * `AuditUnavailableError` (503); the change's own errors pass through.
+ */
+export async function commitWithEvent<T>(deps: { sql: Sql; audit: AuditLog }, change: (tx: Tx) => Promise<Change<T>>): Promise<T> {
+  const committed = await deps.sql.begin(async (tx) => {
+    const { result, events } = await change(tx);
+    // A failed append throws AuditUnavailableError (503) and rolls the change back.
+    for (const event of events) await deps.audit.recordIn(tx, event);
+    return { result };
+  });
+  return (committed as { result: T }).result;
+}

@@ -1,0 +1,30 @@
+/**
+ * Issues a new one-time enrollment secret (new password and factor) for a
+ * person, together with its `enrollment.issued` audit event, in one
+ * transaction. Nobody issues one for themselves: it would let a holder of a
+ * stolen session replace the owner's factors.
+ */
+import type { RequestMeta } from '../audit/log.ts';
+import { issueEnrollment, type IssuedEnrollment } from '../auth/enrollment.ts';
+import { ForbiddenError } from '../errors.ts';
+import { commitWithEvent } from './commitWithEvent.ts';
+import type { CatalogDeps } from './deps.ts';
+
+/** Options of {@link reissueEnrollment}. */
+export interface ReissueEnrollmentOptions {
+  principalId: string;
+  actorId: string;
+  meta: RequestMeta;
+}
+
+/** Issues the secret (shown once) and records it; both commit or neither does. */
+export async function reissueEnrollment(deps: CatalogDeps, options: ReissueEnrollmentOptions): Promise<IssuedEnrollment> {
+  if (options.principalId === options.actorId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
+  return commitWithEvent(deps, async (tx) => {
+    const issued = await issueEnrollment(deps, { principalId: options.principalId, tx });
+    return {
+      result: issued,
+      events: [{ type: 'enrollment.issued', outcome: 'success', actorId: options.actorId, subjectId: options.principalId, meta: options.meta, details: { expires_at: issued.expires_at } }],
+    };
+  });
+}
