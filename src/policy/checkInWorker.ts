@@ -1,8 +1,8 @@
 /**
- * Policy checks (validate, the test gate of every push) run in worker
- * threads with a deadline and a heap limit, so an expensive candidate — a
- * costly condition times thousands of cases — costs a worker, never the
- * server's event loop: decisions, token requests and /healthz keep being
+ * Policy checks (validate, the test gate of every push) and the decisions
+ * of a simulation run in worker threads with a deadline and a heap limit,
+ * so an expensive candidate — a costly condition times thousands of cases
+ * or of logged requests — costs a worker, never the server's event loop: decisions, token requests and /healthz keep being
  * answered. A worker past its deadline is terminated; one past its heap
  * limit is stopped by V8. At most `workers` checks run at once; more are
  * refused at once rather than queued behind an attacker's.
@@ -11,10 +11,11 @@ import { Worker } from 'node:worker_threads';
 import { CustosError } from '../errors.ts';
 import type { CheckPolicyOptions } from './checkPolicy.ts';
 import { PolicyTestsFailedError } from './checkPolicy.ts';
-import type { CheckWorkerMessage } from './checkWorker.ts';
+import type { CheckWorkerJob, CheckWorkerMessage, PolicySpec } from './checkWorker.ts';
 import { PolicyInvalidError, type PolicyIssue } from './compile.ts';
 import type { ConditionLimits } from './conditionCost.ts';
 import type { PolicyTestReport } from './policyTests.ts';
+import type { DecideBoth } from './simulate.ts';
 import { PolicyTestsTooLargeError, type TestFileCapIssue, type TestFileCaps } from './testFileCaps.ts';
 
 /** The limits of policy checks (CUSTOS_POLICY_CHECK_*, CONDITION_*, TESTS_*). */
@@ -69,21 +70,50 @@ export class PolicyChecker {
   /** Compiles the candidate and runs its tests in a worker; throws PolicyTestsTooLargeError, PolicyCheckLimitError, PolicyCheckBusyError. */
   async check(o: Pick<CheckPolicyOptions, 'documents' | 'tests' | 'roles'>): Promise<PolicyCheckSummary> {
     const s = this.settings;
+    const m = await this.withWorker((send) => send({ kind: 'check', documents: o.documents, tests: o.tests, roles: o.roles, conditionLimits: s.conditionLimits, testCaps: s.testCaps }));
+    if (m.kind !== 'done') throw new CustosError('internal', 'unexpected answer of a policy check worker');
+    return { compiles: m.compiles, rules: m.rules, issues: m.issues as PolicyIssue[], tests: m.tests as PolicyTestReport | null };
+  }
+
+  /**
+   * Runs `simulate` with a decider that decides each batch in one worker, by
+   * the live and the candidate policy, each batch under the deadline; the
+   * worker is held (one of `workers`) until the simulation ends.
+   */
+  async simulate<T>(o: { live: Omit<PolicySpec, 'conditionLimits'>; candidate: Omit<PolicySpec, 'conditionLimits'> }, simulate: (decide: DecideBoth) => Promise<T>): Promise<T> {
+    const limits = this.settings.conditionLimits;
+    const live = { ...o.live, conditionLimits: limits };
+    const candidate = { ...o.candidate, conditionLimits: limits };
+    return this.withWorker((send) =>
+      simulate(async (inputs) => {
+        const m = await send({ kind: 'decide', live, candidate, inputs });
+        if (m.kind !== 'decided') throw new CustosError('internal', 'unexpected answer of a policy check worker');
+        return m.results;
+      }),
+    );
+  }
+
+  /** Holds a warm worker (one of `workers`) while `fn` sends it jobs; a worker that failed a job is never reused. */
+  private async withWorker<T>(fn: (send: (job: CheckWorkerJob) => Promise<CheckWorkerMessage>) => Promise<T>): Promise<T> {
+    const s = this.settings;
     if (this.running >= s.workers) throw new PolicyCheckBusyError(s.workers);
     this.running++;
     try {
       const ready = this.idle.pop() ?? (await this.spawn());
-      let reusable = false;
+      let healthy = true;
+      const send = async (job: CheckWorkerJob) => {
+        try {
+          return await this.run(ready, job);
+        } catch (err) {
+          // A refusal by the caps is an answer; the worker is fine.
+          if (!(err instanceof PolicyTestsTooLargeError)) healthy = false;
+          throw err;
+        }
+      };
       try {
-        const summary = await this.run(ready, { documents: o.documents, tests: o.tests, roles: o.roles, conditionLimits: s.conditionLimits, testCaps: s.testCaps });
-        reusable = true;
-        return summary;
-      } catch (err) {
-        // A refusal by the caps is an answer; the worker is fine.
-        reusable = err instanceof PolicyTestsTooLargeError;
-        throw err;
+        return await fn(send);
       } finally {
-        if (reusable) this.idle.push(ready);
+        if (healthy) this.idle.push(ready);
       }
     } finally {
       this.running--;
@@ -126,7 +156,7 @@ export class PolicyChecker {
   }
 
   /** One job on a ready worker, under the deadline; a worker that fails in any way is terminated, never reused. */
-  private run(ready: Ready, job: CheckPolicyOptions): Promise<PolicyCheckSummary> {
+  private run(ready: Ready, job: CheckWorkerJob): Promise<CheckWorkerMessage> {
     const s = this.settings;
     const { worker } = ready;
     return new Promise((resolve, reject) => {
@@ -143,7 +173,7 @@ export class PolicyChecker {
       };
       const stop = (message: string) => finish(false, () => reject(new PolicyCheckLimitError(message)));
       const onMessage = (m: CheckWorkerMessage) => {
-        if (m.kind === 'done') finish(true, () => resolve({ compiles: m.compiles, rules: m.rules, issues: m.issues as PolicyIssue[], tests: m.tests as PolicyTestReport | null }));
+        if (m.kind === 'done' || m.kind === 'decided') finish(true, () => resolve(m));
         else if (m.kind === 'failed' && m.code === 'policy_tests_too_large') finish(true, () => reject(new PolicyTestsTooLargeError((m.issues ?? []) as TestFileCapIssue[])));
         else if (m.kind === 'failed') finish(false, () => reject(new CustosError(m.code ?? 'internal', m.message)));
       };
@@ -159,6 +189,6 @@ export class PolicyChecker {
       // While it works for a request, the worker is as much a part of the process as the request.
       worker.ref();
       worker.postMessage(job);
-    }).finally(() => worker.unref()) as Promise<PolicyCheckSummary>;
+    }).finally(() => worker.unref()) as Promise<CheckWorkerMessage>;
   }
 }

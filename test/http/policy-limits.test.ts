@@ -6,7 +6,8 @@
  * the test-file caps with the file and case named; with 2,000 columns it is
  * refused by the condition cost budget; a candidate that passes every cap
  * but costs too much in total is stopped by the check worker's deadline; a
- * second expensive check while the worker is busy is refused at once; a
+ * second expensive check (or a simulation) while the worker is busy is
+ * refused at once; a
  * push with an oversized test file is refused and audited.
  *
  * The bound on /healthz: 500 ms. Unloaded it answers in a few milliseconds;
@@ -113,9 +114,13 @@ describe('a policy check never stalls the server', () => {
       // The only worker is taken: a second check is refused at once, not queued.
       await new Promise((res) => setTimeout(res, 100));
       const second = await validate({ 'slow.yaml': file });
-      return [await first, second] as const;
+      // A simulation decides in the same workers: refused too while they are taken.
+      const simulation = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents } });
+      return [await first, second, simulation] as const;
     });
-    const [r, busy] = answer;
+    const [r, busy, simulation] = answer;
+    expect(simulation.status, JSON.stringify(simulation.body)).toBe(503);
+    expect(simulation.body.code).toBe('policy_check_busy');
     expect(r.status, JSON.stringify(r.body).slice(0, 500)).toBe(422);
     expect(r.body.code).toBe('policy_check_limit');
     expect(r.body.detail).toMatch(/ran longer than 3000 ms and was stopped \(CUSTOS_POLICY_CHECK_TIMEOUT_MS\)/);

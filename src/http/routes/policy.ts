@@ -251,7 +251,8 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       responses: {
         200: { description: 'Flip counts by direction, grouped by rule, principal and dataset; examples (logged requests) only for a caller who may read the decision log (`audit:read`)' },
         400: { description: 'An empty range, or one wider than CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS' },
-        422: { description: 'The candidate does not compile' },
+        422: { description: 'The candidate does not compile, or a batch ran out of time or memory (`policy_check_limit`)' },
+        503: { description: 'Every policy check worker is busy (`policy_check_busy`)' },
       },
       handler: async ({ body, auth, meta }) => {
         const now = deps.clock.now();
@@ -263,8 +264,13 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
         if (to.getTime() - from.getTime() > maxWindow * 1000) throw new ValidationError(`The range is wider than ${maxWindow} seconds.`, [{ path: 'body.from', message: `at most ${maxWindow} seconds before \`to\`` }]);
         // Examples are logged requests (who asked for what, when): a read of the decision log, so they need audit:read.
         const mayReadLog = auth!.permissions.has('audit:read');
-        const candidate = compilePolicy({ documents: sourcesOf(body.documents), roles: await roleGraph(deps.catalog), version: 'candidate', conditionLimits: deps.policies.limits.condition });
-        const report = await simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, live: holder.current(), candidate, from, to, limit: body.limit, now, examples: mayReadLog ? body.examples : 0 });
+        const roles = await roleGraph(deps.catalog);
+        // Compiled here for its issues (422); decided in a worker, batch by batch, under the check deadline.
+        const candidate = compilePolicy({ documents: sourcesOf(body.documents), roles, version: 'candidate', conditionLimits: deps.policies.limits.condition });
+        const [base, liveVersion] = [await latest(), holder.current().version];
+        const report = await deps.policies.checker.simulate({ live: { documents: base.documents, roles, version: liveVersion }, candidate: { documents: body.documents, roles, version: candidate.version } }, (decide) =>
+          simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, decide, liveVersion, candidateVersion: candidate.version, from, to, limit: body.limit, now, examples: mayReadLog ? body.examples : 0 }),
+        );
         // §164.312(b) audit controls: a what-if over logged decisions is itself a trace, answered only once recorded.
         await deps.audit.record({
           type: 'policy.simulated',
