@@ -71,7 +71,7 @@ export class PolicyChecker {
   async check(o: Pick<CheckPolicyOptions, 'documents' | 'tests' | 'roles'>): Promise<PolicyCheckSummary> {
     const s = this.settings;
     const m = await this.withWorker((send) => send({ kind: 'check', documents: o.documents, tests: o.tests, roles: o.roles, conditionLimits: s.conditionLimits, testCaps: s.testCaps }));
-    if (m.kind !== 'done') throw new CustosError('internal', 'unexpected answer of a policy check worker');
+    if (m.kind !== 'done') throw new CustosError('internal_error', 'unexpected answer of a policy check worker');
     return { compiles: m.compiles, rules: m.rules, issues: m.issues as PolicyIssue[], tests: m.tests as PolicyTestReport | null };
   }
 
@@ -87,7 +87,7 @@ export class PolicyChecker {
     return this.withWorker((send) =>
       simulate(async (inputs) => {
         const m = await send({ kind: 'decide', live, candidate, inputs });
-        if (m.kind !== 'decided') throw new CustosError('internal', 'unexpected answer of a policy check worker');
+        if (m.kind !== 'decided') throw new CustosError('internal_error', 'unexpected answer of a policy check worker');
         return m.results;
       }),
     );
@@ -146,7 +146,7 @@ export class PolicyChecker {
       worker.once('message', (m: CheckWorkerMessage) => {
         clearTimeout(timer);
         if (m.kind === 'ready') resolve({ worker });
-        else reject(new CustosError('internal', 'the policy check worker did not start'));
+        else reject(new CustosError('internal_error', 'the policy check worker did not start'));
       });
       worker.once('error', (err) => {
         clearTimeout(timer);
@@ -175,7 +175,7 @@ export class PolicyChecker {
       const onMessage = (m: CheckWorkerMessage) => {
         if (m.kind === 'done' || m.kind === 'decided') finish(true, () => resolve(m));
         else if (m.kind === 'failed' && m.code === 'policy_tests_too_large') finish(true, () => reject(new PolicyTestsTooLargeError((m.issues ?? []) as TestFileCapIssue[])));
-        else if (m.kind === 'failed') finish(false, () => reject(new CustosError(m.code ?? 'internal', m.message)));
+        else if (m.kind === 'failed') finish(false, () => reject(new CustosError(m.code ?? 'internal_error', m.message)));
       };
       const onError = (err: Error & { code?: string }) => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') stop(`The policy check needed more than ${s.maxMemoryMb} MB and was stopped (CUSTOS_POLICY_CHECK_MAX_MEMORY_MB): make conditions or test files smaller.`);
