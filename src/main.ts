@@ -18,6 +18,7 @@ import { createFactsStore } from './decisions/postgres.ts';
 import { listenForCatalogChanges } from './db/notify.ts';
 import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
+import { PolicyChecker } from './policy/checkInWorker.ts';
 import { livePolicyLoader } from './policy/loadLivePolicy.ts';
 import { createLoggedRequestSource, createPolicyStore } from './policy/postgres.ts';
 import { KeyRing } from './tokens/keyRing.ts';
@@ -108,7 +109,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const catalogOps: CatalogDeps = { ...auth, sql };
   const policyStore = createPolicyStore(sql);
   // The latest stored version (seeded from policies/ on an empty store) under the catalog's role graph.
-  const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock }), (err) =>
+  const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock, conditionLimits: config.policyLimits.condition }), (err) =>
     log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
   );
   // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
@@ -150,7 +151,13 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     decisions,
     grants,
     changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
-    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits },
+    policies: {
+      store: policyStore,
+      replay: createLoggedRequestSource(sql),
+      facts: factsStore,
+      limits: config.policyLimits,
+      checker: new PolicyChecker({ ...config.policyLimits.check, conditionLimits: config.policyLimits.condition, testCaps: config.policyLimits.tests }),
+    },
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },

@@ -190,3 +190,22 @@ describe('invalid values', () => {
     expect(loadConfig({ PORT: '0' }, noFiles).port).toBe(0);
   });
 });
+
+describe('policy administration limits', () => {
+  it('have defaults, parsed once, and can be lowered', () => {
+    const noFiles = () => {
+      throw new Error('no files');
+    };
+    const d = loadConfig({}, noFiles).policyLimits;
+    expect(d).toEqual({
+      condition: { maxCost: 1_000_000, maxElements: 1_000_000 },
+      tests: { maxFiles: 50, maxCases: 500, maxColumns: 2000, maxBytes: 1_048_576 },
+      check: { timeoutMs: 5000, maxMemoryMb: 256, workers: 2 },
+      simulationMaxWindowSeconds: 2_678_400,
+    });
+    const c = loadConfig({ CUSTOS_POLICY_CONDITION_MAX_COST: '200000', CUSTOS_POLICY_TESTS_MAX_CASES: '20', CUSTOS_POLICY_CHECK_WORKERS: '1', CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS: '86400' }, noFiles).policyLimits;
+    expect(c).toMatchObject({ condition: { maxCost: 200_000 }, tests: { maxCases: 20 }, check: { workers: 1 }, simulationMaxWindowSeconds: 86_400 });
+    expect(() => loadConfig({ CUSTOS_POLICY_CHECK_WORKERS: '0' }, noFiles)).toThrow(/CUSTOS_POLICY_CHECK_WORKERS/);
+    expect(() => loadConfig({ CUSTOS_POLICY_CONDITION_MAX_COST: 'lots' }, noFiles)).toThrow(/CUSTOS_POLICY_CONDITION_MAX_COST/);
+  });
+});

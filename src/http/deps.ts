@@ -15,6 +15,7 @@ import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { GrantDeps } from '../grants/deps.ts';
 import type { Logger } from '../logger.ts';
+import type { PolicyChecker } from '../policy/checkInWorker.ts';
 import type { LoggedRequestSource } from '../policy/simulate.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import type { TokenSettings } from '../tokens/issueToken.ts';
@@ -42,7 +43,7 @@ export interface AppDeps {
   /** Dual control: changes waiting for a second administrator. */
   changes: ChangeDeps;
   /** Policy versions, what simulations replay (logged requests, uncached facts), and the caps of policy administration. */
-  policies: { store: PolicyStore; replay: LoggedRequestSource; facts: FactsStore; limits: PolicyLimits };
+  policies: { store: PolicyStore; replay: LoggedRequestSource; facts: FactsStore; limits: PolicyLimits; checker: PolicyChecker };
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */

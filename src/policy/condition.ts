@@ -8,7 +8,7 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { CompiledCondition, ConditionContext } from '../engine/snapshot.ts';
-import { DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, type Bound, type ConditionLimits } from './conditionCost.ts';
+import { DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, within, type Bound, type ConditionLimits } from './conditionCost.ts';
 
 const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
   .registerType('Principal', { fields: { id: 'string', kind: 'string', projects: 'list<string>', vendor: 'string', attributes: 'map<string, dyn>' } })
@@ -79,6 +79,14 @@ function inputsOf(ctx: ConditionContext): Bound {
   return b;
 }
 
+/** Whether a decision's inputs lie within the sizes the API accepts (cached like {@link inputsOf}). */
+const ordinary = new WeakMap<ConditionContext, boolean>();
+function isOrdinary(ctx: ConditionContext): boolean {
+  let o = ordinary.get(ctx);
+  if (o === undefined) ordinary.set(ctx, (o = within(ctx, STATIC_BOUNDS)));
+  return o;
+}
+
 /**
  * Parses, type-checks and compiles a condition; throws ConditionError with a
  * readable message, also when its cost for inputs of the sizes the API
@@ -122,8 +130,11 @@ export function compileCondition(text: string, limits: ConditionLimits = DEFAULT
   }
   if (over) throw new ConditionError(`too expensive: for requests of the sizes the API accepts, ${over}`);
   return (ctx: ConditionContext) => {
-    const why = overLimits(estimateCost(parsed.ast, inputsOf(ctx)), limits);
-    if (why) throw new ConditionBudgetError(`not evaluated: for these inputs, ${why}`);
+    // Inputs within the static bounds are covered by the estimate above (the model is monotone in its bounds); others are estimated for what they are.
+    if (!isOrdinary(ctx)) {
+      const why = overLimits(estimateCost(parsed.ast, inputsOf(ctx)), limits);
+      if (why) throw new ConditionBudgetError(`not evaluated: for these inputs, ${why}`);
+    }
     return parsed(ctx as unknown as Record<string, unknown>) === true;
   };
 }

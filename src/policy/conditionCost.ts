@@ -72,11 +72,16 @@ export function join(a: Bound | undefined, b: Bound | undefined): Bound | undefi
   return { n: Math.max(a.n, b.n), elem: join(elements(a), elements(b)) };
 }
 
+/** Joined element bounds of bounds with fields, computed once per bound (bounds are never changed once made). */
+const joinedFields = new WeakMap<Bound, Bound | undefined>();
+
 /** The bound of any one element, entry or field. */
 function elements(b: Bound): Bound | undefined {
   if (!b.fields) return b.elem;
+  if (joinedFields.has(b)) return joinedFields.get(b);
   let out = b.elem;
   for (const f of Object.values(b.fields)) out = join(out, f);
+  joinedFields.set(b, out);
   return out;
 }
 
@@ -105,6 +110,31 @@ export function measure(value: unknown): Bound {
     return { n: Object.keys(fields).length, elem, fields };
   }
   return SCALAR;
+}
+
+/** True when an actual value lies within a bound (then every estimate made with the bound holds for it: the model is monotone). */
+export function within(value: unknown, b: Bound): boolean {
+  if (typeof value === 'string' || value instanceof Uint8Array) return value.length <= b.n;
+  if (Array.isArray(value)) {
+    if (value.length > b.n) return false;
+    const e = elements(b) ?? SCALAR;
+    for (const v of value) if (!within(v, e)) return false;
+    return true;
+  }
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length > b.n) return false;
+    for (const k of keys) {
+      let f = b.fields && Object.hasOwn(b.fields, k) ? b.fields[k] : undefined;
+      if (!f) {
+        f = elements(b) ?? SCALAR;
+        if (k.length > f.n) return false;
+      }
+      if (!within((value as Record<string, unknown>)[k], f)) return false;
+    }
+    return true;
+  }
+  return b.n >= 1;
 }
 
 interface Est {

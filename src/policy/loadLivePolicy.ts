@@ -12,6 +12,7 @@ import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock } from '../clock.ts';
 import type { PolicySnapshot } from '../engine/snapshot.ts';
 import { compilePolicy, type PolicySource, type RoleGraphEntry } from './compile.ts';
+import type { ConditionLimits } from './conditionCost.ts';
 import { POLICIES_DIR } from './loadDefaultRoles.ts';
 import { readRuleDocuments, roleGraph } from './loadPolicy.ts';
 import type { PolicyFiles, PolicyStore } from './store.ts';
@@ -56,6 +57,8 @@ export interface LivePolicyLoaderOptions {
   clock: Clock;
   /** The folder version 1 is seeded from. */
   dir?: string;
+  /** The cost budget of conditions (CUSTOS_POLICY_CONDITION_*). */
+  conditionLimits?: ConditionLimits | undefined;
 }
 
 /** A load function for PolicyHolder that reads the store and the catalog. */
@@ -73,7 +76,7 @@ export function livePolicyLoader(o: LivePolicyLoaderOptions): () => Promise<Poli
     const version = snapshotVersion(head.version, head.digest, roles);
     if (last?.key === version) return last.snapshot;
     const stored = await o.store.get(head.version);
-    const snapshot = compilePolicy({ documents: sourcesOf(stored.documents), roles, version });
+    const snapshot = compilePolicy({ documents: sourcesOf(stored.documents), roles, version, conditionLimits: o.conditionLimits });
     last = { key: version, snapshot };
     return snapshot;
   };

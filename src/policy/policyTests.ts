@@ -18,6 +18,8 @@ import { decide } from '../engine/decide.ts';
 import type { PolicySnapshot } from '../engine/snapshot.ts';
 import type { BaaFacts, DatasetFacts, Decision, DecisionInput, GrantFacts, PrincipalFacts } from '../engine/types.ts';
 import { compilePolicy, formatIssue, PolicyInvalidError, type PolicySource, type RoleGraphEntry } from './compile.ts';
+import type { ConditionLimits } from './conditionCost.ts';
+import { fileIssues, PolicyTestsTooLargeError, sizeIssues, type TestFileCapIssue, type TestFileCaps } from './testFileCaps.ts';
 
 const Instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 instant');
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
@@ -171,10 +173,11 @@ export function buildDatasets(spec: PolicyTestFile): Map<string, DatasetFacts> {
   );
 }
 
-/** The policy under test, as documents and a role graph. */
+/** The policy under test, as documents and a role graph, and the cost budget of its conditions. */
 export interface PolicyUnderTest {
   documents: readonly PolicySource[];
   roles: readonly RoleGraphEntry[];
+  conditionLimits?: ConditionLimits | undefined;
 }
 
 /** Compiles the policy a file runs against (throws PolicyInvalidError). */
@@ -182,7 +185,7 @@ export function compileTestPolicy(spec: PolicyTestFile, file: string, base: Poli
   const documents: PolicySource[] = spec.policy === 'default' ? [...base.documents] : [];
   if (spec.rules) documents.push({ name: `${file}#rules`, text: stringify({ rules: spec.rules }) });
   const roles: RoleGraphEntry[] = [...(spec.policy === 'default' ? base.roles : []), ...(spec.roles ?? [])];
-  return compilePolicy({ documents, roles });
+  return compilePolicy({ documents, roles, conditionLimits: base.conditionLimits });
 }
 
 /** The decision input of a case. */
@@ -262,17 +265,36 @@ export function parsePolicyTestFile(name: string, text: string): PolicyTestFile 
   return parsed.data;
 }
 
-/** Runs every test file (name → YAML text) against the policy under test. */
-export function runPolicyTests(policy: PolicyUnderTest, tests: Record<string, string>): PolicyTestReport {
+/**
+ * Runs every test file (name → YAML text) against the policy under test.
+ * With `caps`, files over a cap are refused (PolicyTestsTooLargeError) before any case runs.
+ */
+export function runPolicyTests(policy: PolicyUnderTest, tests: Record<string, string>, caps?: TestFileCaps): PolicyTestReport {
   const report: PolicyTestReport = { ok: true, files: 0, cases: 0, passed: 0, failures: [] };
+  if (caps) {
+    const over = sizeIssues(tests, caps);
+    if (over.length) throw new PolicyTestsTooLargeError(over);
+  }
+  // Parse every file first: a file over a cap stops the run before any case of any file costs anything.
+  const parsed = new Map<string, PolicyTestFile | Error>();
+  const over: TestFileCapIssue[] = [];
   for (const file of Object.keys(tests).sort()) {
+    try {
+      const spec = parsePolicyTestFile(file, tests[file]!);
+      parsed.set(file, spec);
+      if (caps) over.push(...fileIssues(file, spec, caps));
+    } catch (err) {
+      parsed.set(file, err as Error);
+    }
+  }
+  if (over.length) throw new PolicyTestsTooLargeError(over);
+  for (const [file, spec] of parsed) {
     report.files++;
-    let spec: PolicyTestFile;
     let snapshot: PolicySnapshot;
     let principals: Map<string, PrincipalFacts>;
     let datasets: Map<string, DatasetFacts>;
     try {
-      spec = parsePolicyTestFile(file, tests[file]!);
+      if (spec instanceof Error) throw spec;
       snapshot = compileTestPolicy(spec, file, policy);
       principals = buildPrincipals(spec, file);
       datasets = buildDatasets(spec);

@@ -5,9 +5,7 @@
  * Reads only; rows arrive in batches through a cursor, so memory stays
  * bounded whatever the range.
  */
-import { decide } from '../engine/decide.ts';
-import type { PolicySnapshot } from '../engine/snapshot.ts';
-import type { Decision, DatasetFacts, PrincipalFacts } from '../engine/types.ts';
+import type { DatasetFacts, DecisionInput, PrincipalFacts } from '../engine/types.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { DecisionRequest } from '../decisions/makeDecision.ts';
 
@@ -61,12 +59,23 @@ export interface SimulationReport {
   examples: FlipExample[];
 }
 
+/** What a simulation needs of one decision. */
+export interface DecisionOutcome {
+  effect: string;
+  rules: string[];
+  reasons: string[];
+}
+
+/** Decides a batch of inputs by the live and the candidate policy (in a worker thread: see simulateInWorker.ts). */
+export type DecideBoth = (inputs: DecisionInput[]) => Promise<{ live: DecisionOutcome; candidate: DecisionOutcome }[]>;
+
 /** What {@link simulatePolicy} takes. */
 export interface SimulatePolicyOptions {
   source: LoggedRequestSource;
   facts: FactsStore;
-  live: PolicySnapshot;
-  candidate: PolicySnapshot;
+  decide: DecideBoth;
+  liveVersion: string;
+  candidateVersion: string;
   from: Date;
   to: Date;
   limit: number;
@@ -106,8 +115,8 @@ export async function simulatePolicy(o: SimulatePolicyOptions): Promise<Simulati
     replayed: 0,
     skipped: 0,
     truncated: false,
-    live_version: o.live.version,
-    candidate_version: o.candidate.version,
+    live_version: o.liveVersion,
+    candidate_version: o.candidateVersion,
     unchanged: 0,
     flips: { allow_to_deny: 0, deny_to_allow: 0 },
     by_rule: [],
@@ -124,6 +133,7 @@ export async function simulatePolicy(o: SimulatePolicyOptions): Promise<Simulati
   let seen = 0;
   // One more than the limit tells whether the range was cut short.
   for await (const batch of o.source.batches({ from: o.from, to: o.to, limit: o.limit + 1 })) {
+    const rows: { r: LoggedRequest; input: DecisionInput }[] = [];
     for (const r of batch) {
       if (++seen > o.limit) {
         report.truncated = true;
@@ -134,13 +144,16 @@ export async function simulatePolicy(o: SimulatePolicyOptions): Promise<Simulati
         report.skipped++;
         continue;
       }
-      const input = { now: r.at.getTime(), action: r.action, purpose: r.purpose, columns: r.columns, principal: p, dataset: d, context: r.context };
-      const live: Decision = decide(input, o.live);
-      const cand: Decision = decide(input, o.candidate);
+      rows.push({ r, input: { now: r.at.getTime(), action: r.action, purpose: r.purpose, columns: r.columns, principal: p, dataset: d, context: r.context } });
+    }
+    // The CPU-bound part, a batch at a time, off the event loop.
+    const decided = rows.length ? await o.decide(rows.map((x) => x.input)) : [];
+    rows.forEach(({ r }, i) => {
+      const { live, candidate: cand } = decided[i]!;
       report.replayed++;
       if (live.effect === cand.effect) {
         report.unchanged++;
-        continue;
+        return;
       }
       const dir = live.effect === 'allow' ? 'allow_to_deny' : 'deny_to_allow';
       report.flips[dir]++;
@@ -159,7 +172,7 @@ export async function simulatePolicy(o: SimulatePolicyOptions): Promise<Simulati
       for (const rule of new Set(rules)) count(groups.rule, rule, dir, ex);
       count(groups.principal, r.principalId, dir, ex);
       count(groups.dataset, r.datasetId, dir, ex);
-    }
+    });
     o.onProgress?.(report.replayed + report.skipped);
     if (report.truncated) break;
   }

@@ -10,7 +10,6 @@ import type { RequestMeta } from '../../audit/log.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import { holdPolicyPush } from '../../changes/holdPolicyPush.ts';
 import { ConflictError, CustosError, PreconditionRequiredError, ValidationError } from '../../errors.ts';
-import { checkPolicy, assertPolicyPasses } from '../../policy/checkPolicy.ts';
 import { compilePolicy, PolicyInvalidError } from '../../policy/compile.ts';
 import { diffPolicies } from '../../policy/diff.ts';
 import { sourcesOf } from '../../policy/loadLivePolicy.ts';
@@ -77,7 +76,7 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
     const before = { version: o.base.version, digest: o.base.digest };
     const roles = await roleGraph(deps.catalog);
     try {
-      assertPolicyPasses({ documents: o.documents, tests: o.tests, roles });
+      await deps.policies.checker.assertPasses({ documents: o.documents, tests: o.tests, roles });
     } catch (err) {
       if (err instanceof CustosError) {
         const failures = (err as { report?: { failures: { file: string; case: string | null }[] } }).report?.failures;
@@ -168,11 +167,16 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       auth: read,
       body: PolicyEdit,
       changesFacts: false,
-      responses: { 200: { description: '`valid`, the issues (document, rule, field) and the test report' } },
+      responses: {
+        200: { description: '`valid`, the issues (document, rule, field) and the test report' },
+        422: { description: 'Test files over a cap (`policy_tests_too_large`, with file and case), or the check ran out of time or memory (`policy_check_limit`)' },
+        503: { description: 'Every policy check worker is busy (`policy_check_busy`)' },
+      },
       handler: async ({ body }) => {
         const base = await latest();
-        const r = checkPolicy({ documents: body.documents, tests: body.tests ?? base.tests, roles: await roleGraph(deps.catalog) });
-        return { body: { valid: r.snapshot !== null && (r.tests?.ok ?? false), compiles: r.snapshot !== null, rules: r.snapshot?.rules.length ?? 0, issues: r.issues, tests: r.tests } };
+        // In a worker with a deadline and a heap limit: a costly candidate never stalls the server.
+        const r = await deps.policies.checker.check({ documents: body.documents, tests: body.tests ?? base.tests, roles: await roleGraph(deps.catalog) });
+        return { body: { valid: r.compiles && (r.tests?.ok ?? false), compiles: r.compiles, rules: r.rules, issues: r.issues, tests: r.tests } };
       },
     }),
     defineRoute({
@@ -257,7 +261,8 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       responses: {
         200: { description: 'Flip counts by direction, grouped by rule, principal and dataset; examples (logged requests) only for a caller who may read the decision log (`audit:read`)' },
         400: { description: 'An empty range, or one wider than CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS' },
-        422: { description: 'The candidate does not compile' },
+        422: { description: 'The candidate does not compile, or a batch ran out of time or memory (`policy_check_limit`)' },
+        503: { description: 'Every policy check worker is busy (`policy_check_busy`)' },
       },
       handler: async ({ body, auth, meta }) => {
         const now = deps.clock.now();
@@ -269,8 +274,13 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
         if (to.getTime() - from.getTime() > maxWindow * 1000) throw new ValidationError(`The range is wider than ${maxWindow} seconds.`, [{ path: 'body.from', message: `at most ${maxWindow} seconds before \`to\`` }]);
         // Examples are logged requests (who asked for what, when): a read of the decision log, so they need audit:read.
         const mayReadLog = auth!.permissions.has('audit:read');
-        const candidate = compilePolicy({ documents: sourcesOf(body.documents), roles: await roleGraph(deps.catalog), version: 'candidate' });
-        const report = await simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, live: holder.current(), candidate, from, to, limit: body.limit, now, examples: mayReadLog ? body.examples : 0 });
+        const roles = await roleGraph(deps.catalog);
+        // Compiled here for its issues (422); decided in a worker, batch by batch, under the check deadline.
+        const candidate = compilePolicy({ documents: sourcesOf(body.documents), roles, version: 'candidate', conditionLimits: deps.policies.limits.condition });
+        const [base, liveVersion] = [await latest(), holder.current().version];
+        const report = await deps.policies.checker.simulate({ live: { documents: base.documents, roles, version: liveVersion }, candidate: { documents: body.documents, roles, version: candidate.version } }, (decide) =>
+          simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, decide, liveVersion, candidateVersion: candidate.version, from, to, limit: body.limit, now, examples: mayReadLog ? body.examples : 0 }),
+        );
         // §164.312(b) audit controls: a what-if over logged decisions is itself a trace, answered only once recorded.
         await deps.audit.record({
           type: 'policy.simulated',
