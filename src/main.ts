@@ -108,6 +108,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   };
   const catalogOps: CatalogDeps = { ...auth, sql };
   const policyStore = createPolicyStore(sql);
+  const policyChecker = new PolicyChecker({ ...config.policyLimits.check, conditionLimits: config.policyLimits.condition, testCaps: config.policyLimits.tests });
   // The latest stored version (seeded from policies/ on an empty store) under the catalog's role graph.
   const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock, conditionLimits: config.policyLimits.condition }), (err) =>
     log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
@@ -150,14 +151,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     auth,
     decisions,
     grants,
-    changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
-    policies: {
-      store: policyStore,
-      replay: createLoggedRequestSource(sql),
-      facts: factsStore,
-      limits: config.policyLimits,
-      checker: new PolicyChecker({ ...config.policyLimits.check, conditionLimits: config.policyLimits.condition, testCaps: config.policyLimits.tests }),
-    },
+    changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, checker: policyChecker, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
+    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits, checker: policyChecker },
     auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },

@@ -6,7 +6,6 @@
  * transaction without undoing half a change.
  */
 import { CustosError } from '../errors.ts';
-import { assertPolicyPasses } from '../policy/checkPolicy.ts';
 import { roleGraph } from '../policy/loadPolicy.ts';
 import type { PolicyFiles } from '../policy/store.ts';
 import { roleFingerprint, type ChangeDeps } from './deps.ts';
@@ -65,7 +64,7 @@ export async function applyChange(deps: ChangeDeps, t: ChangeTx, c: PendingChang
       if ((await t.latestPolicyVersion()) !== basedOn) return { ok: false, reason: 'target-changed' };
       // The role graph may have changed since the proposal: the candidate must still compile and pass its tests.
       try {
-        assertPolicyPasses({ documents: p.documents, tests: p.tests, roles: await roleGraph(deps.catalog) });
+        await deps.checker.assertPasses({ documents: p.documents, tests: p.tests, roles: await roleGraph(deps.catalog) });
       } catch (err) {
         return invalid(err);
       }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { AuditLog, RequestMeta } from '../audit/log.ts';
 import type { AuthDeps } from '../auth/deps.ts';
+import type { PolicyChecker } from '../policy/checkInWorker.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
 import { UnavailableError } from '../errors.ts';
@@ -21,6 +22,8 @@ export interface ChangeDeps {
   auth: AuthDeps;
   /** The role graph the policy compiles against (policy approvals re-run the tests). */
   catalog: CatalogStore;
+  /** Runs a candidate policy's compile and tests in a worker, within time and memory limits. */
+  checker: PolicyChecker;
   /** The live policy: its approver roles, and the reload after a change. */
   policy: PolicyHolder;
   clock: Clock;

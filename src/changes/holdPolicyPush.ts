@@ -10,9 +10,7 @@
  */
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext } from '../auth/context.ts';
-import { checkPolicy } from '../policy/checkPolicy.ts';
 import { diffPolicies } from '../policy/diff.ts';
-import { roleGraph } from '../policy/loadPolicy.ts';
 import { policyDigest, type PolicyFiles, type PolicyVersion } from '../policy/store.ts';
 import { holdChange, type ChangeDeps } from './deps.ts';
 import type { PendingChange } from './store.ts';
@@ -29,9 +27,10 @@ function weakenedTests(base: PolicyFiles, tests: PolicyFiles): { changed: string
 }
 
 /**
- * Holds the push when it changes or removes test files and would otherwise
- * succeed; returns undefined when it may go through the ordinary push (which
- * also refuses and audits a candidate that fails to compile or to pass).
+ * Holds the push when it changes or removes test files; returns undefined
+ * when it may go through the ordinary push. Called only for a candidate
+ * that already compiled and passed its tests in the checking worker (the
+ * push refuses and audits one that does not), so nothing is evaluated here.
  */
 export async function holdPolicyPush(
   deps: ChangeDeps,
@@ -39,8 +38,6 @@ export async function holdPolicyPush(
 ): Promise<PendingChange | undefined> {
   const weakened = weakenedTests(o.base.tests, o.tests);
   if (weakened.changed.length === 0 && weakened.removed.length === 0) return undefined;
-  const check = checkPolicy({ documents: o.documents, tests: o.tests, roles: await roleGraph(deps.catalog) });
-  if (!check.snapshot || !check.tests?.ok) return undefined;
   const diff = diffPolicies(o.base, { documents: o.documents, tests: o.tests });
   return deps.store.begin((t) =>
     holdChange(deps, t, {

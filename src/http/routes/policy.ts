@@ -70,9 +70,6 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
 
   /** Gates, stores and announces a new version; audits the outcome either way. */
   const push = async (o: { auth: AuthContext; meta: RequestMeta; base: PolicyVersion; documents: PolicyFiles; tests: PolicyFiles; comment?: string | undefined; rollbackOf?: number; type: string }) => {
-    // A push that changes or removes test files waits for a second administrator (src/changes/holdPolicyPush.ts).
-    const held = await holdPolicyPush(deps.changes, o);
-    if (held) return pendingAnswer(held, deps.clock.now());
     const before = { version: o.base.version, digest: o.base.digest };
     const roles = await roleGraph(deps.catalog);
     try {
@@ -90,6 +87,9 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       }
       throw err;
     }
+    // A passing push that changes or removes test files waits for a second administrator (src/changes/holdPolicyPush.ts).
+    const held = await holdPolicyPush(deps.changes, o);
+    if (held) return pendingAnswer(held, deps.clock.now());
     let created: PolicyVersion;
     let changedRules: string[] = [];
     try {
