@@ -158,8 +158,8 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
         const p = await c.createPrincipal(b);
         // A new person receives a one-time enrollment secret, shown only in this answer.
         if (p.kind !== 'user') return p;
-        const enrollment = await issueEnrollment(deps.auth, { principalId: p.id });
-        await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: actor, subjectId: p.id, meta, details: { expires_at: enrollment.expires_at } });
+        // The secret and its `enrollment.issued` event commit together (issueEnrollment records it).
+        const enrollment = await issueEnrollment(deps.auth, { principalId: p.id, actorId: actor, meta });
         return { ...p, enrollment };
       },
       patch: async (id, b) => {
@@ -179,8 +179,8 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) } },
       handler: async ({ params, auth, meta }) => {
         if (params.id === auth!.principalId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
-        const issued = await issueEnrollment(deps.auth, { principalId: params.id });
-        await deps.audit.record({ type: 'enrollment.issued', outcome: 'success', actorId: auth!.principalId, subjectId: params.id, meta, details: { expires_at: issued.expires_at } });
+        // Revokes the person's earlier unused secrets; the secret and its event commit together.
+        const issued = await issueEnrollment(deps.auth, { principalId: params.id, actorId: auth!.principalId, meta });
         return { status: 201, body: issued };
       },
     }),
