@@ -9,7 +9,8 @@
  * it tries. Deleting the pre-check fails the last test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { adminOf, basicAuth, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 type Answer = Awaited<ReturnType<TestApp['call']>>;
 const N = 7;
@@ -36,10 +37,11 @@ const statuses = (rs: Answer[]) => rs.map((r) => r.status);
 
 describe('refused attempts are audited, each one', () => {
   let app: TestApp;
+  let admin: Person;
 
   beforeAll(async () => {
     app = await startTestApp({ CUSTOS_LOCKOUT_SOURCE_ATTEMPTS: '100000' });
-    await adminOf(app);
+    admin = await adminOf(app);
   });
   afterAll(async () => app?.close());
 
@@ -81,6 +83,20 @@ describe('refused attempts are audited, each one', () => {
     expect(await count(app, { type: 'auth.password', subject: cy.id })).toBe(5);
     expect(await count(app, { type: 'auth.throttled', subject: cy.id, account: 'pwd:cy', keyKind: 'account' })).toBe(N + 1);
     expect(await count(app, { type: 'auth.lockout', subject: cy.id })).toBe(1);
+  });
+
+  it('wrong client secrets of a service: N refusals, N events naming the client, then the 429s of the lockout', async () => {
+    await app.wired.catalog.createProject({ id: 'refusals', name: 'Refusals' });
+    const svc = await app.wired.catalog.createPrincipal({ kind: 'service', name: 'job-7', sponsor_id: admin.id, project_id: 'refusals' });
+    const cred = await createClientCredential(app.wired.auth, { principalId: svc.id, createdBy: admin.id, meta: { ip: undefined, requestId: undefined } });
+    const answers: Answer[] = [];
+    for (let i = 0; i < 5 + N; i++) {
+      answers.push(await app.call('POST', '/v1/decisions', { headers: { authorization: basicAuth(cred.client_id, `cs_not-the-secret-${i}`) }, body: {} }));
+    }
+    expect(statuses(answers)).toEqual([...Array(5).fill(401), ...Array(N).fill(429)]);
+    const [r] = await app.db.sql`SELECT count(*)::int AS n FROM audit_events WHERE type = 'client.auth' AND outcome = 'failure' AND details->>'client_id' = ${cred.client_id}`;
+    expect(r!.n).toBe(5);
+    expect(await count(app, { type: 'auth.throttled', subject: svc.id, account: `client:${cred.client_id}` })).toBe(N);
   });
 
   it('parallel attempts during a lockout: the audited refusals add up to the 429s answered', async () => {
