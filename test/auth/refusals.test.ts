@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
-import { adminOf, basicAuth, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, form, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 type Answer = Awaited<ReturnType<TestApp['call']>>;
 const N = 7;
@@ -97,6 +97,26 @@ describe('refused attempts are audited, each one', () => {
     const [r] = await app.db.sql`SELECT count(*)::int AS n FROM audit_events WHERE type = 'client.auth' AND outcome = 'failure' AND details->>'client_id' = ${cred.client_id}`;
     expect(r!.n).toBe(5);
     expect(await count(app, { type: 'auth.throttled', subject: svc.id, account: `client:${cred.client_id}` })).toBe(N);
+  });
+
+  it('refused client assertions (private_key_jwt): each one is an event with a fixed reason', async () => {
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ iss: 'svc_x', sub: 'svc_x', note: 'x\uD800y' })}.`;
+    const unknown = `${b64({ alg: 'ES256', typ: 'JWT' })}.${b64({ iss: 'svc_nobody', sub: 'svc_nobody' })}.c2ln`;
+    const post = (assertion: string) =>
+      app.call('POST', '/oauth2/token', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+      });
+    const answers: Answer[] = [];
+    // Five for the unknown client: its budget (the sixth would be a 429, audited as auth.throttled).
+    for (let i = 0; i < N; i++) answers.push(await post(none));
+    for (let i = 0; i < 5; i++) answers.push(await post(unknown));
+    expect(statuses(answers)).toEqual(Array(N + 5).fill(401));
+    const rows = await app.db.sql`
+      SELECT details->>'reason' AS reason, count(*)::int AS n FROM audit_events
+      WHERE type = 'client.auth' AND details->>'method' = 'private_key_jwt' GROUP BY 1 ORDER BY 1`;
+    expect(rows.map((r) => [r.reason, r.n])).toEqual([['algorithm not allowed', N], ['no registered keys', 5]]);
   });
 
   it('parallel attempts during a lockout: the audited refusals add up to the 429s answered', async () => {
