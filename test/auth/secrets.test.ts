@@ -80,6 +80,15 @@ describe('enrollment secrets', () => {
     expect(issued.map((e) => (e.details as { superseded_ids: string[] }).superseded_ids.length)).toEqual([0, 1]);
   });
 
+  it('nobody issues an enrollment secret for themselves (it would let one person reset their own factors)', async () => {
+    await loginAs(app, admin);
+    const before = await app.db.sql`SELECT count(*)::int AS n FROM enrollments WHERE principal_id = ${admin.id}`;
+    const r = await app.call('POST', `/v1/principals/${admin.id}/enrollment`, { token: admin.token });
+    expect(r.status).toBe(403);
+    expect(r.body.code).toBe('forbidden');
+    expect(await app.db.sql`SELECT count(*)::int AS n FROM enrollments WHERE principal_id = ${admin.id}`).toEqual(before);
+  });
+
   it('enrolling revokes every other live secret of the person (two live ones, as stored before this version)', async () => {
     const p = await createPerson('lenny');
     // A second live secret written straight into the table, as an older version could leave it.
