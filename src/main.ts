@@ -82,7 +82,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const catalog = createCatalogStore(sql, { clock, ids });
   const audit = createAuditLog(sql, { clock, ids });
   const auth: AuthDeps = {
-    store: createAuthStore(sql),
+    store: createAuthStore(sql, { webhook: Boolean(config.webhook) }),
     clients: createClientCredentialStore(sql),
     clientContexts: new TtlCache(systemClock, 1000),
     catalog,

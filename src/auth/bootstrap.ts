@@ -26,7 +26,7 @@ export async function bootstrapAdmin(deps: AuthDeps, options: { username?: strin
     (await deps.catalog.createPrincipal({ kind: 'user', name: username, display_name: 'First administrator' }));
   await deps.catalog.getRole(ADMIN_ROLE);
   await deps.catalog.assignRole({ principal_id: principal.id, role_id: ADMIN_ROLE, project_id: null }, null);
-  const enrollment: IssuedEnrollment = await issueEnrollment(deps, { principalId: principal.id });
+  const enrollment: IssuedEnrollment = await issueEnrollment(deps, { principalId: principal.id, details: { via: 'bootstrap' } });
   await deps.audit.record({ type: 'bootstrap.admin_created', outcome: 'success', subjectId: principal.id, details: { username, role: ADMIN_ROLE, enrollment_expires_at: enrollment.expires_at } });
   return { principal_id: principal.id, username, enrollment_secret: enrollment.secret, expires_at: enrollment.expires_at };
 }

@@ -40,21 +40,26 @@ export async function authenticateClientAssertion(
   deps: AuthDeps,
   options: { assertion: string; audiences: string[]; meta: RequestMeta },
 ): Promise<AuthContext> {
-  const fail = (reason: string, clientId?: string) => new UnauthenticatedError('The client assertion is not valid.', { reason, clientId });
+  // Every refusal is audited (HIPAA §164.312(b)); reasons are fixed text and the client id is
+  // recorded only once it has passed its pattern, so nothing the caller chose can break the event.
+  const fail = async (reason: string, clientId?: string) => {
+    await deps.audit.record({ type: 'client.auth', outcome: 'failure', meta: options.meta, details: { method: 'private_key_jwt', reason, ...(clientId ? { client_id: clientId } : {}) } });
+    return new UnauthenticatedError('The client assertion is not valid.', { reason, clientId });
+  };
   const decoded = jwt.decode(options.assertion, { complete: true });
-  if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) throw fail('not a JWT');
+  if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) throw await fail('not a JWT');
   const header = decoded.header as unknown as Record<string, unknown>;
   const payload = decoded.payload as Record<string, unknown>;
-  if (!ALGORITHMS.includes(header.alg as (typeof ALGORITHMS)[number])) throw fail(`alg ${String(header.alg)}`);
+  if (!ALGORITHMS.includes(header.alg as (typeof ALGORITHMS)[number])) throw await fail('algorithm not allowed');
   // Keys come only from the client's registration: nothing is fetched from the token.
-  if (['jku', 'x5u', 'jwk', 'x5c'].some((h) => h in header)) throw fail('forbidden header');
+  if (['jku', 'x5u', 'jwk', 'x5c'].some((h) => h in header)) throw await fail('forbidden header');
   const clientId = payload.iss;
-  if (typeof clientId !== 'string' || clientId !== payload.sub || !/^[A-Za-z0-9_-]{1,64}$/.test(clientId)) throw fail('iss and sub must be the client id');
+  if (typeof clientId !== 'string' || clientId !== payload.sub || !/^[A-Za-z0-9_-]{1,64}$/.test(clientId)) throw await fail('iss and sub must be the client id');
 
   const keys = attemptKeys(`client:${clientId}`, options.meta);
   const row = await deps.clients.findByClientId(clientId);
   await reserveAttempt(deps, keys, options.meta, row?.principalId);
-  if (!row?.jwks) throw fail('no registered keys', clientId);
+  if (!row?.jwks) throw await fail('no registered keys', clientId);
   const candidates = row.jwks.keys.filter((k) => (header.kid === undefined || k.kid === header.kid) && (k.alg === undefined || k.alg === header.alg));
   const now = deps.clock.now();
   const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -74,11 +79,11 @@ export async function authenticateClientAssertion(
       /* try the next registered key */
     }
   }
-  if (!claims) throw fail('signature, audience or expiry not valid', clientId);
-  if (typeof claims.exp !== 'number' || claims.exp - nowSeconds > MAX_LIFETIME_SECONDS) throw fail('exp missing or too far ahead', clientId);
-  if (typeof claims.iat === 'number' && claims.iat > nowSeconds + 60) throw fail('iat in the future', clientId);
-  if (typeof claims.jti !== 'string' || claims.jti.length < 8 || claims.jti.length > 200) throw fail('jti missing', clientId);
-  if (!(await deps.clients.useAssertionJti(clientId, claims.jti, new Date(claims.exp * 1000)))) throw fail('assertion replayed', clientId);
+  if (!claims) throw await fail('signature, audience or expiry not valid', clientId);
+  if (typeof claims.exp !== 'number' || claims.exp - nowSeconds > MAX_LIFETIME_SECONDS) throw await fail('exp missing or too far ahead', clientId);
+  if (typeof claims.iat === 'number' && claims.iat > nowSeconds + 60) throw await fail('iat in the future', clientId);
+  if (typeof claims.jti !== 'string' || claims.jti.length < 8 || claims.jti.length > 200) throw await fail('jti missing', clientId);
+  if (!(await deps.clients.useAssertionJti(clientId, claims.jti, new Date(claims.exp * 1000)))) throw await fail('assertion replayed', clientId);
   await attemptSucceeded(deps, keys);
   const auth = await clientContext(deps, row);
   return { ...auth, amr: ['private_key_jwt'] };

@@ -156,7 +156,11 @@ async function authenticateClientUncached(deps: AuthDeps, creds: { clientId: str
       verified.set(key, { credentialId: row.id, until: now.getTime() + CACHE_TTL_MS });
     }
   }
-  if (!row || !ok) throw fail('unknown client or wrong secret');
+  if (!row || !ok) {
+    // Every refused authentication attempt is audited (HIPAA §164.312(b)); the secret never is.
+    await deps.audit.record({ type: 'client.auth', outcome: 'failure', subjectId: row?.principalId ?? null, meta, details: { client_id: creds.clientId, reason: 'unknown client or wrong secret' } });
+    throw fail('unknown client or wrong secret');
+  }
   return clientContext(deps, row);
 }
 

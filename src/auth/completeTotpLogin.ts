@@ -7,6 +7,7 @@ import { MAX_CHALLENGE_FAILURES, type AuthDeps } from './deps.ts';
 import { issueSession, type IssuedSession } from './issueSession.ts';
 import { hashOpaqueToken } from './opaqueToken.ts';
 import { checkTotpCode } from './checkTotpCode.ts';
+import { deadChallenge } from './refusals.ts';
 
 /** Options of {@link completeTotpLogin}. */
 export interface CompleteTotpLoginOptions {
@@ -22,13 +23,15 @@ export interface CompleteTotpLoginOptions {
 export async function completeTotpLogin(deps: AuthDeps, options: CompleteTotpLoginOptions): Promise<IssuedSession> {
   const now = deps.clock.now();
   const challenge = await deps.store.findMfaChallenge(hashOpaqueToken(options.mfaToken), now, MAX_CHALLENGE_FAILURES);
-  if (!challenge) throw new InvalidMfaError({ reason: 'unknown, expired or used challenge' });
+  if (!challenge) throw await deadChallenge(deps, { type: 'auth.totp.login', mfaToken: options.mfaToken, meta: options.meta });
   try {
     await checkTotpCode(deps, { principalId: challenge.principalId, code: options.code, meta: options.meta, purpose: 'login' });
   } catch (err) {
     if (err instanceof InvalidMfaError) await deps.store.recordMfaFailure(challenge.id);
     throw err;
   }
-  if (!(await deps.store.consumeMfaChallenge(challenge.id))) throw new InvalidMfaError({ reason: 'challenge consumed concurrently' });
+  if (!(await deps.store.consumeMfaChallenge(challenge.id))) {
+    throw await deadChallenge(deps, { type: 'auth.totp.login', mfaToken: options.mfaToken, meta: options.meta, reason: 'challenge consumed concurrently' });
+  }
   return issueSession(deps, { principalId: challenge.principalId, scope: 'full', amr: ['pwd', 'otp', 'mfa'], mfaMethod: 'totp' });
 }

@@ -55,7 +55,10 @@ export async function issueSession(deps: AuthDeps, options: IssueSessionOptions)
   // The one place every login path passes: a person disabled between the
   // first and second factor gets nothing (and nothing to revive later).
   const principal = await deps.catalog.getPrincipal(options.principalId);
-  if (principal.status !== 'active' || principal.kind !== 'user') throw new InvalidCredentialsError({ reason: 'principal not active', principalId: principal.id });
+  if (principal.status !== 'active' || principal.kind !== 'user') {
+    await deps.audit.record({ type: 'auth.session', outcome: 'failure', subjectId: principal.id, details: { reason: 'principal not active' } });
+    throw new InvalidCredentialsError({ reason: 'principal not active', principalId: principal.id });
+  }
   const now = deps.clock.now();
   const session = {
     id: deps.ids(),

@@ -6,11 +6,12 @@
  */
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError } from '../errors.ts';
+import { InvalidMfaError, UnauthenticatedError } from '../errors.ts';
 import type { AuthContext } from './context.ts';
 import { MAX_CHALLENGE_FAILURES, type AuthDeps } from './deps.ts';
 import { issueSession, type IssuedSession } from './issueSession.ts';
 import { hashOpaqueToken } from './opaqueToken.ts';
+import { deadChallenge } from './refusals.ts';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 
 /** How many codes a person gets at once. */
@@ -41,11 +42,16 @@ function newCode(): string {
 /** Replaces the caller's recovery codes with ten new ones (shown once). */
 export async function regenerateRecoveryCodes(deps: AuthDeps, auth: AuthContext, meta: RequestMeta): Promise<{ codes: string[] }> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);
-  await deps.store.replaceRecoveryCodes(
-    auth.principalId,
-    codes.map((c) => ({ id: deps.ids(), hmac: recoveryHmac(deps.encryptionKey, c) })),
-  );
-  await deps.audit.record({ type: 'recovery_codes.generated', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta, details: { count: codes.length } });
+  // The new codes and their event commit together; a recovery in between wins (the session is checked under the lock).
+  await deps.store.transaction(async (s, tx) => {
+    await s.lockPerson(auth.principalId);
+    if (!(await s.sessionLive(auth.sessionId, deps.clock.now()))) throw new UnauthenticatedError('The session has ended.', { reason: 'revoked meanwhile' });
+    await s.replaceRecoveryCodes(
+      auth.principalId,
+      codes.map((c) => ({ id: deps.ids(), hmac: recoveryHmac(deps.encryptionKey, c) })),
+    );
+    await deps.audit.recordIn(tx, { type: 'recovery_codes.generated', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta, details: { count: codes.length } });
+  });
   return { codes };
 }
 
@@ -53,15 +59,17 @@ export async function regenerateRecoveryCodes(deps: AuthDeps, auth: AuthContext,
 export async function completeRecoveryLogin(deps: AuthDeps, options: { mfaToken: string; code: string; meta: RequestMeta }): Promise<IssuedSession> {
   const now = deps.clock.now();
   const challenge = await deps.store.findMfaChallenge(hashOpaqueToken(options.mfaToken), now, MAX_CHALLENGE_FAILURES);
-  if (!challenge) throw new InvalidMfaError({ reason: 'unknown, expired or used challenge' });
+  if (!challenge) throw await deadChallenge(deps, { type: 'recovery_code.used', mfaToken: options.mfaToken, meta: options.meta });
   const keys = attemptKeys(`mfa:${challenge.principalId}`, options.meta);
   await reserveAttempt(deps, keys, options.meta, challenge.principalId);
   if (!(await deps.store.useRecoveryCode(challenge.principalId, recoveryHmac(deps.encryptionKey, options.code), now))) {
     await deps.store.recordMfaFailure(challenge.id);
-    await deps.audit.record({ type: 'recovery_code.used', outcome: 'failure', subjectId: challenge.principalId, meta: options.meta });
+    await deps.audit.record({ type: 'recovery_code.used', outcome: 'failure', subjectId: challenge.principalId, meta: options.meta, details: { reason: 'unknown or used recovery code' } });
     throw new InvalidMfaError({ reason: 'unknown or used recovery code' });
   }
-  if (!(await deps.store.consumeMfaChallenge(challenge.id))) throw new InvalidMfaError({ reason: 'challenge consumed concurrently' });
+  if (!(await deps.store.consumeMfaChallenge(challenge.id))) {
+    throw await deadChallenge(deps, { type: 'recovery_code.used', mfaToken: options.mfaToken, meta: options.meta, reason: 'challenge consumed concurrently' });
+  }
   await attemptSucceeded(deps, keys);
   const left = await deps.store.countRecoveryCodes(challenge.principalId);
   await deps.audit.record({ type: 'recovery_code.used', outcome: 'success', actorId: challenge.principalId, subjectId: challenge.principalId, meta: options.meta, details: { remaining: left } });

@@ -79,20 +79,72 @@ export interface FactorSummary {
   last_used_at: string | null;
 }
 
+/** What a recovery took from a person: ids of factors (never their secrets) and counts. */
+export interface RemovedFactors {
+  webauthn: string[];
+  totp: string[];
+  /** Unconfirmed TOTP factors (secrets handed out but never proven). */
+  pendingTotp: number;
+  /** Recovery codes, used or not. */
+  recoveryCodes: number;
+}
+
+/** A webhook notification queued in the outbox (sent only when a webhook is configured). */
+export interface QueuedNotification {
+  id: string;
+  event: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
 /** Credential and session storage. */
 export interface AuthStore {
   /**
-   * The writes an administrator's catalog change makes (enrollment secrets,
-   * ending sessions) through the caller's transaction, so they commit with
-   * the change's audit event or not at all.
+   * Runs `fn` in one transaction: the store it receives writes through it,
+   * and `tx` is for `audit.recordIn`, so a change and its event commit together.
+   * On a store already bound to a transaction, `fn` joins that one.
    */
-  withTx(tx: Tx): Pick<AuthStore, 'createEnrollment' | 'revokeAllSessions'>;
+  transaction<T>(fn: (store: AuthStore, tx: Tx) => Promise<T>): Promise<T>;
+  /** This store, writing through the caller's transaction. */
+  within(tx: Tx): AuthStore;
+  /**
+   * Locks the person's row until the transaction ends, so credential changes
+   * of one person (issue, redeem, recovery, adding or removing a factor) run
+   * one after the other. Call it inside {@link transaction} only.
+   */
+  lockPerson(principalId: string): Promise<void>;
+
   setPassword(principalId: string, hash: string): Promise<void>;
   getPasswordHash(principalId: string): Promise<string | undefined>;
 
   createEnrollment(e: { id: string; principalId: string; secretHash: Buffer; expiresAt: Date }): Promise<void>;
-  /** Marks the enrollment used if it belongs to the principal, is unused and unexpired; true when it did. */
+  /** Marks the enrollment used if it belongs to the principal, is unused, unrevoked and unexpired; true when it did. */
   consumeEnrollment(principalId: string, secretHash: Buffer, now: Date): Promise<boolean>;
+  /** What became of an enrollment secret of this person (to audit why it was refused). */
+  enrollmentState(principalId: string, secretHash: Buffer, now: Date): Promise<'unknown' | 'used' | 'superseded' | 'enrolled' | 'expired' | 'live'>;
+  /** Revokes every live (unused, unrevoked) enrollment secret of a person; returns their ids. */
+  revokeEnrollments(principalId: string, now: Date, reason: 'superseded' | 'enrolled'): Promise<string[]>;
+  /** Ends every pending MFA login challenge of a person; returns how many. */
+  revokeMfaChallenges(principalId: string, now: Date): Promise<number>;
+  /** Ends every pending WebAuthn challenge bound to a person; returns how many. */
+  revokeWebauthnChallenges(principalId: string, now: Date): Promise<number>;
+  /**
+   * Removes every second factor of a person (WebAuthn credentials, TOTP
+   * factors, recovery codes) and forgets their WebAuthn user handle.
+   */
+  removeAllFactors(principalId: string): Promise<RemovedFactors>;
+  /** Whose MFA challenge this token was, live or not (to attribute a refused attempt). */
+  mfaChallengeOwner(tokenHash: Buffer): Promise<string | undefined>;
+  /** Queues a webhook notification (a no-op when no webhook is configured). */
+  queueNotification(n: QueuedNotification): Promise<void>;
+  /**
+   * For a host-side recovery: whether the person holds the role
+   * organisation-wide (directly or through a role that inherits it), and how
+   * many other active holders could still sign in (have a second factor).
+   */
+  roleHoldersWithFactors(principalId: string, roleId: string): Promise<{ holds: boolean; othersWithFactors: number }>;
+  /** Whether a session is live (not revoked, not past its end). */
+  sessionLive(sessionId: string, now: Date): Promise<boolean>;
 
   createTotpFactor(f: { id: string; principalId: string; secretEnc: Buffer }): Promise<void>;
   getTotpFactor(principalId: string, factorId: string): Promise<TotpFactorRow | undefined>;

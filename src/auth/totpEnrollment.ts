@@ -64,12 +64,20 @@ export async function confirmTotpEnrollment(
     await deps.audit.record({ type: 'factor.added', outcome: 'failure', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', reason: result.reason } });
     throw new InvalidMfaError({ reason: result.reason });
   }
-  const replaced = await deps.store.getConfirmedTotp(auth.principalId);
-  if (!(await deps.store.confirmTotp(auth.principalId, factor.id, result.timeStep))) throw new NotFoundError(`Pending factor ${options.factorId}`);
-  if (replaced) {
-    await deps.audit.record({ type: 'factor.removed', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', factor_id: replaced.id, reason: 'replaced' } });
-  }
-  await deps.audit.record({ type: 'factor.added', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', factor_id: factor.id } });
+  // The factor and its events commit together. Under the person's lock the
+  // session must still be live: a recovery that committed meanwhile wins.
+  const confirmed = await deps.store.transaction(async (s, tx) => {
+    await s.lockPerson(auth.principalId);
+    if (!(await s.sessionLive(auth.sessionId, now))) return false;
+    const replaced = await s.getConfirmedTotp(auth.principalId);
+    if (!(await s.confirmTotp(auth.principalId, factor.id, result.timeStep))) return false;
+    if (replaced) {
+      await deps.audit.recordIn(tx, { type: 'factor.removed', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', factor_id: replaced.id, reason: 'replaced' } });
+    }
+    await deps.audit.recordIn(tx, { type: 'factor.added', outcome: 'success', actorId: auth.principalId, subjectId: auth.principalId, meta: options.meta, details: { factor: 'totp', factor_id: factor.id } });
+    return true;
+  });
+  if (!confirmed) throw new NotFoundError(`Pending factor ${options.factorId}`);
   if (auth.scope === 'full') return { factor_id: factor.id, confirmed: true };
   await deps.store.revokeSession(auth.sessionId, now);
   return issueSession(deps, { principalId: auth.principalId, scope: 'full', amr: ['pwd', 'otp', 'mfa'], mfaMethod: 'totp' });

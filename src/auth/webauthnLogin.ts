@@ -8,6 +8,7 @@ import { InvalidMfaError } from '../errors.ts';
 import { MAX_CHALLENGE_FAILURES, type AuthDeps } from './deps.ts';
 import { issueSession, type IssuedSession } from './issueSession.ts';
 import { hashOpaqueToken } from './opaqueToken.ts';
+import { deadChallenge } from './refusals.ts';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 import { assertActivePerson, auditRefusal, ownedCredential, refused, requestOptions, takeChallenge, verifyAssertion, type AssertionInput } from './webauthn.ts';
 
@@ -15,11 +16,7 @@ const AUDIT_TYPE = 'auth.webauthn.login';
 
 async function liveMfaChallenge(deps: AuthDeps, mfaToken: string, meta: RequestMeta): Promise<{ id: string; principalId: string }> {
   const challenge = await deps.store.findMfaChallenge(hashOpaqueToken(mfaToken), deps.clock.now(), MAX_CHALLENGE_FAILURES);
-  if (!challenge) {
-    const err = refused('unknown, expired or used login challenge');
-    await auditRefusal(deps, { type: AUDIT_TYPE, err, subjectId: null, meta });
-    throw err;
-  }
+  if (!challenge) throw await deadChallenge(deps, { type: AUDIT_TYPE, mfaToken, meta, reason: 'unknown, expired or used login challenge' });
   return challenge;
 }
 

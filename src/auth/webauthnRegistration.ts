@@ -99,16 +99,30 @@ export async function finishWebauthnRegistration(
     if (info.userVerified !== true) throw refused('user not verified');
     const c = info.credential;
     if (Buffer.from(c.id, 'base64url').length > MAX_CREDENTIAL_ID_BYTES) throw refused('credential id too long');
-    if (await deps.store.getWebauthnCredential(c.id)) throw new ConflictError('This authenticator is already registered.');
-    await deps.store.addWebauthnCredential({
-      id: c.id,
-      principalId: auth.principalId,
-      name: options.name,
-      publicKey: Buffer.from(c.publicKey),
-      counter: c.counter,
-      transports: cleanTransports(c.transports),
-      deviceType: info.credentialDeviceType,
-      backedUp: info.credentialBackedUp,
+    // The credential and its event commit together. Under the person's lock the
+    // session must still be live: a recovery that committed meanwhile wins.
+    await deps.store.transaction(async (s, tx) => {
+      await s.lockPerson(auth.principalId);
+      if (!(await s.sessionLive(auth.sessionId, deps.clock.now()))) throw refused('session ended meanwhile');
+      if (await s.getWebauthnCredential(c.id)) throw new ConflictError('This authenticator is already registered.');
+      await s.addWebauthnCredential({
+        id: c.id,
+        principalId: auth.principalId,
+        name: options.name,
+        publicKey: Buffer.from(c.publicKey),
+        counter: c.counter,
+        transports: cleanTransports(c.transports),
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+      });
+      await deps.audit.recordIn(tx, {
+        type: 'factor.added',
+        outcome: 'success',
+        actorId: auth.principalId,
+        subjectId: auth.principalId,
+        meta,
+        details: { factor: 'webauthn', factor_id: c.id, name: options.name },
+      });
     });
     credentialId = c.id;
   } catch (err) {
@@ -118,14 +132,6 @@ export async function finishWebauthnRegistration(
     }
     throw err;
   }
-  await deps.audit.record({
-    type: 'factor.added',
-    outcome: 'success',
-    actorId: auth.principalId,
-    subjectId: auth.principalId,
-    meta,
-    details: { factor: 'webauthn', factor_id: credentialId, name: options.name },
-  });
   if (auth.scope === 'enrollment') {
     await deps.store.revokeSession(auth.sessionId, deps.clock.now());
     return { kind: 'session', session: await issueSession(deps, { principalId: auth.principalId, scope: 'full', amr: ['pwd', 'hwk', 'mfa'], mfaMethod: 'webauthn' }) };

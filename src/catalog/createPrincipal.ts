@@ -29,10 +29,8 @@ export async function createPrincipal(deps: CatalogDeps, options: CreatePrincipa
     const p = await deps.catalog.withTx(tx).createPrincipal(options.body);
     const created = { type: 'catalog.principal.created', outcome: 'success' as const, actorId: options.actorId, subjectId: p.id, meta: options.meta, details: { id: p.id, after: p } };
     if (p.kind !== 'user') return { result: p, events: [created] };
-    const enrollment = await issueEnrollment(deps, { principalId: p.id, tx });
-    return {
-      result: { ...p, enrollment },
-      events: [created, { type: 'enrollment.issued', outcome: 'success', actorId: options.actorId, subjectId: p.id, meta: options.meta, details: { expires_at: enrollment.expires_at } }],
-    };
+    // Records its own `enrollment.issued` event, in this transaction.
+    const enrollment = await issueEnrollment(deps, { principalId: p.id, tx, actorId: options.actorId, meta: options.meta });
+    return { result: { ...p, enrollment }, events: [created] };
   });
 }

@@ -7,7 +7,6 @@
 import type { RequestMeta } from '../audit/log.ts';
 import { issueEnrollment, type IssuedEnrollment } from '../auth/enrollment.ts';
 import { ForbiddenError } from '../errors.ts';
-import { commitWithEvent } from './commitWithEvent.ts';
 import type { CatalogDeps } from './deps.ts';
 
 /** Options of {@link reissueEnrollment}. */
@@ -20,11 +19,6 @@ export interface ReissueEnrollmentOptions {
 /** Issues the secret (shown once) and records it; both commit or neither does. */
 export async function reissueEnrollment(deps: CatalogDeps, options: ReissueEnrollmentOptions): Promise<IssuedEnrollment> {
   if (options.principalId === options.actorId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
-  return commitWithEvent(deps, async (tx) => {
-    const issued = await issueEnrollment(deps, { principalId: options.principalId, tx });
-    return {
-      result: issued,
-      events: [{ type: 'enrollment.issued', outcome: 'success', actorId: options.actorId, subjectId: options.principalId, meta: options.meta, details: { expires_at: issued.expires_at } }],
-    };
-  });
+  // The secret, the revocation of earlier ones and `enrollment.issued` commit together (issueEnrollment).
+  return issueEnrollment(deps, { principalId: options.principalId, actorId: options.actorId, meta: options.meta });
 }

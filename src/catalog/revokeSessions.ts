@@ -18,7 +18,7 @@ export async function revokeSessions(deps: CatalogDeps, options: RevokeSessionsO
   const now = deps.clock.now();
   return commitWithEvent(deps, async (tx) => {
     await deps.catalog.withTx(tx).getPrincipal(options.principalId);
-    const revoked = await deps.store.withTx(tx).revokeAllSessions(options.principalId, now);
+    const revoked = await deps.store.within(tx).revokeAllSessions(options.principalId, now);
     return {
       result: { revoked },
       events: [{ type: 'session.revoked_all', outcome: 'success', actorId: options.actorId, subjectId: options.principalId, meta: options.meta, details: { revoked } }],

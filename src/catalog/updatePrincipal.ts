@@ -43,7 +43,7 @@ export async function updatePrincipal(deps: CatalogDeps, options: UpdatePrincipa
     const before = await catalog.lockPrincipal(options.id);
     const after = await catalog.updatePrincipal(options.id, options.body);
     const details: Record<string, unknown> = { id: options.id, before, after };
-    if (options.body.status === 'disabled') details.sessions_revoked = await deps.store.withTx(tx).revokeAllSessions(options.id, now);
+    if (options.body.status === 'disabled') details.sessions_revoked = await deps.store.within(tx).revokeAllSessions(options.id, now);
     if (after.sponsor_id !== before.sponsor_id) details.credentials_revoked = await deps.clients.withTx(tx).revokeAllOf(options.id, now);
     return { result: after, events: [{ type: 'catalog.principal.updated', outcome: 'success', actorId: options.actorId, subjectId: options.id, meta: options.meta, details }] };
   });

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { CustosError } from '../errors.ts';
 import { VERSION } from '../main.ts';
+import { registerAdmin } from './admin.ts';
 import { registerAudit } from './audit.ts';
 import { registerBootstrap } from './bootstrap.ts';
 import { registerDecisions } from './decisions.ts';
@@ -20,6 +21,7 @@ registerPolicy(program);
 registerKeys(program);
 registerAudit(program);
 registerDecisions(program);
+registerAdmin(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const code = err instanceof CustosError ? err.code : 'error';

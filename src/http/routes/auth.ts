@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { completeTotpLogin } from '../../auth/completeTotpLogin.ts';
-import { redeemEnrollment } from '../../auth/enrollment.ts';
+import { redeemEnrollment } from '../../auth/redeemEnrollment.ts';
 import { login } from '../../auth/login.ts';
 import { listFactors, removeFactor } from '../../auth/factors.ts';
 import { completeRecoveryLogin, regenerateRecoveryCodes } from '../../auth/recoveryCodes.ts';
@@ -12,12 +12,13 @@ import { stepUpWithTotp } from '../../auth/stepUp.ts';
 import { confirmTotpEnrollment, startTotpEnrollment } from '../../auth/totpEnrollment.ts';
 import type { AppDeps } from '../deps.ts';
 import { must, Session } from './shared.ts';
-import { defineRoute } from '../route.ts';
+import { defineRoute, storableText } from '../route.ts';
 
 // Bounded so a megabyte "password" cannot make argon2id do unbounded work.
 const StepUp = z.object({ mfa_at: z.string(), method: z.enum(['totp', 'webauthn']) });
 const PasswordField = z.string().min(1).max(1024);
-const Username = z.string().min(1).max(128);
+// Names reach audit events: storable text only, so a refusal can always be recorded.
+const Username = storableText(128).min(1);
 const Code = z.string().min(1).max(16);
 
 

@@ -11,7 +11,7 @@ import { stepUpWithWebauthn, webauthnStepUpOptions } from '../../auth/webauthnSt
 import type { AppDeps } from '../deps.ts';
 import { must, Session } from './shared.ts';
 import { RateLimitedError } from '../../errors.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, storableText, type AnyRoute } from '../route.ts';
 
 
 /** base64url text of bounded length. */
@@ -85,7 +85,7 @@ export function webauthnRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Finish registering: an enrollment session gets a full session, a full session the new credential',
       tag: 'me',
       auth: { kind: 'enrollment' },
-      body: z.strictObject({ name: z.string().trim().min(1).max(100), response: RegistrationResponse }),
+      body: z.strictObject({ name: storableText(100).trim().min(1), response: RegistrationResponse }),
       responses: {
         200: { description: 'Registered while enrolling; full session', schema: Session },
         201: { description: 'Registered', schema: z.object({ credential_id: z.string(), name: z.string() }) },
@@ -129,7 +129,10 @@ export function webauthnRoutes(deps: AppDeps): AnyRoute[] {
         if (meta.ip) {
           const limits = { ...deps.auth.settings.throttle.source, budget: deps.auth.settings.throttle.source.budget * 10 };
           const r = await deps.auth.store.reserveAttempt(`pkopt:${meta.ip}`, deps.clock.now(), limits);
-          if (!r.allowed) throw new RateLimitedError(r.retryAfterSeconds);
+          if (!r.allowed) {
+            await deps.audit.record({ type: 'auth.throttled', outcome: 'failure', meta, details: { key_kind: 'source', key: `pkopt:${meta.ip}`, account: null, seconds: r.retryAfterSeconds } });
+            throw new RateLimitedError(r.retryAfterSeconds);
+          }
         }
         return { body: await passkeyLoginOptions(deps.auth) };
       },

@@ -1,0 +1,45 @@
+/**
+ * `custos admin recover USERNAME`: the host operator's way back in when no
+ * administrator can sign in (say the first administrator's enrollment
+ * secret expired unused). Prints a fresh one-time enrollment secret once, on
+ * standard output; redeeming it removes the account's old factors, sessions
+ * and secrets. Audited (actor null, via 'cli', the OS user) and announced on
+ * the webhook. Refused while another administrator can still sign in.
+ */
+import os from 'node:os';
+import type { Command } from 'commander';
+import { recoverAdministrator } from '../auth/recoverAdministrator.ts';
+import { withContext } from './context.ts';
+
+/** The operating-system account running the command (recorded in the audit event). */
+function osUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the numeric id still says who it was.
+    return `uid:${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+/** Registers `custos admin …`. */
+export function registerAdmin(program: Command): void {
+  const admin = program.command('admin').description('host-side administrator recovery');
+
+  admin
+    .command('recover')
+    .description('issue a recovery enrollment secret for an administrator when no administrator can sign in (audited)')
+    .argument('<username>', 'login name of the administrator')
+    .option('--json', 'print the result as JSON (for automation)')
+    .action(async (username: string, opts: { json?: boolean }) => {
+      await withContext(async ({ wired }) => {
+        const r = await recoverAdministrator(wired.auth, { username, osUser: osUser(), host: os.hostname() });
+        // Printed once, deliberately not through the logger, so it never lands in log storage.
+        if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+        else
+          process.stdout.write(
+            `Recovery for administrator ${r.username}.\nOne-time enrollment secret (shown only now, expires ${r.expires_at}):\n  ${r.secret}\n` +
+              `Redeeming it (POST /v1/auth/enroll) removes the account's factors, sessions and other secrets.\n`,
+          );
+      });
+    });
+}
