@@ -8,7 +8,6 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
-import { UnavailableError } from '../errors.ts';
 import { LAPSED_APPROVALS } from './activationCheck.ts';
 import type { AccessRequest, ApprovalOutcome, Grant, GrantInsert, GrantStore, Notification, ReviewItem, Trace } from './store.ts';
 
@@ -105,14 +104,8 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
 
   /** Appends the trace's audit events and queues its notifications, in the transaction of the change. */
   async function leave(tx: Tx, t: Trace): Promise<void> {
-    for (const e of t.events) {
-      try {
-        await o.audit.recordIn(tx, e);
-      } catch (err) {
-        // No change without its audit event: the transaction rolls back and the caller gets 503.
-        throw err instanceof UnavailableError ? err : new UnavailableError(err);
-      }
-    }
+    // No change without its audit event: a failed append (AuditUnavailableError, 503) rolls the transaction back.
+    for (const e of t.events) await o.audit.recordIn(tx, e);
     await queue(tx, t.notices);
   }
 

@@ -58,6 +58,8 @@ beforeAll(async () => {
   const pepP = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: apa.id, project_id: 'onc' });
   await c.assignRole({ principal_id: pepP.id, role_id: 'enforcement-point', project_id: null }, null);
   pep = await credential(pepP.id, apa.id);
+  // The enforcement point serves both datasets (introspection answers only for those).
+  await app.db.sql`INSERT INTO resource_server_datasets (principal_id, dataset_id) VALUES (${pepP.id}, 'onc-notes'), (${pepP.id}, 'cardio-notes')`;
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-onc', sponsor_id: sci.id, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
   job = await credential(jobP.id, sci.id);

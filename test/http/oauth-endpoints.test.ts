@@ -15,7 +15,7 @@
  * - a revocation commits with its audit event or not at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, basicAuth, form, oncologyWorld, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, form, oncologyWorld, startTestApp, type Person, type TestApp, sponsorCredentials } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -54,9 +54,9 @@ beforeAll(async () => {
   const c = app.wired.catalog;
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-oauth', sponsor_id: world.scientistId, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  const jc = await app.call('POST', `/v1/principals/${jobP.id}/credentials`, { token: admin.token });
-  expect(jc.status).toBe(201);
-  job = { id: jobP.id, basic: basicAuth(jc.body.client_id, jc.body.client_secret), clientId: jc.body.client_id, secret: jc.body.client_secret };
+  // Only the sponsor receives a service's credentials.
+  const jc = await sponsorCredentials(app, world.scientist, jobP.id);
+  job = { id: jobP.id, basic: basicAuth(jc.client_id, jc.client_secret!), clientId: jc.client_id, secret: jc.client_secret! };
 });
 afterAll(async () => app?.close());
 

@@ -19,7 +19,7 @@ import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/main.ts';
-import { adminOf, basicAuth, form, loginAs, oncologyWorld, personWithRoles, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, form, loginAs, oncologyWorld, personWithRoles, sponsorCredentials, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -71,8 +71,9 @@ beforeAll(async () => {
   expect((await setServed(servers.labs.id, [LABS.id])).status).toBe(200);
   const jobP = await c.createPrincipal({ kind: 'service', name: 'train-rs', sponsor_id: sciId, project_id: 'onc' });
   await c.assignRole({ principal_id: jobP.id, role_id: 'data-scientist', project_id: 'onc' }, null);
-  const jc = await app.call('POST', `/v1/principals/${jobP.id}/credentials`, { token: admin.token });
-  job = { basic: basicAuth(jc.body.client_id, jc.body.client_secret) };
+  // Only the sponsor receives a service's credentials.
+  const jc = await sponsorCredentials(app, world.scientist, jobP.id);
+  job = { basic: basicAuth(jc.client_id, jc.client_secret!) };
 });
 afterAll(async () => app?.close());
 
