@@ -5,6 +5,7 @@
  * first and write nothing, so a failure can be recorded in the same
  * transaction without undoing half a change.
  */
+import { issueEnrollment, type IssuedEnrollment } from '../auth/enrollment.ts';
 import { CustosError } from '../errors.ts';
 import { roleGraph } from '../policy/loadPolicy.ts';
 import type { PolicyFiles } from '../policy/store.ts';
@@ -14,8 +15,8 @@ import type { ChangeTx, PendingChange } from './store.ts';
 /** Why an approved change could not be applied. */
 export type ApplyFailure = 'target-changed' | 'no-longer-valid';
 
-/** What applying did: the domain event it recorded, or why it failed. */
-export type ApplyOutcome = { ok: true; reloadPolicy: boolean } | { ok: false; reason: ApplyFailure; detail?: string };
+/** What applying did: the domain event it recorded (and, for a recovery, the secret to hand over once), or why it failed. */
+export type ApplyOutcome = { ok: true; reloadPolicy: boolean; enrollment?: IssuedEnrollment } | { ok: false; reason: ApplyFailure; detail?: string };
 
 /** Checks the target and applies the change with its domain audit event; writes nothing when it fails. */
 export async function applyChange(deps: ChangeDeps, t: ChangeTx, c: PendingChange, approverId: string, meta: Parameters<ChangeDeps['audit']['record']>[0]['meta']): Promise<ApplyOutcome> {
@@ -57,6 +58,16 @@ export async function applyChange(deps: ChangeDeps, t: ChangeTx, c: PendingChang
       if (!removed) return { ok: false, reason: 'target-changed' };
       await deps.audit.recordIn(t.tx, { type: 'role.unassigned', outcome: 'success', actorId: approverId, subjectId: removed.principal_id, meta, details: { before: removed, ...trace } });
       return { ok: true, reloadPolicy: false };
+    }
+    case 'principal.recover': {
+      // The secret goes to the approver, shown once in the approval's answer; its
+      // `enrollment.issued` event names the change (issueEnrollment records it in this transaction).
+      try {
+        const enrollment = await issueEnrollment(deps.auth, { principalId: c.target, tx: t.tx, actorId: approverId, meta, details: trace });
+        return { ok: true, reloadPolicy: false, enrollment };
+      } catch (err) {
+        return invalid(err);
+      }
     }
     case 'policy.update': {
       const p = c.payload as { documents: PolicyFiles; tests: PolicyFiles; comment: string | null; rollback_of: number | null; type: string };

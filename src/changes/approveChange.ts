@@ -12,6 +12,7 @@
  */
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext } from '../auth/context.ts';
+import type { IssuedEnrollment } from '../auth/enrollment.ts';
 import { assertFreshMfa } from '../auth/stepUp.ts';
 import { ConflictError, ForbiddenError, NotFoundError, StepUpRequiredError } from '../errors.ts';
 import { applyChange } from './applyChange.ts';
@@ -23,17 +24,21 @@ import type { ChangeTx, PendingChange } from './store.ts';
 /** Principals who would gain from the change: they may not approve it. */
 async function beneficiaries(t: ChangeTx, c: PendingChange, at: Date): Promise<string[]> {
   if (c.kind === 'role.update') return t.holdersOf(c.target, at);
-  if (c.kind === 'role.assign' || c.kind === 'role.unassign') return [c.target];
+  if (c.kind === 'role.assign' || c.kind === 'role.unassign' || c.kind === 'principal.recover') return [c.target];
   return [];
 }
 
-/** Approves and applies a pending change; throws (after auditing) when refused or when it fails. */
-export async function approveChange(deps: ChangeDeps, o: { auth: AuthContext; meta: RequestMeta; id: string; comment?: string | undefined }): Promise<PendingChange> {
+/**
+ * Approves and applies a pending change; throws (after auditing) when
+ * refused or when it fails. An approved recovery returns the new
+ * enrollment secret, shown only in this answer.
+ */
+export async function approveChange(deps: ChangeDeps, o: { auth: AuthContext; meta: RequestMeta; id: string; comment?: string | undefined }): Promise<PendingChange & { enrollment?: IssuedEnrollment }> {
   const actorId = o.auth.principalId;
   const change = await deps.store.get(o.id);
   if (!change) throw new NotFoundError(`Change ${o.id}`);
   const refuse = (reason: string) =>
-    deps.audit.record({ type: 'change.approval_refused', outcome: 'failure', actorId, subjectId: change.kind === 'role.assign' || change.kind === 'role.unassign' ? change.target : null, meta: o.meta, details: { change_id: change.id, kind: change.kind, reason } });
+    deps.audit.record({ type: 'change.approval_refused', outcome: 'failure', actorId, subjectId: change.kind === 'role.assign' || change.kind === 'role.unassign' || change.kind === 'principal.recover' ? change.target : null, meta: o.meta, details: { change_id: change.id, kind: change.kind, reason } });
 
   const permission = approvingPermission(change.kind);
   if (!o.auth.permissions.has(permission)) {
@@ -75,7 +80,7 @@ export async function approveChange(deps: ChangeDeps, o: { auth: AuthContext; me
     const decided = await t.decide(c.id, { status: 'applied', by: actorId, at: now, reason: o.comment ?? null });
     await deps.audit.recordIn(t.tx, { type: 'change.approved', outcome: 'success', actorId, meta: o.meta, details: { change_id: c.id, kind: c.kind, proposed_by: c.proposer_id, comment: o.comment ?? null } });
     await deps.audit.recordIn(t.tx, { type: 'change.applied', outcome: 'success', actorId, meta: o.meta, details: { change_id: c.id, kind: c.kind, target: c.target, before: c.before, after: c.kind === 'policy.update' ? { ...(c.after as object), diff: undefined } : c.after } });
-    return { kind: 'applied' as const, decided, reload: applied.reloadPolicy };
+    return { kind: 'applied' as const, decided, reload: applied.reloadPolicy, enrollment: applied.enrollment };
   });
 
   if (outcome.kind === 'refused') {
@@ -85,5 +90,5 @@ export async function approveChange(deps: ChangeDeps, o: { auth: AuthContext; me
   }
   if (outcome.kind === 'failed') throw new ConflictError(outcome.reason === 'target-changed' ? 'The target changed since the change was proposed; it was not applied. Propose it again.' : 'The change is no longer valid; it was not applied. Propose it again.');
   if (outcome.reload) await reloadPolicy(deps);
-  return outcome.decided;
+  return outcome.enrollment ? { ...outcome.decided, enrollment: outcome.enrollment } : outcome.decided;
 }

@@ -74,6 +74,10 @@ function bind(tx: Tx, ids: IdGenerator): ChangeTx {
         ) SELECT id FROM up`;
       return [roleId, ...rows.map((r) => r.id as string)];
     },
+    async enrolled(principalId) {
+      const [r] = await tx`SELECT 1 AS yes FROM passwords WHERE principal_id = ${principalId}`;
+      return r !== undefined;
+    },
     async holdersOf(roleId, at) {
       const rows = await tx`
         WITH RECURSIVE down(id) AS (

@@ -49,14 +49,17 @@ export function privilegedAmong(roles: Iterable<string>, base: ReadonlySet<strin
 
 /** The permission whose holders may approve or reject a change of this kind. */
 export function approvingPermission(kind: ChangeKind): Permission {
+  if (kind === 'principal.recover') return 'catalog:write';
   return kind === 'policy.update' ? 'policy:write' : 'roles:assign';
 }
 
 /** The kinds of change that can wait for a second administrator. */
-export type ChangeKind = 'role.update' | 'role.assign' | 'role.unassign' | 'policy.update';
+export type ChangeKind = 'role.update' | 'role.assign' | 'role.unassign' | 'policy.update' | 'principal.recover';
 
 /** Why a change waits (stable strings, shown in the API and the audit log). */
 export type HoldReason =
+  /** A new enrollment secret for someone who has enrolled: whoever holds it can take over the account. */
+  | 'account-recovery'
   /** The role is held (directly or by inheritance, in any scope) by the proposer. */
   | 'proposer-holds-role'
   /** The role is held by someone with an administrative permission or an approving role. */

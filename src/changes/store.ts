@@ -56,6 +56,8 @@ export interface ChangeTx {
   /** Serialises every role-graph change (edits, assignments, approvals) until commit. */
   lockRoleGraph(): Promise<void>;
   role(id: string): Promise<RoleState | undefined>;
+  /** Whether a person has set a password (redeemed an enrollment secret): issuing them a new one is a recovery. */
+  enrolled(principalId: string): Promise<boolean>;
   /** The role and every role it inherits, transitively, with `parents` as its direct parents. */
   closureWith(roleId: string, parents: readonly string[]): Promise<string[]>;
   /** Principals holding the role directly, through a role inheriting it, or through an active grant of it; any scope. */

@@ -69,10 +69,17 @@ describe('no authentication change without its audit event', () => {
 
   it('enrollment: an issue and a recovery roll back with their events; the secrets stay as they were', async () => {
     const gus = await personDirect(app, 'gus');
-    await loginAs(app, admin);
-    const issue = () => app.call('POST', `/v1/principals/${gus.id}/enrollment`, { token: admin.token });
+    const second = await personDirect(app, 'second-admin', [{ role: 'system-administrator' }]);
+    // Gus has enrolled, so a new secret is a recovery: proposed by one administrator, issued on a second one's approval.
+    const issue = async () => {
+      await loginAs(app, admin);
+      const proposed = await app.call('POST', `/v1/principals/${gus.id}/enrollment`, { token: admin.token });
+      expect(proposed.status, JSON.stringify(proposed.body)).toBe(202);
+      await loginAs(app, second);
+      return app.call('POST', `/v1/changes/${proposed.body.id}/approve`, { token: second.token, body: {} });
+    };
     const first = await issue();
-    expect(first.status).toBe(201);
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
     const rows = () => n(app.db.sql`SELECT count(*)::int AS n FROM enrollments WHERE principal_id = ${gus.id}`);
     const before = await rows();
 
@@ -81,7 +88,7 @@ describe('no authentication change without its audit event', () => {
     expect(await rows()).toBe(before);
 
     // The recovery's event refused: nothing is removed and the secret is not spent.
-    const redeem = () => app.call('POST', '/v1/auth/enroll', { body: { username: 'gus', enrollment_secret: first.body.secret, password: 'a new passphrase for him' } });
+    const redeem = () => app.call('POST', '/v1/auth/enroll', { body: { username: 'gus', enrollment_secret: first.body.enrollment.secret, password: 'a new passphrase for him' } });
     const refusedRecovery = await refusing('auth.recovery', redeem);
     expect(refusedRecovery.status).toBeGreaterThanOrEqual(500);
     expect(await n(app.db.sql`SELECT count(*)::int AS n FROM totp_factors WHERE principal_id = ${gus.id}`)).toBe(1);

@@ -8,12 +8,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newOpaqueToken } from '../../src/auth/opaqueToken.ts';
-import { adminOf, enrollPerson, loginAs, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, enrollPerson, issueSecret, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { SoftAuthenticator } from '../support/softAuthenticator.ts';
 import { startReceiver, type Receiver } from '../grants/webhookReceiver.ts';
 
 let app: TestApp;
 let admin: Person;
+/** Approves recoveries (a second administrator: src/changes/holdRecovery.ts). */
+let second: Person;
 let hooks: Receiver;
 
 beforeAll(async () => {
@@ -25,6 +27,7 @@ beforeAll(async () => {
     CUSTOS_WEBHOOK_SECRET: hooks.secret,
   });
   admin = await adminOf(app);
+  second = await personDirect(app, 'second-admin', [{ role: 'system-administrator' }]);
 });
 afterAll(async () => {
   await app?.close();
@@ -39,13 +42,8 @@ async function createPerson(name: string): Promise<{ id: string; secret: string 
   return { id: r.body.id, secret: r.body.enrollment.secret };
 }
 
-/** A re-issued secret, as an administrator issues it over the API (with step-up). */
-async function reissue(id: string): Promise<string> {
-  await loginAs(app, admin);
-  const r = await app.call('POST', `/v1/principals/${id}/enrollment`, { token: admin.token });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.secret;
-}
+/** A re-issued secret, as administrators issue it over the API (with step-up; a recovery with a second one's approval). */
+const reissue = (id: string): Promise<string> => issueSecret(app, admin, second, id);
 
 function enroll(username: string, secret: string, password: string) {
   return app.call('POST', '/v1/auth/enroll', { body: { username, enrollment_secret: secret, password } });

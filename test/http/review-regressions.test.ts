@@ -17,7 +17,7 @@ import { createClientCredential } from '../../src/auth/clientCredentials.ts';
 import { permissionsOf } from '../../src/auth/context.ts';
 import { uuidv7Generator } from '../../src/clock.ts';
 import { CATALOG_CHANNEL } from '../../src/db/notify.ts';
-import { adminOf, enrollPerson, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, enrollPerson, issueSecret, loginAs, type Person, personDirect, phone, startTestApp, type TestApp } from '../support/app.ts';
 
 type Answer = Awaited<ReturnType<TestApp['call']>>;
 
@@ -328,9 +328,10 @@ describe('f7: sessions, problems and role names', () => {
     await loginAs(app, admin);
     const old = sam.token;
     expect((await app.call('GET', '/v1/me', { token: old })).status).toBe(200);
-    const issued = await app.call('POST', `/v1/principals/${sam.id}/enrollment`, { token: admin.token });
-    expect(issued.status, JSON.stringify(issued.body)).toBe(201);
-    sam = await enrollPerson(app, { id: sam.id, username: sam.username, secret: issued.body.secret, password: 'a brand new passphrase 9!' });
+    // A recovery: one administrator proposes, a second one approves and receives the secret.
+    const second = await personDirect(app, 'second-admin', [{ role: 'system-administrator' }]);
+    const secret = await issueSecret(app, admin, second, sam.id);
+    sam = await enrollPerson(app, { id: sam.id, username: sam.username, secret, password: 'a brand new passphrase 9!' });
     expectProblem(await app.call('GET', '/v1/me', { token: old }), 401, 'unauthenticated');
     expect((await app.call('GET', '/v1/me', { token: sam.token })).status).toBe(200);
   });

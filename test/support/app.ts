@@ -169,6 +169,22 @@ export async function personDirect(app: TestApp, username: string, roles: { role
   return enrollPerson(app, { id: p.id, username, secret: e.secret });
 }
 
+/**
+ * A new enrollment secret for a person, as administrators issue it over the
+ * API: at once for someone who never enrolled; for a recovery (someone who
+ * did), `admin` proposes it and `second` approves, receiving the secret.
+ */
+export async function issueSecret(app: TestApp, admin: Person, second: Person, principalId: string): Promise<string> {
+  await loginAs(app, admin);
+  const r = await app.call('POST', `/v1/principals/${principalId}/enrollment`, { token: admin.token });
+  if (r.status === 201) return r.body.secret as string;
+  if (r.status !== 202) throw new Error(`issuing an enrollment secret failed: ${r.status} ${JSON.stringify(r.body)}`);
+  await loginAs(app, second);
+  const a = await app.call('POST', `/v1/changes/${r.body.id}/approve`, { token: second.token, body: {} });
+  if (a.status !== 200) throw new Error(`approving the recovery failed: ${a.status} ${JSON.stringify(a.body)}`);
+  return a.body.enrollment.secret as string;
+}
+
 /** Enrolls a person created straight in the catalog (issues their enrollment secret) over HTTP. */
 export async function enrollExisting(app: TestApp, principalId: string, username: string): Promise<Person> {
   const e = await issueEnrollment(app.wired.auth, { principalId });

@@ -17,7 +17,9 @@ import { revokeSessions } from '../../catalog/revokeSessions.ts';
 import * as S from '../../catalog/schemas.ts';
 import { updateEntry } from '../../catalog/updateEntry.ts';
 import { updatePrincipal } from '../../catalog/updatePrincipal.ts';
+import { holdRecovery } from '../../changes/holdRecovery.ts';
 import type { AppDeps } from '../deps.ts';
+import { Change, pendingAnswer } from './changes.ts';
 import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
 import { CredentialBody, CredentialList, IssuedCredential } from './credentialSchemas.ts';
 
@@ -170,12 +172,20 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
     defineRoute({
       method: 'post',
       path: '/v1/principals/:id/enrollment',
-      summary: 'Issue a new one-time enrollment secret (new password and factor) for a person',
+      summary: 'Issue a new one-time enrollment secret for a person; for someone already enrolled (a recovery) it waits for a second administrator',
       tag: 'principals',
       auth: { ...write, stepUp: true },
       params: UuidParams,
-      responses: { 201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) } },
-      handler: async ({ params, auth, meta }) => ({ status: 201, body: await reissueEnrollment(ch, { principalId: params.id, actorId: auth!.principalId, meta }) }),
+      responses: {
+        201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) },
+        202: { description: 'A recovery: held for a second administrator, who receives the secret on approval', schema: Change },
+      },
+      handler: async ({ params, auth, meta }) => {
+        // Whoever holds a recovery secret can become the person: no one alone (src/changes/holdRecovery.ts).
+        const held = await holdRecovery(deps.changes, { auth: auth!, meta, principalId: params.id });
+        if (held) return pendingAnswer(held, deps.clock.now());
+        return { status: 201, body: await reissueEnrollment(ch, { principalId: params.id, actorId: auth!.principalId, meta }) };
+      },
     }),
     defineRoute({
       method: 'post',

@@ -21,7 +21,7 @@ const Status = z.enum(['pending', 'applied', 'rejected', 'withdrawn', 'expired',
 /** A change as the API shows it. */
 export const Change = z.object({
   id: z.string(),
-  kind: z.enum(['role.update', 'role.assign', 'role.unassign', 'policy.update']),
+  kind: z.enum(['role.update', 'role.assign', 'role.unassign', 'policy.update', 'principal.recover']),
   target: z.string(),
   status: Status,
   reasons: z.array(z.string()),
@@ -97,13 +97,16 @@ export function changeRoutes(deps: AppDeps): AnyRoute[] {
       params: Params,
       body: z.strictObject({ comment: storableText(2000).optional() }).optional(),
       responses: {
-        200: { description: 'Applied', schema: Change },
+        200: { description: 'Applied (an approved recovery also carries `enrollment`: the new secret, shown only here)', schema: Change.extend({ enrollment: z.object({ secret: z.string(), expires_at: z.string() }).optional() }) },
         401: { description: 'Step-up required' },
         403: { description: 'Missing the approving permission, your own change, or one that widens you' },
         404: { description: 'No such change' },
         409: { description: 'Not pending, expired, or the target changed since it was proposed (the change failed)' },
       },
-      handler: async ({ params, body, auth, meta }) => ({ body: view(await approveChange(d, { auth: auth!, meta, id: params.id, comment: body?.comment }), deps.clock.now()) }),
+      handler: async ({ params, body, auth, meta }) => {
+        const { enrollment, ...applied } = await approveChange(d, { auth: auth!, meta, id: params.id, comment: body?.comment });
+        return { body: { ...view(applied, deps.clock.now()), ...(enrollment ? { enrollment } : {}) } };
+      },
     }),
     defineRoute({
       method: 'post',
