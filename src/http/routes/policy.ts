@@ -3,7 +3,10 @@
  * If-Match (no lost updates), validation, history, diffs, rollback and
  * impact simulation. Edits need `policy:write` and a fresh second factor;
  * they are gated by the policy's own test files and audited with before and
- * after. Reads, validation and simulation need `policy:read`.
+ * after. Reads, validation and simulation need `policy:read`; a
+ * simulation's examples are logged requests and need `audit:read` as well,
+ * and every simulation is audited. Checks and simulations run in worker
+ * threads under the limits of CUSTOS_POLICY_CHECK_*.
  */
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
