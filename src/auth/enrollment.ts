@@ -55,7 +55,7 @@ export async function issueEnrollment(deps: AuthDeps, options: IssueEnrollmentOp
     // One issue or redeem per person at a time: of two concurrent issues, the later one wins.
     await s.lockPerson(principal.id);
     const superseded = await s.revokeEnrollments(principal.id, now, 'superseded');
-    await s.createEnrollment({ id, principalId: principal.id, secretHash: hash, expiresAt });
+    await s.createEnrollment({ id, principalId: principal.id, secretHash: hash, expiresAt, issuedBy: options.actorId ?? null });
     await deps.audit.recordIn(tx, {
       type: 'enrollment.issued',
       outcome: 'success',

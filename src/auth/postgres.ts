@@ -73,8 +73,8 @@ export function createAuthStore(sql: Sql, options: AuthStoreOptions = {}, bound?
 
     async createEnrollment(e) {
       await q`
-        INSERT INTO enrollments (id, principal_id, secret_hash, expires_at)
-        VALUES (${e.id}, ${e.principalId}, ${e.secretHash}, ${e.expiresAt})`;
+        INSERT INTO enrollments (id, principal_id, secret_hash, expires_at, issued_by)
+        VALUES (${e.id}, ${e.principalId}, ${e.secretHash}, ${e.expiresAt}, ${e.issuedBy ?? null})`;
     },
     async consumeEnrollment(principalId, secretHash, now) {
       const rows = await q`

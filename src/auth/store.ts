@@ -117,7 +117,8 @@ export interface AuthStore {
   setPassword(principalId: string, hash: string): Promise<void>;
   getPasswordHash(principalId: string): Promise<string | undefined>;
 
-  createEnrollment(e: { id: string; principalId: string; secretHash: Buffer; expiresAt: Date }): Promise<void>;
+  /** `issuedBy`: who receives the secret (null: the bootstrap or the host operator). */
+  createEnrollment(e: { id: string; principalId: string; secretHash: Buffer; expiresAt: Date; issuedBy?: string | null | undefined }): Promise<void>;
   /** Marks the enrollment used if it belongs to the principal, is unused, unrevoked and unexpired; true when it did. */
   consumeEnrollment(principalId: string, secretHash: Buffer, now: Date): Promise<boolean>;
   /** What became of an enrollment secret of this person (to audit why it was refused). */

@@ -24,7 +24,9 @@ import type { ChangeTx, PendingChange } from './store.ts';
 /** Principals who would gain from the change: they may not approve it. */
 async function beneficiaries(t: ChangeTx, c: PendingChange, at: Date): Promise<string[]> {
   if (c.kind === 'role.update') return t.holdersOf(c.target, at);
-  if (c.kind === 'role.assign' || c.kind === 'role.unassign' || c.kind === 'principal.recover') return [c.target];
+  // Whoever could hold the assignee's account gains from an assignment as much as the assignee.
+  if (c.kind === 'role.assign') return [c.target, ...(await t.secretHoldersOf(c.target, at))];
+  if (c.kind === 'role.unassign' || c.kind === 'principal.recover') return [c.target];
   return [];
 }
 

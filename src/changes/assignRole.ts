@@ -2,14 +2,17 @@
  * Assigning a role. Nobody assigns a role to themselves (refused, as
  * before). A role that is, or inherits, an administrative, approver or
  * reviewer role (privilege.ts) waits for a second administrator with fresh
- * MFA, in any scope (an approving role acts in a project too); any other
- * role is assigned at once.
+ * MFA, in any scope (an approving role acts in a project too). So does any
+ * role for a person whose enrollment secret the assigner received (one they
+ * created, say): they could have enrolled as that person, and would
+ * otherwise reach through the account what they cannot read themselves.
+ * Any other assignment is made at once.
  */
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ForbiddenError } from '../errors.ts';
 import { holdChange, roleFingerprint, type ChangeDeps } from './deps.ts';
-import { privilegedAmong, privilegedBaseRoles } from './privilege.ts';
+import { privilegedAmong, privilegedBaseRoles, type HoldReason } from './privilege.ts';
 import type { AssignmentRow, PendingChange } from './store.ts';
 
 /** What {@link assignRole} did: assigned at once, or held for a second administrator. */
@@ -29,16 +32,20 @@ export async function assignRole(deps: ChangeDeps, o: { auth: AuthContext; meta:
     await t.checkAssignable(input);
     const role = (await t.role(input.role_id))!;
     const privileged = privilegedAmong(await t.closureWith(role.id, role.inherits), privilegedBaseRoles(deps.policy.current()));
-    if (privileged) {
+    const holdsSecret = (await t.secretHoldersOf(input.principal_id, deps.clock.now())).includes(actorId);
+    if (privileged || holdsSecret) {
+      const reasons: HoldReason[] = [];
+      if (privileged) reasons.push('administrative-role');
+      if (holdsSecret) reasons.push('holds-their-secret');
       const change = await holdChange(deps, t, {
         kind: 'role.assign',
         target: input.principal_id,
         payload: input,
         before: null,
         // The approver sees what the role carries, and approval requires the role unchanged since.
-        after: { ...input, role_inherits: role.inherits, privileged_role: privileged },
+        after: { ...input, role_inherits: role.inherits, privileged_role: privileged ?? null },
         base: roleFingerprint(role),
-        reasons: ['administrative-role'],
+        reasons,
         actorId,
         subjectId: input.principal_id,
         meta: o.meta,

@@ -78,6 +78,14 @@ function bind(tx: Tx, ids: IdGenerator): ChangeTx {
       const [r] = await tx`SELECT 1 AS yes FROM passwords WHERE principal_id = ${principalId}`;
       return r !== undefined;
     },
+    async secretHoldersOf(principalId, at) {
+      const rows = await tx`
+        SELECT issued_by FROM enrollments
+        WHERE principal_id = ${principalId} AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
+        UNION
+        (SELECT issued_by FROM enrollments WHERE principal_id = ${principalId} AND used_at IS NOT NULL ORDER BY used_at DESC LIMIT 1)`;
+      return rows.map((r) => r.issued_by as string | null).filter((id): id is string => id !== null);
+    },
     async holdersOf(roleId, at) {
       const rows = await tx`
         WITH RECURSIVE down(id) AS (

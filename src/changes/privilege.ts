@@ -60,6 +60,8 @@ export type ChangeKind = 'role.update' | 'role.assign' | 'role.unassign' | 'poli
 export type HoldReason =
   /** A new enrollment secret for someone who has enrolled: whoever holds it can take over the account. */
   | 'account-recovery'
+  /** The proposer received the assignee's enrollment secret (live, or the one they enrolled with): they could be that person. */
+  | 'holds-their-secret'
   /** The role is held (directly or by inheritance, in any scope) by the proposer. */
   | 'proposer-holds-role'
   /** The role is held by someone with an administrative permission or an approving role. */

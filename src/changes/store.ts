@@ -58,6 +58,11 @@ export interface ChangeTx {
   role(id: string): Promise<RoleState | undefined>;
   /** Whether a person has set a password (redeemed an enrollment secret): issuing them a new one is a recovery. */
   enrolled(principalId: string): Promise<boolean>;
+  /**
+   * Who could hold the person's account: the receivers of their live
+   * enrollment secrets and of the one they last enrolled with.
+   */
+  secretHoldersOf(principalId: string, at: Date): Promise<string[]>;
   /** The role and every role it inherits, transitively, with `parents` as its direct parents. */
   closureWith(roleId: string, parents: readonly string[]): Promise<string[]>;
   /** Principals holding the role directly, through a role inheriting it, or through an active grant of it; any scope. */

@@ -311,8 +311,17 @@ describe('roles', () => {
 });
 
 describe('role assignments', () => {
-  it('assigns org-wide and per project, refusing duplicates with 409', async () => {
+  it('waits for a second administrator when the assigner received the person\'s enrollment secret (they could be that person)', async () => {
     const u = await newUser();
+    const r = await post('/v1/role-assignments', { principal_id: u.id, role_id: 'ai-researcher' });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect(r.body).toMatchObject({ kind: 'role.assign', target: u.id, status: 'pending', reasons: ['holds-their-secret'] });
+    expect((await get(`/v1/role-assignments?principal_id=${u.id}`)).body.items).toEqual([]);
+  });
+
+  it('assigns org-wide and per project, refusing duplicates with 409', async () => {
+    // Someone whose enrollment secret this administrator never received (see the next test for one they did).
+    const u = await app.wired.catalog.createPrincipal({ kind: 'user', name: uniq('user') });
     const proj = await newProject();
     const org = await post('/v1/role-assignments', { principal_id: u.id, role_id: 'ai-researcher' });
     expect(org.status).toBe(201);
