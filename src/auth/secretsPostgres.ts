@@ -105,3 +105,19 @@ export function secretStatements(q: Sql | Tx, options: AuthStoreOptions): Secret
     },
   };
 }
+
+/**
+ * Who could hold a person's account: the receivers of their live enrollment
+ * secrets and of the one they last enrolled with (`enrollments.issued_by`;
+ * the bootstrap and the host operator are not recorded). Such a receiver may
+ * not alone give that person roles or access (changes/assignRole.ts,
+ * grants/reviewRequest.ts).
+ */
+export async function secretHoldersOf(q: Sql | Tx, principalId: string, at: Date): Promise<string[]> {
+  const rows = await q`
+    SELECT issued_by FROM enrollments
+    WHERE principal_id = ${principalId} AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
+    UNION
+    (SELECT issued_by FROM enrollments WHERE principal_id = ${principalId} AND used_at IS NOT NULL ORDER BY used_at DESC LIMIT 1)`;
+  return rows.map((r) => r.issued_by as string | null).filter((id): id is string => id !== null);
+}

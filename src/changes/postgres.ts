@@ -3,6 +3,7 @@
  * reads and writes that dual control makes inside one transaction. Columns
  * are named explicitly; integrity errors become domain errors here.
  */
+import { secretHoldersOf } from '../auth/secretsPostgres.ts';
 import type { IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
@@ -78,14 +79,7 @@ function bind(tx: Tx, ids: IdGenerator): ChangeTx {
       const [r] = await tx`SELECT 1 AS yes FROM passwords WHERE principal_id = ${principalId}`;
       return r !== undefined;
     },
-    async secretHoldersOf(principalId, at) {
-      const rows = await tx`
-        SELECT issued_by FROM enrollments
-        WHERE principal_id = ${principalId} AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ${at}
-        UNION
-        (SELECT issued_by FROM enrollments WHERE principal_id = ${principalId} AND used_at IS NOT NULL ORDER BY used_at DESC LIMIT 1)`;
-      return rows.map((r) => r.issued_by as string | null).filter((id): id is string => id !== null);
-    },
+    secretHoldersOf: (principalId, at) => secretHoldersOf(tx, principalId, at),
     async holdersOf(roleId, at) {
       const rows = await tx`
         WITH RECURSIVE down(id) AS (

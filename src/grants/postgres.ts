@@ -5,6 +5,7 @@
  * `recordIn` in its own transaction: the change and its trace commit
  * together, and a failed append rolls the change back (503, fail closed).
  */
+import { secretHoldersOf } from '../auth/secretsPostgres.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
@@ -168,6 +169,7 @@ export function createGrantStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; 
       }),
 
     getRequest: (id) => (uuid(id) ? requestById(sql, id) : Promise.resolve(undefined)),
+    secretHoldersOf: (principalId, at) => secretHoldersOf(sql, principalId, at),
 
     async listRequests(f) {
       const rows = await sql`

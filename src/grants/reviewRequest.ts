@@ -1,7 +1,8 @@
 /**
  * Approving or denying someone else's access request. An approver holds an
  * approving role (by policy) for the request's scope, is neither the
- * requester nor one of the requester's own services, and has stepped up
+ * requester, nor one of the requester's own services, nor someone who
+ * received the requester's enrollment secret, and has stepped up
  * with MFA (the route demands it). Each approver counts once, however many
  * times or concurrently they approve, and only while they still hold an
  * approving role; the grant is created when enough distinct approvers in
@@ -25,6 +26,8 @@ async function assertMayReview(deps: GrantDeps, actor: Actor, request: AccessReq
     return new ForbiddenError(`You may not ${action === 'approve' ? 'approve' : 'deny'} this request: ${why}.`, { requestId: request.id, why });
   };
   if (me === request.requester_id) throw await refuse('it is your own request');
+  // Whoever received the requester's enrollment secret could be the requester (no one alone, PRODUCT §5).
+  if ((await deps.store.secretHoldersOf(request.requester_id, deps.clock.now())).includes(me)) throw await refuse("you received the requester's enrollment secret");
   const mine = await deps.catalog.getPrincipal(me);
   if (mine.sponsor_id === request.requester_id) throw await refuse("you act for the requester (their service)");
   const limit = deps.policy.current().accessLimits.get(request.role_id);

@@ -158,6 +158,8 @@ export interface GrantStore {
   readonly notifying: boolean;
   insertRequest(r: Omit<AccessRequest, 'status' | 'decided_by' | 'decided_at' | 'decision_reason' | 'grant_id' | 'approvals'>, trace: (r: AccessRequest) => Trace): Promise<AccessRequest>;
   getRequest(id: string): Promise<AccessRequest | undefined>;
+  /** Who received the person's live enrollment secret or the one they enrolled with: they could be that person. */
+  secretHoldersOf(principalId: string, at: Date): Promise<string[]>;
   listRequests(f: RequestFilter): Promise<AccessRequest[]>;
   /**
    * Records one approver's approval (once per approver, whatever the

@@ -71,6 +71,28 @@ describe('self-approval', () => {
   });
 });
 
+describe('approving for an account you could be', () => {
+  it('is refused as such to an approver who received the requester’s enrollment secret', async () => {
+    // Apb issues a person's secret (as an administrator would when creating them) and could have enrolled as them.
+    const { issueEnrollment } = await import('../../src/auth/enrollment.ts');
+    const { enrollPerson } = await import('../support/app.ts');
+    const p = await app.wired.catalog.createPrincipal({ kind: 'user', name: 'puppet' });
+    const issued = await issueEnrollment(app.wired.auth, { principalId: p.id, actorId: apb.id, meta: undefined });
+    const puppet = await enrollPerson(app, { id: p.id, username: 'puppet', secret: issued.secret });
+    const r = await file(puppet);
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const own = await approve(apb, r.body.id);
+    expect(own.status).toBe(403);
+    expect(own.body.detail).toContain("you received the requester's enrollment secret");
+    const refusals = (await events('access_request.approve')).filter((e) => e.actor_id === apb.id && e.details.request_id === r.body.id);
+    expect(refusals.map((e) => e.details.reason)).toEqual(["you received the requester's enrollment secret"]);
+    // Another approver, who never held the secret, counts.
+    const other = await approve(apa, r.body.id);
+    expect(other.status, JSON.stringify(other.body)).toBe(200);
+    expect(other.body.counted).toBe(true);
+  });
+});
+
 describe('reviewing a break-glass activation', () => {
   it('is refused as such to a security reviewer reviewing their own activation', async () => {
     const bg = await app.call('POST', '/v1/break-glass', { token: rex.token, body: { project: 'onc', reason: 'Patient safety review of a model alert on ward 7, on call.' } });
