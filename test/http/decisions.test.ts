@@ -18,7 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { createDecisionLogWriter } from '../../src/audit/decisionPostgres.ts';
-import { adminOf, enrollPerson, loginAs, personWithRoles, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, enrollPerson, loginAs, personDirect, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -172,7 +172,8 @@ beforeAll(async () => {
   });
   if (ds.classification !== 'phi') throw new Error(`dataset classified ${ds.classification}`);
 
-  scientist = await personWithRoles(app, admin, 'dana.scientist', []);
+  // Enrolled without the administrator receiving her secret, so her role is assigned at once (see test/http/catalog.test.ts).
+  scientist = await personDirect(app, 'dana.scientist');
   await assign(scientist.id, 'data-scientist', PROJECT);
 
   jobId = (await service('train-job-1', scientist.id)).id;
