@@ -94,6 +94,8 @@ export function summarise(report: Report, o: { date: Date; seconds: number | nul
     run_seconds: o.seconds,
     /** Mutant results taken over from the previous run (incremental mode), when known. */
     reused_results: o.reused,
+    /** What this summary covers, when it is not one full run (MUTATION_NOTE). */
+    note: process.env.MUTATION_NOTE ?? null,
     config: {
       coverage_analysis: report.config?.coverageAnalysis ?? null,
       concurrency: report.config?.concurrency ?? null,
