@@ -3,6 +3,7 @@
  * diffs (hunk headers, context, merging of nearby changes, line numbers) and
  * rule ids added, removed and changed per document.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diffPolicies, unifiedDiff } from '../../src/policy/diff.ts';
 
@@ -73,6 +74,69 @@ describe('unifiedDiff', () => {
     expect(unifiedDiff('f', text('p', 'a', 'b', 's'), text('p', 'b', 'a', 's'))).toBe('--- a/f\n+++ b/f\n@@ -1,4 +1,4 @@\n p\n-a\n b\n+a\n s\n');
   });
 
+  it('gives a one-line insertion or deletion in a long file its own short hunk', () => {
+    const lines = numbered(20);
+    expect(unifiedDiff('f', text(...lines), text(...lines.filter((l) => l !== 'l10')))).toBe('--- a/f\n+++ b/f\n@@ -7,7 +7,6 @@\n l7\n l8\n l9\n-l10\n l11\n l12\n l13\n');
+    expect(unifiedDiff('f', text(...lines), text(...lines.slice(0, 9), 'new', ...lines.slice(9)))).toBe('--- a/f\n+++ b/f\n@@ -7,6 +7,7 @@\n l7\n l8\n l9\n+new\n l10\n l11\n l12\n');
+  });
+
+  it('finds a repeated line inserted or deleted next to its twin', () => {
+    expect(unifiedDiff('f', text('x', 'y'), text('x', 'x', 'y'))).toBe('--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n x\n+x\n y\n');
+    expect(unifiedDiff('f', text('x', 'x', 'y'), text('x', 'y'))).toBe('--- a/f\n+++ b/f\n@@ -1,3 +1,2 @@\n x\n-x\n y\n');
+  });
+
+  it('on random texts: applying the diff to the old text gives the new one, with as few changed lines as possible', () => {
+    /** Length of a longest common subsequence, computed independently of the code under test. */
+    const lcs = (a: string[], b: string[]) => {
+      const t = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+      for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) t[i]![j] = a[i - 1] === b[j - 1] ? t[i - 1]![j - 1]! + 1 : Math.max(t[i - 1]![j]!, t[i]![j - 1]!);
+      return t[a.length]![b.length]!;
+    };
+    const linesArb = fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 12 });
+    fc.assert(
+      fc.property(linesArb, linesArb, fc.integer({ min: 0, max: 4 }), (a, b, context) => {
+        const out = unifiedDiff('f', text(...a), text(...b), context);
+        if (out === '') {
+          expect(a).toEqual(b);
+          return;
+        }
+        const body = out.split('\n').slice(2, -1);
+        // Apply the hunks to a, checking each header against its lines.
+        const result: string[] = [];
+        let at = 0;
+        let k = 0;
+        while (k < body.length) {
+          const h = /^@@ -(\d+),(\d+) \+(\d+),(\d+) @@$/.exec(body[k]!)!;
+          expect(h, body[k]).not.toBeNull();
+          const [aStart, aLen, , bLen] = h.slice(1).map(Number) as [number, number, number, number];
+          const from = aLen ? aStart - 1 : aStart;
+          result.push(...a.slice(at, from));
+          at = from;
+          let seenA = 0;
+          let seenB = 0;
+          for (k++; k < body.length && !body[k]!.startsWith('@@'); k++) {
+            const [kind, line] = [body[k]![0], body[k]!.slice(1)];
+            if (kind !== '+') {
+              expect(a[at], 'context and deletions match the old text').toBe(line);
+              at++;
+              seenA++;
+            }
+            if (kind !== '-') {
+              result.push(line);
+              seenB++;
+            }
+          }
+          expect([seenA, seenB]).toEqual([aLen, bLen]);
+        }
+        result.push(...a.slice(at));
+        expect(result).toEqual(b);
+        const changes = body.filter((l) => l[0] === '-' || l[0] === '+').length;
+        expect(changes).toBe(a.length + b.length - 2 * lcs(a, b));
+      }),
+      { numRuns: 300, seed: 20261206 },
+    );
+  });
+
   it('replaces a middle too large to compare line by line wholesale', () => {
     const a = numbered(4001);
     const b = numbered(4001, 5000);
@@ -124,7 +188,7 @@ describe('diffPolicies', () => {
       ['bad.yaml', 'changed', { added: [], removed: ['r1'], changed: [] }],
       ['odd.yaml', 'changed', { added: [], removed: ['r3', 'r4'], changed: [] }],
     ]);
-    const ids = diffPolicies({ documents: { 'a.yaml': doc('{ id: 7 }', 'plain', '{ id: ok }') } }, { documents: {} });
+    const ids = diffPolicies({ documents: { 'a.yaml': doc('~', '{ id: 7 }', 'plain', '{ id: ok }') } }, { documents: {} });
     expect(ids.documents[0]!.rules).toEqual({ added: [], removed: ['ok'], changed: [] });
     expect(diffPolicies({ documents: { 'n.yaml': 'null\n' } }, { documents: {} }).documents[0]!.rules!.removed).toEqual([]);
   });

@@ -60,6 +60,10 @@ describe('checkPolicy', () => {
     expect(() => assertPolicyPasses({ documents: { 'p.yaml': RULES.replace('data-scientist', 'no-such-role') }, tests: {}, roles: ROLES })).toThrow(PolicyInvalidError);
   });
 
+  it('passes on an error that is not about the policy', () => {
+    expect(() => checkPolicy({ documents: { 'p.yaml': RULES }, tests: {}, roles: [{ id: 'x', inherits: null as unknown as string[] }] })).toThrow(TypeError);
+  });
+
   it('compiles the documents in name order', () => {
     const a = `rules:\n  - { id: a1, effect: deny, roles: [approver], actions: [dataset:read] }\n`;
     const r = checkPolicy({ documents: { 'z.yaml': RULES, 'a.yaml': a }, tests: {}, roles: ROLES });

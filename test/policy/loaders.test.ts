@@ -30,10 +30,16 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'rules', 'a.yml'), RULE('ra'));
   await writeFile(path.join(dir, 'rules', 'c.json'), JSON.stringify({ rules: [] }));
   await writeFile(path.join(dir, 'rules', 'notes.txt'), 'not a rule document');
+  await writeFile(path.join(dir, 'rules', 'old.yaml.bak'), 'not a rule document');
+  await writeFile(path.join(dir, 'rules', 'draft.json~'), 'not a rule document');
   await writeFile(path.join(dir, 'rules', 'yaml'), 'no extension');
   await writeFile(path.join(dir, 'tests', 't.yaml'), 'x: 1\n');
   await writeFile(path.join(dir, 'tests', 'u.yml'), 'y: 2\n');
   await writeFile(path.join(dir, 'tests', 'v.json'), '{}');
+  await writeFile(path.join(dir, 'tests', 'w.yaml.orig'), 'z: 3\n');
+  // Created out of name order: the readers sort, whatever order the directory lists them in.
+  await mkdir(path.join(dir, 'many'));
+  for (const n of ['m', 'c', 'x', 'a', 'q', 'f', 'z', 'b', 'k', 'e']) await writeFile(path.join(dir, 'many', `${n}.yaml`), `${n}: 1\n`);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -111,6 +117,8 @@ describe('reading policy folders', () => {
 
   it('reads test files (*.yaml, *.yml) by name; an absent folder has none; another error is thrown', async () => {
     expect(await readPolicyFiles(path.join(dir, 'tests'))).toEqual({ 't.yaml': 'x: 1\n', 'u.yml': 'y: 2\n' });
+    expect(Object.keys(await readPolicyFiles(path.join(dir, 'many')))).toEqual(['a', 'b', 'c', 'e', 'f', 'k', 'm', 'q', 'x', 'z'].map((n) => `${n}.yaml`));
+    expect((await readRuleDocuments(path.join(dir, 'many'))).map((d) => d.name)).toEqual(['a', 'b', 'c', 'e', 'f', 'k', 'm', 'q', 'x', 'z'].map((n) => `${n}.yaml`));
     expect(await readPolicyFiles(path.join(dir, 'absent'))).toEqual({});
     await expect(readPolicyFiles(path.join(dir, 'rules', 'b.yaml'))).rejects.toMatchObject({ code: 'ENOTDIR' });
   });

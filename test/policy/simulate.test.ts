@@ -199,6 +199,21 @@ describe('simulatePolicy', () => {
     expect(tie.by_principal.map((g) => g.key)).toEqual(['adm', 'apr', 'sci']);
   });
 
+  it('keeps facts of up to 5000 principals, and starts over (reading them again) when full', async () => {
+    const facts = factsOf();
+    await run({ source: sourceOf([[req('sci', 'd1'), req('adm', 'd1'), req('sci', 'd1')]]), facts });
+    expect(facts.reads.filter((r) => r === 'p:sci')).toHaveLength(1);
+    const many = factsOf();
+    const ids = Array.from({ length: 5001 }, (_, i) => `x${i}`);
+    // Unknown principals are skipped, but their (absent) facts are kept like any others.
+    await run({ source: sourceOf([[...ids.map((id) => req(id, 'd1')), req('x0', 'd1'), req('x5000', 'd1')]]), facts: many, limit: 10_000 });
+    expect(many.reads.filter((r) => r === 'p:x0')).toHaveLength(2);
+    expect(many.reads.filter((r) => r === 'p:x5000')).toHaveLength(1);
+    const full = factsOf();
+    await run({ source: sourceOf([[...ids.slice(0, 5000).map((id) => req(id, 'd1')), req('x0', 'd1')]]), facts: full, limit: 10_000 });
+    expect(full.reads.filter((r) => r === 'p:x0')).toHaveLength(1);
+  });
+
   it('keeps at most 50 groups by default', async () => {
     const ids = Array.from({ length: 52 }, (_, i) => `p${String(i).padStart(2, '0')}`);
     for (const id of ids) people.set(id, principal(id, { roles: [role('data-scientist')] }));
