@@ -8,7 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import type { FactsStore } from '../../src/decisions/facts.ts';
 import type { DatasetFacts, PrincipalFacts } from '../../src/engine/types.ts';
-import { simulatePolicy, type LoggedRequest, type LoggedRequestSource, type SimulatePolicyOptions } from '../../src/policy/simulate.ts';
+import { decide } from '../../src/engine/decide.ts';
+import type { PolicySnapshot } from '../../src/engine/snapshot.ts';
+import { simulatePolicy, type DecideBoth, type LoggedRequest, type LoggedRequestSource, type SimulatePolicyOptions } from '../../src/policy/simulate.ts';
 import { dataset, grant, HOUR, NOW, principal, role, snapshotOf } from '../engine/support.ts';
 
 const allowRule = (id: string, extra = '') => `  - id: ${id}\n    effect: allow\n    roles: [data-scientist]\n    actions: [dataset:read]\n${extra}`;
@@ -76,8 +78,15 @@ function sourceOf(batches: LoggedRequest[][]): LoggedRequestSource & { asked: un
 
 const FROM = new Date(NOW - 24 * HOUR);
 const TO = new Date(NOW);
-const run = (o: Partial<SimulatePolicyOptions> & Pick<SimulatePolicyOptions, 'source'>) =>
-  simulatePolicy({ facts: factsOf(), live: LIVE, candidate: CANDIDATE, from: FROM, to: TO, limit: 100, now: new Date(NOW), ...o });
+/** Both policies decide each input in process (the server does the same in its checking worker). */
+const bothOf = (live: PolicySnapshot, candidate: PolicySnapshot): DecideBoth => async (inputs) =>
+  inputs.map((i) => {
+    const l = decide(i, live);
+    const c = decide(i, candidate);
+    return { live: { effect: l.effect, rules: l.rules, reasons: l.reasons }, candidate: { effect: c.effect, rules: c.rules, reasons: c.reasons } };
+  });
+const run = ({ live = LIVE, candidate = CANDIDATE, ...o }: Partial<Omit<SimulatePolicyOptions, 'decide' | 'liveVersion' | 'candidateVersion'>> & Pick<SimulatePolicyOptions, 'source'> & { live?: PolicySnapshot; candidate?: PolicySnapshot }) =>
+  simulatePolicy({ facts: factsOf(), decide: bothOf(live, candidate), liveVersion: live.version, candidateVersion: candidate.version, from: FROM, to: TO, limit: 100, now: new Date(NOW), ...o });
 
 describe('simulatePolicy', () => {
   it('counts replayed, unchanged and flipped requests in both directions, and names the range and versions', async () => {
