@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { withAuditAppendRefused } from '../support/db.ts';
 import { startReceiver, type Receiver } from './webhookReceiver.ts';
 
 const TTL = 3600;
@@ -200,14 +201,7 @@ describe('a change and its audit event', () => {
     const r = await file(ria);
     expect((await approve(apc, r.body.id)).status).toBe(200);
     const before = await show(ria, r.body.id);
-    // Functions are executable by PUBLIC unless revoked: take the right away from both.
-    await app.db.sql.unsafe('REVOKE EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) FROM PUBLIC, custos_app');
-    let failed: Awaited<ReturnType<typeof approve>>;
-    try {
-      failed = await approve(apb, r.body.id);
-    } finally {
-      await app.db.sql.unsafe('GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC');
-    }
+    const failed = await withAuditAppendRefused(app.db.sql, () => approve(apb, r.body.id));
     expect(failed.status).toBe(503);
     expect(failed.body.code).toBe('audit_unavailable');
     const after = await show(ria, r.body.id);

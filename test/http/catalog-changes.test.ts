@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { adminOf, enrollExisting, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { withAuditAppendRefused } from '../support/db.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -58,8 +59,6 @@ beforeEach(async () => {
 describe('a change and its audit event commit together', () => {
   it('with the audit append refused to the application role, every catalog change answers 503 audit_unavailable and leaves nothing behind', async () => {
     const before = await fingerprint();
-    // The failure is real: the application role may no longer run the append function (it had it through PUBLIC).
-    await app.db.sql`REVOKE EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) FROM PUBLIC, custos_app`;
     const changes: [string, () => Promise<{ status: number; body: any }>][] = [
       ['create project', () => post('/v1/projects', { id: 'p-lost', name: 'Lost' })],
       ['update project', () => patch('/v1/projects/p1', { name: 'Renamed' })],
@@ -77,7 +76,8 @@ describe('a change and its audit event commit together', () => {
       ['create client credential', () => post(`/v1/principals/${svcId}/credentials`)],
       ['revoke client credential', () => del(`/v1/principals/${svcId}/credentials/${credId}`)],
     ];
-    try {
+    // The failure is real: the application role may no longer run the append function.
+    await withAuditAppendRefused(app.db.sql, async () => {
       for (const [name, change] of changes) {
         const r = await change();
         expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(503);
@@ -87,9 +87,7 @@ describe('a change and its audit event commit together', () => {
       }
       // Bob's session outlived the refused disable and session revocation.
       expect((await app.call('GET', '/v1/me', { token: bob.token })).status).toBe(200);
-    } finally {
-      await app.db.sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
-    }
+    });
     // Control: with the log writable again, the same change commits with its event.
     const ok = await post('/v1/projects', { id: 'p-lost', name: 'Lost' });
     expect(ok.status).toBe(201);

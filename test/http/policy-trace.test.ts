@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { withAuditAppendRefused } from '../support/db.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -24,13 +25,7 @@ describe('a policy edit without its audit event', () => {
     // A rules-only edit (a comment line), which takes effect at once when the log can record it.
     const documents = { ...live.body.documents, 'default.yaml': `# edited\n${live.body.documents['default.yaml']}` };
     const before = await versions();
-    await app.db.sql`REVOKE EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) FROM PUBLIC`;
-    let r: Awaited<ReturnType<TestApp['call']>>;
-    try {
-      r = await app.call('PUT', '/v1/policy', { token: admin.token, body: { documents }, headers: { 'if-match': live.headers.get('etag')! } });
-    } finally {
-      await app.db.sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
-    }
+    const r = await withAuditAppendRefused(app.db.sql, () => app.call('PUT', '/v1/policy', { token: admin.token, body: { documents }, headers: { 'if-match': live.headers.get('etag')! } }));
     expect(r.status, JSON.stringify(r.body)).toBe(503);
     expect(r.body.code).toBe('audit_unavailable');
     expect(await versions()).toBe(before);

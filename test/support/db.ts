@@ -55,3 +55,18 @@ export async function appendLogRows(sql: Sql, log: 'decision_log' | 'audit_event
   const fn = log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
   await sql`SELECT ${fn}(${chain}::uuid, ${JSON.stringify(rows)}::text::jsonb)`;
 }
+
+/**
+ * Runs `fn` while the application role may not run the audit append function
+ * (revoked from PUBLIC, through which it has it, and from custos_app), so any
+ * change whose audit event is appended fails for real, inside its own
+ * transaction; the right is given back afterwards, whatever happened.
+ */
+export async function withAuditAppendRefused<T>(sql: Sql, fn: () => Promise<T>): Promise<T> {
+  await sql`REVOKE EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) FROM PUBLIC, custos_app`;
+  try {
+    return await fn();
+  } finally {
+    await sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
+  }
+}

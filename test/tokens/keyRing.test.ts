@@ -7,6 +7,7 @@ import * as jose from 'jose';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { withAuditAppendRefused } from '../support/db.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -85,14 +86,9 @@ describe('signing keys', () => {
     const before = await keys();
     const [active] = await app.db.sql`SELECT kid FROM signing_keys WHERE retired_at IS NULL`;
     // The audit append is refused for real, inside the rotation's transaction.
-    await app.db.sql`REVOKE EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) FROM PUBLIC`;
-    try {
-      const r = await app.call('POST', '/v1/keys/rotate', { token: admin.token });
-      expect(r.status).toBe(503);
-      expect(r.body.code).toBe('audit_unavailable');
-    } finally {
-      await app.db.sql`GRANT EXECUTE ON FUNCTION custos_append_audit(uuid, jsonb) TO PUBLIC`;
-    }
+    const r = await withAuditAppendRefused(app.db.sql, () => app.call('POST', '/v1/keys/rotate', { token: admin.token }));
+    expect(r.status).toBe(503);
+    expect(r.body.code).toBe('audit_unavailable');
     const [still] = await app.db.sql`SELECT kid FROM signing_keys WHERE retired_at IS NULL`;
     expect(still!.kid).toBe(active!.kid);
     expect(await keys()).toBe(before);
