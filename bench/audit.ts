@@ -20,7 +20,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AuditKeys } from '../src/audit/auditKeys.ts';
+import { AuditRoot, TrustedRoots } from '../src/audit/rootKey.ts';
 import { writeExport } from '../src/audit/export.ts';
 import { verifyLogs } from '../src/audit/verify.ts';
 import { systemClock } from '../src/clock.ts';
@@ -97,8 +97,8 @@ export interface AuditBenchContext {
 export const extraMeasurements: ((ctx: AuditBenchContext) => Promise<Record<string, number | string>>)[] = [
   // Verification of the whole generated log, as `custos audit verify` runs it.
   async ({ sql, rows }) => {
-    const keys = new AuditKeys({ sql, encryptionKey: randomBytes(32), clock: systemClock });
-    const report = await verifyLogs({ sql, keys }, { from: new Date(START - DAY), to: new Date(END + DAY) });
+    const root = AuditRoot.derive(randomBytes(32));
+    const report = await verifyLogs({ sql, roots: new TrustedRoots([root.publicKey]) }, { from: new Date(START - DAY), to: new Date(END + DAY) });
     if (!report.ok || report.records < rows) throw new Error(`verification: ${report.records} records, problems ${JSON.stringify(report.problems.slice(0, 3))}`);
     return { verify_records: report.records, verify_s: Math.round(report.seconds * 10) / 10, verify_records_per_s: report.records_per_second };
   },

@@ -56,6 +56,14 @@ const envSchema = z.object({
   CUSTOS_DB_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('custos_app'),
   CUSTOS_AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1200).default(72),
   CUSTOS_AUDIT_CHECKPOINT_SECONDS: seconds(5),
+  // How often a signed registry of every chain is anchored (when records flow).
+  CUSTOS_AUDIT_REGISTRY_SECONDS: seconds(60),
+  // The audit root's Ed25519 private key (PEM); without it, the root is derived from the encryption key.
+  CUSTOS_AUDIT_ROOT_KEY_FILE: z.string().min(1).optional(),
+  // Pinned audit root public keys (base64url, comma-separated): verification trusts only these.
+  CUSTOS_AUDIT_ROOT_PUBLIC_KEYS: z.string().optional(),
+  // The append-only anchor file (a separate or WORM volume).
+  CUSTOS_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
   CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10),
   CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
@@ -121,8 +129,13 @@ export interface Config {
   dbPoolMax: number;
   /** Role of the application's pool (undefined: the connecting user). */
   dbRole: string | undefined;
-  /** Log retention in months (default six years) and how often chain heads are checkpointed. */
-  audit: { retentionMonths: number; checkpointSeconds: number };
+  /**
+   * Log retention in months (default six years); how often chain heads are
+   * checkpointed and the registry of chains anchored; the audit root (its
+   * key file's PEM, or derived from the encryption key), the pinned root public
+   * keys, and the anchor file.
+   */
+  audit: { retentionMonths: number; checkpointSeconds: number; registrySeconds: number; rootKeyPem: string | undefined; rootPublicKeys: string[]; anchorFile: string | undefined };
   shutdownGraceSeconds: number;
   requestTimeoutMs: number;
   /** Create the first administrator at start-up when none exists. */
@@ -239,6 +252,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     }
     encryptionKey = parseEncryptionKey(text, 'CUSTOS_ENCRYPTION_KEY_FILE');
   }
+  let rootKeyPem: string | undefined;
+  if (e.CUSTOS_AUDIT_ROOT_KEY_FILE) {
+    try {
+      rootKeyPem = readFile(e.CUSTOS_AUDIT_ROOT_KEY_FILE);
+    } catch {
+      throw new ConfigError(`CUSTOS_AUDIT_ROOT_KEY_FILE=${e.CUSTOS_AUDIT_ROOT_KEY_FILE} cannot be read.`);
+    }
+  }
   // A generated key is only acceptable for a local, embedded development setup.
   if (!encryptionKey && (e.CUSTOS_ENV === 'production' || databaseUrl)) {
     throw new ConfigError(
@@ -306,7 +327,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     totpIssuer: e.CUSTOS_TOTP_ISSUER,
     dbPoolMax: e.CUSTOS_DB_POOL_MAX,
     dbRole: e.CUSTOS_DB_ROLE === 'none' ? undefined : e.CUSTOS_DB_ROLE,
-    audit: { retentionMonths: e.CUSTOS_AUDIT_RETENTION_MONTHS, checkpointSeconds: e.CUSTOS_AUDIT_CHECKPOINT_SECONDS },
+    audit: {
+      retentionMonths: e.CUSTOS_AUDIT_RETENTION_MONTHS,
+      checkpointSeconds: e.CUSTOS_AUDIT_CHECKPOINT_SECONDS,
+      registrySeconds: e.CUSTOS_AUDIT_REGISTRY_SECONDS,
+      rootKeyPem,
+      rootPublicKeys: (e.CUSTOS_AUDIT_ROOT_PUBLIC_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean),
+      anchorFile: e.CUSTOS_AUDIT_ANCHOR_FILE,
+    },
     shutdownGraceSeconds: e.CUSTOS_SHUTDOWN_GRACE_SECONDS,
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,

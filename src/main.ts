@@ -2,6 +2,7 @@
  * The only place that wires things: config → db → stores → app. Run directly
  * (`npm start`) it serves HTTP; `wire()` is also used by the CLI and tests.
  */
+import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -35,11 +36,14 @@ import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
 import type { Sql } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
-import { ConflictError, CustosError } from './errors.ts';
+import { ConfigError, ConflictError, CustosError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { GrantDeps } from './grants/deps.ts';
 import { AuditKeys } from './audit/auditKeys.ts';
+import { keyAnchor } from './audit/anchors.ts';
 import { Checkpointer } from './audit/checkpoints.ts';
+import { AuditRoot, TrustedRoots } from './audit/rootKey.ts';
+import { AnchorFileWitness, LogStreamWitness, WebhookWitness, Witnesses } from './audit/witness.ts';
 import { verifyLogs } from './audit/verify.ts';
 import { createOutboxStore } from './grants/outboxPostgres.ts';
 import { activationCheck } from './grants/activationCheck.ts';
@@ -72,6 +76,20 @@ export interface Wired {
   notifier: Notifier;
   /** Signs checkpoints of this process's log chains (start() it in a server). */
   checkpointer: Checkpointer;
+}
+
+/**
+ * The audit root (from its key file, or derived from the encryption key) and
+ * the roots verification trusts: the pinned ones, which must include this
+ * root, or else this root alone.
+ */
+export function auditTrust(config: Config, encryptionKey: Buffer): { root: AuditRoot; trust: TrustedRoots } {
+  const root = config.audit.rootKeyPem ? AuditRoot.fromPem(config.audit.rootKeyPem, 'CUSTOS_AUDIT_ROOT_KEY_FILE') : AuditRoot.derive(encryptionKey);
+  const pinned = config.audit.rootPublicKeys;
+  if (pinned.length && !pinned.includes(root.publicKey)) {
+    throw new ConfigError(`The audit root (public key ${root.publicKey}) is not among CUSTOS_AUDIT_ROOT_PUBLIC_KEYS: checkpoints it certifies would not verify.`);
+  }
+  return { root, trust: new TrustedRoots(pinned.length ? pinned : [root.publicKey]) };
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
@@ -118,13 +136,32 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const facts = cachedFacts(factsStore, systemClock);
   const decisionLog = createDecisionLogWriter(sql, { ids });
   const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids };
-  const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock });
+  const { root: auditRoot, trust } = auditTrust(config, options.encryptionKey);
+  const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock, root: auditRoot, trust });
+  // Anchors go where the database cannot rewrite them: the anchor file, the log stream, the webhook receiver.
+  const witnesses = new Witnesses(
+    [
+      ...(config.audit.anchorFile ? [new AnchorFileWitness(config.audit.anchorFile)] : []),
+      new LogStreamWitness(log),
+      ...(config.webhook ? [new WebhookWitness(sql, ids, clock)] : []),
+    ],
+    {
+      log,
+      onChange: (status) =>
+        void audit
+          .record({ type: status.ok ? 'audit.witness_recovered' : 'audit.witness_failed', outcome: status.ok ? 'success' : 'failure', actorId: null, details: { ...status } })
+          .catch((err: unknown) => log.error({ err }, 'recording a witness failure failed')),
+    },
+  );
+  auditKeys.onCertified = (cert) => void witnesses.publish([keyAnchor(cert)]);
   const checkpointer = new Checkpointer({
     sql,
     keys: auditKeys,
     clock,
     log,
     intervalSeconds: config.audit.checkpointSeconds,
+    registrySeconds: config.audit.registrySeconds,
+    witnesses,
     chains: async () => [...(await decisionLog.chains()), ...(await audit.chains())],
   });
   /** Drops every cached fact; called after writes through this process and on catalog notifications. */
@@ -153,7 +190,12 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     grants,
     changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, checker: policyChecker, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
     policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits, checker: policyChecker },
-    auditLog: { keys: auditKeys, verify: (range, onProgress) => verifyLogs({ sql, keys: auditKeys }, range, onProgress) },
+    auditLog: {
+      keys: auditKeys,
+      anchorFile: config.audit.anchorFile,
+      witnesses: () => witnesses.status(),
+      verify: (range, onProgress, anchors) => verifyLogs({ sql, roots: trust }, range, onProgress, { anchors }),
+    },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },
     invalidate,
@@ -188,12 +230,18 @@ export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, opt
   if (!policy.ok) throw policy.error;
   await wired.keys.init();
   log.info({ version: policy.version, rules: wired.policy.current().rules.length }, 'policy loaded');
+  // The checkpoint key (made and certified on first start), and the root a verifier pins.
+  const cert = await wired.app.auditLog.keys.activeCertificate();
+  const root = wired.app.auditLog.keys.root;
+  log.info({ root_public_key: root.publicKey, root_fingerprint: root.fingerprint, kid: cert.kid }, 'audit root; pin its public key in verifiers (CUSTOS_AUDIT_ROOT_PUBLIC_KEYS)');
   if (!options.autoBootstrap) return;
   try {
     const b = await bootstrapAdmin(wired.auth);
     // Printed once to the terminal, deliberately not through the logger, so it never lands in log storage.
     process.stdout.write(
-      `\n  First administrator created: ${b.username}\n` +
+      `\n  Audit root public key (pin it where logs are verified: CUSTOS_AUDIT_ROOT_PUBLIC_KEYS, custos audit verify --root-key):\n\n    ${root.publicKey}\n` +
+        `    fingerprint sha256:${root.fingerprint}\n` +
+        `\n  First administrator created: ${b.username}\n` +
         `  One-time enrollment secret (shown only now, expires ${b.expires_at}):\n\n    ${b.enrollment_secret}\n\n` +
         `  Redeem it with POST /v1/auth/enroll (see README, "First start").\n\n`,
     );
@@ -214,6 +262,11 @@ async function start(): Promise<void> {
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   if (key.generatedFile) log.warn({ file: key.generatedFile }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
   const db = await openDatabase(config, log);
+  if (db.embedded && !config.audit.anchorFile) {
+    // Development: anchors beside the data. In production, point CUSTOS_AUDIT_ANCHOR_FILE at a separate or WORM volume.
+    config = { ...config, audit: { ...config.audit, anchorFile: path.join(config.dataDir, 'audit-anchors.jsonl') } };
+  }
+  if (!config.audit.anchorFile) log.warn('no anchor file (CUSTOS_AUDIT_ANCHOR_FILE): checkpoints are anchored to the log stream only');
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
   try {
     await prepareDatabase(db.owner, wired, log, { autoBootstrap: config.autoBootstrap });

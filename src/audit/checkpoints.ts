@@ -9,7 +9,10 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import { checkpointAnchor, registryPayload, type Anchor, type RegistryChain } from './anchors.ts';
 import type { AuditKeys } from './auditKeys.ts';
+import type { ChainedLog } from './chainedWriter.ts';
+import type { Witnesses } from './witness.ts';
 
 /** The 32 zero bytes a first checkpoint names as its predecessor. */
 export const GENESIS = Buffer.alloc(32);
@@ -34,12 +37,19 @@ export function checkpointDigest(c: CheckpointFields): Buffer {
   return createHash('sha256').update(checkpointPayload(c)).digest();
 }
 
-/** Writes checkpoints for the chains of this process. */
+/**
+ * Writes checkpoints for the chains of this process, and anchors them (with
+ * a signed registry of every chain, every `registrySeconds`) to the
+ * witnesses outside the database.
+ */
 export class Checkpointer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private lastRegistryMs = -Infinity;
 
-  constructor(private readonly o: { sql: Sql; keys: AuditKeys; clock: Clock; log: Logger; chains: () => Promise<string[]>; intervalSeconds: number }) {}
+  constructor(
+    private readonly o: { sql: Sql; keys: AuditKeys; clock: Clock; log: Logger; chains: () => Promise<string[]>; intervalSeconds: number; witnesses: Witnesses; registrySeconds: number },
+  ) {}
 
   /** Starts checkpointing every `intervalSeconds`. */
   start(): void {
@@ -54,16 +64,16 @@ export class Checkpointer {
     await this.run().catch((err: unknown) => this.o.log.warn({ err }, 'final audit checkpoint failed'));
   }
 
-  /** Checkpoints every chain whose head moved since its last checkpoint; returns how many were written. */
+  /** Checkpoints every chain whose head moved since its last checkpoint, and anchors them; returns how many were written. */
   run(): Promise<number> {
     this.running ??= this.pass().finally(() => (this.running = undefined));
     return this.running;
   }
 
   private async pass(): Promise<number> {
-    let written = 0;
+    const anchors: Anchor[] = [];
     for (const chainId of await this.o.chains()) {
-      const [head] = await this.o.sql`SELECT head_seq, head_hash FROM audit_chains WHERE id = ${chainId}`;
+      const [head] = await this.o.sql`SELECT log, head_seq, head_hash FROM audit_chains WHERE id = ${chainId}`;
       if (!head) continue;
       const [last] = await this.o.sql`
         SELECT cp_seq, upto_seq, head_hash, (extract(epoch FROM at) * 1000)::bigint AS at_ms, prev_digest FROM audit_checkpoints
@@ -78,8 +88,31 @@ export class Checkpointer {
       await this.o.sql`
         INSERT INTO audit_checkpoints (chain_id, cp_seq, upto_seq, head_hash, at, prev_digest, kid, signature)
         VALUES (${chainId}, ${fields.cpSeq}, ${fields.uptoSeq}, ${fields.headHash}, ${new Date(fields.atMs)}, ${prevDigest}, ${kid}, ${signature})`;
-      written++;
+      anchors.push(checkpointAnchor(head.log as ChainedLog, fields, kid, signature));
     }
+    const written = anchors.length;
+    const now = this.o.clock.now().getTime();
+    if (written > 0 && now - this.lastRegistryMs >= this.o.registrySeconds * 1000) {
+      anchors.push(await this.registry());
+      this.lastRegistryMs = now;
+    }
+    // Even with nothing new, anchors a failing witness still owes are retried.
+    await this.o.witnesses.publish(anchors);
     return written;
+  }
+
+  /** Anchors a registry now (besides the periodic ones). */
+  async anchorRegistry(): Promise<void> {
+    await this.o.witnesses.publish([await this.registry()]);
+    this.lastRegistryMs = this.o.clock.now().getTime();
+  }
+
+  /** A signed list of every chain of both logs and its head: a chain removed later, registration and all, is still named. */
+  async registry(): Promise<Anchor> {
+    const rows = await this.o.sql`SELECT id, log, head_seq, head_hash FROM audit_chains WHERE head_seq > 0 ORDER BY log, id`;
+    const chains: RegistryChain[] = rows.map((r) => ({ id: r.id as string, log: r.log as ChainedLog, head_seq: Number(r.head_seq), head_hash: (r.head_hash as Buffer).toString('hex') }));
+    const body = { at_ms: this.o.clock.now().getTime(), chains };
+    const { kid, signature } = await this.o.keys.sign(registryPayload(body));
+    return { type: 'registry', ...body, kid, signature };
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Everything the HTTP layer needs, built by main.ts (or a test).
  */
+import type { ParsedAnchors } from '../audit/anchors.ts';
 import type { AuditKeys } from '../audit/auditKeys.ts';
+import type { WitnessStatus } from '../audit/witness.ts';
 import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
 import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
 import type { ReportDeps } from '../audit/reports.ts';
@@ -38,7 +40,11 @@ export interface AppDeps {
   /** The tamper-evident logs: checkpoint keys and verification. */
   auditLog: {
     keys: AuditKeys;
-    verify(range: { from: Date; to: Date }, onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
+    /** The configured anchor file (verification reads it when no anchors are uploaded). */
+    anchorFile: string | undefined;
+    /** Each witness's health (/readyz). */
+    witnesses: () => WitnessStatus[];
+    verify(range: { from: Date; to: Date }, onProgress?: (p: VerifyProgress) => void, anchors?: ParsedAnchors): Promise<VerifyReport>;
   };
   /** Dual control: changes waiting for a second administrator. */
   changes: ChangeDeps;

@@ -193,7 +193,7 @@ describe('tampering through a superuser connection is caught, at the first bad r
     await tamper((tx) => tx`DELETE FROM decision_log WHERE chain_id = ${chain} AND seq = ${head}`);
     try {
       const report = await verify();
-      expect(report.problems[0]).toMatchObject({ kind: 'truncated', chain_id: chain, seq: head });
+      expect(report.problems[0]).toMatchObject({ kind: 'truncated', chain_id: chain, seq: head, last_seq: head });
     } finally {
       await tamper((tx) => tx`INSERT INTO decision_log SELECT * FROM jsonb_populate_record(NULL::decision_log, ${saved!.row})`);
     }
@@ -234,7 +234,7 @@ describe('tampering through a superuser connection is caught, at the first bad r
     });
     try {
       const progress: number[] = [];
-      const report = await verifyLogs({ sql: app.db.sql, keys: app.wired.app.auditLog.keys }, { from: new Date(FROM), to: new Date(TO) }, (p) => progress.push(p.records), { chunk: 4, parallel: 3 });
+      const report = await verifyLogs({ sql: app.db.sql, roots: app.wired.app.auditLog.keys.roots }, { from: new Date(FROM), to: new Date(TO) }, (p) => progress.push(p.records), { chunk: 4, parallel: 3 });
       expect(report.problems[0]).toMatchObject({ kind: 'altered', chain_id: chain, seq: 11, record_id: target.id });
       const whole = await verify();
       expect(report.records).toBe(whole.records);
@@ -257,7 +257,8 @@ describe('tampering through a superuser connection is caught, at the first bad r
     });
     try {
       const report = await verify();
-      expect(report.problems.find((p: any) => p.chain_id === victim)).toMatchObject({ kind: 'truncated', seq: head });
+      // Named by its first missing record, with the range that is gone.
+      expect(report.problems.find((p: any) => p.chain_id === victim)).toMatchObject({ kind: 'truncated', seq: 1, last_seq: head });
     } finally {
       await tamper(async (tx) => {
         for (const r of records) await tx`INSERT INTO decision_log SELECT * FROM jsonb_populate_record(NULL::decision_log, ${r.row})`;
