@@ -23,7 +23,6 @@ import { performance } from 'node:perf_hooks';
 import { AuditRoot, TrustedRoots } from '../src/audit/rootKey.ts';
 import { writeExport } from '../src/audit/export.ts';
 import { verifyLogs } from '../src/audit/verify.ts';
-import { systemClock } from '../src/clock.ts';
 import { decisionLog, queryLog, streamLog, type DecisionFilter } from '../src/audit/query.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql, type Sql } from '../src/db/client.ts';

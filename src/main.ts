@@ -40,7 +40,6 @@ import { ConfigError, ConflictError, CustosError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { GrantDeps } from './grants/deps.ts';
 import { AuditKeys } from './audit/auditKeys.ts';
-import { keyAnchor } from './audit/anchors.ts';
 import { Checkpointer } from './audit/checkpoints.ts';
 import { AuditRoot, TrustedRoots } from './audit/rootKey.ts';
 import { AnchorFileWitness, LogStreamWitness, WebhookWitness, Witnesses } from './audit/witness.ts';
@@ -153,7 +152,6 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
           .catch((err: unknown) => log.error({ err }, 'recording a witness failure failed')),
     },
   );
-  auditKeys.onCertified = (cert) => void witnesses.publish([keyAnchor(cert)]);
   const checkpointer = new Checkpointer({
     sql,
     keys: auditKeys,

@@ -26,8 +26,6 @@ export class AuditKeys implements SignatureVerifier {
   private signer: Promise<{ kid: string; key: KeyObject; loadedAt: number }> | undefined;
   private loadedAt: number | null = null;
   private readonly certified: CertifiedKeys;
-  /** Called with the certificate of every key this process creates, so witnesses keep it outside the database. */
-  onCertified: (cert: KeyCertificate) => void = () => {};
 
   constructor(private readonly o: { sql: Sql; encryptionKey: Buffer; clock: Clock; root: AuditRoot; trust: TrustedRoots }) {
     this.certified = new CertifiedKeys(o.trust, o.sql);
@@ -100,7 +98,6 @@ export class AuditKeys implements SignatureVerifier {
       if (!matches) continue;
       const cert = this.o.root.certify({ kid: r.kid as string, x: jwk.x!, y: jwk.y! }, new Date(r.created_at as string));
       await this.o.sql`INSERT INTO audit_key_certificates (kid, root, certificate, created_at) VALUES (${cert.kid}, ${cert.root}, ${this.o.sql.json(cert as never)}, ${this.o.clock.now()}) ON CONFLICT DO NOTHING`;
-      this.onCertified(cert);
     }
   }
 
@@ -115,7 +112,6 @@ export class AuditKeys implements SignatureVerifier {
     const cert = this.o.root.certify({ kid, x: jwk.x, y: jwk.y }, now);
     await tx`INSERT INTO audit_keys (kid, public_jwk, private_enc, created_at) VALUES (${kid}, ${tx.json(publicJwk as never)}, ${seal(this.o.encryptionKey, pem, aad(kid))}, ${now})`;
     await tx`INSERT INTO audit_key_certificates (kid, root, certificate, created_at) VALUES (${kid}, ${cert.root}, ${tx.json(cert as never)}, ${now})`;
-    this.onCertified(cert);
     return cert;
   }
 
@@ -129,8 +125,13 @@ export class AuditKeys implements SignatureVerifier {
   /** The certificate of the key that signs now. */
   async activeCertificate(): Promise<KeyCertificate> {
     const { kid } = await this.active();
+    return (await this.certificateOf(kid))!;
+  }
+
+  /** The configured root's certificate of key `kid`, if it has one. */
+  async certificateOf(kid: string): Promise<KeyCertificate | undefined> {
     const [row] = await this.o.sql`SELECT certificate FROM audit_key_certificates WHERE kid = ${kid} AND root = ${this.o.root.publicKey}`;
-    return row!.certificate as KeyCertificate;
+    return row?.certificate as KeyCertificate | undefined;
   }
 
   /** ES256 signature (JWS form: r || s, base64url) of `payload`, and the key id. */

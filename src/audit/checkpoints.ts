@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
-import { checkpointAnchor, registryPayload, type Anchor, type RegistryChain } from './anchors.ts';
+import { checkpointAnchor, keyAnchor, registryPayload, type Anchor, type RegistryChain } from './anchors.ts';
 import type { AuditKeys } from './auditKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
 import type { Witnesses } from './witness.ts';
@@ -46,6 +46,8 @@ export class Checkpointer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
   private lastRegistryMs = -Infinity;
+  /** Keys whose certificates this process has anchored: every anchor stream carries the certificate of each key that signed in it. */
+  private readonly anchoredKids = new Set<string>();
 
   constructor(
     private readonly o: { sql: Sql; keys: AuditKeys; clock: Clock; log: Logger; chains: () => Promise<string[]>; intervalSeconds: number; witnesses: Witnesses; registrySeconds: number },
@@ -97,13 +99,25 @@ export class Checkpointer {
       this.lastRegistryMs = now;
     }
     // Even with nothing new, anchors a failing witness still owes are retried.
-    await this.o.witnesses.publish(anchors);
+    await this.publish(anchors);
     return written;
+  }
+
+  /** Publishes `anchors`, preceded by the certificate of any signing key not anchored before. */
+  private async publish(anchors: Anchor[]): Promise<void> {
+    const certs: Anchor[] = [];
+    for (const kid of new Set(anchors.flatMap((a) => (a.type === 'key' ? [] : [a.kid])))) {
+      if (this.anchoredKids.has(kid)) continue;
+      const cert = await this.o.keys.certificateOf(kid);
+      if (cert) certs.push(keyAnchor(cert));
+      this.anchoredKids.add(kid);
+    }
+    await this.o.witnesses.publish([...certs, ...anchors]);
   }
 
   /** Anchors a registry now (besides the periodic ones). */
   async anchorRegistry(): Promise<void> {
-    await this.o.witnesses.publish([await this.registry()]);
+    await this.publish([await this.registry()]);
     this.lastRegistryMs = this.o.clock.now().getTime();
   }
 

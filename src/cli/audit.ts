@@ -1,10 +1,14 @@
 /**
- * `custos audit verify | partitions | drop-partition`: log integrity and
- * retention, against the configured database (as its owner).
+ * `custos audit verify | root-key | rotate-key | partitions | drop-partition`:
+ * log integrity and retention, against the configured database (as its
+ * owner); `verify --root-key` verifies independently, with the data alone.
  */
 import type { Command } from 'commander';
 import { writeDropRecord } from '../audit/retentionDrops.ts';
-import type { VerifyProgress } from '../audit/verify.ts';
+import { readAnchorFiles } from '../audit/anchors.ts';
+import { TrustedRoots } from '../audit/rootKey.ts';
+import { verifyLogs, type VerifyProgress, type VerifyReport } from '../audit/verify.ts';
+import { createSql } from '../db/client.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { withContext } from './context.ts';
 
@@ -14,6 +18,9 @@ function parseTime(v: string | undefined, fallback: Date, name: string): Date {
   if (Number.isNaN(d.getTime())) throw new ValidationError(`--${name} is not a time: ${v}`);
   return d;
 }
+
+/** Commander's collector of a repeatable option. */
+const collect = (v: string, all: string[]) => [...all, v];
 
 /** A one-line progress bar on stderr (only on a terminal). */
 function progressBar(): { update(p: VerifyProgress): void; done(): void } {
@@ -40,27 +47,78 @@ export function registerAudit(program: Command): void {
 
   audit
     .command('verify')
-    .description('recompute the hash chains and check the signed checkpoints between two times')
+    .description('recompute the hash chains, check the signed checkpoints and compare with anchors, between two times')
     .option('--from <time>', 'start (ISO 8601; default: 24 hours ago)')
     .option('--to <time>', 'end (ISO 8601; default: now)')
+    .option('--anchors <file>', 'an anchor file to compare with (repeatable; default: CUSTOS_AUDIT_ANCHOR_FILE if set)', collect, [])
+    .option(
+      '--root-key <public-key>',
+      'trust only this audit root (base64url; repeatable): verifies independently, with DATABASE_URL alone (any role that can read the logs; no encryption key, no key table)',
+      collect,
+      [],
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (o: { from?: string; to?: string; json?: boolean }) => {
-      await withContext(async ({ wired }) => {
-        const to = parseTime(o.to, new Date(), 'to');
-        const from = parseTime(o.from, new Date(to.getTime() - 86_400_000), 'from');
-        const bar = progressBar();
-        const report = await wired.app.auditLog.verify({ from, to }, (p) => bar.update(p));
-        bar.done();
-        await wired.audit.record({ type: 'audit.verified', outcome: report.ok ? 'success' : 'failure', actorId: null, details: { from: report.from, to: report.to, records: report.records, problems: report.problems.length, via: 'cli' } });
-        if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        else {
-          process.stdout.write(
-            `${report.ok ? 'OK' : 'BROKEN'}: ${report.records.toLocaleString('en-US')} records in ${report.chains} chains, ${report.checkpoints} checkpoints, ` +
-              `${report.from} – ${report.to}, ${report.seconds.toFixed(1)} s (${report.records_per_second.toLocaleString('en-US')} records/s)\n`,
-          );
-          for (const p of report.problems) process.stdout.write(`  ${p.kind.padEnd(20)} ${p.log} chain ${p.chain_id} seq ${p.seq}${p.record_id ? ` record ${p.record_id}` : ''}${p.at ? ` at ${p.at}` : ''}: ${p.detail}\n`);
+    .action(async (o: { from?: string; to?: string; anchors: string[]; rootKey: string[]; json?: boolean }) => {
+      const to = parseTime(o.to, new Date(), 'to');
+      const from = parseTime(o.from, new Date(to.getTime() - 86_400_000), 'from');
+      const bar = progressBar();
+      let report: VerifyReport;
+      if (o.rootKey.length) {
+        // Independent: pinned roots, the data and the anchors; nothing of the server's.
+        const url = process.env.DATABASE_URL;
+        if (!url) throw new ValidationError('Set DATABASE_URL to the database to verify.');
+        const anchors = o.anchors.length ? await readAnchorFiles(o.anchors) : undefined;
+        const sql = createSql({ url, max: 3, applicationName: 'custos-verify' });
+        try {
+          report = await verifyLogs({ sql, roots: new TrustedRoots(o.rootKey) }, { from, to }, (p) => bar.update(p), { anchors });
+        } finally {
+          await sql.end({ timeout: 5 });
         }
-        if (!report.ok) process.exitCode = 4;
+      } else {
+        report = await withContext(async ({ wired, config }) => {
+          const files = o.anchors.length ? o.anchors : config.audit.anchorFile ? [config.audit.anchorFile] : [];
+          const r = await wired.app.auditLog.verify({ from, to }, (p) => bar.update(p), files.length ? await readAnchorFiles(files) : undefined);
+          await wired.audit.record({ type: 'audit.verified', outcome: r.ok ? 'success' : 'failure', actorId: null, details: { from: r.from, to: r.to, records: r.records, problems: r.problems.length, via: 'cli' } });
+          return r;
+        });
+      }
+      bar.done();
+      if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else {
+        process.stdout.write(
+          `${report.ok ? 'OK' : 'BROKEN'}: ${report.records.toLocaleString('en-US')} records in ${report.chains} chains, ${report.checkpoints} checkpoints` +
+            `${report.anchors ? `, ${report.anchors.anchors} anchors` : ''}, ${report.from} – ${report.to}, ${report.seconds.toFixed(1)} s (${report.records_per_second.toLocaleString('en-US')} records/s)\n`,
+        );
+        for (const p of report.problems) {
+          const seq = p.last_seq !== null && p.last_seq !== p.seq ? `seq ${p.seq}–${p.last_seq}` : `seq ${p.seq}`;
+          process.stdout.write(`  ${p.kind.padEnd(22)} ${p.log} chain ${p.chain_id} ${seq}${p.record_id ? ` record ${p.record_id}` : ''}${p.at ? ` at ${p.at}` : ''}: ${p.detail}\n`);
+        }
+      }
+      if (!report.ok) process.exitCode = 4;
+    });
+
+  audit
+    .command('root-key')
+    .description("print the audit root's public key and fingerprint, to pin in verifiers")
+    .action(async () => {
+      await withContext(async ({ wired }) => {
+        const root = wired.app.auditLog.keys.root;
+        process.stdout.write(`${root.publicKey}\nfingerprint sha256:${root.fingerprint}\n`);
+      });
+    });
+
+  audit
+    .command('rotate-key')
+    .description('make a new checkpoint-signing key, certified by the audit root (audited); old keys stay published')
+    .requiredOption('--by <name>', 'who is rotating it (recorded)')
+    .action(async (o: { by: string }) => {
+      await withContext(async ({ db, wired }) => {
+        const cert = await db.sql.begin(async (tx) => {
+          const c = await wired.app.auditLog.keys.rotate(tx);
+          await wired.audit.recordIn(tx, { type: 'audit.key_rotated', outcome: 'success', actorId: null, details: { kid: c.kid, root: c.root, by: o.by, via: 'cli' } });
+          return c;
+        });
+        process.stdout.write(`new checkpoint key ${cert.kid}, certified by root ${cert.root}\n`);
       });
     });
 
