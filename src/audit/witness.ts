@@ -84,7 +84,7 @@ export class Witnesses {
 
   constructor(
     witnesses: readonly Witness[],
-    private readonly o: { log: Logger; onChange?: (status: WitnessStatus, error: unknown) => void },
+    private readonly o: { log: Logger; onChange?: (status: WitnessStatus, error: unknown) => Promise<void> },
   ) {
     this.state = witnesses.map((witness) => ({
       witness,
@@ -108,19 +108,27 @@ export class Witnesses {
           Object.assign(s.status, { ok: true, failing_since: null, last_written_at: new Date().toISOString() });
           if (recovered) {
             this.o.log.info({ witness: s.witness.name }, 'audit anchor witness recovered');
-            this.o.onChange?.({ ...s.status }, null);
+            await this.report({ ...s.status }, null);
           }
         } catch (err) {
           const first = s.status.ok;
           Object.assign(s.status, { ok: false, failures: s.status.failures + 1, last_error: describe(err), failing_since: s.status.failing_since ?? new Date().toISOString() });
           if (first) {
             this.o.log.error({ witness: s.witness.name, error: s.status.last_error }, 'audit anchors cannot be written to a witness; they wait and are retried');
-            this.o.onChange?.({ ...s.status }, err);
+            await this.report({ ...s.status }, err);
           }
         }
         s.status.pending = s.pending.length;
       }),
     );
+  }
+
+  private async report(status: WitnessStatus, err: unknown): Promise<void> {
+    try {
+      await this.o.onChange?.(status, err);
+    } catch (e) {
+      this.o.log.error({ err: e, witness: status.name }, 'recording a change of an anchor witness failed');
+    }
   }
 
   /** Every witness's status. */

@@ -127,7 +127,8 @@ async function startServer(databaseUrl: string): Promise<{ proc: Proc; url: stri
     if (res) {
       const body: unknown = await res.json().catch(() => undefined);
       if (res.status === 200) {
-        expect(body).toEqual({ status: 'ready' });
+        // No anchor file is configured here: the log stream is the one witness, and it takes anchors.
+        expect(body).toMatchObject({ status: 'ready', anchors: 'ok', witnesses: [{ name: 'log', ok: true }] });
         return { proc, url };
       }
     }
@@ -180,6 +181,10 @@ describe('the server process (npm start)', () => {
     expect(secrets).toHaveLength(1);
     const secret = secrets[0]!;
     expect(out).toContain('First administrator created: admin');
+    // The audit root's public key, to pin in verifiers, printed and logged; the same as `custos audit root-key` gives.
+    const root = /Audit root public key[^\n]*\n\n {4}([A-Za-z0-9_-]{43})\n {4}fingerprint sha256:([0-9a-f]{64})/.exec(out);
+    expect(root, out).not.toBeNull();
+    expect(jsonLines(out).find((l) => l.msg?.startsWith('audit root'))).toMatchObject({ root_public_key: root![1], root_fingerprint: root![2] });
 
     const logs = out.split('\n').filter((l) => l.startsWith('{'));
     expect(logs.length).toBeGreaterThan(0);
