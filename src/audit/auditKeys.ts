@@ -108,7 +108,10 @@ export class AuditKeys implements SignatureVerifier {
     const kid = thumbprint(jwk);
     const publicJwk: PublicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, kid, alg: 'ES256', use: 'sig' };
     const pem = Buffer.from(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 'utf8');
-    const now = this.o.clock.now();
+    // Strictly after every existing key, whatever the clock says: the newest certified key is the one that signs.
+    const [newest] = await tx`SELECT max(created_at) AS at FROM audit_keys`;
+    const latest = newest?.at ? new Date(newest.at as string).getTime() : -Infinity;
+    const now = new Date(Math.max(this.o.clock.now().getTime(), latest + 1));
     const cert = this.o.root.certify({ kid, x: jwk.x, y: jwk.y }, now);
     await tx`INSERT INTO audit_keys (kid, public_jwk, private_enc, created_at) VALUES (${kid}, ${tx.json(publicJwk as never)}, ${seal(this.o.encryptionKey, pem, aad(kid))}, ${now})`;
     await tx`INSERT INTO audit_key_certificates (kid, root, certificate, created_at) VALUES (${kid}, ${cert.root}, ${tx.json(cert as never)}, ${now})`;
