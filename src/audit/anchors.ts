@@ -107,14 +107,29 @@ function addLine(out: ParsedAnchors, line: string, n: number): void {
   addValue(out, json, n);
 }
 
-/** Reads anchor files line by line (they can be large); one that cannot be read is marked `unreadable` (a missing anchor file is itself a finding). */
-export async function readAnchorFiles(paths: readonly string[]): Promise<ParsedAnchors> {
+/** The time of an anchor line, read without parsing it (key lines have none). */
+const AT_MS = /"at_ms":(\d+)/;
+
+/**
+ * Reads anchor files line by line (they grow for years); one that cannot be
+ * read is marked `unreadable` (a missing anchor file is itself a finding).
+ * With `window`, checkpoint and registry lines outside it are skipped
+ * unparsed (key certificates are always read).
+ */
+export async function readAnchorFiles(paths: readonly string[], window?: { from: Date; to: Date }): Promise<ParsedAnchors> {
   const out: ParsedAnchors = { anchors: [], malformed: [] };
+  const from = window?.from.getTime() ?? -Infinity;
+  const to = window?.to.getTime() ?? Infinity;
   for (const path of paths) {
     let n = 0;
     try {
       const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-      for await (const line of lines) addLine(out, line, ++n);
+      for await (const line of lines) {
+        n++;
+        const at = AT_MS.exec(line);
+        if (at && (Number(at[1]) < from || Number(at[1]) >= to)) continue;
+        addLine(out, line, n);
+      }
     } catch (err) {
       out.unreadable = (err as { code?: string }).code ?? 'unreadable';
     }

@@ -67,7 +67,7 @@ export function registerAudit(program: Command): void {
         // Independent: pinned roots, the data and the anchors; nothing of the server's.
         const url = process.env.DATABASE_URL;
         if (!url) throw new ValidationError('Set DATABASE_URL to the database to verify.');
-        const anchors = o.anchors.length ? await readAnchorFiles(o.anchors) : undefined;
+        const anchors = o.anchors.length ? await readAnchorFiles(o.anchors, { from, to }) : undefined;
         const sql = createSql({ url, max: 3, applicationName: 'custos-verify' });
         try {
           report = await verifyLogs({ sql, roots: new TrustedRoots(o.rootKey) }, { from, to }, (p) => bar.update(p), { anchors });
@@ -77,7 +77,7 @@ export function registerAudit(program: Command): void {
       } else {
         report = await withContext(async ({ wired, config }) => {
           const files = o.anchors.length ? o.anchors : config.audit.anchorFile ? [config.audit.anchorFile] : [];
-          const r = await wired.app.auditLog.verify({ from, to }, (p) => bar.update(p), files.length ? await readAnchorFiles(files) : undefined);
+          const r = await wired.app.auditLog.verify({ from, to }, (p) => bar.update(p), files.length ? await readAnchorFiles(files, { from, to }) : undefined);
           await wired.audit.record({ type: 'audit.verified', outcome: r.ok ? 'success' : 'failure', actorId: null, details: { from: r.from, to: r.to, records: r.records, problems: r.problems.length, via: 'cli' } });
           return r;
         });

@@ -85,8 +85,9 @@ export function auditIntegrityRoutes(deps: AppDeps): AnyRoute[] {
       query: z.strictObject(Window),
       responses: { 200: { description: 'The verification report (`ok: false` lists problems)', schema: Report } },
       handler: async ({ query, auth, meta }) => {
-        const anchors = deps.auditLog.anchorFile ? await readAnchorFiles([deps.auditLog.anchorFile]) : undefined;
-        return { body: await verifyAndRecord(deps, windowOf(deps, query), anchors, auth!.principalId, meta, 'configured') };
+        const range = windowOf(deps, query);
+        const anchors = deps.auditLog.anchorFile ? await readAnchorFiles([deps.auditLog.anchorFile], range) : undefined;
+        return { body: await verifyAndRecord(deps, range, anchors, auth!.principalId, meta, 'configured') };
       },
     }),
     defineRoute({
