@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
 import type { AuthDeps } from './auth/deps.ts';
 import { createAuditLog } from './audit/postgres.ts';
+import { createAuditReader } from './audit/reader.ts';
 import { createAuthStore } from './auth/postgres.ts';
 import { createClientCredentialStore } from './auth/clientPostgres.ts';
 import { createDecisionLogWriter } from './audit/decisionPostgres.ts';
@@ -193,7 +194,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       verify: (range, onProgress, anchors) => verifyLogs({ sql, roots: trust }, range, onProgress, { anchors }),
     },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
-    auditRead: { sql, clock, facts: createFactsStore(sql), policy: () => policy.current() },
+    auditRead: createAuditReader({ sql, clock, facts: createFactsStore(sql), policy: () => policy.current() }),
     invalidate,
     clock,
     log,

@@ -6,7 +6,7 @@ import type { AuditKeys } from '../audit/auditKeys.ts';
 import type { WitnessStatus } from '../audit/witness.ts';
 import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
 import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
-import type { ReportDeps } from '../audit/reports.ts';
+import type { AuditReader } from '../audit/reader.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogDeps } from '../catalog/deps.ts';
 import type { CatalogStore } from '../catalog/store.ts';
@@ -53,7 +53,7 @@ export interface AppDeps {
   /** Just-in-time access requests, grants and break-glass. */
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */
-  auditRead: ReportDeps;
+  auditRead: AuditReader;
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => void;
   clock: Clock;

@@ -9,8 +9,8 @@ import type { Response } from 'express';
 import { z } from 'zod';
 import { CONTENT_TYPES, writeExport, type ExportFormat } from '../../audit/export.ts';
 import type { RequestMeta } from '../../audit/log.ts';
-import { auditEvents, AuditEventFilter, decisionLog, DecisionFilter, filtersUsed, PageParams, queryLog, streamLog, type LogSource } from '../../audit/query.ts';
-import { AccessReviewParams, accessReview, DISCLOSURE_COLUMNS, disclosurePeriod, disclosureReport, DisclosureParams, streamDisclosures } from '../../audit/reports.ts';
+import { auditEvents, AuditEventFilter, decisionLog, DecisionFilter, filtersUsed, PageParams, type LogSource } from '../../audit/query.ts';
+import { AccessReviewParams, DISCLOSURE_COLUMNS, disclosurePeriod, DisclosureParams } from '../../audit/reports.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
@@ -91,7 +91,7 @@ async function sendExport(
 
 /** Query and export routes of one log. */
 function logRoutes<F extends { order: 'asc' | 'desc' }>(deps: AppDeps, o: { path: string; what: string; source: LogSource<F>; filter: z.ZodObject; item: z.ZodType }): AnyRoute[] {
-  const sql = deps.auditRead.sql;
+  const reader = deps.auditRead;
   return [
     defineRoute({
       method: 'get',
@@ -103,7 +103,7 @@ function logRoutes<F extends { order: 'asc' | 'desc' }>(deps: AppDeps, o: { path
       responses: { 200: { description: `A page of ${o.what}; pass next_cursor back as cursor`, schema: pageOf(o.item) } },
       handler: async ({ query, auth: who, meta }) => {
         const { limit, cursor, ...filter } = query;
-        const page = await queryLog(sql, o.source, { filter: filter as unknown as F, limit, cursor });
+        const page = await reader.page(o.source, { filter: filter as unknown as F, limit, cursor });
         await deps.audit.record({
           type: 'audit.query',
           outcome: 'success',
@@ -131,7 +131,7 @@ function logRoutes<F extends { order: 'asc' | 'desc' }>(deps: AppDeps, o: { path
           format,
           name: o.source.name.replace('_', '-'),
           columns: o.source.columns,
-          batches: streamLog(sql, o.source, filter as unknown as F),
+          batches: reader.stream(o.source, filter as unknown as F),
           details: { log: o.source.name, filters: filtersUsed(filter) },
         });
         return {};
@@ -163,10 +163,10 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
         const period = disclosurePeriod(query, deps.clock.now());
         const details = { report: 'disclosures', dataset: query.dataset, from: period.from.toISOString(), to: period.to.toISOString() };
         if (query.format === 'csv') {
-          await sendExport(deps, { res, auth: who!, meta, format: 'csv', name: `disclosures-${query.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}`, columns: DISCLOSURE_COLUMNS, batches: streamDisclosures(r, query), details });
+          await sendExport(deps, { res, auth: who!, meta, format: 'csv', name: `disclosures-${query.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}`, columns: DISCLOSURE_COLUMNS, batches: r.streamDisclosures(query), details });
           return {};
         }
-        const report = await disclosureReport(r, query);
+        const report = await r.disclosures(query);
         await deps.audit.record({ type: 'audit.report', outcome: 'success', actorId: who!.principalId, meta, details: { ...details, rows: report.items.length } });
         return { body: report };
       },
@@ -193,7 +193,7 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
         404: { description: 'No such dataset' },
       },
       handler: async ({ query, auth: who, meta }) => {
-        const review = await accessReview(r, query);
+        const review = await r.accessReview(query);
         await deps.audit.record({
           type: 'audit.report',
           outcome: 'success',
