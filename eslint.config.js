@@ -1,6 +1,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const NO_EXPORT_ALL = { selector: 'ExportAllDeclaration', message: 'Name what a module exports; no export *.' };
+// A tagged template on a database handle (sql`…`, tx`…`, this.o.sql`…`, db.owner`…`) is a query.
+const NO_SQL = [
+  { selector: 'TaggedTemplateExpression[tag.name=/^(sql|tx|q|owner|db)$/]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
+  { selector: 'TaggedTemplateExpression[tag.property.name=/^(sql|owner|appSql)$/]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
+  { selector: 'CallExpression[callee.property.name="unsafe"]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules', 'bench/results', '.custos', 'dist', 'coverage'] },
   js.configs.recommended,
@@ -8,12 +16,28 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'ExportAllDeclaration', message: 'Name what a module exports; no export *.' }],
+      'no-restricted-syntax': ['error', NO_EXPORT_ALL],
+    },
+  },
+  {
+    // Only PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/ folders) and db/ run SQL.
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**', 'src/**/postgres/**', 'src/**/postgres.ts', 'src/**/*Postgres.ts'],
+    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, ...NO_SQL] },
+  },
+  {
+    // The HTTP layer gets services and stores, never a database handle.
+    files: ['src/http/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'postgres', message: 'http/ never talks to the database.' }], patterns: [{ group: ['**/db/client.ts'], importNames: ['Sql', 'Tx', 'createSql', 'ping'], message: 'http/ never receives a database handle.' }] },
+      ],
     },
   },
   {
     // Database rows are untyped at the driver boundary; stores map them to typed results.
-    files: ['src/**/postgres.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/**/postgres.ts', 'src/**/postgres/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

@@ -9,11 +9,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
 import type { AuthDeps } from './auth/deps.ts';
-import { createAuditLog } from './audit/postgres.ts';
+import { createAuditLog } from './audit/postgres/auditLog.ts';
 import { createAuditReader } from './audit/reader.ts';
 import { createAuthStore } from './auth/postgres.ts';
 import { createClientCredentialStore } from './auth/clientPostgres.ts';
-import { createDecisionLogWriter } from './audit/decisionPostgres.ts';
+import { createDecisionLogWriter } from './audit/postgres/decisionLogWriter.ts';
 import type { DecisionDeps } from './decisions/makeDecision.ts';
 import { cachedFacts, TtlCache } from './decisions/cachedFacts.ts';
 import { createFactsStore } from './decisions/postgres.ts';
@@ -34,17 +34,19 @@ import { createChangeStore } from './changes/postgres.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
 import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
-import type { Sql } from './db/client.ts';
+import { ping, type Sql } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { openDatabase } from './db/open.ts';
 import { ConfigError, ConflictError, CustosError } from './errors.ts';
 import { createApp } from './http/app.ts';
 import type { GrantDeps } from './grants/deps.ts';
-import { AuditKeys } from './audit/auditKeys.ts';
-import { Checkpointer } from './audit/checkpoints.ts';
+import { AuditKeys } from './audit/postgres/auditKeys.ts';
+import { Checkpointer } from './audit/postgres/checkpoints.ts';
 import { AuditRoot, TrustedRoots } from './audit/rootKey.ts';
-import { AnchorFileWitness, LogStreamWitness, WebhookWitness, Witnesses } from './audit/witness.ts';
-import { verifyLogs } from './audit/verify.ts';
+import { ensurePartitions } from './audit/postgres/partitions.ts';
+import { WebhookWitness } from './audit/postgres/webhookWitness.ts';
+import { AnchorFileWitness, LogStreamWitness, Witnesses } from './audit/witness.ts';
+import { verifyLogs } from './audit/postgres/verify.ts';
 import { createOutboxStore } from './grants/outboxPostgres.ts';
 import { activationCheck } from './grants/activationCheck.ts';
 import { createGrantStore } from './grants/postgres.ts';
@@ -198,9 +200,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     invalidate,
     clock,
     log,
-    checkDatabase: async () => {
-      await sql`SELECT 1`;
-    },
+    checkDatabase: () => ping(sql),
     settings: {
       bodyLimit: config.bodyLimit,
       publicUrl: config.publicUrl,
@@ -219,7 +219,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
  */
 export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean }): Promise<void> {
   const m = await migrate(owner, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
-  await owner`SELECT custos_ensure_partitions(3)`;
+  await ensurePartitions(owner, 3);
   log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
   const roles = await loadDefaultRoles(wired.catalog);
   if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
@@ -285,7 +285,7 @@ async function start(): Promise<void> {
   wired.checkpointer.start();
   // Log partitions for the coming months, made again once a day.
   const partitionTimer = setInterval(() => {
-    db.owner`SELECT custos_ensure_partitions(3)`.catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
+    ensurePartitions(db.owner, 3).catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
   }, 86_400_000).unref();
   const app = createApp(wired.app);
   const server: Server = config.tls

@@ -8,8 +8,8 @@ import type { Clock } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { PolicySnapshot } from '../engine/snapshot.ts';
-import { queryLog, streamLog, type LogPage, type LogSource, type QueryLogOptions } from './query.ts';
-import { accessReview, disclosureReport, streamDisclosures, type AccessReview, type DisclosureParams, type DisclosureReport } from './reports.ts';
+import { queryLog, streamLog, type LogPage, type LogSource, type QueryLogOptions } from './postgres/query.ts';
+import { accessReview, disclosureReport, streamDisclosures, type AccessReview, type DisclosureParams, type DisclosureReport } from './postgres/reports.ts';
 
 type Row = Record<string, unknown>;
 

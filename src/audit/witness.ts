@@ -1,13 +1,11 @@
 /**
  * Witnesses: places outside the database's reach where every anchor is
- * written (anchors.ts). A witness that cannot be written is never skipped
+ * written (anchors.ts); the webhook witness is in postgres/webhookWitness.ts. A witness that cannot be written is never skipped
  * in silence: its anchors wait (bounded) and are retried on the next
  * publication, its status shows in /readyz, and the first failure and the
  * recovery are each logged and recorded as audit events.
  */
 import { open } from 'node:fs/promises';
-import type { Clock } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Anchor } from './anchors.ts';
 
@@ -41,23 +39,6 @@ export class LogStreamWitness implements Witness {
   constructor(private readonly log: Logger) {}
   async write(anchors: readonly Anchor[]): Promise<void> {
     for (const anchor of anchors) this.log.info({ anchor }, 'audit anchor');
-  }
-}
-
-/** The signed webhook outbox: one `audit.anchor` delivery per publication, signed and retried like every notification. */
-export class WebhookWitness implements Witness {
-  readonly name = 'webhook';
-  constructor(
-    private readonly sql: Sql,
-    private readonly ids: () => string,
-    private readonly clock: Clock,
-  ) {}
-  async write(anchors: readonly Anchor[]): Promise<void> {
-    const id = this.ids();
-    const at = this.clock.now();
-    // The envelope of every notification: {id, event, created_at, data}.
-    const payload = { id, event: 'audit.anchor', created_at: at.toISOString(), data: { anchors } };
-    await this.sql`INSERT INTO webhook_deliveries (id, event, payload, next_attempt_at, created_at) VALUES (${id}, 'audit.anchor', ${this.sql.json(payload as never)}, now(), ${at})`;
   }
 }
 

@@ -4,10 +4,11 @@
  * owner); `verify --root-key` verifies independently, with the data alone.
  */
 import type { Command } from 'commander';
-import { writeDropRecord } from '../audit/retentionDrops.ts';
+import { dropPartition, listPartitions, partitionState } from '../audit/postgres/partitions.ts';
+import { writeDropRecord } from '../audit/postgres/retentionDrops.ts';
 import { readAnchorFiles } from '../audit/anchors.ts';
 import { TrustedRoots } from '../audit/rootKey.ts';
-import { verifyLogs, type VerifyProgress, type VerifyReport } from '../audit/verify.ts';
+import { verifyLogs, type VerifyProgress, type VerifyReport } from '../audit/postgres/verify.ts';
 import { createSql } from '../db/client.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { withContext } from './context.ts';
@@ -127,11 +128,7 @@ export function registerAudit(program: Command): void {
     .description('list the monthly partitions of the logs, with their row counts')
     .action(async () => {
       await withContext(async ({ db }) => {
-        const rows = await db.owner`
-          SELECT parent.relname AS log, c.relname AS partition, pg_get_expr(c.relpartbound, c.oid) AS bounds, c.reltuples::bigint AS approx_rows
-          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class parent ON parent.oid = i.inhparent
-          WHERE parent.relname IN ('decision_log', 'audit_events') ORDER BY parent.relname, c.relname`;
-        for (const r of rows) process.stdout.write(`${String(r.log).padEnd(13)} ${String(r.partition).padEnd(28)} ${String(r.bounds).padEnd(70)} ~${Math.max(0, Number(r.approx_rows))} rows\n`);
+        for (const r of await listPartitions(db.owner)) process.stdout.write(`${r.log.padEnd(13)} ${r.partition.padEnd(28)} ${r.bounds.padEnd(70)} ~${r.approxRows} rows\n`);
       });
     });
 
@@ -153,25 +150,22 @@ export function registerAudit(program: Command): void {
         cutoff.setUTCMonth(cutoff.getUTCMonth() - config.audit.retentionMonths);
         if (end > cutoff) throw new ConflictError(`${log} ${month} is within the retention period (${config.audit.retentionMonths} months: nothing after ${cutoff.toISOString().slice(0, 10)} may be dropped).`);
         const partition = `${log}_${m[1]}${m[2]}`;
-        const [exists] = await db.owner`SELECT 1 AS hit FROM pg_class WHERE relname = ${partition}`;
-        if (!exists) throw new ValidationError(`There is no partition ${partition}.`);
+        const state = await partitionState(db.owner, log, partition);
+        if (!state.exists) throw new ValidationError(`There is no partition ${partition}.`);
         // Oldest first: a dropped month in the middle would leave gaps that verification cannot tell from deletions.
-        const older = await db.owner`
-          SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class parent ON parent.oid = i.inhparent
-          WHERE parent.relname = ${log} AND c.relname ~ '_[0-9]{6}$' AND c.relname < ${partition} ORDER BY c.relname LIMIT 1`;
-        if (older.length) throw new ConflictError(`Drop the older months first (${older[0]!.name as string} is still there).`);
+        if (state.older) throw new ConflictError(`Drop the older months first (${state.older} is still there).`);
         if (!o.yes) {
           process.stdout.write(`would drop ${partition} (${log} ${month}); run again with --yes\n`);
           return;
         }
         const day = (d: Date) => d.toISOString().slice(0, 10);
+        // The drop, its signed drop record and its audit event commit together, or not at all.
         await db.owner.begin(async (tx) => {
-          await tx`ALTER TABLE ${tx(log)} DETACH PARTITION ${tx(partition)}`;
-          await tx`DROP TABLE ${tx(partition)}`;
+          await dropPartition(tx, log, partition);
           // Signed with the audit key: verification excuses the gap only on a record it can verify.
           await writeDropRecord(tx, wired.app.auditLog.keys, { partition, log, monthStart: day(start), monthEnd: day(end), droppedAtMs: Date.now(), droppedBy: o.by });
+          await wired.audit.recordIn(tx, { type: 'audit.partition_dropped', outcome: 'success', actorId: null, details: { log, month, partition, by: o.by, retention_months: config.audit.retentionMonths } });
         });
-        await wired.audit.record({ type: 'audit.partition_dropped', outcome: 'success', actorId: null, details: { log, month, partition, by: o.by, retention_months: config.audit.retentionMonths } });
         process.stdout.write(`dropped ${partition}\n`);
       });
     });

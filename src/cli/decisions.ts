@@ -17,7 +17,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { writeExport } from '../audit/export.ts';
-import { decisionLog, DecisionFilter, filtersUsed, PageParams, queryLog, streamLog } from '../audit/query.ts';
+import { decisionLog, DecisionFilter, filtersUsed, PageParams, queryLog, streamLog } from '../audit/postgres/query.ts';
 import { toFieldIssues } from '../http/route.ts';
 import { ValidationError } from '../errors.ts';
 import { withContext } from './context.ts';

@@ -67,3 +67,8 @@ export function isConnectionError(err: unknown): boolean {
     /^53/.test(code)
   );
 }
+
+/** Answers when the database does (readiness); throws its error otherwise. */
+export async function ping(sql: Sql): Promise<void> {
+  await sql`SELECT 1`;
+}

@@ -2,10 +2,10 @@
  * Everything the HTTP layer needs, built by main.ts (or a test).
  */
 import type { ParsedAnchors } from '../audit/anchors.ts';
-import type { AuditKeys } from '../audit/auditKeys.ts';
+import type { AuditKeys } from '../audit/postgres/auditKeys.ts';
 import type { WitnessStatus } from '../audit/witness.ts';
 import type { AuditLog, StoredAuditEvent } from '../audit/log.ts';
-import type { VerifyProgress, VerifyReport } from '../audit/verify.ts';
+import type { VerifyProgress, VerifyReport } from '../audit/postgres/verify.ts';
 import type { AuditReader } from '../audit/reader.ts';
 import type { AuthDeps } from '../auth/deps.ts';
 import type { CatalogDeps } from '../catalog/deps.ts';

@@ -6,9 +6,9 @@
  */
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditKeys } from '../../src/audit/auditKeys.ts';
+import { AuditKeys } from '../../src/audit/postgres/auditKeys.ts';
 import { AuditRoot, TrustedRoots, type KeyCertificate } from '../../src/audit/rootKey.ts';
-import { verifyLogs } from '../../src/audit/verify.ts';
+import { verifyLogs } from '../../src/audit/postgres/verify.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { seal } from '../../src/crypto/secretbox.ts';

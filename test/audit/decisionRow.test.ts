@@ -4,7 +4,7 @@
  * text that needs escaping, missing request id).
  */
 import { describe, expect, it } from 'vitest';
-import { decisionRow, decisionRowText } from '../../src/audit/decisionPostgres.ts';
+import { decisionRow, decisionRowText } from '../../src/audit/postgres/decisionLogWriter.ts';
 import type { DecisionRecord } from '../../src/audit/decisionLog.ts';
 import type { DatasetFacts, PrincipalFacts } from '../../src/engine/types.ts';
 

@@ -227,7 +227,7 @@ describe('tampering through a superuser connection is caught, at the first bad r
   });
 
   it('the same first bad record when verified in 4-record chunks on 3 connections', async () => {
-    const { verifyLogs } = await import('../../src/audit/verify.ts');
+    const { verifyLogs } = await import('../../src/audit/postgres/verify.ts');
     const target = await rowOf(11);
     await tamper(async (tx) => {
       await tx`UPDATE decision_log SET effect = 'deny' WHERE chain_id = ${chain} AND seq IN (11, 18)`;

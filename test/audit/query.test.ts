@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { csvCell, writeExport } from '../../src/audit/export.ts';
-import { DECISION_COLUMNS } from '../../src/audit/query.ts';
+import { DECISION_COLUMNS } from '../../src/audit/postgres/query.ts';
 import { adminOf, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
 

@@ -4,7 +4,7 @@
  * application role, and its chain verifies like every other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuditLog } from '../../src/audit/postgres.ts';
+import { createAuditLog } from '../../src/audit/postgres/auditLog.ts';
 import { ManualClock, uuidv7Generator } from '../../src/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 

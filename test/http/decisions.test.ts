@@ -17,7 +17,7 @@
  *   fewer transactions than records.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { createDecisionLogWriter } from '../../src/audit/decisionPostgres.ts';
+import type { createDecisionLogWriter } from '../../src/audit/postgres/decisionLogWriter.ts';
 import { adminOf, enrollPerson, loginAs, personDirect, sponsorCredentials, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/audit/decisionLog.ts';
-import { createDecisionLogWriter } from '../../src/audit/decisionPostgres.ts';
+import { createDecisionLogWriter } from '../../src/audit/postgres/decisionLogWriter.ts';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';
 import { permissionsOf } from '../../src/auth/context.ts';
 import { uuidv7Generator } from '../../src/clock.ts';

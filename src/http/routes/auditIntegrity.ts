@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { parseAnchorValues, readAnchorFiles, type ParsedAnchors } from '../../audit/anchors.ts';
 import type { RequestMeta } from '../../audit/log.ts';
-import type { VerifyReport } from '../../audit/verify.ts';
+import type { VerifyReport } from '../../audit/postgres/verify.ts';
 import { ValidationError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';

@@ -6,13 +6,13 @@
  * removed from the end of a chain, and a removed or altered checkpoint.
  */
 import { createHash } from 'node:crypto';
-import type { Clock } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
-import type { Logger } from '../logger.ts';
-import { checkpointAnchor, keyAnchor, registryPayload, type Anchor, type RegistryChain } from './anchors.ts';
+import type { Clock } from '../../clock.ts';
+import type { Sql } from '../../db/client.ts';
+import type { Logger } from '../../logger.ts';
+import { checkpointAnchor, keyAnchor, registryPayload, type Anchor, type RegistryChain } from '../anchors.ts';
 import type { AuditKeys } from './auditKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
-import type { Witnesses } from './witness.ts';
+import type { Witnesses } from '../witness.ts';
 
 /** The 32 zero bytes a first checkpoint names as its predecessor. */
 export const GENESIS = Buffer.alloc(32);

@@ -11,8 +11,8 @@
  * reported exactly — a truncation at the first missing record, an edit as
  * the range of records it must lie in, a missing chain by name.
  */
-import type { Sql } from '../db/client.ts';
-import { checkpointAnchorPayload, registryPayload, type ParsedAnchors } from './anchors.ts';
+import type { Sql } from '../../db/client.ts';
+import { checkpointAnchorPayload, registryPayload, type ParsedAnchors } from '../anchors.ts';
 import type { ChainedLog } from './chainedWriter.ts';
 import type { CertifiedKeys } from './certifiedKeys.ts';
 import type { VerifyProblem } from './verify.ts';

@@ -6,7 +6,7 @@
  * secrets cannot forge one to hide deleted records. Verification trusts only
  * drop records whose signature verifies, and reports every other one.
  */
-import type { Sql, Tx } from '../db/client.ts';
+import type { Sql, Tx } from '../../db/client.ts';
 import type { AuditKeys } from './auditKeys.ts';
 import type { SignatureVerifier } from './certifiedKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';

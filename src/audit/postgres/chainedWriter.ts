@@ -7,10 +7,10 @@
  * for the decision log. Replicas have chains of their own.
  */
 import { hostname } from 'node:os';
-import type { IdGenerator } from '../clock.ts';
-import type { Sql, Tx } from '../db/client.ts';
-import { AuditUnavailableError } from '../errors.ts';
-import { GroupCommitter } from './groupCommit.ts';
+import type { IdGenerator } from '../../clock.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import { AuditUnavailableError } from '../../errors.ts';
+import { GroupCommitter } from '../groupCommit.ts';
 
 /** The chained logs. */
 export type ChainedLog = 'decision_log' | 'audit_events';

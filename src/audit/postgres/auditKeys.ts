@@ -7,12 +7,12 @@
  * key with its certificate in one transaction.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import type { Clock } from '../clock.ts';
-import { open, seal } from '../crypto/secretbox.ts';
-import type { Sql, Tx } from '../db/client.ts';
-import type { PublicJwk } from '../tokens/keyRing.ts';
+import type { Clock } from '../../clock.ts';
+import { open, seal } from '../../crypto/secretbox.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import type { PublicJwk } from '../../tokens/keyRing.ts';
 import { CertifiedKeys, type SignatureCheck, type SignatureVerifier } from './certifiedKeys.ts';
-import { rootFingerprint, type AuditRoot, type KeyCertificate, type TrustedRoots } from './rootKey.ts';
+import { rootFingerprint, type AuditRoot, type KeyCertificate, type TrustedRoots } from '../rootKey.ts';
 
 const aad = (kid: string) => `audit-key:${kid}`;
 /** How long a process signs with the key it loaded before looking for a newer one (a rotation by another replica). */

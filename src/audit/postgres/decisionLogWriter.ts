@@ -2,10 +2,10 @@
  * PostgreSQL decision log writer, with group commit: concurrent decisions
  * share one multi-row INSERT and one commit.
  */
-import type { Sql } from '../db/client.ts';
-import type { DatasetFacts, PrincipalFacts } from '../engine/types.ts';
-import type { DecisionLogWriter, DecisionRecord } from './decisionLog.ts';
-import type { IdGenerator } from '../clock.ts';
+import type { Sql } from '../../db/client.ts';
+import type { DatasetFacts, PrincipalFacts } from '../../engine/types.ts';
+import type { DecisionLogWriter, DecisionRecord } from '../decisionLog.ts';
+import type { IdGenerator } from '../../clock.ts';
 import { ChainedWriter } from './chainedWriter.ts';
 
 /** The stored form of a principal: who it was and what it held when decided. */

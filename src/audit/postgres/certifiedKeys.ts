@@ -6,8 +6,8 @@
  * nothing from the database but the data and its certificates.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { Sql } from '../db/client.ts';
-import type { KeyCertificate, TrustedRoots } from './rootKey.ts';
+import type { Sql } from '../../db/client.ts';
+import type { KeyCertificate, TrustedRoots } from '../rootKey.ts';
 
 /** The outcome of checking a signature: valid, by a key no trusted root certified, or not valid. */
 export type SignatureCheck = 'ok' | 'uncertified' | 'bad_signature';

@@ -12,13 +12,13 @@
  *   policy snapshot and fresh facts.
  */
 import { z } from 'zod';
-import type { Clock } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
-import type { FactsStore } from '../decisions/facts.ts';
-import { decide, EMERGENCY } from '../engine/decide.ts';
-import type { PolicySnapshot } from '../engine/snapshot.ts';
-import type { DatasetFacts, Decision, PrincipalFacts } from '../engine/types.ts';
-import { NotFoundError } from '../errors.ts';
+import type { Clock } from '../../clock.ts';
+import type { Sql } from '../../db/client.ts';
+import type { FactsStore } from '../../decisions/facts.ts';
+import { decide, EMERGENCY } from '../../engine/decide.ts';
+import type { PolicySnapshot } from '../../engine/snapshot.ts';
+import type { DatasetFacts, Decision, PrincipalFacts } from '../../engine/types.ts';
+import { NotFoundError } from '../../errors.ts';
 import { FilterText } from './query.ts';
 
 type Row = Record<string, unknown>;

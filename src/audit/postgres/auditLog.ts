@@ -1,10 +1,10 @@
 /**
  * PostgreSQL audit event writer and reader.
  */
-import type { Clock, IdGenerator } from '../clock.ts';
-import type { Sql } from '../db/client.ts';
+import type { Clock, IdGenerator } from '../../clock.ts';
+import type { Sql } from '../../db/client.ts';
 import { ChainedWriter } from './chainedWriter.ts';
-import { scrubDetails, type AuditEvent, type AuditLog, type StoredAuditEvent } from './log.ts';
+import { scrubDetails, type AuditEvent, type AuditLog, type StoredAuditEvent } from '../log.ts';
 
 /**
  * The audit log over PostgreSQL; the event time is the server clock's. Events

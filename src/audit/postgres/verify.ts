@@ -18,13 +18,13 @@
  * anchors (verifyAnchors.ts), what the database no longer shows — a cut
  * end, a re-signed checkpoint, a removed chain — is reported too.
  */
-import type { Sql } from '../db/client.ts';
-import type { ParsedAnchors } from './anchors.ts';
+import type { Sql } from '../../db/client.ts';
+import type { ParsedAnchors } from '../anchors.ts';
 import { CertifiedKeys } from './certifiedKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
 import { checkpointDigest, checkpointPayload, GENESIS, type CheckpointFields } from './checkpoints.ts';
 import { trustedDrops } from './retentionDrops.ts';
-import type { TrustedRoots } from './rootKey.ts';
+import type { TrustedRoots } from '../rootKey.ts';
 import { verifyAgainstAnchors, type AnchorSummary } from './verifyAnchors.ts';
 
 /** What can be wrong. */

@@ -10,8 +10,8 @@
  * Column lists are explicit (the tables gain columns over time).
  */
 import { z } from 'zod';
-import type { Sql } from '../db/client.ts';
-import { ValidationError } from '../errors.ts';
+import type { Sql } from '../../db/client.ts';
+import { ValidationError } from '../../errors.ts';
 
 type Row = Record<string, unknown>;
 type Fragment = ReturnType<Sql>;
