@@ -1,7 +1,8 @@
 /**
- * The deadline of a policy check, with real worker threads: a check or a
- * simulation's batch that runs longer is stopped, its worker terminated,
- * and the checker goes on with a new worker.
+ * The limits of a policy check, with real worker threads: a check or a
+ * simulation's batch that runs longer than the deadline is stopped, its
+ * worker terminated, and the checker goes on with a new worker; a job that
+ * needs more memory than a worker may have is stopped by V8.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -77,5 +78,24 @@ describe('the deadline', () => {
     );
     expect(batches).toBe(1);
     expect(err).toMatchObject({ code: 'policy_check_limit', message: DEADLINE_MESSAGE });
+  });
+});
+
+describe('the memory limit', () => {
+  it('stops a job that needs more than a worker may have', async () => {
+    const small = new PolicyChecker({ timeoutMs: 20_000, maxMemoryMb: 24, workers: 1, conditionLimits: DEFAULT_CONDITION_LIMITS, testCaps: DEFAULT_TEST_FILE_CAPS });
+    try {
+      // 40 MB of attributes in one logged request: the worker cannot even hold the batch it is sent in 24 MB.
+      const sam = principal('sam', { roles: [role('data-scientist')], attributes: { big: Array.from({ length: 40 }, (_, i) => `${'x'.repeat(1_000_000)}${i}`) } });
+      const spec = { documents: { 'p.yaml': ALLOW }, roles: ROLES, version: 'v1' };
+      const { err } = await rejection(small.simulate({ live: spec, candidate: spec }, (decideBoth) => decideBoth([request(sam, dataset('d'))])));
+      expect(err).toBeInstanceOf(PolicyCheckLimitError);
+      expect(err).toMatchObject({
+        code: 'policy_check_limit',
+        message: 'The policy check needed more than 24 MB and was stopped (CUSTOS_POLICY_CHECK_MAX_MEMORY_MB): make conditions or test files smaller.',
+      });
+    } finally {
+      await small.close();
+    }
   });
 });
