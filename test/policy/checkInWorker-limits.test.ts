@@ -4,7 +4,7 @@
  * worker terminated, and the checker goes on with a new worker; a job that
  * needs more memory than a worker may have is stopped by V8.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PolicyCheckLimitError, PolicyChecker } from '../../src/policy/checkInWorker.ts';
 import { DEFAULT_CONDITION_LIMITS } from '../../src/policy/conditionCost.ts';
@@ -32,13 +32,16 @@ const COSTLY_TEST = stringify({
 
 const DEADLINE_MESSAGE = `The policy check ran longer than ${DEADLINE_MS} ms and was stopped (CUSTOS_POLICY_CHECK_TIMEOUT_MS): make conditions or test files cheaper.`;
 
-let checker: PolicyChecker;
-beforeAll(async () => {
-  checker = new PolicyChecker({ timeoutMs: DEADLINE_MS, maxMemoryMb: 256, workers: 1, conditionLimits: DEFAULT_CONDITION_LIMITS, testCaps: { ...DEFAULT_TEST_FILE_CAPS, maxCases: 5000 } });
-  // A warm worker: the deadline counts the job, not the start of a worker.
-  await checker.check(CHEAP);
-});
-afterAll(async () => checker.close());
+let checker: PolicyChecker | undefined;
+/** The checker with the short deadline and a warm worker (the deadline counts the job, not the start of a worker), made by the first test that needs it. */
+async function warmChecker(): Promise<PolicyChecker> {
+  if (!checker) {
+    checker = new PolicyChecker({ timeoutMs: DEADLINE_MS, maxMemoryMb: 256, workers: 1, conditionLimits: DEFAULT_CONDITION_LIMITS, testCaps: { ...DEFAULT_TEST_FILE_CAPS, maxCases: 5000 } });
+    await checker.check(CHEAP);
+  }
+  return checker;
+}
+afterAll(async () => checker?.close());
 
 /** What `p` rejects with, and after how many milliseconds. */
 async function rejection(p: Promise<unknown>): Promise<{ err: unknown; ms: number }> {
@@ -53,6 +56,7 @@ async function rejection(p: Promise<unknown>): Promise<{ err: unknown; ms: numbe
 
 describe('the deadline', () => {
   it('stops a check that runs longer, and a later check runs in a new worker', async () => {
+    const checker = await warmChecker();
     const { err, ms } = await rejection(checker.check({ documents: { 'p.yaml': ALLOW }, tests: { 'slow.yaml': COSTLY_TEST }, roles: ROLES }));
     expect(err).toBeInstanceOf(PolicyCheckLimitError);
     expect(err).toMatchObject({ code: 'policy_check_limit', message: DEADLINE_MESSAGE });
@@ -63,6 +67,7 @@ describe('the deadline', () => {
   });
 
   it('bounds each batch of a simulation', async () => {
+    const checker = await warmChecker();
     const sam = principal('sam', { roles: [role('data-scientist')], projects });
     const spec = { documents: { 'p.yaml': COSTLY_RULES }, roles: ROLES, version: 'v1' };
     const inputs = Array.from({ length: 3000 }, () => request(sam, dataset('d')));
