@@ -13,17 +13,23 @@ class QuickFirst extends BaseSequencer {
   }
 }
 
+/** Tests of the folders Stryker mutates that need PostgreSQL: the stores. */
+const STORE_TESTS = ['test/policy/postgres.test.ts'];
+
 /**
  * The test files a mutation run (`npm run mutate`, stryker.config.mjs) uses:
- * only the pure tests of the folders it mutates. They need no PostgreSQL, so
- * there is no global setup; Stryker runs each mutant against the tests that
- * cover it (per-test coverage).
+ * the tests of the folders it mutates, in two projects. `pure` needs no
+ * PostgreSQL; `stores` has the global setup that starts an embedded
+ * PostgreSQL (test/support/global-setup.ts), which vitest runs only when a
+ * run includes a store test, so mutants the store tests do not cover never
+ * start it. Stryker runs each mutant against the tests that cover it
+ * (per-test coverage).
  */
 export default defineConfig({
   test: {
-    include: ['test/engine/**/*.test.ts', 'test/policy/**/*.test.ts'],
     setupFiles: ['test/support/mutation-setup.ts'],
     testTimeout: 30_000,
+    hookTimeout: 60_000,
     // Modules stay loaded between mutant runs: Stryker activates each mutant
     // at run time (static mutants are ignored, stryker.config.mjs), so only
     // the test files need to run again. Re-importing casbin, CEL and zod for
@@ -31,5 +37,9 @@ export default defineConfig({
     // static mutants need.
     isolate: process.env.MUTATE_STATIC === '1',
     sequence: { sequencer: QuickFirst },
+    projects: [
+      { extends: true, test: { name: 'pure', include: ['test/engine/**/*.test.ts', 'test/policy/**/*.test.ts'], exclude: STORE_TESTS } },
+      { extends: true, test: { name: 'stores', include: STORE_TESTS, globalSetup: ['test/support/global-setup.ts'] } },
+    ],
   },
 });

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { CustosError } from '../errors.ts';
 import type { CheckPolicyOptions } from './checkPolicy.ts';
 import { PolicyTestsFailedError } from './checkPolicy.ts';
-import type { CheckWorkerJob, CheckWorkerMessage, PolicySpec } from './checkWorker.ts';
+import type { CheckWorkerJob, CheckWorkerMessage, PolicySpec } from './checkJobs.ts';
 import { PolicyInvalidError, type PolicyIssue } from './compile.ts';
 import type { ConditionLimits } from './conditionCost.ts';
 import type { PolicyTestReport } from './policyTests.ts';
