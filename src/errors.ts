@@ -4,14 +4,55 @@
  * presented to a client. Messages are safe to show; `detail` never is.
  */
 
-/** Base class of every error Custos raises on purpose. */
-export class CustosError extends Error {
+/**
+ * Every error code Custos publishes. The HTTP status map in
+ * src/http/problem.ts is a Record over this union, so a code added here
+ * without its status fails to compile.
+ */
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthenticated',
+  'invalid_credentials',
+  'invalid_mfa',
+  'step_up_required',
+  'forbidden',
+  'not_sponsor',
+  'https_required',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'precondition_required',
+  'policy_invalid',
+  'policy_tests_failed',
+  'policy_tests_too_large',
+  'policy_check_limit',
+  'policy_check_busy',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'unavailable',
+  'audit_unavailable',
+  'config_invalid',
+  'decryption_failed',
+  'migration_checksum_mismatch',
+  'internal_error',
+] as const;
+/** A published error code. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Whether `code` is a published error code (for codes that crossed a thread or process boundary as text). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}
+
+/** Base class of every error Custos raises on purpose (`C`: its codes; OAuth errors carry RFC 6749's). */
+export class CustosError<C extends string = ErrorCode> extends Error {
   /** Stable identifier clients may branch on (kept forever once published). */
-  readonly code: string;
+  readonly code: C;
   /** Internal context for logs only; never sent to a client. */
   readonly detail?: unknown;
 
-  constructor(code: string, message: string, detail?: unknown) {
+  constructor(code: C, message: string, detail?: unknown) {
     super(message);
     this.name = new.target.name;
     this.code = code;

@@ -5,7 +5,7 @@
  * (step-up).
  */
 import type { Command } from 'commander';
-import { CustosError } from '../errors.ts';
+import { CustosError, isErrorCode } from '../errors.ts';
 import type { PolicyDiff } from '../policy/diff.ts';
 import { readPolicyFolder } from '../policy/loadLivePolicy.ts';
 import { POLICIES_DIR } from '../policy/loadDefaultRoles.ts';
@@ -25,7 +25,7 @@ class RemoteError extends CustosError {
     readonly status: number,
     readonly body: Record<string, unknown>,
   ) {
-    super(typeof body.code === 'string' ? body.code : 'error', `${status} ${typeof body.detail === 'string' ? body.detail : JSON.stringify(body)}`);
+    super(isErrorCode(body.code) ? body.code : 'internal_error', `${status} ${typeof body.detail === 'string' ? body.detail : JSON.stringify(body)}`);
   }
 }
 

@@ -5,11 +5,12 @@
  * library messages reach a client.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { CustosError, RateLimitedError, ValidationError } from '../errors.ts';
+import { CustosError, RateLimitedError, ValidationError, type ErrorCode } from '../errors.ts';
 import { isConnectionError } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 
-const STATUS: Record<string, number> = {
+/** The HTTP status of every error code: exhaustive, so a new code without a status does not compile. */
+export const STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -17,6 +18,7 @@ const STATUS: Record<string, number> = {
   step_up_required: 401,
   forbidden: 403,
   not_sponsor: 403,
+  https_required: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,
@@ -31,6 +33,11 @@ const STATUS: Record<string, number> = {
   rate_limited: 429,
   unavailable: 503,
   audit_unavailable: 503,
+  // Not a client's doing: never answered with their own message.
+  config_invalid: 500,
+  decryption_failed: 500,
+  migration_checksum_mismatch: 500,
+  internal_error: 500,
 };
 
 const TITLES: Record<number, string> = {
@@ -63,7 +70,7 @@ export interface Problem {
 }
 
 /** Builds the problem document for a code. */
-export function problem(status: number, code: string, detail: string, requestId: string): Problem {
+export function problem(status: number, code: ErrorCode, detail: string, requestId: string): Problem {
   return { type: `urn:custos:problem:${code}`, title: TITLES[status] ?? 'Error', status, code, detail, request_id: requestId };
 }
 
@@ -84,7 +91,7 @@ export function pathOf(req: { url?: string | undefined }): string {
 }
 
 /** Classifies body-parser errors (they carry `type` and `status`). */
-export function bodyParserError(err: unknown): { status: number; code: string; detail: string } | undefined {
+export function bodyParserError(err: unknown): { status: number; code: ErrorCode; detail: string } | undefined {
   const type = (err as { type?: unknown })?.type;
   // A form with more parameters than the parser's limit is oversized too (body-parser says 413).
   if (type === 'entity.too.large' || type === 'parameters.too.many') return { status: 413, code: 'payload_too_large', detail: 'The request body is too large.' };
@@ -121,7 +128,8 @@ function mapError(log: Logger) {
       return;
     }
     if (err instanceof CustosError) {
-      const status = STATUS[err.code] ?? 500;
+      // An OAuth error reaching this renderer is still answered (its own renderer is sendOAuthError).
+      const status = STATUS[err.code as ErrorCode] ?? 500;
       const p = problem(status, err.code, err.message, requestId);
       if (err instanceof ValidationError && Array.isArray(err.issues) && err.issues.length) p.errors = err.issues;
       // Extension members an error declares safe for the client (RFC 9457 §3.2), e.g. a policy's issues.

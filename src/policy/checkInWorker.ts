@@ -8,7 +8,7 @@
  * refused at once rather than queued behind an attacker's.
  */
 import { Worker } from 'node:worker_threads';
-import { CustosError } from '../errors.ts';
+import { CustosError, isErrorCode } from '../errors.ts';
 import type { CheckPolicyOptions } from './checkPolicy.ts';
 import { PolicyTestsFailedError } from './checkPolicy.ts';
 import type { CheckWorkerJob, CheckWorkerMessage, PolicySpec } from './checkJobs.ts';
@@ -175,7 +175,7 @@ export class PolicyChecker {
       const onMessage = (m: CheckWorkerMessage) => {
         if (m.kind === 'done' || m.kind === 'decided') finish(true, () => resolve(m));
         else if (m.kind === 'failed' && m.code === 'policy_tests_too_large') finish(true, () => reject(new PolicyTestsTooLargeError((m.issues ?? []) as TestFileCapIssue[])));
-        else if (m.kind === 'failed') finish(false, () => reject(new CustosError(m.code ?? 'internal_error', m.message)));
+        else if (m.kind === 'failed') finish(false, () => reject(new CustosError(isErrorCode(m.code) ? m.code : 'internal_error', m.message)));
       };
       const onError = (err: Error & { code?: string }) => {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') stop(`The policy check needed more than ${s.maxMemoryMb} MB and was stopped (CUSTOS_POLICY_CHECK_MAX_MEMORY_MB): make conditions or test files smaller.`);

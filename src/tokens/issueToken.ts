@@ -15,10 +15,23 @@ import { makeDecision, type DecisionDeps } from '../decisions/makeDecision.ts';
 import { CustosError } from '../errors.ts';
 import type { KeyRing } from './keyRing.ts';
 
+/** The error codes of the token endpoint: RFC 6749 §5.2, RFC 9396 §5 (authorization details) and §4.1.2.1 (temporarily unavailable, server error). */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'invalid_authorization_details'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
 /** An OAuth 2.0 error (RFC 6749 §5.2, RFC 9396 §5): answered as `{error, error_description}`. */
-export class OAuthError extends CustosError {
+export class OAuthError extends CustosError<OAuthErrorCode> {
   readonly status: number;
-  constructor(error: string, description: string, status = 400, detail?: unknown) {
+  constructor(error: OAuthErrorCode, description: string, status = 400, detail?: unknown) {
     super(error, description, detail);
     this.status = status;
   }
