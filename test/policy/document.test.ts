@@ -42,9 +42,10 @@ describe('deny rules', () => {
 
   it('grant no columns and carry no obligations, each refused at its field', () => {
     expect(RuleSpec.safeParse(deny).success).toBe(true);
-    const issues = (over: object) => RuleSpec.safeParse({ ...deny, ...over }).error!.issues.map((i) => ({ path: i.path, message: i.message }));
-    expect(issues({ columns: 'all' })).toEqual([{ path: ['columns'], message: 'a deny rule grants no columns' }]);
-    expect(issues({ obligations: [{ type: 'no-export' }] })).toEqual([{ path: ['obligations'], message: 'a deny rule carries no obligations' }]);
+    // Custom issues: a caller tells the rule's own checks from zod's by the code.
+    const issues = (over: object) => RuleSpec.safeParse({ ...deny, ...over }).error!.issues.map((i) => ({ code: i.code, path: i.path, message: i.message }));
+    expect(issues({ columns: 'all' })).toEqual([{ code: 'custom', path: ['columns'], message: 'a deny rule grants no columns' }]);
+    expect(issues({ obligations: [{ type: 'no-export' }] })).toEqual([{ code: 'custom', path: ['obligations'], message: 'a deny rule carries no obligations' }]);
   });
 
   it('the same fields are fine on an allow', () => {

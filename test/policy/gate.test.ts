@@ -299,6 +299,8 @@ describe('test files that cannot be run', () => {
       'f: description: Invalid input: expected string, received number; now: Invalid input: expected string, received number; principals: Invalid input: expected record, received number; datasets: Invalid input: expected record, received number; cases: Invalid input: expected array, received number',
     );
     expect((thrown(() => parsePolicyTestFile('f', '5\n')) as Error).message).toBe('f: (file): Invalid input: expected object, received number');
+    // A nested problem: its path dotted, as in the file.
+    expect((thrown(() => parsePolicyTestFile('f', TEST.replace('ann: {}', 'ann: { kind: robot }'))) as Error).message).toBe('f: principals.ann.kind: Invalid option: expected one of "user"|"service"');
   });
 });
 
