@@ -467,6 +467,8 @@ describe('compiled rules', () => {
       expect(r.conditionText).toBe(when);
       expect(typeof r.condition).toBe('function');
     }
+    // Parsed, type-checked and cost-estimated once per distinct text: generated policies repeat one condition over thousands of rules.
+    expect(s.rules[1]!.condition).toBe(s.rules[0]!.condition);
     const p = principal('u', { roles: [role('reader')], projects: ['p0'] });
     expect(decide(request(p, dataset('ds')), s)).toMatchObject({ effect: 'allow', rules: ['w1', 'w2'] });
     expect(decide(request(p, dataset('ds', { project: 'other' })), s).effect).toBe('deny');
