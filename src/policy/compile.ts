@@ -125,11 +125,14 @@ export function parseRuleDocument(source: PolicySource, issues: PolicyIssue[]): 
   if (!parsed.success) {
     for (const i of parsed.error.issues) {
       const [top, index, ...rest] = i.path;
-      const ruleId = top === 'rules' && typeof index === 'number' ? raw?.rules?.[index]?.id : undefined;
+      // Inside a rule: the rule (its id, else its index) and the field within it; elsewhere (access, the
+      // document itself) the whole path, so `access.requests.0.role` keeps its prefix.
+      const inRule = top === 'rules' && typeof index === 'number';
+      const ruleId = inRule ? raw!.rules![index]?.id : undefined;
       issues.push({
         document: source.name,
-        rule: typeof ruleId === 'string' ? ruleId : typeof index === 'number' ? `rules[${index}]` : undefined,
-        field: rest.length ? rest.join('.') : top === 'rules' ? undefined : String(top ?? ''),
+        rule: typeof ruleId === 'string' ? ruleId : inRule ? `rules[${index}]` : undefined,
+        field: (inRule ? rest : i.path).join('.') || undefined,
         message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
       });
     }

@@ -227,7 +227,8 @@ describe('role graph', () => {
 });
 
 describe('index', () => {
-  const snapshot = compilePolicy({
+  // Compiled in each test (not when the file is collected), so a mutation run attributes the compilation to the tests that check it.
+  const indexed = () => compilePolicy({
     documents: [
       doc(
         'a.yaml',
@@ -240,6 +241,7 @@ describe('index', () => {
   });
 
   it('holds rules only under the actions and roles they name', () => {
+    const snapshot = indexed();
     expect([...snapshot.index.keys()]).toEqual(['dataset:read']);
     const byRole = snapshot.index.get('dataset:read')!;
     expect([...byRole.keys()].sort()).toEqual(['auditor', 'reader', 'writer']);
@@ -296,12 +298,13 @@ describe('version', () => {
 });
 
 describe('the snapshot is immutable', () => {
-  const snapshot = compilePolicy({
+  const compiled = () => compilePolicy({
     documents: [doc('a.yaml', rule({ id: 'dp', columns: 'all', obligations: [{ type: 'differential-privacy', epsilon: 1 }] }), rule({ id: 'no', effect: 'deny', roles: ['auditor'] }))],
     roles: ROLES,
   });
 
   it('the snapshot and its rule list are frozen', () => {
+    const snapshot = compiled();
     expect(Object.isFrozen(snapshot)).toBe(true);
     expect(Object.isFrozen(snapshot.rules)).toBe(true);
     expect(() => {
@@ -311,6 +314,7 @@ describe('the snapshot is immutable', () => {
   });
 
   it('every compiled rule and its obligations are frozen too', () => {
+    const snapshot = compiled();
     // FINDING: compile.ts freezes only the snapshot object and the rules
     // array; each CompiledRule (effect, columns, …) and its obligation
     // objects stay writable, so `snapshot.rules[i].effect = 'allow'` turns a
@@ -323,6 +327,7 @@ describe('the snapshot is immutable', () => {
   });
 
   it('changing a returned decision does not change the next decision', () => {
+    const snapshot = compiled();
     // FINDING: decide() returns the policy's own obligation objects (dedupeObligations
     // keeps references), so a caller that edits a decision's obligations (e.g. while
     // building a token) edits the policy for every later request.
@@ -336,5 +341,231 @@ describe('the snapshot is immutable', () => {
       // a frozen obligation refusing the write is fine too
     }
     expect(decide(request(p, d), snapshot).obligations).toEqual([{ type: 'differential-privacy', epsilon: 1 }]);
+  });
+});
+
+describe('issues outside a rule and at the edges of the YAML reader', () => {
+  it('a YAML syntax error names the line and column where the reader stopped', () => {
+    // The unclosed flow sequence opened on line 1 is noticed where the next block starts: line 2, column 1.
+    expect(issuesOf([{ name: 'b.yaml', text: 'rules: [\nx: 1\n' }])).toEqual([
+      { document: 'b.yaml', message: 'YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1:' },
+    ]);
+  });
+
+  it('accepts 49 aliases in a document and refuses 50 (the alias cap), as one YAML issue', () => {
+    // One anchored role and n - 1 aliases of it in a rule's roles: a valid rule whatever n is (roles are de-duplicated).
+    const withAliases = (n: number): PolicySource => ({
+      name: 'alias.yaml',
+      text: `rules:\n  - id: a\n    effect: allow\n    actions: [dataset:read]\n    roles: [&r reader${', *r'.repeat(n)}]\n`,
+    });
+    const s = compilePolicy({ documents: [withAliases(49)], roles: ROLES });
+    expect(s.rules[0]!.roles).toEqual(['reader']);
+    expect(issuesOf([withAliases(50)])).toEqual([{ document: 'alias.yaml', message: 'YAML: Excessive alias count indicates a resource exhaustion attack' }]);
+  });
+
+  it('a rule that is not a mapping is pointed at by its index', () => {
+    expect(issuesOf([{ name: 'n.yaml', text: 'rules: [null]\n' }])).toEqual([{ document: 'n.yaml', rule: 'rules[0]', message: 'Invalid input: expected object, received null' }]);
+  });
+
+  it('rules that are not a list point at the rules field', () => {
+    expect(issuesOf([{ name: 'n.yaml', text: 'rules: 5\n' }])).toEqual([{ document: 'n.yaml', field: 'rules', message: 'Invalid input: expected array, received number' }]);
+  });
+
+  it('unknown top-level fields are all named, with no rule or field', () => {
+    expect(issuesOf([{ name: 'x.yaml', text: 'rules: []\nimports: [a]\nextends: b\n' }])).toEqual([{ document: 'x.yaml', message: 'unknown field(s): imports, extends' }]);
+  });
+
+  it('a bad value in access points at its full path, with no rule', () => {
+    // The path keeps its access.requests prefix: "0.role" alone would not say where to look.
+    const text = 'rules: []\naccess:\n  requests:\n    - { role: Not-A-Role, max_duration: 1h, approvals: 1, approvers: [reader] }\n  break_glass: { role: reader, eligible: [writer], max_duration: 0h }\n';
+    expect(issuesOf([{ name: 'acc.yaml', text }])).toEqual([
+      { document: 'acc.yaml', field: 'access.requests.0.role', message: 'a role id' },
+      { document: 'acc.yaml', field: 'access.break_glass.max_duration', message: 'a duration like 30m, 8h or 2d' },
+    ]);
+  });
+
+  it('problemExtensions carries every issue; the message shows the count and only the first three', () => {
+    let err: unknown;
+    try {
+      compilePolicy({ documents: [doc('a.yaml', rule({ roles: ['g1', 'g2', 'g3', 'g4'] }))], roles: ROLES });
+    } catch (e) {
+      err = e;
+    }
+    const e = err as PolicyInvalidError;
+    const issues = ['g1', 'g2', 'g3', 'g4'].map((g, i) => ({ document: 'a.yaml', rule: 'r1', field: `roles.${i}`, message: `unknown role ${g}` }));
+    expect(e.issues).toEqual(issues);
+    expect(e.problemExtensions).toEqual({ issues });
+    expect(e.message).toBe('The policy has 4 problem(s): a.yaml › r1 › roles.0: unknown role g1; a.yaml › r1 › roles.1: unknown role g2; a.yaml › r1 › roles.2: unknown role g3');
+  });
+});
+
+describe('already parsed documents', () => {
+  it('are compiled from their value; the text is not read', () => {
+    const s = compilePolicy({ documents: [{ name: 'gen', text: 'not: [yaml', value: { rules: [rule({ id: 'from-value' })] } }], roles: ROLES });
+    expect(s.rules.map((r) => r.id)).toEqual(['from-value']);
+  });
+
+  it('are validated like text, pointing at the rule', () => {
+    expect(issuesOf([{ name: 'gen', text: '', value: { rules: [rule({ id: 'v', effect: 'permit' })] } }])).toEqual([
+      { document: 'gen', rule: 'v', field: 'effect', message: 'Invalid option: expected one of "allow"|"deny"' },
+    ]);
+  });
+});
+
+describe('compiled rules', () => {
+  it('carry the document\'s fields, de-duplicated, in document order', () => {
+    const s = compilePolicy({
+      documents: [
+        doc(
+          'a.yaml',
+          rule({ id: 'plain', roles: ['reader', 'writer', 'reader'], actions: ['dataset:read', 'dataset:read'] }),
+          rule({
+            id: 'scoped',
+            effect: 'deny',
+            roles: ['auditor'],
+            resource: { datasets: ['d1', 'd2', 'd1'], projects: ['p1'], classification: ['phi', 'limited'] },
+            purposes: ['research', 'research', 'operations'],
+          }),
+        ),
+        doc('b.yaml', rule({ id: 'later', obligations: [{ type: 'no-export' }, { type: 'differential-privacy', epsilon: 0.5 }] })),
+      ],
+      roles: ROLES,
+    });
+    const view = (r: (typeof s.rules)[number]) => ({
+      ...r,
+      datasets: [...r.datasets],
+      projects: [...r.projects],
+      classifications: [...r.classifications],
+      purposes: [...r.purposes],
+    });
+    expect(s.rules.map(view)).toEqual([
+      { id: 'plain', effect: 'allow', roles: ['reader', 'writer'], actions: ['dataset:read'], datasets: [], projects: [], classifications: [], purposes: [], condition: null, conditionText: null, columns: { kind: 'non-identifiers' }, obligations: [] },
+      { id: 'scoped', effect: 'deny', roles: ['auditor'], actions: ['dataset:read'], datasets: ['d1', 'd2'], projects: ['p1'], classifications: ['phi', 'limited'], purposes: ['research', 'operations'], condition: null, conditionText: null, columns: { kind: 'non-identifiers' }, obligations: [] },
+      {
+        id: 'later', effect: 'allow', roles: ['reader'], actions: ['dataset:read'], datasets: [], projects: [], classifications: [], purposes: [], condition: null, conditionText: null, columns: { kind: 'non-identifiers' },
+        obligations: [{ type: 'no-export' }, { type: 'differential-privacy', epsilon: 0.5 }],
+      },
+    ]);
+  });
+
+  it('turn each columns form into its selector (omitted and "non-identifiers" are the same)', () => {
+    const forms: [unknown, unknown][] = [
+      [undefined, { kind: 'non-identifiers' }],
+      ['non-identifiers', { kind: 'non-identifiers' }],
+      ['all', { kind: 'all' }],
+      [{ include: ['a', 'b'] }, { kind: 'include', columns: ['a', 'b'] }],
+      [{ except_categories: ['names', 'dates'] }, { kind: 'except-categories', categories: ['names', 'dates'] }],
+    ];
+    const s = compilePolicy({ documents: [doc('c.yaml', ...forms.map(([columns], i) => rule({ id: `c${i}`, ...(columns === undefined ? {} : { columns }) })))], roles: ROLES });
+    expect(s.rules.map((r) => r.columns)).toEqual(forms.map(([, selector]) => selector));
+  });
+
+  it('keep a condition\'s text and its compiled form; rules sharing a text both get it', () => {
+    const when = 'resource.project in principal.projects';
+    const s = compilePolicy({ documents: [doc('w.yaml', rule({ id: 'w1', when }), rule({ id: 'w2', when }))], roles: ROLES });
+    for (const r of s.rules) {
+      expect(r.conditionText).toBe(when);
+      expect(typeof r.condition).toBe('function');
+    }
+    // Parsed, type-checked and cost-estimated once per distinct text: generated policies repeat one condition over thousands of rules.
+    expect(s.rules[1]!.condition).toBe(s.rules[0]!.condition);
+    const p = principal('u', { roles: [role('reader')], projects: ['p0'] });
+    expect(decide(request(p, dataset('ds')), s)).toMatchObject({ effect: 'allow', rules: ['w1', 'w2'] });
+    expect(decide(request(p, dataset('ds', { project: 'other' })), s).effect).toBe('deny');
+  });
+
+  it('a broken condition shared by two rules is reported for each', () => {
+    expect(issuesOf([doc('w.yaml', rule({ id: 'w1', when: '1 + 1' }), rule({ id: 'w2', when: '1 + 1' }))]).map((i) => [i.rule, i.field])).toEqual([
+      ['w1', 'when'],
+      ['w2', 'when'],
+    ]);
+  });
+});
+
+describe('just-in-time access and break-glass limits', () => {
+  const access = (requests: unknown[] | undefined, breakGlass?: unknown) => ({ rules: [], access: { ...(requests ? { requests } : {}), ...(breakGlass ? { break_glass: breakGlass } : {}) } });
+  const source = (name: string, value: unknown): PolicySource => ({ name, text: stringify(value) });
+
+  it('the shipped policy: scientists for 8 h with two approvals, researchers for 3 d with one, break-glass for 1 h', () => {
+    const s = compilePolicy({ documents: defaultDocuments(), roles: defaultRoles() });
+    // 8 h = 28,800 s; 3 d = 259,200 s; 1 h = 3,600 s (policies/rules/default.yaml).
+    expect([...s.accessLimits]).toEqual([
+      ['data-scientist', { role: 'data-scientist', maxSeconds: 28_800, approvals: 2, approverRoles: ['approver'] }],
+      ['ai-researcher', { role: 'ai-researcher', maxSeconds: 259_200, approvals: 1, approverRoles: ['approver'] }],
+    ]);
+    expect(s.breakGlass).toEqual({ role: 'emergency-access', eligibleRoles: ['data-scientist'], maxSeconds: 3600 });
+    expect(Object.isFrozen(s.breakGlass)).toBe(true);
+    expect(Object.isFrozen(s.breakGlass!.eligibleRoles)).toBe(true);
+    for (const l of s.accessLimits.values()) {
+      expect(Object.isFrozen(l)).toBe(true);
+      expect(Object.isFrozen(l.approverRoles)).toBe(true);
+    }
+  });
+
+  it('approver and eligible roles are listed once each', () => {
+    const s = compilePolicy({
+      documents: [source('a.yaml', access([{ role: 'writer', max_duration: '30m', approvals: 2, approvers: ['auditor', 'reader', 'auditor'] }], { role: 'writer', eligible: ['reader', 'reader'], max_duration: '45s' }))],
+      roles: ROLES,
+    });
+    expect(s.accessLimits.get('writer')).toEqual({ role: 'writer', maxSeconds: 1800, approvals: 2, approverRoles: ['auditor', 'reader'] });
+    expect(s.breakGlass).toEqual({ role: 'writer', eligibleRoles: ['reader'], maxSeconds: 45 });
+  });
+
+  it('a policy without access has no limits and no break-glass; break-glass alone needs no requests', () => {
+    const none = compilePolicy({ documents: [doc('a.yaml', rule())], roles: ROLES });
+    expect(none.accessLimits.size).toBe(0);
+    expect(none.breakGlass).toBeNull();
+    const bgOnly = compilePolicy({ documents: [source('a.yaml', access(undefined, { role: 'writer', eligible: ['reader'], max_duration: '2d' }))], roles: ROLES });
+    expect(bgOnly.accessLimits.size).toBe(0);
+    expect(bgOnly.breakGlass).toEqual({ role: 'writer', eligibleRoles: ['reader'], maxSeconds: 172_800 });
+  });
+
+  it('unknown roles are reported at each field that names them', () => {
+    const value = access(
+      [
+        { role: 'reader', max_duration: '1h', approvals: 1, approvers: ['auditor'] },
+        { role: 'ghost', max_duration: '1h', approvals: 1, approvers: ['auditor', 'phantom'] },
+      ],
+      { role: 'spectre', eligible: ['reader', 'wraith'], max_duration: '1h' },
+    );
+    expect(issuesOf([source('acc.yaml', value)])).toEqual([
+      { document: 'acc.yaml', field: 'access.requests.1.role', message: 'unknown role ghost' },
+      { document: 'acc.yaml', field: 'access.requests.1.approvers.1', message: 'unknown role phantom' },
+      { document: 'acc.yaml', field: 'access.break_glass.role', message: 'unknown role spectre' },
+      { document: 'acc.yaml', field: 'access.break_glass.eligible.1', message: 'unknown role wraith' },
+    ]);
+  });
+
+  it('limits for one role twice, or break-glass in two documents, are reported where they repeat', () => {
+    const limit = { role: 'writer', max_duration: '1h', approvals: 1, approvers: ['reader'] };
+    const bg = { role: 'writer', eligible: ['reader'], max_duration: '1h' };
+    expect(issuesOf([source('a.yaml', access([limit], bg)), source('b.yaml', access([{ ...limit, max_duration: '2h' }], bg))])).toEqual([
+      { document: 'b.yaml', field: 'access.requests.0.role', message: 'role writer has limits twice' },
+      { document: 'b.yaml', field: 'access.break_glass', message: 'break-glass is also set in a.yaml' },
+    ]);
+    expect(issuesOf([source('a.yaml', access([limit, limit]))])).toEqual([{ document: 'a.yaml', field: 'access.requests.1.role', message: 'role writer has limits twice' }]);
+  });
+});
+
+describe('version digest inputs', () => {
+  const version = (documents: PolicySource[], roles: RoleGraphEntry[] = ROLES) => compilePolicy({ documents, roles }).version;
+
+  it('of an already parsed document is its value, not its text', () => {
+    const a = version([{ name: 'g', text: '', value: { rules: [rule({ id: 'a' })] } }]);
+    expect(version([{ name: 'g', text: '', value: { rules: [rule({ id: 'b' })] } }])).not.toBe(a);
+    expect(version([{ name: 'g', text: 'ignored', value: { rules: [rule({ id: 'a' })] } }])).toBe(a);
+  });
+
+  it('does not depend on the order of roles or of what each inherits, but on what each inherits', () => {
+    const roles: RoleGraphEntry[] = [
+      { id: 'a', inherits: [] },
+      { id: 'b', inherits: [] },
+      { id: 'c', inherits: ['a', 'b'] },
+    ];
+    const v = version([], roles);
+    expect(version([], [roles[2]!, roles[0]!, roles[1]!])).toBe(v);
+    expect(version([], [roles[0]!, roles[1]!, { id: 'c', inherits: ['b', 'a'] }])).toBe(v);
+    expect(version([], [roles[0]!, roles[1]!, { id: 'c', inherits: ['a'] }])).not.toBe(v);
+    expect(version([], [roles[0]!, { id: 'b', inherits: ['a'] }, roles[2]!])).not.toBe(v);
   });
 });

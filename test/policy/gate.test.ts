@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { PolicyInvalidError } from '../../src/policy/compile.ts';
 import { assertPolicyPasses, checkPolicy, PolicyTestsFailedError } from '../../src/policy/checkPolicy.ts';
 import { readPolicyFolder } from '../../src/policy/loadLivePolicy.ts';
-import { buildPrincipals, checkDecision, parsePolicyTestFile, PolicyTestFileError, runPolicyTests } from '../../src/policy/policyTests.ts';
+import { buildDatasets, buildPrincipals, checkDecision, parsePolicyTestFile, PolicyTestFileError, runPolicyTests } from '../../src/policy/policyTests.ts';
+import { PolicyTestsTooLargeError, type TestFileCaps } from '../../src/policy/testFileCaps.ts';
 import type { Decision } from '../../src/engine/types.ts';
 import { defaultRoles } from '../engine/support.ts';
 
@@ -205,5 +206,122 @@ describe('checkDecision', () => {
     expect(checkDecision(deny, { effect: 'deny', reasons_contain: ['role', 'BAA'] })).toEqual([{ field: 'reasons_contain', expected: 'BAA', actual: deny.reasons }]);
     expect(checkDecision({ ...deny, reasons: [] }, { effect: 'deny' })).toEqual([{ field: 'reasons', expected: 'a reason for the deny', actual: [] }]);
     expect(checkDecision({ ...allow, reasons: ['odd'] }, { effect: 'allow' })).toEqual([{ field: 'reasons', expected: [], actual: ['odd'] }]);
+  });
+});
+
+/** The error `f` throws (fails the test if it returns). */
+function thrown(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('nothing was thrown');
+}
+
+describe('caps on test files', () => {
+  const caps = (over: Partial<TestFileCaps> = {}): TestFileCaps => ({ maxFiles: 50, maxCases: 500, maxColumns: 2000, maxBytes: 1_048_576, ...over });
+  const policy = { documents: [{ name: 'p.yaml', text: RULES }], roles: ROLES };
+
+  it('files within the caps run as without caps', () => {
+    // TEST has one file, two cases, two dataset columns and one column per case: every cap exactly met.
+    const exact = caps({ maxFiles: 1, maxCases: 2, maxColumns: 2, maxBytes: Buffer.byteLength(TEST) });
+    expect(runPolicyTests(policy, { 't.yaml': TEST }, exact)).toEqual({ ok: true, files: 1, cases: 2, passed: 2, failures: [] });
+    expect(checkPolicy({ documents: { 'p.yaml': RULES }, tests: { 't.yaml': TEST }, roles: ROLES, testCaps: exact }).tests).toEqual({ ok: true, files: 1, cases: 2, passed: 2, failures: [] });
+  });
+
+  it('one file too many is refused before anything is parsed', () => {
+    const err = thrown(() => runPolicyTests(policy, { 'a.yaml': TEST, 'b.yaml': 'not: [yaml' }, caps({ maxFiles: 1 })));
+    expect(err).toBeInstanceOf(PolicyTestsTooLargeError);
+    expect((err as PolicyTestsTooLargeError).issues).toEqual([{ file: '(all)', case: null, message: '2 test files; at most 1' }]);
+  });
+
+  it('a file with a case over the cap stops the run before any case of any file, naming the file', () => {
+    const err = thrown(() => runPolicyTests(policy, { 'a.yaml': TEST, 'b.yaml': 'not: [yaml' }, caps({ maxCases: 1 })));
+    expect(err).toBeInstanceOf(PolicyTestsTooLargeError);
+    expect((err as PolicyTestsTooLargeError).issues).toEqual([{ file: 'a.yaml', case: null, message: '2 cases; at most 1 per file' }]);
+  });
+
+  it('checkPolicy refuses oversized test files even before it compiles the candidate', () => {
+    const broken = { 'p.yaml': RULES.replace('data-scientist', 'no-such-role') };
+    const err = thrown(() => checkPolicy({ documents: broken, tests: { 'a.yaml': TEST, 'b.yaml': TEST }, roles: ROLES, testCaps: caps({ maxFiles: 1 }) }));
+    expect(err).toBeInstanceOf(PolicyTestsTooLargeError);
+    expect((err as PolicyTestsTooLargeError).issues).toEqual([{ file: '(all)', case: null, message: '2 test files; at most 1' }]);
+    // Within the caps, the same candidate is reported as not compiling.
+    expect(checkPolicy({ documents: broken, tests: { 'a.yaml': TEST }, roles: ROLES, testCaps: caps() }).issues).toHaveLength(1);
+  });
+
+  it('checkPolicy applies the per-file caps when it runs the tests', () => {
+    const err = thrown(() => checkPolicy({ documents: { 'p.yaml': RULES }, tests: { 't.yaml': TEST }, roles: ROLES, testCaps: caps({ maxColumns: 1 }) }));
+    expect((err as PolicyTestsTooLargeError).issues).toEqual([{ file: 't.yaml', case: null, message: 'dataset d has 2 columns; at most 1' }]);
+  });
+});
+
+describe('test files that cannot be run', () => {
+  const policy = { documents: [{ name: 'p.yaml', text: RULES }], roles: ROLES };
+
+  it('a policy that does not compile is shown by its first five issues', () => {
+    // Six rules naming six unknown roles: six issues, five shown.
+    const rules = Array.from({ length: 6 }, (_, i) => `{ id: x${i}, effect: allow, roles: [ghost${i}], actions: [dataset:read] }`).join(', ');
+    const r = runPolicyTests(policy, { 't.yaml': TEST.replace('policy: default', `policy: default\nrules: [${rules}]`) });
+    expect(r.failures).toEqual([
+      {
+        file: 't.yaml',
+        case: null,
+        message: `the policy does not compile: ${[0, 1, 2, 3, 4].map((i) => `t.yaml#rules › x${i} › roles.0: unknown role ghost${i}`).join('; ')}`,
+      },
+    ]);
+  });
+
+  it('an inline policy knows only its own roles', () => {
+    const inline = TEST.replace('policy: default', 'policy: inline\nrules: [{ id: own, effect: allow, roles: [data-scientist], actions: [dataset:read] }]');
+    expect(runPolicyTests(policy, { 'i.yaml': inline }).failures).toEqual([
+      { file: 'i.yaml', case: null, message: 'the policy does not compile: i.yaml#rules › own › roles.0: unknown role data-scientist' },
+    ]);
+  });
+
+  it('a case naming an unknown dataset fails with the file and the name', () => {
+    const r = runPolicyTests(policy, { 't.yaml': TEST.replace('principal: ann, dataset: d', 'principal: ann, dataset: nope') });
+    expect(r.failures.map((f) => [f.case, f.message])).toEqual([['ann does not', 't.yaml: unknown dataset nope']]);
+  });
+
+  it('49 YAML aliases are read and 50 refused (the alias cap)', () => {
+    // The dataset's columns: one anchored name and n - 1 aliases of it.
+    const withAliases = (n: number) => TEST.replace('columns: [a, b] }', `columns: [&c a${', *c'.repeat(n)}, b] }`);
+    expect(runPolicyTests(policy, { 't.yaml': withAliases(49) })).toMatchObject({ ok: true, passed: 2 });
+    expect(runPolicyTests(policy, { 't.yaml': withAliases(50) }).failures).toEqual([{ file: 't.yaml', case: null, message: 'Excessive alias count indicates a resource exhaustion attack' }]);
+  });
+
+  it('a schema error lists the first five problems, each with its path', () => {
+    const err = thrown(() => parsePolicyTestFile('f', 'description: 1\nnow: 2\nprincipals: 3\ndatasets: 4\ncases: 5\nextra: 6\n'));
+    expect(err).toBeInstanceOf(PolicyTestFileError);
+    expect((err as Error).message).toBe(
+      'f: description: Invalid input: expected string, received number; now: Invalid input: expected string, received number; principals: Invalid input: expected record, received number; datasets: Invalid input: expected record, received number; cases: Invalid input: expected array, received number',
+    );
+    expect((thrown(() => parsePolicyTestFile('f', '5\n')) as Error).message).toBe('f: (file): Invalid input: expected object, received number');
+    // A nested problem: its path dotted, as in the file.
+    expect((thrown(() => parsePolicyTestFile('f', TEST.replace('ann: {}', 'ann: { kind: robot }'))) as Error).message).toBe('f: principals.ann.kind: Invalid option: expected one of "user"|"service"');
+  });
+});
+
+describe('facts built from a test file', () => {
+  it('datasets: plain and categorised columns, and the dataset audience', () => {
+    const spec = parsePolicyTestFile('f', TEST.replace('columns: [a, b] }', 'columns: [a, { name: b }, { name: c, category: names }] }'));
+    expect(buildDatasets(spec).get('d')).toEqual({
+      id: 'd',
+      project: 'p',
+      owner: 'owner',
+      classification: 'deidentified',
+      purposes: ['model-training'],
+      columns: [{ name: 'a' }, { name: 'b' }, { name: 'c', category: 'names' }],
+      audience: 'urn:custos:dataset:d',
+    });
+  });
+
+  it('a sponsor is the same principal as the one listed under its own name', () => {
+    const spec = parsePolicyTestFile('f', TEST.replace('  ann: {}', '  bob: { kind: service, sponsor: sam }\n  ann: { kind: service, sponsor: sam }'));
+    const ps = buildPrincipals(spec, 'f');
+    expect(ps.get('bob')!.sponsor).toBe(ps.get('sam'));
+    expect(ps.get('ann')!.sponsor).toBe(ps.get('sam'));
   });
 });

@@ -130,6 +130,25 @@ describe('reading policy folders', () => {
     expect(POLICIES_DIR.endsWith(`${path.sep}policies${path.sep}`)).toBe(true);
   });
 
+  it('orders names as sourcesOf does, also where the file system lists them otherwise', async () => {
+    // The file system lists names in UTF-8 byte order (U+FFFD before U+1F600); JavaScript orders strings by
+    // UTF-16 code units (U+1F600 is the surrogate pair D83D DE00, before FFFD). The readers use JavaScript's
+    // order, the one sourcesOf uses for stored versions: the same folder compiles to the same rule order and version either way.
+    const odd = await mkdtemp(path.join(os.tmpdir(), 'custos-order-'));
+    try {
+      const names = ['\u{FFFD}.yaml', '\u{1F600}.yaml', 'z.yaml'];
+      for (const [i, n] of names.entries()) await writeFile(path.join(odd, n), RULE(`r${i}`));
+      const expected = ['z.yaml', '\u{1F600}.yaml', '\u{FFFD}.yaml'];
+      const docs = await readRuleDocuments(odd);
+      expect(docs.map((d) => d.name)).toEqual(expected);
+      expect(Object.keys(await readPolicyFiles(odd))).toEqual(expected);
+      expect(docs).toEqual(sourcesOf(Object.fromEntries(docs.map((d) => [d.name, d.text]))));
+      expect((await loadPolicy(catalogOf(ROLES), odd)).rules.map((r) => r.id)).toEqual(['r2', 'r1', 'r0']);
+    } finally {
+      await rm(odd, { recursive: true, force: true });
+    }
+  });
+
   it('turns files into compiler sources in name order', () => {
     expect(sourcesOf({ 'b.yaml': 'B', 'a.yaml': 'A' })).toEqual([
       { name: 'a.yaml', text: 'A' },
