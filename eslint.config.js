@@ -26,12 +26,24 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, ...NO_SQL] },
   },
   {
+    // main.ts is the server's entry point only: what others need is in wire.ts.
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['src/http/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/main.ts'], message: 'Import wire.ts; main.ts only starts the server.' }] }] },
+  },
+  {
     // The HTTP layer gets services and stores, never a database handle.
     files: ['src/http/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'postgres', message: 'http/ never talks to the database.' }], patterns: [{ group: ['**/db/client.ts'], importNames: ['Sql', 'Tx', 'createSql', 'ping'], message: 'http/ never receives a database handle.' }] },
+        {
+          paths: [{ name: 'postgres', message: 'http/ never talks to the database.' }],
+          patterns: [
+            { group: ['**/db/client.ts'], importNames: ['Sql', 'Tx', 'createSql', 'ping'], message: 'http/ never receives a database handle.' },
+            { group: ['**/main.ts'], message: 'Import wire.ts; main.ts only starts the server.' },
+          ],
+        },
       ],
     },
   },

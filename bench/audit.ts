@@ -28,7 +28,7 @@ import { loadConfig } from '../src/config.ts';
 import { createSql, type Sql } from '../src/db/client.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logger.ts';
-import { prepareDatabase, wire } from '../src/main.ts';
+import { prepareDatabase, wire } from '../src/wire.ts';
 import { freePort } from '../test/support/global-setup.ts';
 import { percentile, printTable, rng, writeResult } from './util.ts';
 

@@ -6,7 +6,7 @@ import { createClientCredential } from '../src/auth/clientCredentials.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
-import { prepareDatabase, wire } from '../src/main.ts';
+import { prepareDatabase, wire } from '../src/wire.ts';
 
 /** What a benchmark needs to send decision requests. */
 export interface BenchWorld {

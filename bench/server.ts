@@ -7,7 +7,7 @@ import { createApp } from '../src/http/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
-import { wire } from '../src/main.ts';
+import { wire } from '../src/wire.ts';
 import { listenForCatalogChanges } from '../src/db/notify.ts';
 
 const config = loadConfig();

@@ -6,7 +6,7 @@ import { createClientCredential } from '../src/auth/clientCredentials.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
-import { wire } from '../src/main.ts';
+import { wire } from '../src/wire.ts';
 import { load, startBench } from './harness.ts';
 import { printTable, writeResult } from './util.ts';
 

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { resolveEncryptionKey } from '../crypto/encryptionKey.ts';
 import { openDatabase, type OpenDatabase } from '../db/open.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { wire, type Wired } from '../main.ts';
+import { wire, type Wired } from '../wire.ts';
 
 /** An opened command context. */
 export interface CliContext {

@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { CustosError } from '../errors.ts';
-import { VERSION } from '../main.ts';
+import { VERSION } from '../wire.ts';
 import { registerAdmin } from './admin.ts';
 import { registerAudit } from './audit.ts';
 import { registerBootstrap } from './bootstrap.ts';

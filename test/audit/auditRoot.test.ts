@@ -13,7 +13,7 @@ import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { seal } from '../../src/crypto/secretbox.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { auditTrust } from '../../src/main.ts';
+import { auditTrust } from '../../src/wire.ts';
 import { startReceiver, type Receiver } from '../grants/webhookReceiver.ts';
 import { startTestApp, TEST_KEY, type TestApp } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';

@@ -10,7 +10,7 @@ import { createSql, type Sql } from '../../src/db/client.ts';
 import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { wire } from '../../src/main.ts';
+import { wire } from '../../src/wire.ts';
 import { adminOf, personDirect, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
 
 const PROPAGATION_MS = 1_000;

@@ -18,7 +18,7 @@ import { createSql } from '../../src/db/client.ts';
 import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { wire } from '../../src/main.ts';
+import { wire } from '../../src/wire.ts';
 import { adminOf, basicAuth, form, loginAs, oncologyWorld, personWithRoles, sponsorCredentials, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;

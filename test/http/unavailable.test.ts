@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { wire } from '../../src/main.ts';
+import { wire } from '../../src/wire.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_KEY } from '../support/app.ts';
 

@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { wire, type Wired } from '../../src/main.ts';
+import { wire, type Wired } from '../../src/wire.ts';
 import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { loadDefaultRoles } from '../../src/policy/loadDefaultRoles.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';

@@ -1,0 +1,241 @@
+/**
+ * The only place that wires things: config → stores → services → the app's
+ * dependencies, and the database preparation every start runs. Used by the
+ * server (main.ts), the CLI and tests.
+ */
+import { readFileSync } from 'node:fs';
+import { bootstrapAdmin } from './auth/bootstrap.ts';
+import type { AuthDeps } from './auth/deps.ts';
+import { createAuditLog } from './audit/postgres/auditLog.ts';
+import { createAuditReader } from './audit/reader.ts';
+import { createAuthStore } from './auth/postgres.ts';
+import { createClientCredentialStore } from './auth/clientPostgres.ts';
+import { createDecisionLogWriter } from './audit/postgres/decisionLogWriter.ts';
+import type { DecisionDeps } from './decisions/makeDecision.ts';
+import { cachedFacts, TtlCache } from './decisions/cachedFacts.ts';
+import { createFactsStore } from './decisions/postgres.ts';
+import { compilePolicy } from './policy/compile.ts';
+import { PolicyHolder } from './policy/holder.ts';
+import { PolicyChecker } from './policy/checkInWorker.ts';
+import { livePolicyLoader } from './policy/loadLivePolicy.ts';
+import { createLoggedRequestSource, createPolicyStore } from './policy/postgres.ts';
+import { KeyRing } from './tokens/keyRing.ts';
+import { createSigningKeyStore } from './tokens/postgres.ts';
+import { createResourceServerStore } from './tokens/resourceServersPostgres.ts';
+import { createTokenStateStore } from './tokens/statePostgres.ts';
+import { createCatalogStore } from './catalog/postgres.ts';
+import type { CatalogDeps } from './catalog/deps.ts';
+import type { CatalogStore } from './catalog/store.ts';
+import { createChangeStore } from './changes/postgres.ts';
+import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
+import { type Config } from './config.ts';
+import { ping, type Sql } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { ConfigError, ConflictError, CustosError } from './errors.ts';
+import type { GrantDeps } from './grants/deps.ts';
+import { AuditKeys } from './audit/postgres/auditKeys.ts';
+import { Checkpointer } from './audit/postgres/checkpoints.ts';
+import { AuditRoot, TrustedRoots } from './audit/rootKey.ts';
+import { ensurePartitions } from './audit/postgres/partitions.ts';
+import { WebhookWitness } from './audit/postgres/webhookWitness.ts';
+import { AnchorFileWitness, LogStreamWitness, Witnesses } from './audit/witness.ts';
+import { verifyLogs } from './audit/postgres/verify.ts';
+import { createOutboxStore } from './grants/outboxPostgres.ts';
+import { activationCheck } from './grants/activationCheck.ts';
+import { createGrantStore } from './grants/postgres.ts';
+import { Notifier } from './grants/webhook.ts';
+import type { AppDeps } from './http/deps.ts';
+import { type Logger } from './logger.ts';
+import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
+
+/** The package version, shown in /openapi.json. */
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+/** Until the first load completes, nothing is allowed: no rules, no roles. */
+const EMPTY_POLICY = compilePolicy({ documents: [], roles: [], version: 'empty' });
+
+/** Stores and services over one database. */
+export interface Wired {
+  keys: KeyRing;
+  catalog: CatalogStore;
+  policy: PolicyHolder;
+  decisions: DecisionDeps;
+  invalidate: () => void;
+  onCatalogChange: (table: string) => void;
+  audit: ReturnType<typeof createAuditLog>;
+  auth: AuthDeps;
+  /** The catalog's change operations' dependencies (each change commits with its audit event). */
+  catalogOps: CatalogDeps;
+  app: AppDeps;
+  /** Delivers workflow notifications and announces grant lifecycle changes (start() it in a server). */
+  notifier: Notifier;
+  /** Signs checkpoints of this process's log chains (start() it in a server). */
+  checkpointer: Checkpointer;
+}
+
+/**
+ * The audit root (from its key file, or derived from the encryption key) and
+ * the roots verification trusts: the pinned ones, which must include this
+ * root, or else this root alone.
+ */
+export function auditTrust(config: Config, encryptionKey: Buffer): { root: AuditRoot; trust: TrustedRoots } {
+  const root = config.audit.rootKeyPem ? AuditRoot.fromPem(config.audit.rootKeyPem, 'CUSTOS_AUDIT_ROOT_KEY_FILE') : AuditRoot.derive(encryptionKey);
+  const pinned = config.audit.rootPublicKeys;
+  if (pinned.length && !pinned.includes(root.publicKey)) {
+    throw new ConfigError(`The audit root (public key ${root.publicKey}) is not among CUSTOS_AUDIT_ROOT_PUBLIC_KEYS: checkpoints it certifies would not verify.`);
+  }
+  return { root, trust: new TrustedRoots(pinned.length ? pinned : [root.publicKey]) };
+}
+
+/** Builds stores, services and the app's dependencies (no I/O). */
+export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock }): Wired {
+  const { config, sql, log } = options;
+  const clock = options.clock ?? systemClock;
+  const ids = uuidv7Generator(clock);
+  const catalog = createCatalogStore(sql, { clock, ids });
+  const audit = createAuditLog(sql, { clock, ids });
+  const auth: AuthDeps = {
+    store: createAuthStore(sql, { webhook: Boolean(config.webhook) }),
+    clients: createClientCredentialStore(sql),
+    clientContexts: new TtlCache(systemClock, 1000),
+    catalog,
+    audit,
+    clock,
+    ids,
+    encryptionKey: options.encryptionKey,
+    settings: {
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      sessionMaxSeconds: config.sessionMaxSeconds,
+      idleTimeoutSeconds: config.idleTimeoutSeconds,
+      mfaChallengeTtlSeconds: config.mfaChallengeTtlSeconds,
+      enrollmentTtlSeconds: config.enrollmentTtlSeconds,
+      stepUpSeconds: config.stepUpSeconds,
+      totpIssuer: config.totpIssuer,
+      webauthnRequiredRoles: config.webauthnRequiredRoles,
+      webauthn: { ...config.webauthn, challengeTtlSeconds: 300 },
+      throttle: {
+        account: { budget: config.lockout.accountAttempts, baseLockSeconds: config.lockout.baseSeconds, maxLockSeconds: config.lockout.maxSeconds, windowSeconds: config.lockout.windowSeconds },
+        source: { budget: config.lockout.sourceAttempts, baseLockSeconds: config.lockout.baseSeconds, maxLockSeconds: config.lockout.maxSeconds, windowSeconds: config.lockout.windowSeconds },
+      },
+    },
+  };
+  const catalogOps: CatalogDeps = { ...auth, sql };
+  const policyStore = createPolicyStore(sql);
+  const policyChecker = new PolicyChecker({ ...config.policyLimits.check, conditionLimits: config.policyLimits.condition, testCaps: config.policyLimits.tests });
+  // The latest stored version (seeded from policies/ on an empty store) under the catalog's role graph.
+  const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock, conditionLimits: config.policyLimits.condition }), (err) =>
+    log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
+  );
+  // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
+  const factsStore = createFactsStore(sql);
+  const facts = cachedFacts(factsStore, systemClock);
+  const decisionLog = createDecisionLogWriter(sql, { ids });
+  const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids };
+  const { root: auditRoot, trust } = auditTrust(config, options.encryptionKey);
+  const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock, root: auditRoot, trust });
+  // Anchors go where the database cannot rewrite them: the anchor file, the log stream, the webhook receiver.
+  const witnesses = new Witnesses(
+    [
+      ...(config.audit.anchorFile ? [new AnchorFileWitness(config.audit.anchorFile)] : []),
+      new LogStreamWitness(log),
+      ...(config.webhook ? [new WebhookWitness(sql, ids, clock)] : []),
+    ],
+    {
+      log,
+      onChange: (status) =>
+        audit.record({ type: status.ok ? 'audit.witness_recovered' : 'audit.witness_failed', outcome: status.ok ? 'success' : 'failure', actorId: null, details: { ...status } }),
+    },
+  );
+  const checkpointer = new Checkpointer({
+    sql,
+    keys: auditKeys,
+    clock,
+    log,
+    intervalSeconds: config.audit.checkpointSeconds,
+    registrySeconds: config.audit.registrySeconds,
+    witnesses,
+    chains: async () => [...(await decisionLog.chains()), ...(await audit.chains())],
+  });
+  /** Drops every cached fact; called after writes through this process and on catalog notifications. */
+  const invalidate = () => {
+    facts.invalidate();
+    auth.clientContexts?.clear();
+  };
+  /** A catalog change seen through NOTIFY (or a re-subscription, when changes may have been missed). */
+  const onCatalogChange = (table: string) => {
+    invalidate();
+    // The role graph is part of the policy snapshot, and a new policy version replaces it: recompile.
+    if (table === 'roles' || table === 'role_inherits' || table === 'policy_versions' || table === '(subscribed)') void policy.reload();
+  };
+  const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook), audit });
+  const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, activation: activationCheck({ policy }), clock, log, settings: config.webhook });
+  const grants: GrantDeps = { store: grantStore, catalog, audit, clock, ids, policy, settings: config.jit, kick: () => notifier.kick() };
+  const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
+  const app: AppDeps = {
+    keys,
+    tokens: { state: createTokenStateStore(sql), resourceServers: createResourceServerStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
+    catalog,
+    catalogOps,
+    audit,
+    auth,
+    decisions,
+    grants,
+    changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, checker: policyChecker, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
+    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits, checker: policyChecker },
+    auditLog: {
+      keys: auditKeys,
+      anchorFile: config.audit.anchorFile,
+      witnesses: () => witnesses.status(),
+      verify: (range, onProgress, anchors) => verifyLogs({ sql, roots: trust }, range, onProgress, { anchors }),
+    },
+    // Reviews read fresh facts (uncached) and the live policy snapshot.
+    auditRead: createAuditReader({ sql, clock, facts: createFactsStore(sql), policy: () => policy.current() }),
+    invalidate,
+    clock,
+    log,
+    checkDatabase: () => ping(sql),
+    settings: {
+      bodyLimit: config.bodyLimit,
+      publicUrl: config.publicUrl,
+      trustProxy: config.trustProxy,
+      proxyOnly: config.proxyOnly,
+      version: VERSION,
+      requestTimeoutMs: config.requestTimeoutMs,
+    },
+  };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
+}
+
+/**
+ * Migrates (as the owner), makes the coming months' log partitions, loads the
+ * shipped roles and, on an empty database, bootstraps the first administrator.
+ */
+export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean }): Promise<void> {
+  const m = await migrate(owner, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
+  await ensurePartitions(owner, 3);
+  log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
+  const roles = await loadDefaultRoles(wired.catalog);
+  if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
+  const policy = await wired.policy.reload();
+  if (!policy.ok) throw policy.error;
+  await wired.keys.init();
+  log.info({ version: policy.version, rules: wired.policy.current().rules.length }, 'policy loaded');
+  // The checkpoint key (made and certified on first start), and the root a verifier pins.
+  const cert = await wired.app.auditLog.keys.activeCertificate();
+  const root = wired.app.auditLog.keys.root;
+  log.info({ root_public_key: root.publicKey, root_fingerprint: root.fingerprint, kid: cert.kid }, 'audit root; pin its public key in verifiers (CUSTOS_AUDIT_ROOT_PUBLIC_KEYS)');
+  if (!options.autoBootstrap) return;
+  try {
+    const b = await bootstrapAdmin(wired.auth);
+    // Printed once to the terminal, deliberately not through the logger, so it never lands in log storage.
+    process.stdout.write(
+      `\n  Audit root public key (pin it where logs are verified: CUSTOS_AUDIT_ROOT_PUBLIC_KEYS, custos audit verify --root-key):\n\n    ${root.publicKey}\n` +
+        `    fingerprint sha256:${root.fingerprint}\n` +
+        `\n  First administrator created: ${b.username}\n` +
+        `  One-time enrollment secret (shown only now, expires ${b.expires_at}):\n\n    ${b.enrollment_secret}\n\n` +
+        `  Redeem it with POST /v1/auth/enroll (see README, "First start").\n\n`,
+    );
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+  }
+}
