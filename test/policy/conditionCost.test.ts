@@ -190,6 +190,9 @@ describe('the cost model, node by node (static bounds: id 36, project 63, projec
   it.each([
     ['bytes("ab") == b"ab"', 'function bytes() is not allowed in conditions (it has no cost model)'],
     ['type(1) == int', 'function type() is not allowed in conditions (it has no cost model)'],
+    // Only `cel.bind` is the binding macro: a bind() on any other receiver is an unknown function.
+    ['principal.projects.exists(p, p.bind(x, 1, true))', 'function bind() is not allowed in conditions (it has no cost model)'],
+    ['"cel".bind(x, 1, true)', 'function bind() is not allowed in conditions (it has no cost model)'],
   ])('refuses a function without a cost model: %s', (when, message) => {
     expect(() => compileCondition(when)).toThrow(new ConditionError(message));
   });
@@ -279,6 +282,8 @@ describe('bounds', () => {
     expect(within(['abc'], { n: 1, elem: { n: 3 } })).toBe(true);
     expect(within(['abc'], { n: 1, elem: { n: 2 } })).toBe(false);
     expect(within(['a', 'abc'], { n: 5, elem: { n: 2 } })).toBe(false);
+    // Indexes are not keys: eleven one-character elements fit, though "10" is two characters.
+    expect(within(Array<string>(11).fill('a'), { n: 11, elem: { n: 1 } })).toBe(true);
     // Without an element bound, elements are scalars.
     expect(within([1, 2], { n: 2 })).toBe(true);
     expect(within(['ab'], { n: 2 })).toBe(false);
