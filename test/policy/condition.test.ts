@@ -157,6 +157,14 @@ describe('refused when the policy is compiled', () => {
   });
 
   it.each([
+    ['exists(p, true)', 'does not type-check: Unknown variable: p'],
+    ['principal.projects.exists(p, exists(p, true))', "does not type-check: found no matching overload for 'exists(string, bool)'"],
+    ['principal.projects.all(p, map(p))', "does not type-check: found no matching overload for 'map(string)'"],
+  ])('a global function named like a macro is no comprehension: the type checker refuses it (%s)', (when, message) => {
+    expect(() => compileCondition(when)).toThrow(new ConditionError(message));
+  });
+
+  it.each([
     'principal.projects.exists(p, p == "a") && principal.projects.all(p, p != "b")',
     // A comprehension inside another function's argument is not nested in a comprehension.
     'principal.id.startsWith(principal.projects.exists(p, p == "a") ? "a" : "b")',
@@ -313,6 +321,9 @@ describe('comments: `//` outside string literals is refused, inside any literal 
     ["principal.id == 'a\\'//'", "a'//"],
     ['principal.id == """a " // b"""', 'a " // b'],
     ["principal.id == '''a ' // b'''", "a ' // b"],
+    // Two quotes inside a triple-quoted literal neither end it nor open another.
+    ['principal.id == """a "" // b"""', 'a "" // b'],
+    ["principal.id == '''a '' // b'''", "a '' // b"],
     ['principal.id == "\'//"', "'//"],
     ["principal.id == '\"//'", '"//'],
   ])('accepted, and the literal means what it says: %s', (when, id) => {
