@@ -197,6 +197,16 @@ describe('the cost model, node by node (static bounds: id 36, project 63, projec
     expect(() => compileCondition(when)).toThrow(new ConditionError(message));
   });
 
+  it('optional selection and indexing (`.?`, `[?]`) cost as plain ones, should the syntax be enabled', () => {
+    // The environment does not enable CEL's optional syntax today, so these nodes are built by hand.
+    const principalId = { op: '.?', args: [{ op: 'id', args: 'principal' }, 'id'] } as unknown as ASTNode;
+    // principal (1) .?id (+1) = 2; the result is a string of at most 36 characters.
+    expect(estimateCost(principalId, STATIC_BOUNDS)).toEqual({ cost: 2, largest: 36 });
+    const firstProject = { op: '[?]', args: [{ op: '.', args: [{ op: 'id', args: 'principal' }, 'projects'] }, { op: 'value', args: 0n }] } as unknown as ASTNode;
+    // 1 + principal.projects (2) + 0 (1) = 4; an element of at most 63 characters.
+    expect(estimateCost(firstProject, STATIC_BOUNDS)).toEqual({ cost: 4, largest: 63 });
+  });
+
   it('refuses an operator it has no model for (the model fails closed)', () => {
     const node = { op: 'comprehension', args: [] } as unknown as ASTNode;
     expect(() => estimateCost(node, STATIC_BOUNDS)).toThrow(new UnboundedConditionError('the operator comprehension has no cost model'));
