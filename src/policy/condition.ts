@@ -112,7 +112,7 @@ export function compileCondition(text: string, limits: ConditionLimits = DEFAULT
         const inner = n.args[2];
         for (const arg of inner) {
           walk(arg, (m) => {
-            if (m.op === 'rcall' && COMPREHENSIONS.has(m.args[0])) throw new ConditionError(`nested comprehensions (${fn} inside ${fn}) are not allowed: their cost multiplies`);
+            if (m.op === 'rcall' && COMPREHENSIONS.has(m.args[0])) throw new ConditionError(`nested comprehensions (${m.args[0]} inside ${fn}) are not allowed: their cost multiplies`);
           });
         }
       }

@@ -12,7 +12,7 @@ import type { ConditionContext, PolicySnapshot } from '../../src/engine/snapshot
 import type { PrincipalFacts } from '../../src/engine/types.ts';
 import { buildCasbinReference, casbinEffect } from '../../src/policy/casbin.ts';
 import { compilePolicy, PolicyInvalidError } from '../../src/policy/compile.ts';
-import { compileCondition } from '../../src/policy/condition.ts';
+import { compileCondition, ConditionBudgetError, ConditionError } from '../../src/policy/condition.ts';
 import { columns, dataset, defaultDocuments, defaultRoles, NOW, principal, request, role, snapshotOf } from '../engine/support.ts';
 
 /** A one-rule policy whose rule has the given `when`. */
@@ -78,7 +78,10 @@ describe('refused when the policy is compiled', () => {
     '["x".matches("y")][0]',
     '{"a": "b".matches("c")}["a"]',
     '("a".matches("b") ? true : false)',
-  ])('any use of matches(): %s', (when) => expectRefused(when, /matches\(\) is not allowed/));
+  ])('any use of matches(): %s', (when) => {
+    // Refused by name wherever it is (not only when the cost model meets it later).
+    expect(refusal(when)?.message).toBe('function matches() is not allowed in conditions (unbounded regular expressions)');
+  });
 
   it('200 nested parentheses exceed the depth limit', () => {
     expectRefused('('.repeat(200) + 'true' + ')'.repeat(200), /maxDepth/);
@@ -140,7 +143,33 @@ describe('refused when the policy is compiled', () => {
     // compileCondition, refuse a comprehension (all/exists/exists_one/map/
     // filter) inside another's predicate; and have the engine refuse (or
     // dedupe) repeated requested columns and cap request.context.
-    expectRefused('request.columns.all(a, request.columns.all(b, a != b || a == b))');
+    expectRefused('request.columns.all(a, request.columns.all(b, a != b || a == b))', /^nested comprehensions \(all inside all\) are not allowed: their cost multiplies$/);
+  });
+
+  it.each([
+    ['request.columns.all(a, request.columns.exists(b, a == b))', 'exists inside all'],
+    ['principal.projects.filter(p, principal.projects.map(q, q).size() > 0).size() > 0', 'map inside filter'],
+    ['principal.projects.exists_one(p, p == "a" || principal.projects.filter(q, q == p).size() > 1)', 'filter inside exists_one'],
+    ['principal.projects.map(p, principal.projects.all(q, q != p), p).size() > 0', 'all inside map'],
+  ])('names both comprehensions of a nested pair, inner first: %s', (when, pair) => {
+    // Refused by the nesting rule itself, even with a budget the cost model would not refuse it under.
+    expect(() => compileCondition(when, { maxCost: 1e15, maxElements: 1e15 })).toThrow(new ConditionError(`nested comprehensions (${pair}) are not allowed: their cost multiplies`));
+  });
+
+  it.each([
+    ['exists(p, true)', 'does not type-check: Unknown variable: p'],
+    ['principal.projects.exists(p, exists(p, true))', "does not type-check: found no matching overload for 'exists(string, bool)'"],
+    ['principal.projects.all(p, map(p))', "does not type-check: found no matching overload for 'map(string)'"],
+  ])('a global function named like a macro is no comprehension: the type checker refuses it (%s)', (when, message) => {
+    expect(() => compileCondition(when)).toThrow(new ConditionError(message));
+  });
+
+  it.each([
+    'principal.projects.exists(p, p == "a") && principal.projects.all(p, p != "b")',
+    // A comprehension inside another function's argument is not nested in a comprehension.
+    'principal.id.startsWith(principal.projects.exists(p, p == "a") ? "a" : "b")',
+  ])('accepts comprehensions side by side: %s', (when) => {
+    expect(refusal(when)).toBeNull();
   });
 });
 
@@ -263,5 +292,96 @@ describe('the shipped default policy', () => {
   it('compiles; its only condition is the own-project check', () => {
     const s = compilePolicy({ documents: defaultDocuments(), roles: defaultRoles() });
     expect(s.rules.filter((r) => r.condition).map((r) => [r.id, r.conditionText])).toEqual([['scientist-own-project-phi', 'resource.project in principal.projects']]);
+  });
+});
+
+describe('comments: `//` outside string literals is refused, inside any literal it is text', () => {
+  const COMMENTS = new ConditionError('comments (//) are not allowed in conditions');
+  const ctx = (id: string, projects: string[] = []): ConditionContext => ({
+    principal: { id, kind: 'user', projects, vendor: '', attributes: {} },
+    resource: { id: 'd', project: 'onc', owner: 'o', classification: 'phi', purposes: [] },
+    request: { action: 'dataset:read', purpose: 'model-training', columns: ['x'], context: {} },
+  });
+
+  it.each([
+    'principal.id == "a"//',
+    'principal.id == "a" // b',
+    '// principal.id == "a"',
+    'principal.id == """a""" //',
+    "principal.id == '''a''' //",
+    'principal.id == "a\\\\" // an escaped backslash ends nothing',
+  ])('refused: %s', (when) => {
+    expect(() => compileCondition(when)).toThrow(COMMENTS);
+  });
+
+  it.each<[string, string]>([
+    ['principal.id == "http://x"', 'http://x'],
+    ["principal.id == 'http://x'", 'http://x'],
+    ['principal.id == "a\\"//"', 'a"//'],
+    ["principal.id == 'a\\'//'", "a'//"],
+    ['principal.id == """a " // b"""', 'a " // b'],
+    ["principal.id == '''a ' // b'''", "a ' // b"],
+    // Two quotes inside a triple-quoted literal neither end it nor open another.
+    ['principal.id == """a "" // b"""', 'a "" // b'],
+    ["principal.id == '''a '' // b'''", "a '' // b"],
+    ['principal.id == "\'//"', "'//"],
+    ["principal.id == '\"//'", '"//'],
+  ])('accepted, and the literal means what it says: %s', (when, id) => {
+    const cond = compileCondition(when);
+    expect(cond(ctx(id))).toBe(true);
+    expect(cond(ctx(`${id}!`))).toBe(false);
+  });
+
+  it('a single slash is division, not a comment', () => {
+    const cond = compileCondition('size(principal.projects) / 2 == 1');
+    expect(cond(ctx('u', ['a', 'b']))).toBe(true);
+    expect(cond(ctx('u', ['a']))).toBe(false);
+  });
+});
+
+describe("compile errors: the class, and the first line of the library's message", () => {
+  /** The error compileCondition throws for a text. */
+  const errorOf = (when: string): unknown => {
+    try {
+      compileCondition(when);
+    } catch (e) {
+      return e;
+    }
+    return null;
+  };
+
+  it.each([
+    ['x ) || ( true', "not a valid CEL expression: Unexpected character: ')'"],
+    ['principal.id ==', 'not a valid CEL expression: Unexpected token: EOF'],
+    ['user.id == "x"', 'does not type-check: Unknown variable: user'],
+    ['1 + 1', 'must be a boolean expression (it is int)'],
+    ['principal.attributes.flag', 'must be a boolean expression (it is dyn)'],
+    ['"yes"', 'must be a boolean expression (it is string)'],
+  ])('%s', (when, message) => {
+    const err = errorOf(when);
+    expect(err).toBeInstanceOf(ConditionError);
+    expect((err as Error).name).toBe('ConditionError');
+    expect((err as Error).message).toBe(message);
+  });
+
+  it("cuts the library's message at 300 characters (an unknown name is repeated in it)", () => {
+    const name = 'a'.repeat(400);
+    expect(() => compileCondition(`${name} == 1`)).toThrow(new ConditionError(`does not type-check: ${`Unknown variable: ${name}`.slice(0, 300)}`));
+  });
+
+  it('a condition over budget for its inputs throws a ConditionBudgetError by that name', () => {
+    const cond = compileCondition('principal.projects.exists(p, p == resource.project)', { maxCost: 1000, maxElements: 1e6 });
+    let err: unknown;
+    try {
+      cond({
+        principal: { id: 'u', kind: 'user', projects: Array.from({ length: 1000 }, (_, i) => `p${i}`), vendor: '', attributes: {} },
+        resource: { id: 'd', project: 'onc', owner: 'o', classification: 'phi', purposes: [] },
+        request: { action: 'dataset:read', purpose: 'model-training', columns: ['x'], context: {} },
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConditionBudgetError);
+    expect((err as Error).name).toBe('ConditionBudgetError');
   });
 });
