@@ -15,7 +15,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { ChainedLog } from './postgres/chainedWriter.ts';
-import { checkpointPayload, type CheckpointFields } from './postgres/checkpoints.ts';
+import { checkpointPayload, type CheckpointFields } from './checkpointFormat.ts';
 import type { KeyCertificate } from './rootKey.ts';
 
 const Hex32 = z.string().regex(/^[0-9a-f]{64}$/);

@@ -5,10 +5,10 @@
  * server (token endpoint or issuer) as `aud`, expire within five minutes,
  * and carry a `jti` that has never been seen: each assertion works once.
  */
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { RequestMeta } from '../audit/log.ts';
-import { UnauthenticatedError, ValidationError } from '../errors.ts';
+import { UnauthenticatedError } from '../errors.ts';
 import { clientContext } from './clientCredentials.ts';
 import type { AuthContext } from './context.ts';
 import type { AuthDeps } from './deps.ts';
@@ -18,22 +18,6 @@ import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const ALGORITHMS = ['ES256', 'RS256', 'PS256'] as const;
 const MAX_LIFETIME_SECONDS = 300;
-
-/** Checks a registered public JWK: EC P-256 or RSA of at least 2048 bits, and no private members. */
-export function assertPublicJwk(jwk: Record<string, unknown>, path: string): void {
-  const bad = (message: string) => new ValidationError('The client keys are not acceptable.', [{ path, message }]);
-  if ('d' in jwk || 'p' in jwk || 'q' in jwk) throw bad('a private key was sent: register only the public part');
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: jwk as never, format: 'jwk' });
-  } catch {
-    throw bad('not a public JWK');
-  }
-  const d = key.asymmetricKeyDetails;
-  if (key.asymmetricKeyType === 'ec' ? d?.namedCurve !== 'prime256v1' : key.asymmetricKeyType !== 'rsa' || (d?.modulusLength ?? 0) < 2048) {
-    throw bad('use an EC P-256 key or an RSA key of at least 2048 bits');
-  }
-}
 
 /** Authenticates a client by its signed assertion; throws UnauthenticatedError. */
 export async function authenticateClientAssertion(

@@ -16,7 +16,7 @@ import { NotSponsorError, UnauthenticatedError, ValidationError } from '../error
 import { permissionsOf, type AuthContext } from './context.ts';
 import type { AuthDeps } from './deps.ts';
 import { hashPassword, verifyPassword } from './password.ts';
-import { assertPublicJwk } from './clientAssertion.ts';
+import { assertPublicJwk } from './publicJwk.ts';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
 
 /** Stored credential row: a secret's hash, or (private_key_jwt) the client's public keys. */

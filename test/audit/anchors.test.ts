@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAnchorFiles } from '../../src/audit/anchors.ts';
-import { checkpointDigest, checkpointPayload } from '../../src/audit/postgres/checkpoints.ts';
+import { checkpointDigest, checkpointPayload } from '../../src/audit/checkpointFormat.ts';
 import { AuditRoot, TrustedRoots } from '../../src/audit/rootKey.ts';
 import { verifyLogs, type VerifyReport } from '../../src/audit/postgres/verify.ts';
 import { createClientCredential } from '../../src/auth/clientCredentials.ts';

@@ -5,7 +5,6 @@
  * checkpoint, signed with the audit key. A verifier then notices records
  * removed from the end of a chain, and a removed or altered checkpoint.
  */
-import { createHash } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
 import type { Sql } from '../../db/client.ts';
 import type { Logger } from '../../logger.ts';
@@ -13,29 +12,7 @@ import { checkpointAnchor, keyAnchor, registryPayload, type Anchor, type Registr
 import type { AuditKeys } from './auditKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
 import type { Witnesses } from '../witness.ts';
-
-/** The 32 zero bytes a first checkpoint names as its predecessor. */
-export const GENESIS = Buffer.alloc(32);
-
-/** A checkpoint's fields. */
-export interface CheckpointFields {
-  chainId: string;
-  cpSeq: number;
-  uptoSeq: number;
-  headHash: Buffer;
-  atMs: number;
-  prevDigest: Buffer;
-}
-
-/** The exact text a checkpoint signature covers. */
-export function checkpointPayload(c: CheckpointFields): string {
-  return ['custos-checkpoint/v1', c.chainId, c.cpSeq, c.uptoSeq, c.headHash.toString('hex'), c.atMs, c.prevDigest.toString('hex')].join('\n');
-}
-
-/** The digest the next checkpoint of the chain names. */
-export function checkpointDigest(c: CheckpointFields): Buffer {
-  return createHash('sha256').update(checkpointPayload(c)).digest();
-}
+import { checkpointDigest, checkpointPayload, GENESIS, type CheckpointFields } from '../checkpointFormat.ts';
 
 /**
  * Writes checkpoints for the chains of this process, and anchors them (with

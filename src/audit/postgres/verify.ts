@@ -22,7 +22,7 @@ import type { Sql } from '../../db/client.ts';
 import type { ParsedAnchors } from '../anchors.ts';
 import { CertifiedKeys } from './certifiedKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
-import { checkpointDigest, checkpointPayload, GENESIS, type CheckpointFields } from './checkpoints.ts';
+import { checkpointDigest, checkpointPayload, GENESIS, type CheckpointFields } from '../checkpointFormat.ts';
 import { trustedDrops } from './retentionDrops.ts';
 import type { TrustedRoots } from '../rootKey.ts';
 import { verifyAgainstAnchors, type AnchorSummary } from './verifyAnchors.ts';
