@@ -2,7 +2,7 @@
  * A small catalog for the HTTP benchmarks: a project, a PHI dataset, a data
  * scientist, and an enforcement point with client credentials.
  */
-import { createClientCredential } from '../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../src/auth/clients/clientCredentials.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';

@@ -2,7 +2,7 @@
  * Token-endpoint throughput (decision + durable record + ES256 signature per
  * token) against the decision endpoint, in the same server and run.
  */
-import { createClientCredential } from '../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../src/auth/clients/clientCredentials.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';

@@ -4,8 +4,8 @@
 import type { AuditLog } from '../audit/log.ts';
 import type { CatalogStore } from '../catalog/store.ts';
 import type { Clock, IdGenerator } from '../clock.ts';
-import type { TtlCache } from '../decisions/cachedFacts.ts';
-import type { ClientCredentialStore } from './clientCredentials.ts';
+import type { TtlCache } from '../ttlCache.ts';
+import type { ClientCredentialStore } from './clients/clientCredentials.ts';
 import type { AuthContext } from './context.ts';
 import type { AuthStore, ThrottleLimits } from './store.ts';
 

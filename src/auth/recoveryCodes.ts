@@ -9,7 +9,7 @@ import type { RequestMeta } from '../audit/log.ts';
 import { InvalidMfaError, UnauthenticatedError } from '../errors.ts';
 import type { AuthContext } from './context.ts';
 import { MAX_CHALLENGE_FAILURES, type AuthDeps } from './deps.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
+import { issueSession, type IssuedSession } from './sessions/issueSession.ts';
 import { hashOpaqueToken } from './opaqueToken.ts';
 import { deadChallenge } from './refusals.ts';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';

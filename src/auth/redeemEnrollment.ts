@@ -15,7 +15,7 @@
 import type { RequestMeta } from '../audit/log.ts';
 import { InvalidCredentialsError, ValidationError } from '../errors.ts';
 import type { AuthDeps } from './deps.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
+import { issueSession, type IssuedSession } from './sessions/issueSession.ts';
 import { hashOpaqueToken } from './opaqueToken.ts';
 import { checkPasswordPolicy, hashPassword } from './password.ts';
 import type { RemovedFactors } from './store.ts';

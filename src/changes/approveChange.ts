@@ -13,7 +13,7 @@
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext } from '../auth/context.ts';
 import type { IssuedEnrollment } from '../auth/enrollment.ts';
-import { assertFreshMfa } from '../auth/stepUp.ts';
+import { assertFreshMfa } from '../auth/sessions/stepUp.ts';
 import { ConflictError, ForbiddenError, NotFoundError, StepUpRequiredError } from '../errors.ts';
 import { applyChange } from './applyChange.ts';
 import { reloadPolicy, type ChangeDeps } from './deps.ts';

@@ -7,38 +7,8 @@
  */
 import type { Clock } from '../clock.ts';
 import type { DatasetFacts, PrincipalFacts } from '../engine/types.ts';
+import { TtlCache } from '../ttlCache.ts';
 import type { FactsStore } from './facts.ts';
-
-/** A cache whose entries expire and can all be dropped at once. */
-export class TtlCache<V> {
-  private entries = new Map<string, { value: Promise<V>; until: number; generation: number }>();
-  private generation = 0;
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly ttlMs: number,
-    private readonly maxEntries = 50_000,
-  ) {}
-
-  /** The cached value, or the loader's (shared by concurrent callers). Failures are not cached. */
-  get(key: string, load: () => Promise<V>): Promise<V> {
-    const now = this.clock.now().getTime();
-    const hit = this.entries.get(key);
-    if (hit && hit.until > now && hit.generation === this.generation) return hit.value;
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const generation = this.generation;
-    const value = load();
-    this.entries.set(key, { value, until: now + this.ttlMs, generation });
-    value.catch(() => this.entries.delete(key));
-    return value;
-  }
-
-  /** Drops everything, including loads still in flight. */
-  clear(): void {
-    this.generation++;
-    this.entries.clear();
-  }
-}
 
 /** A FactsStore in front of another, with {@link TtlCache}s. */
 export function cachedFacts(inner: FactsStore, clock: Clock, ttlMs = 1000): FactsStore & { invalidate(): void } {

@@ -17,7 +17,7 @@ import { readAnchorFiles } from '../../src/audit/anchors.ts';
 import { checkpointDigest, checkpointPayload } from '../../src/audit/checkpointFormat.ts';
 import { AuditRoot, TrustedRoots } from '../../src/audit/rootKey.ts';
 import { verifyLogs, type VerifyReport } from '../../src/audit/postgres/verify.ts';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { createSql } from '../../src/db/client.ts';
 import { loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 

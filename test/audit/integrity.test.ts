@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { loginAs, personDirect, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
 

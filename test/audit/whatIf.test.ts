@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { adminOf, basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
 

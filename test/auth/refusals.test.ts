@@ -9,7 +9,7 @@
  * it tries. Deleting the pre-check fails the last test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { adminOf, basicAuth, form, loginAs, personDirect, phone, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 type Answer = Awaited<ReturnType<TestApp['call']>>;

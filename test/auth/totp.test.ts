@@ -9,7 +9,7 @@ import {
   createTotpSecret,
   totpUri,
   verifyTotp,
-} from '../../src/auth/totp.ts';
+} from '../../src/auth/totp/totp.ts';
 import { ValidationError } from '../../src/errors.ts';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);

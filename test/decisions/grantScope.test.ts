@@ -8,7 +8,7 @@
  * cardiology ended the oncology training job.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;

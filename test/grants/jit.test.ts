@@ -6,7 +6,7 @@
  * listener (with retries).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { setServedDatasets } from '../../src/tokens/setServedDatasets.ts';
 import { basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { startReceiver, type Receiver } from './webhookReceiver.ts';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionRecord } from '../../src/audit/decisionLog.ts';
 import { createDecisionLogWriter } from '../../src/audit/postgres/decisionLogWriter.ts';
-import { createClientCredential } from '../../src/auth/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { permissionsOf } from '../../src/auth/context.ts';
 import { uuidv7Generator } from '../../src/clock.ts';
 import { CATALOG_CHANNEL } from '../../src/db/notify.ts';

@@ -2,14 +2,14 @@
  * People: login (password, then TOTP), enrollment, and their own session.
  */
 import { z } from 'zod';
-import { completeTotpLogin } from '../../auth/completeTotpLogin.ts';
+import { completeTotpLogin } from '../../auth/totp/completeTotpLogin.ts';
 import { redeemEnrollment } from '../../auth/redeemEnrollment.ts';
-import { login } from '../../auth/login.ts';
+import { login } from '../../auth/sessions/login.ts';
 import { listFactors, removeFactor } from '../../auth/factors.ts';
 import { completeRecoveryLogin, regenerateRecoveryCodes } from '../../auth/recoveryCodes.ts';
-import { refreshSession } from '../../auth/refreshSession.ts';
-import { stepUpWithTotp } from '../../auth/stepUp.ts';
-import { confirmTotpEnrollment, startTotpEnrollment } from '../../auth/totpEnrollment.ts';
+import { refreshSession } from '../../auth/sessions/refreshSession.ts';
+import { stepUpWithTotp } from '../../auth/sessions/stepUp.ts';
+import { confirmTotpEnrollment, startTotpEnrollment } from '../../auth/totp/totpEnrollment.ts';
 import type { AppDeps } from '../deps.ts';
 import { must, Session } from './shared.ts';
 import { defineRoute, storableText } from '../route.ts';

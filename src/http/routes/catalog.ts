@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
-import { createClientCredential } from '../../auth/clientCredentials.ts';
-import { revokeClientCredential } from '../../auth/revokeClientCredential.ts';
+import { createClientCredential } from '../../auth/clients/clientCredentials.ts';
+import { revokeClientCredential } from '../../auth/clients/revokeClientCredential.ts';
 import { addBaa } from '../../catalog/addBaa.ts';
 import { createEntry } from '../../catalog/createEntry.ts';
 import { createPrincipal } from '../../catalog/createPrincipal.ts';

@@ -9,8 +9,8 @@
  * is looked at, and unauthenticated callers get no field names back.
  */
 import { z } from 'zod';
-import { authenticateClientAssertion, JWT_BEARER } from '../../auth/clientAssertion.ts';
-import { authenticateBasicHeader, isBasic } from '../../auth/clientCredentials.ts';
+import { authenticateClientAssertion, JWT_BEARER } from '../../auth/clients/clientAssertion.ts';
+import { authenticateBasicHeader, isBasic } from '../../auth/clients/clientCredentials.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import { UnauthenticatedError } from '../../errors.ts';
 import { issueToken, JobMetadata, OAuthError, parseAuthorizationDetails } from '../../tokens/issueToken.ts';

@@ -7,8 +7,8 @@
  * a key that yields its tokens (PRODUCT §5 "no one alone").
  */
 import { z } from 'zod';
-import { createClientCredential } from '../../auth/clientCredentials.ts';
-import { revokeClientCredential } from '../../auth/revokeClientCredential.ts';
+import { createClientCredential } from '../../auth/clients/clientCredentials.ts';
+import { revokeClientCredential } from '../../auth/clients/revokeClientCredential.ts';
 import * as S from '../../catalog/schemas.ts';
 import { NotSponsorError, ValidationError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';

@@ -4,10 +4,10 @@
  * generic 401 `invalid_mfa`; nothing the library says reaches the client.
  */
 import { z } from 'zod';
-import { completeWebauthnLogin, webauthnLoginOptions } from '../../auth/webauthnLogin.ts';
-import { completePasskeyLogin, passkeyLoginOptions } from '../../auth/webauthnPasskey.ts';
-import { finishWebauthnRegistration, startWebauthnRegistration } from '../../auth/webauthnRegistration.ts';
-import { stepUpWithWebauthn, webauthnStepUpOptions } from '../../auth/webauthnStepUp.ts';
+import { completeWebauthnLogin, webauthnLoginOptions } from '../../auth/webauthn/webauthnLogin.ts';
+import { completePasskeyLogin, passkeyLoginOptions } from '../../auth/webauthn/webauthnPasskey.ts';
+import { finishWebauthnRegistration, startWebauthnRegistration } from '../../auth/webauthn/webauthnRegistration.ts';
+import { stepUpWithWebauthn, webauthnStepUpOptions } from '../../auth/webauthn/webauthnStepUp.ts';
 import type { AppDeps } from '../deps.ts';
 import { must, Session } from './shared.ts';
 import { RateLimitedError } from '../../errors.ts';

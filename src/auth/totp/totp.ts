@@ -4,7 +4,7 @@
  * testable, and persisting the last accepted time step is the caller's job.
  */
 import { ScureBase32Plugin, generateSecret, generateURI, verify } from 'otplib';
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../../errors.ts';
 
 /** Random bytes in a new secret: 160 bits, the length RFC 4226 recommends for HMAC-SHA1. */
 export const TOTP_SECRET_BYTES = 20;

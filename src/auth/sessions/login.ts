@@ -2,12 +2,12 @@
  * Step one of a person's login: the password. Success yields an MFA
  * challenge, never a session.
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidCredentialsError } from '../errors.ts';
-import type { AuthDeps } from './deps.ts';
-import { newOpaqueToken } from './opaqueToken.ts';
-import { verifyPassword } from './password.ts';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidCredentialsError } from '../../errors.ts';
+import type { AuthDeps } from '../deps.ts';
+import { newOpaqueToken } from '../opaqueToken.ts';
+import { verifyPassword } from '../password.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 
 /** Options of {@link login}. */
 export interface LoginOptions {

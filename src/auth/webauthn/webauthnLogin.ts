@@ -3,13 +3,13 @@
  * the MFA challenge the password step issued, then the assertion.
  */
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError } from '../errors.ts';
-import { MAX_CHALLENGE_FAILURES, type AuthDeps } from './deps.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
-import { hashOpaqueToken } from './opaqueToken.ts';
-import { deadChallenge } from './refusals.ts';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidMfaError } from '../../errors.ts';
+import { MAX_CHALLENGE_FAILURES, type AuthDeps } from '../deps.ts';
+import { issueSession, type IssuedSession } from '../sessions/issueSession.ts';
+import { hashOpaqueToken } from '../opaqueToken.ts';
+import { deadChallenge } from '../refusals.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 import { assertActivePerson, auditRefusal, ownedCredential, refused, requestOptions, takeChallenge, verifyAssertion, type AssertionInput } from './webauthn.ts';
 
 const AUDIT_TYPE = 'auth.webauthn.login';

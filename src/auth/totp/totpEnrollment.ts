@@ -2,13 +2,13 @@
  * Enrolling a TOTP authenticator: start (a new secret, sealed at rest) and
  * confirm (the first valid code proves the authenticator holds it).
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError, NotFoundError } from '../errors.ts';
-import { open, seal } from '../crypto/secretbox.ts';
-import type { AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
-import { assertFreshMfa } from './stepUp.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidMfaError, NotFoundError } from '../../errors.ts';
+import { open, seal } from '../../crypto/secretbox.ts';
+import type { AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
+import { assertFreshMfa } from '../sessions/stepUp.ts';
+import { issueSession, type IssuedSession } from '../sessions/issueSession.ts';
 import { createTotpSecret, totpUri, verifyTotp } from './totp.ts';
 
 /** A pending factor as shown to the person enrolling it (the only time the secret leaves). */

@@ -3,11 +3,11 @@
  * idle timeout), revocation and the principal's status are checked at every
  * use, against the server clock — never left to a sweeper.
  */
-import { UnauthenticatedError } from '../errors.ts';
-import { permissionsOf, type AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
-import { hashOpaqueToken } from './opaqueToken.ts';
-import type { SessionRow } from './store.ts';
+import { UnauthenticatedError } from '../../errors.ts';
+import { permissionsOf, type AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
+import { hashOpaqueToken } from '../opaqueToken.ts';
+import type { SessionRow } from '../store.ts';
 
 /** Why a session can no longer be used, or undefined when it can. */
 export function sessionEndReason(session: SessionRow, now: Date, idleTimeoutSeconds: number): string | undefined {

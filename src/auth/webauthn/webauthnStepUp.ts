@@ -4,11 +4,11 @@
  * `webauthnRequiredRoles` accept only this method (see stepUp.ts).
  */
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError } from '../errors.ts';
-import type { AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidMfaError } from '../../errors.ts';
+import type { AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 import { auditRefusal, ownedCredential, refused, requestOptions, takeChallenge, verifyAssertion, type AssertionInput } from './webauthn.ts';
 
 const AUDIT_TYPE = 'auth.webauthn.step-up';

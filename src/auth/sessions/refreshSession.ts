@@ -3,12 +3,12 @@
  * a spent one means a copy is in someone else's hands, so the whole session
  * (every token of the family) is revoked and the event is audited.
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { UnauthenticatedError } from '../errors.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { UnauthenticatedError } from '../../errors.ts';
 import { sessionEndReason } from './authenticate.ts';
-import type { AuthDeps } from './deps.ts';
+import type { AuthDeps } from '../deps.ts';
 import { mintTokenPair, type IssuedSession } from './issueSession.ts';
-import { hashOpaqueToken } from './opaqueToken.ts';
+import { hashOpaqueToken } from '../opaqueToken.ts';
 
 /** Exchanges a refresh token for a new access/refresh pair. */
 export async function refreshSession(deps: AuthDeps, options: { refreshToken: string; meta: RequestMeta }): Promise<IssuedSession> {

@@ -8,16 +8,16 @@
  * sponsor can create its credentials.
  */
 import { createHash, hash, randomBytes } from 'node:crypto';
-import type { RequestMeta } from '../audit/log.ts';
-import { commitWithEvent } from '../catalog/commitWithEvent.ts';
-import type { CatalogDeps } from '../catalog/deps.ts';
-import type { Tx } from '../db/client.ts';
-import { NotSponsorError, UnauthenticatedError, ValidationError } from '../errors.ts';
-import { permissionsOf, type AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
-import { hashPassword, verifyPassword } from './password.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { commitWithEvent } from '../../catalog/commitWithEvent.ts';
+import type { CatalogDeps } from '../../catalog/deps.ts';
+import type { Tx } from '../../db/client.ts';
+import { NotSponsorError, UnauthenticatedError, ValidationError } from '../../errors.ts';
+import { permissionsOf, type AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
+import { hashPassword, verifyPassword } from '../password.ts';
 import { assertPublicJwk } from './publicJwk.ts';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 
 /** Stored credential row: a secret's hash, or (private_key_jwt) the client's public keys. */
 export interface ServiceCredentialRow {

@@ -4,10 +4,10 @@
  * only narrows access, so an administrator (catalog:write) or the service's
  * sponsor may do it.
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { commitWithEvent } from '../catalog/commitWithEvent.ts';
-import type { CatalogDeps } from '../catalog/deps.ts';
-import { NotFoundError } from '../errors.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { commitWithEvent } from '../../catalog/commitWithEvent.ts';
+import type { CatalogDeps } from '../../catalog/deps.ts';
+import { NotFoundError } from '../../errors.ts';
 
 /** Options of {@link revokeClientCredential}. */
 export interface RevokeClientCredentialOptions {

@@ -7,12 +7,12 @@
  */
 import { createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { RequestMeta } from '../audit/log.ts';
-import { UnauthenticatedError } from '../errors.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { UnauthenticatedError } from '../../errors.ts';
 import { clientContext } from './clientCredentials.ts';
-import type { AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+import type { AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 
 /** The assertion type RFC 7523 defines. */
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -12,11 +12,11 @@
  * Without UV the assertion would be one factor, so it is refused.
  */
 import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError } from '../errors.ts';
-import type { AuthDeps } from './deps.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
-import { attemptSucceeded, reserveAttempt, type AttemptKeys } from './throttle.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidMfaError } from '../../errors.ts';
+import type { AuthDeps } from '../deps.ts';
+import { issueSession, type IssuedSession } from '../sessions/issueSession.ts';
+import { attemptSucceeded, reserveAttempt, type AttemptKeys } from '../throttle.ts';
 import { assertActivePerson, auditRefusal, refused, requestOptions, takeChallenge, verifyAssertion, type AssertionInput } from './webauthn.ts';
 
 const AUDIT_TYPE = 'auth.passkey.login';

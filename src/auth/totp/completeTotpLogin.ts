@@ -1,13 +1,13 @@
 /**
  * Step two of a person's login: a TOTP code against the MFA challenge.
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError } from '../errors.ts';
-import { MAX_CHALLENGE_FAILURES, type AuthDeps } from './deps.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
-import { hashOpaqueToken } from './opaqueToken.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidMfaError } from '../../errors.ts';
+import { MAX_CHALLENGE_FAILURES, type AuthDeps } from '../deps.ts';
+import { issueSession, type IssuedSession } from '../sessions/issueSession.ts';
+import { hashOpaqueToken } from '../opaqueToken.ts';
 import { checkTotpCode } from './checkTotpCode.ts';
-import { deadChallenge } from './refusals.ts';
+import { deadChallenge } from '../refusals.ts';
 
 /** Options of {@link completeTotpLogin}. */
 export interface CompleteTotpLoginOptions {

@@ -3,7 +3,7 @@
  * what is acceptable, checked before anything is stored.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { ValidationError } from '../errors.ts';
+import { ValidationError } from '../../errors.ts';
 
 /** Checks a registered public JWK: EC P-256 or RSA of at least 2048 bits, and no private members. */
 export function assertPublicJwk(jwk: Record<string, unknown>, path: string): void {

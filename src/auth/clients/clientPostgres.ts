@@ -1,7 +1,7 @@
 /**
  * PostgreSQL storage of service client credentials.
  */
-import type { Sql } from '../db/client.ts';
+import type { Sql } from '../../db/client.ts';
 import type { ClientCredentialStore } from './clientCredentials.ts';
 
 /** Builds the client credential store. */

@@ -9,12 +9,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { generateRegistrationOptions, verifyRegistrationResponse, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
-import type { RequestMeta } from '../audit/log.ts';
-import { ConflictError, InvalidMfaError } from '../errors.ts';
-import type { AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
-import { issueSession, type IssuedSession } from './issueSession.ts';
-import { assertFreshMfa } from './stepUp.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { ConflictError, InvalidMfaError } from '../../errors.ts';
+import type { AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
+import { issueSession, type IssuedSession } from '../sessions/issueSession.ts';
+import { assertFreshMfa } from '../sessions/stepUp.ts';
 import { SUPPORTED_ALGORITHMS, attestationForLibrary, auditRefusal, cleanTransports, refused, storeChallenge, takeChallenge, type AttestationInput } from './webauthn.ts';
 
 /** Longest credential id WebAuthn allows (bytes). */

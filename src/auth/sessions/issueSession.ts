@@ -2,10 +2,10 @@
  * Creates a session (one login: a family of tokens) after authentication
  * succeeded, and mints access + refresh token pairs for it.
  */
-import { InvalidCredentialsError } from '../errors.ts';
-import type { AuthDeps } from './deps.ts';
-import { newOpaqueToken } from './opaqueToken.ts';
-import type { SessionRow } from './store.ts';
+import { InvalidCredentialsError } from '../../errors.ts';
+import type { AuthDeps } from '../deps.ts';
+import { newOpaqueToken } from '../opaqueToken.ts';
+import type { SessionRow } from '../store.ts';
 
 /** Options of {@link issueSession}. */
 export interface IssueSessionOptions {

@@ -21,10 +21,10 @@
  *   passkeys that always report 0 are accepted.
  */
 import { generateAuthenticationOptions, verifyAuthenticationResponse, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON } from '@simplewebauthn/server';
-import type { RequestMeta } from '../audit/log.ts';
-import { InvalidMfaError } from '../errors.ts';
-import type { AuthDeps } from './deps.ts';
-import type { WebauthnChallengeRow, WebauthnCredentialRow } from './store.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { InvalidMfaError } from '../../errors.ts';
+import type { AuthDeps } from '../deps.ts';
+import type { WebauthnChallengeRow, WebauthnCredentialRow } from '../store.ts';
 
 /**
  * COSE algorithms accepted for new credentials: EdDSA, ES256, RS256. Named

@@ -3,11 +3,11 @@
  * rotation, break-glass, removing a factor, issuing credentials) need a
  * second factor proven within the last few minutes, not merely a session.
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { StepUpRequiredError } from '../errors.ts';
-import { checkTotpCode } from './checkTotpCode.ts';
-import type { AuthContext } from './context.ts';
-import type { AuthDeps } from './deps.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { StepUpRequiredError } from '../../errors.ts';
+import { checkTotpCode } from '../totp/checkTotpCode.ts';
+import type { AuthContext } from '../context.ts';
+import type { AuthDeps } from '../deps.ts';
 
 /** Throws StepUpRequiredError (and audits the refusal) unless the caller's MFA is fresh enough. */
 export async function assertFreshMfa(deps: AuthDeps, auth: AuthContext, meta: RequestMeta, action: string): Promise<void> {

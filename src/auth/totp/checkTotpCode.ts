@@ -3,11 +3,11 @@
  * and source, replay-proof (the accepted time step is stored atomically), and
  * audited either way. Used by login and by step-up.
  */
-import type { RequestMeta } from '../audit/log.ts';
-import { open } from '../crypto/secretbox.ts';
-import { InvalidMfaError } from '../errors.ts';
-import type { AuthDeps } from './deps.ts';
-import { attemptKeys, attemptSucceeded, reserveAttempt } from './throttle.ts';
+import type { RequestMeta } from '../../audit/log.ts';
+import { open } from '../../crypto/secretbox.ts';
+import { InvalidMfaError } from '../../errors.ts';
+import type { AuthDeps } from '../deps.ts';
+import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 import { verifyTotp } from './totp.ts';
 
 /** Throws InvalidMfaError (or RateLimitedError) unless the code is good and fresh. */
