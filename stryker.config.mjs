@@ -1,7 +1,7 @@
 // Mutation testing (`npm run mutate`): Stryker changes src/engine and
 // src/policy one mutant at a time and runs the tests that cover it; a mutant
 // no test notices is a gap in the tests. Not part of CI (it takes minutes);
-// see README, Tests. bench/mutation-summary.ts turns the JSON report into
+// see docs/testing.md. bench/mutation-summary.ts turns the JSON report into
 // bench/results/mutation.json.
 import process from 'node:process';
 

@@ -1,7 +1,8 @@
 /**
  * Configuration: read from the environment once at start-up, validated with
  * zod, and refused with a message naming the variable to set when the
- * combination is unsafe. Every setting is documented in README.md.
+ * combination is unsafe. Every setting is described in the schema below;
+ * docs/configuration.md is generated from it (`npm run docs:config`).
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -15,82 +16,206 @@ const bool = z
 
 const seconds = (def: number) => z.coerce.number().int().positive().default(def);
 
-const envSchema = z.object({
-  CUSTOS_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  DATABASE_URL: z.string().min(1).optional(),
-  DATABASE_URL_FILE: z.string().min(1).optional(),
-  CUSTOS_DATA_DIR: z.string().min(1).default('./.custos'),
-  CUSTOS_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('127.0.0.1'),
-  CUSTOS_PUBLIC_URL: z.url().optional(),
-  CUSTOS_TLS_CERT_FILE: z.string().min(1).optional(),
-  CUSTOS_TLS_KEY_FILE: z.string().min(1).optional(),
-  // express `trust proxy`: hop count, or comma-separated addresses, CIDRs and the names loopback/linklocal/uniquelocal.
+/** The environment variables Custos reads, each with its meaning and an example (docs/configuration.md is generated from them). */
+export const envSchema = z.object({
+  CUSTOS_ENV: z.enum(['development', 'production', 'test']).default('development')
+    .describe('`production` requires a configured encryption key')
+    .meta({ example: 'production' }),
+  DATABASE_URL: z.string().min(1).optional()
+    .describe('external PostgreSQL; unset → embedded PostgreSQL in the data folder')
+    .meta({ example: 'postgres://custos:…@db:5432/custos', unset: 'embedded PostgreSQL' }),
+  DATABASE_URL_FILE: z.string().min(1).optional()
+    .describe('read `DATABASE_URL` from a file (Docker/Kubernetes secrets); not with `DATABASE_URL`')
+    .meta({ example: '/run/secrets/database-url' }),
+  CUSTOS_DATA_DIR: z.string().min(1).default('./.custos')
+    .describe('embedded database, its password, the generated development key')
+    .meta({ example: '/var/lib/custos' }),
+  CUSTOS_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329)
+    .describe('loopback port of the embedded PostgreSQL')
+    .meta({ example: '55432' }),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080)
+    .describe('HTTP(S) port')
+    .meta({ example: '443' }),
+  HOST: z.string().min(1).default('127.0.0.1')
+    .describe('listen address; beyond loopback requires TLS or a trusted proxy')
+    .meta({ example: '0.0.0.0' }),
+  CUSTOS_PUBLIC_URL: z.url().optional()
+    .describe('external base URL (OpenAPI `servers`, token issuer)')
+    .meta({ example: 'https://custos.example.org', unset: '`http://HOST:PORT` (`https://` with TLS files; IPv6 bracketed)' }),
+  CUSTOS_TLS_CERT_FILE: z.string().min(1).optional()
+    .describe('certificate (PEM) to serve HTTPS directly; set with `CUSTOS_TLS_KEY_FILE`')
+    .meta({ example: '/etc/custos/tls.crt' }),
+  CUSTOS_TLS_KEY_FILE: z.string().min(1).optional()
+    .describe('private key (PEM) to serve HTTPS directly; set with `CUSTOS_TLS_CERT_FILE`')
+    .meta({ example: '/etc/custos/tls.key' }),
   CUSTOS_TRUST_PROXY: z
     .string()
     .regex(/^(\d{1,2}|((loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?))*))$/, 'a hop count, or addresses/CIDRs/loopback')
-    .optional(),
-  CUSTOS_ENCRYPTION_KEY: z.string().min(1).optional(),
-  CUSTOS_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
-  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  CUSTOS_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 100kb').default('100kb'),
-  CUSTOS_SESSION_TTL_SECONDS: seconds(900),
-  CUSTOS_SESSION_MAX_SECONDS: seconds(43_200),
-  CUSTOS_IDLE_TIMEOUT_SECONDS: seconds(900),
-  CUSTOS_STEP_UP_SECONDS: seconds(600),
-  CUSTOS_WEBAUTHN_REQUIRED_ROLES: z.string().default(''),
-  CUSTOS_WEBAUTHN_RP_ID: z.string().min(1).optional(),
-  CUSTOS_WEBAUTHN_RP_NAME: z.string().min(1).default('Custos'),
-  CUSTOS_WEBAUTHN_ORIGINS: z.string().min(1).optional(),
-  CUSTOS_LOCKOUT_ACCOUNT_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(5),
-  CUSTOS_LOCKOUT_SOURCE_ATTEMPTS: z.coerce.number().int().min(1).max(100_000).default(50),
-  CUSTOS_LOCKOUT_BASE_SECONDS: seconds(60),
-  CUSTOS_LOCKOUT_MAX_SECONDS: seconds(3600),
-  CUSTOS_LOCKOUT_WINDOW_SECONDS: seconds(900),
-  CUSTOS_MFA_CHALLENGE_TTL_SECONDS: seconds(300),
-  CUSTOS_ENROLLMENT_TTL_SECONDS: seconds(86_400),
-  CUSTOS_TOTP_ISSUER: z.string().min(1).default('Custos'),
-  CUSTOS_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
-  // The role the server acts as; "none" keeps the connecting user (not recommended: the logs lose their append-only guard).
-  CUSTOS_DB_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('custos_app'),
-  CUSTOS_AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1200).default(72),
-  CUSTOS_AUDIT_CHECKPOINT_SECONDS: seconds(5),
-  // How often a signed registry of every chain is anchored (when records flow).
-  CUSTOS_AUDIT_REGISTRY_SECONDS: seconds(60),
-  // The audit root's Ed25519 private key (PEM); without it, the root is derived from the encryption key.
-  CUSTOS_AUDIT_ROOT_KEY_FILE: z.string().min(1).optional(),
-  // Pinned audit root public keys (base64url, comma-separated): verification trusts only these.
-  CUSTOS_AUDIT_ROOT_PUBLIC_KEYS: z.string().optional(),
-  // The append-only anchor file (a separate or WORM volume).
-  CUSTOS_AUDIT_ANCHOR_FILE: z.string().min(1).optional(),
-  CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10),
-  CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  CUSTOS_ALLOW_INSECURE_BIND: bool.default(false),
-  CUSTOS_AUTO_BOOTSTRAP: bool.default(true),
-  CUSTOS_POLICY_RELOAD_SECONDS: seconds(30),
-  // How long a privilege-widening change waits for a second administrator before it expires.
-  CUSTOS_CHANGE_TTL_SECONDS: seconds(86_400),
-  CUSTOS_POLICY_CONDITION_MAX_COST: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
-  CUSTOS_POLICY_CONDITION_MAX_ELEMENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000),
-  CUSTOS_POLICY_TESTS_MAX_FILES: z.coerce.number().int().min(1).max(10_000).default(50),
-  CUSTOS_POLICY_TESTS_MAX_CASES: z.coerce.number().int().min(1).max(100_000).default(500),
-  CUSTOS_POLICY_TESTS_MAX_COLUMNS: z.coerce.number().int().min(1).max(100_000).default(2000),
-  CUSTOS_POLICY_TESTS_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576),
-  CUSTOS_POLICY_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
-  CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(256),
-  CUSTOS_POLICY_CHECK_WORKERS: z.coerce.number().int().min(1).max(64).default(2),
-  CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS: seconds(2_678_400),
-  CUSTOS_TOKEN_TTL_SECONDS: seconds(900),
-  CUSTOS_TOKEN_MAX_SECONDS: seconds(3600),
-  CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20),
-  CUSTOS_JIT_MAX_START_AHEAD_SECONDS: seconds(2_592_000),
-  CUSTOS_ACCESS_REQUEST_TTL_SECONDS: seconds(604_800),
-  CUSTOS_BREAK_GLASS_MAX_SECONDS: seconds(3600),
-  CUSTOS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-  CUSTOS_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
-  CUSTOS_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
-  CUSTOS_WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(3600).default(2),
+    .optional()
+    .describe('the TLS-terminating proxy in front (express `trust proxy`: addresses/CIDRs; a hop count or `loopback` only with a loopback `HOST`). With `HOST` beyond loopback and no TLS files, Custos then answers only requests whose direct peer is that proxy and whose `X-Forwarded-Proto` is `https`; anything else gets 403 `https_required` (`GET /healthz` and `/readyz` excepted, for load balancers and probes)')
+    .meta({ example: '10.0.0.0/24' }),
+  CUSTOS_ENCRYPTION_KEY: z.string().min(1).optional()
+    .describe('AES-256-GCM key for secrets at rest (32 bytes, base64 or hex; generate with `openssl rand -base64 32`)')
+    .meta({ example: '(32 random bytes, base64)', unset: 'generated into `CUSTOS_DATA_DIR/encryption.key` (embedded database only)' }),
+  CUSTOS_ENCRYPTION_KEY_FILE: z.string().min(1).optional()
+    .describe('the same, from a file; not with `CUSTOS_ENCRYPTION_KEY`')
+    .meta({ example: '/run/secrets/encryption-key' }),
+  CUSTOS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    .describe('pino level (`silent` … `trace`)')
+    .meta({ example: 'debug' }),
+  CUSTOS_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 100kb').default('100kb')
+    .describe('request bodies above it get 413')
+    .meta({ example: '1mb' }),
+  CUSTOS_SESSION_TTL_SECONDS: seconds(900)
+    .describe('lifetime of an access token')
+    .meta({ example: '600' }),
+  CUSTOS_SESSION_MAX_SECONDS: seconds(43_200)
+    .describe('lifetime of a session across refreshes')
+    .meta({ example: '28800' }),
+  CUSTOS_IDLE_TIMEOUT_SECONDS: seconds(900)
+    .describe('automatic logoff after inactivity (§164.312(a)(2)(iii))')
+    .meta({ example: '600' }),
+  CUSTOS_STEP_UP_SECONDS: seconds(600)
+    .describe('how recent a second factor must be for sensitive actions')
+    .meta({ example: '300' }),
+  CUSTOS_WEBAUTHN_REQUIRED_ROLES: z.string().default('')
+    .describe('holders of these roles (comma-separated) must step up with WebAuthn, not TOTP')
+    .meta({ example: 'system-administrator' }),
+  CUSTOS_WEBAUTHN_RP_ID: z.string().min(1).optional()
+    .describe('WebAuthn relying-party id (a domain, never an IP address)')
+    .meta({ example: 'custos.example.org', unset: 'host of `CUSTOS_PUBLIC_URL` (`localhost` for an IP)' }),
+  CUSTOS_WEBAUTHN_RP_NAME: z.string().min(1).default('Custos')
+    .describe('name shown by authenticators')
+    .meta({ example: 'St Elsewhere PDP' }),
+  CUSTOS_WEBAUTHN_ORIGINS: z.string().min(1).optional()
+    .describe('allowed origins, comma-separated (https, or http for localhost)')
+    .meta({ example: 'https://console.example.org', unset: 'origin of `CUSTOS_PUBLIC_URL` (`http://localhost:PORT` for an IP)' }),
+  CUSTOS_LOCKOUT_ACCOUNT_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(5)
+    .describe('attempts per account (password, TOTP, WebAuthn, recovery) per window')
+    .meta({ example: '10' }),
+  CUSTOS_LOCKOUT_SOURCE_ATTEMPTS: z.coerce.number().int().min(1).max(100_000).default(50)
+    .describe('failed attempts per source address per window')
+    .meta({ example: '200' }),
+  CUSTOS_LOCKOUT_BASE_SECONDS: seconds(60)
+    .describe('first lockout; each further one doubles up to `CUSTOS_LOCKOUT_MAX_SECONDS`')
+    .meta({ example: '30' }),
+  CUSTOS_LOCKOUT_MAX_SECONDS: seconds(3600)
+    .describe('longest lockout')
+    .meta({ example: '7200' }),
+  CUSTOS_LOCKOUT_WINDOW_SECONDS: seconds(900)
+    .describe('window after which unlocked counts are forgotten')
+    .meta({ example: '600' }),
+  CUSTOS_MFA_CHALLENGE_TTL_SECONDS: seconds(300)
+    .describe('time to answer the second factor after the password')
+    .meta({ example: '120' }),
+  CUSTOS_ENROLLMENT_TTL_SECONDS: seconds(86_400)
+    .describe('lifetime of a one-time enrollment secret')
+    .meta({ example: '3600' }),
+  CUSTOS_TOTP_ISSUER: z.string().min(1).default('Custos')
+    .describe('issuer shown by authenticator apps')
+    .meta({ example: 'St Elsewhere PDP' }),
+  CUSTOS_DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10)
+    .describe('PostgreSQL connections per process')
+    .meta({ example: '30' }),
+  CUSTOS_DB_ROLE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('custos_app')
+    .describe('role the server\'s connections act as (append-only on the logs); `none` keeps the connecting user (not recommended: the logs lose their append-only guard)')
+    .meta({ example: 'none' }),
+  CUSTOS_AUDIT_RETENTION_MONTHS: z.coerce.number().int().min(1).max(1200).default(72)
+    .describe('months of logs `custos audit drop-partition` must keep (default six years)')
+    .meta({ example: '84' }),
+  CUSTOS_AUDIT_CHECKPOINT_SECONDS: seconds(5)
+    .describe('how often each chain\'s head is signed while records flow')
+    .meta({ example: '2' }),
+  CUSTOS_AUDIT_REGISTRY_SECONDS: seconds(60)
+    .describe('how often the signed registry of every chain is anchored while records flow')
+    .meta({ example: '30' }),
+  CUSTOS_AUDIT_ROOT_KEY_FILE: z.string().min(1).optional()
+    .describe('the audit root\'s Ed25519 private key (PEM); keep it where the database host cannot read it')
+    .meta({ example: '/run/secrets/audit-root.pem', unset: 'derived from the encryption key' }),
+  CUSTOS_AUDIT_ROOT_PUBLIC_KEYS: z.string().optional()
+    .describe('pinned audit roots (base64url, comma-separated): verification trusts keys certified by these only; must include the server\'s root')
+    .meta({ example: 'Xq3…,Lm9…', unset: 'the server\'s own root' }),
+  CUSTOS_AUDIT_ANCHOR_FILE: z.string().min(1).optional()
+    .describe('append-only anchor file, on a separate or WORM volume')
+    .meta({ example: '/mnt/worm/custos-anchors.jsonl', unset: 'embedded database: `.custos/audit-anchors.jsonl`' }),
+  CUSTOS_SHUTDOWN_GRACE_SECONDS: seconds(10)
+    .describe('SIGTERM: time for in-flight requests before connections are cut')
+    .meta({ example: '30' }),
+  CUSTOS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000)
+    .describe('a request not answered by then gets `503 unavailable` (a stalled database never hangs a caller)')
+    .meta({ example: '5000' }),
+  CUSTOS_ALLOW_INSECURE_BIND: bool.default(false)
+    .describe('allow plain HTTP beyond loopback (only where the port is otherwise protected, as in `docker-compose.yml`)')
+    .meta({ example: 'true' }),
+  CUSTOS_AUTO_BOOTSTRAP: bool.default(true)
+    .describe('create the first administrator at start-up when none exists')
+    .meta({ example: 'false' }),
+  CUSTOS_POLICY_RELOAD_SECONDS: seconds(30)
+    .describe('periodic check of the latest policy version and the role graph (recompiles only on a change), the safety net behind change notifications')
+    .meta({ example: '10' }),
+  CUSTOS_CHANGE_TTL_SECONDS: seconds(86_400)
+    .describe('how long a privilege-widening change waits for a second administrator before it expires (checked at use)')
+    .meta({ example: '14400' }),
+  CUSTOS_POLICY_CONDITION_MAX_COST: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000)
+    .describe('cost budget of one condition evaluation (about 1 unit per list element, 0.1 per character; 1,000,000 is tens of milliseconds): over it, refused when written, not evaluated (fails closed) at decision time')
+    .meta({ example: '200000' }),
+  CUSTOS_POLICY_CONDITION_MAX_ELEMENTS: z.coerce.number().int().min(100).max(100_000_000).default(1_000_000)
+    .describe('largest list, map or string (elements or characters, counted through every level) a condition may build')
+    .meta({ example: '100000' }),
+  CUSTOS_POLICY_TESTS_MAX_FILES: z.coerce.number().int().min(1).max(10_000).default(50)
+    .describe('policy test files per push or validation')
+    .meta({ example: '20' }),
+  CUSTOS_POLICY_TESTS_MAX_CASES: z.coerce.number().int().min(1).max(100_000).default(500)
+    .describe('cases per test file')
+    .meta({ example: '200' }),
+  CUSTOS_POLICY_TESTS_MAX_COLUMNS: z.coerce.number().int().min(1).max(100_000).default(2000)
+    .describe('columns per case (`input.columns`) and per dataset of a test file (as many as one decision request may name)')
+    .meta({ example: '500' }),
+  CUSTOS_POLICY_TESTS_MAX_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(1_048_576)
+    .describe('all test files together (UTF-8 bytes)')
+    .meta({ example: '262144' }),
+  CUSTOS_POLICY_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000)
+    .describe('deadline of one policy check (validate, the test gate of a push) or one simulation batch in its worker thread; past it the worker is terminated and the request gets `422 policy_check_limit`')
+    .meta({ example: '2000' }),
+  CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: z.coerce.number().int().min(16).max(65_536).default(256)
+    .describe('heap of each policy check worker (`resourceLimits.maxOldGenerationSizeMb`); past it: `422 policy_check_limit`')
+    .meta({ example: '128' }),
+  CUSTOS_POLICY_CHECK_WORKERS: z.coerce.number().int().min(1).max(64).default(2)
+    .describe('policy checks and simulations at once; one more is refused `503 policy_check_busy`')
+    .meta({ example: '1' }),
+  CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS: seconds(2_678_400)
+    .describe('widest `from`–`to` range of one simulation (31 days); wider is `400 invalid_request`')
+    .meta({ example: '604800' }),
+  CUSTOS_TOKEN_TTL_SECONDS: seconds(900)
+    .describe('lifetime of a dataset token (never above `CUSTOS_TOKEN_MAX_SECONDS`)')
+    .meta({ example: '600' }),
+  CUSTOS_TOKEN_MAX_SECONDS: seconds(3600)
+    .describe('cap on any token lifetime (and how long a retired signing key stays published)')
+    .meta({ example: '1800' }),
+  CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20)
+    .describe('shortest justification, denial reason or review finding (characters)')
+    .meta({ example: '40' }),
+  CUSTOS_JIT_MAX_START_AHEAD_SECONDS: seconds(2_592_000)
+    .describe('how far ahead an access request may schedule its start')
+    .meta({ example: '604800' }),
+  CUSTOS_ACCESS_REQUEST_TTL_SECONDS: seconds(604_800)
+    .describe('how long an access request stays open for approval before it lapses as `expired`')
+    .meta({ example: '259200' }),
+  CUSTOS_BREAK_GLASS_MAX_SECONDS: seconds(3600)
+    .describe('cap on a break-glass activation, whatever the policy says')
+    .meta({ example: '1800' }),
+  CUSTOS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional()
+    .describe('where workflow notifications are POSTed (none when unset)')
+    .meta({ example: 'https://hooks.example.org/custos' }),
+  CUSTOS_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional()
+    .describe('HMAC-SHA256 key of `Custos-Signature` (32+ characters; required with the URL)')
+    .meta({ example: '(32+ random characters)' }),
+  CUSTOS_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8)
+    .describe('attempts before a delivery is marked failed')
+    .meta({ example: '12' }),
+  CUSTOS_WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(3600).default(2)
+    .describe('first retry delay; doubles per attempt, capped at 5 minutes')
+    .meta({ example: '5' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -155,7 +280,7 @@ export interface Config {
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
 }
 
-/** The caps of policy administration (see README, "Policy administration"). */
+/** The caps of policy administration (see docs/policies.md, "Policy administration"). */
 export interface PolicyLimits {
   /** Cost budget of one condition evaluation, and the largest list/string/map it may build. */
   condition: { maxCost: number; maxElements: number };

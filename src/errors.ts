@@ -162,8 +162,8 @@ export class UnavailableError extends CustosError {
 
 /**
  * A change could not be made because its audit event could not be written:
- * the change was rolled back with it (PRODUCT §5 "every change with its
- * trace"; HIPAA §164.312(b) audit controls).
+ * the change was rolled back with it ("every change with its trace",
+ * docs/security-model.md; HIPAA §164.312(b) audit controls).
  */
 export class AuditUnavailableError extends CustosError {
   constructor(detail?: unknown) {
@@ -174,7 +174,7 @@ export class AuditUnavailableError extends CustosError {
 /**
  * Only a service's sponsor may receive its client credentials: anyone else
  * holding them could reach data through the sponsor's access that they
- * could not read themselves (PRODUCT §5 "no one alone").
+ * could not read themselves ("no one alone", docs/security-model.md).
  */
 export class NotSponsorError extends CustosError {
   constructor(detail?: unknown) {

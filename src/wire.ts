@@ -234,7 +234,7 @@ export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, opt
         `    fingerprint sha256:${root.fingerprint}\n` +
         `\n  First administrator created: ${b.username}\n` +
         `  One-time enrollment secret (shown only now, expires ${b.expires_at}):\n\n    ${b.enrollment_secret}\n\n` +
-        `  Redeem it with POST /v1/auth/enroll (see README, "First start").\n\n`,
+        `  Redeem it with POST /v1/auth/enroll (see docs/getting-started.md).\n\n`,
     );
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;

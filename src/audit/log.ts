@@ -41,7 +41,7 @@ export interface AuditLog {
   record(event: AuditEvent): Promise<void>;
   /**
    * Appends an event inside the caller's transaction: the change and its
-   * event commit together, or neither does (PRODUCT §5 "every change with its
+   * event commit together, or neither does (docs/security-model.md, "every change with its
    * trace"). A failure throws, and the caller's transaction rolls back.
    */
   recordIn(tx: Tx, event: AuditEvent): Promise<void>;

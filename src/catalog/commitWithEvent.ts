@@ -1,6 +1,6 @@
 /**
  * The one way a catalog change commits: its store writes and its audit
- * events in a single transaction (PRODUCT §5 "every change with its trace";
+ * events in a single transaction ("every change with its trace", docs/security-model.md;
  * HIPAA §164.312(b) audit controls). If an event cannot be appended — the
  * log refuses it, the append function is not executable, the database is
  * read-only — the transaction rolls back and nothing of the change remains.

@@ -5,7 +5,7 @@
  *   later does not revive them; HIPAA §164.312(a)(2)(iii));
  * - a new sponsor revokes the service's client credentials: whoever held
  *   them would otherwise reach data through the new sponsor's access, and
- *   only a sponsor may hold a service's credentials (PRODUCT §5).
+ *   only a sponsor may hold a service's credentials ("no one alone", docs/security-model.md).
  */
 import type { RequestMeta } from '../audit/log.ts';
 import { ForbiddenError } from '../errors.ts';

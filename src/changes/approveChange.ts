@@ -1,6 +1,6 @@
 /**
- * A second administrator approves a pending change (dual control, PRODUCT
- * §5; modelled on Teleport's dual authorization and Vault's control groups).
+ * A second administrator approves a pending change (dual control, docs/security-model.md;
+ * modelled on Teleport's dual authorization and Vault's control groups).
  * Checked at approval, in this order, each refusal audited with its reason:
  * the approver holds the approving permission now (`roles:assign` for role
  * changes, `policy:write` for policy pushes); the change is still pending

@@ -4,7 +4,7 @@
  * redeemed (auth/redeemEnrollment.ts): whoever holds it can become that
  * person and reach what they may read. So it waits for a second
  * administrator with fresh MFA, who receives the secret when approving
- * (PRODUCT §5 "no one alone"). Someone who never enrolled (a new person whose
+ * ("no one alone", docs/security-model.md). Someone who never enrolled (a new person whose
  * first secret expired) has nothing to take over: their secret is issued at
  * once, as before.
  */

@@ -1,5 +1,5 @@
 /**
- * What counts as privilege for dual control (PRODUCT §5 "no one alone"):
+ * What counts as privilege for dual control ("no one alone", docs/security-model.md):
  * which management permissions are administrative, which roles confer them,
  * and which principals hold such roles. Pure functions over role ids; the
  * role graph itself is read by the change store.

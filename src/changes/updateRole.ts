@@ -1,6 +1,6 @@
 /**
  * Editing a role. A change to what the role inherits waits for a second
- * administrator (dual control, PRODUCT §5) when it could widen an
+ * administrator (dual control, docs/security-model.md) when it could widen an
  * administrator's permissions or make the role administrative:
  * - the proposer holds the role (directly, by inheritance, or through an
  *   active grant; in any scope): nobody widens their own permissions;

@@ -26,7 +26,7 @@ async function assertMayReview(deps: GrantDeps, actor: Actor, request: AccessReq
     return new ForbiddenError(`You may not ${action === 'approve' ? 'approve' : 'deny'} this request: ${why}.`, { requestId: request.id, why });
   };
   if (me === request.requester_id) throw await refuse('it is your own request');
-  // Whoever received the requester's enrollment secret could be the requester (no one alone, PRODUCT §5).
+  // Whoever received the requester's enrollment secret could be the requester ("no one alone", docs/security-model.md).
   if ((await deps.store.secretHoldersOf(request.requester_id, deps.clock.now())).includes(me)) throw await refuse("you received the requester's enrollment secret");
   const mine = await deps.catalog.getPrincipal(me);
   if (mine.sponsor_id === request.requester_id) throw await refuse("you act for the requester (their service)");

@@ -3,7 +3,7 @@
  * approvals, grants, break-glass review items, and the notification outbox.
  * Each write is one transaction that also appends its audit events and
  * queues its notifications, so a state change, its trace and its
- * announcement commit together or not at all (PRODUCT §5).
+ * announcement commit together or not at all ("every change with its trace", docs/security-model.md).
  */
 import type { AuditEvent } from '../audit/log.ts';
 

@@ -1,6 +1,6 @@
 /**
  * An audit event appended inside a change's transaction commits with the
- * change or not at all (PRODUCT §5 "every change with its trace"), as the
+ * change or not at all ("every change with its trace", docs/security-model.md), as the
  * application role, and its chain verifies like every other.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * Authentication changes commit with their audit events or not at all
- * (PRODUCT §5 "every change with its trace"), over real HTTP: the database
+ * ("every change with its trace", docs/security-model.md), over real HTTP: the database
  * is made to refuse one event type at a time (a trigger on audit_events),
  * and the change that event belongs to must not have happened — issuing an
  * enrollment secret (and revoking the older one), a recovery's removal of

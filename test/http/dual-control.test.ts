@@ -1,6 +1,6 @@
 /**
- * Dual control over real HTTP against a real PostgreSQL (PRODUCT §5 "no one
- * alone"): privilege-widening role edits, assignments of administrative,
+ * Dual control over real HTTP against a real PostgreSQL ("no one alone",
+ * docs/security-model.md): privilege-widening role edits, assignments of administrative,
  * approver and reviewer roles, and policy pushes that change test files
  * wait as pending changes until a second administrator approves them with
  * fresh MFA; nobody approves their own change or one that widens them; an

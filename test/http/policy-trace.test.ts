@@ -1,6 +1,6 @@
 /**
- * A policy edit and its audit event commit together (PRODUCT §5 "every
- * change with its trace"): when the event cannot be written, no version is
+ * A policy edit and its audit event commit together ("every change
+ * with its trace", docs/security-model.md): when the event cannot be written, no version is
  * added, the live policy is unchanged and the caller gets 503.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Account recovery is dual control (PRODUCT §5 "no one alone"): a new
+ * Account recovery is dual control ("no one alone", docs/security-model.md): a new
  * enrollment secret for someone who has enrolled lets whoever holds it
  * become that person, so one administrator can only propose it. The secret
  * exists only once a second administrator, with fresh MFA, approves; they

@@ -1,6 +1,6 @@
 /**
- * A service's credentials reach only its sponsor (PRODUCT §5 "no one
- * alone"), over real HTTP: an administrator who creates a service for a
+ * A service's credentials reach only its sponsor ("no one alone",
+ * docs/security-model.md), over real HTTP: an administrator who creates a service for a
  * data scientist, with catalog:write and a fresh second factor, can take
  * neither a generated secret nor register a key of their own; the sponsor,
  * in their own session, can, and the job then gets a token for PHI the

@@ -1,5 +1,5 @@
 /**
- * Dataset tokens under attack (SECURITY.md, "Tokens"), over real HTTP against
+ * Dataset tokens under attack (docs/tokens.md), over real HTTP against
  * a real PostgreSQL. Every bad token must be `{active: false}` at
  * POST /oauth2/introspect (asked by an enforcement point) and inactive at
  * verifyToken (with an audience where the audience matters):

@@ -1,8 +1,8 @@
 /**
  * WebAuthn over real HTTP with a software authenticator whose every byte the
  * test controls: registration (enrollment → full session), WebAuthn as the
- * second step of a login, passkey login, step-up, and the attacks of
- * SECURITY.md — challenge reuse and expiry, replay, counter regression
+ * second step of a login, passkey login, step-up, and the attacks a
+ * relying party must resist — challenge reuse and expiry, replay, counter regression
  * (refused and alerted), missing user verification, wrong origin and RP id,
  * another person's credential — with generic errors and clean audit records.
  */

@@ -1,6 +1,6 @@
 /**
- * The policy in force across reloads (SECURITY.md: "a policy reload in
- * progress, or a failed one → decisions still use the last good policy").
+ * The policy in force across reloads (a policy reload in progress, or a failed one: decisions still use the
+ * last good policy).
  * Unlike casbin's loadPolicy(), which clears the rules before the adapter
  * returns, the holder keeps serving the last good snapshot — deny rules
  * included — while a reload runs and after one fails, and swaps only a

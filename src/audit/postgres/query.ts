@@ -2,7 +2,7 @@
  * The security reviewer's side of the logs: filtered, keyset-paginated reads
  * of the decision log and the audit event log, and the same filters as a
  * batched stream for exports. Readers and the PDP's writers are kept apart
- * (ARCHITECTURE.md, habit 6): nothing here writes.
+ * (see docs/design-notes.md): nothing here writes.
  *
  * Every filter value reaches PostgreSQL as a bound parameter of a postgres.js
  * tagged template (never `sql.unsafe`); ids are validated as UUIDs and other

@@ -69,7 +69,7 @@ export interface CreateClientCredentialOptions {
  * its secret (or the private key of a registered JWKS — the same thing) acts
  * with that access. So an administrator who creates a service for someone
  * else must never hold either: the credential is delivered to the sponsor
- * alone (PRODUCT §5 "no one alone"). A refusal is audited. The credential
+ * alone ("no one alone", docs/security-model.md). A refusal is audited. The credential
  * and its event commit together, under a lock on the service's row that a
  * sponsor change also takes, so a credential never outlives a change of
  * sponsor it raced with.

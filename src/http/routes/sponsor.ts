@@ -4,7 +4,7 @@
  * services it sponsors (403 `not_sponsor` otherwise); creating and revoking
  * need a second factor within the step-up window. An administrator who
  * creates a service for someone else therefore never holds its secret or
- * a key that yields its tokens (PRODUCT §5 "no one alone").
+ * a key that yields its tokens (docs/security-model.md, "no one alone").
  */
 import { z } from 'zod';
 import { createClientCredential } from '../../auth/clients/clientCredentials.ts';
