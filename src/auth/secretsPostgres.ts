@@ -20,6 +20,8 @@ type SecretStatements = Pick<
   | 'queueNotification'
   | 'sessionLive'
   | 'roleHoldersWithFactors'
+  | 'activeRoleHolders'
+  | 'lockRole'
 >;
 
 /** The statements over `q` (the pool, or the transaction the store is bound to). */
@@ -98,6 +100,18 @@ export function secretStatements(q: Sql | Tx, options: AuthStoreOptions): Secret
              EXISTS (SELECT 1 FROM totp_factors t WHERE t.principal_id = h.id AND t.confirmed_at IS NOT NULL)
              OR EXISTS (SELECT 1 FROM webauthn_credentials w WHERE w.principal_id = h.id))) AS others`;
       return { holds: Boolean(r!.holds), othersWithFactors: Number(r!.others) };
+    },
+    async lockRole(roleId) {
+      await q`SELECT id FROM roles WHERE id = ${roleId} FOR UPDATE`;
+    },
+    async activeRoleHolders(roleId) {
+      const [r] = await q`
+        WITH RECURSIVE down(id) AS (
+          SELECT ${roleId}::text UNION SELECT i.role_id FROM role_inherits i JOIN down ON i.parent_id = down.id
+        )
+        SELECT count(DISTINCT p.id)::int AS n FROM role_assignments a JOIN principals p ON p.id = a.principal_id
+        WHERE a.role_id IN (SELECT id FROM down) AND a.project_id IS NULL AND p.status = 'active' AND p.kind = 'user'`;
+      return Number(r!.n);
     },
     async sessionLive(sessionId, now) {
       const [r] = await q`SELECT 1 AS live FROM sessions WHERE id = ${sessionId} AND revoked_at IS NULL AND expires_at > ${now}`;

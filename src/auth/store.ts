@@ -144,6 +144,10 @@ export interface AuthStore {
    * many other active holders could still sign in (have a second factor).
    */
   roleHoldersWithFactors(principalId: string, roleId: string): Promise<{ holds: boolean; othersWithFactors: number }>;
+  /** How many active people hold the role organisation-wide (directly or through a role that inherits it). */
+  activeRoleHolders(roleId: string): Promise<number>;
+  /** Locks a role's row until the transaction ends (serialises changes to who holds it). */
+  lockRole(roleId: string): Promise<void>;
   /** Whether a session is live (not revoked, not past its end). */
   sessionLive(sessionId: string, now: Date): Promise<boolean>;
 

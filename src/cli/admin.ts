@@ -1,4 +1,7 @@
 /**
+ * `custos admin add USERNAME`: the host operator adds administrators until
+ * there are two, so dual control has its second person (refused after).
+ *
  * `custos admin recover USERNAME`: the host operator's way back in when no
  * administrator can sign in (say the first administrator's enrollment
  * secret expired unused). Prints a fresh one-time enrollment secret once, on
@@ -8,6 +11,7 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
+import { addAdministrator } from '../auth/addAdministrator.ts';
 import { recoverAdministrator } from '../auth/recoverAdministrator.ts';
 import { withContext } from './context.ts';
 
@@ -23,7 +27,22 @@ function osUser(): string {
 
 /** Registers `custos admin …`. */
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('host-side administrator recovery');
+  const admin = program.command('admin').description('host-side administrators: the second one, and recovery');
+
+  admin
+    .command('add')
+    .description('create an administrator with a one-time enrollment secret while fewer than two exist, so a second person can approve (audited)')
+    .argument('<username>', 'login name of the new administrator')
+    .option('--display-name <name>', 'how the person is shown')
+    .option('--json', 'print the result as JSON (for automation)')
+    .action(async (username: string, opts: { displayName?: string; json?: boolean }) => {
+      await withContext(async ({ wired }) => {
+        const r = await addAdministrator(wired.catalogOps, { username, displayName: opts.displayName, osUser: osUser(), host: os.hostname() });
+        // Printed once, deliberately not through the logger, so it never lands in log storage.
+        if (opts.json) process.stdout.write(JSON.stringify(r) + '\n');
+        else process.stdout.write(`Administrator ${r.username} created.\nOne-time enrollment secret (shown only now, expires ${r.expires_at}):\n  ${r.secret}\n`);
+      });
+    });
 
   admin
     .command('recover')
