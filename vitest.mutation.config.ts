@@ -15,6 +15,8 @@ class QuickFirst extends BaseSequencer {
 
 /** Tests of the folders Stryker mutates that need PostgreSQL: the stores. */
 const STORE_TESTS = ['test/policy/postgres.test.ts'];
+/** Tests of real-size limits: seconds each under coverage; their boundaries are tested small in the pure files. */
+const SIZE_TESTS = ['test/policy/diff-limit.test.ts'];
 
 /**
  * The test files a mutation run (`npm run mutate`, stryker.config.mjs) uses:
@@ -38,7 +40,7 @@ export default defineConfig({
     isolate: process.env.MUTATE_STATIC === '1',
     sequence: { sequencer: QuickFirst },
     projects: [
-      { extends: true, test: { name: 'pure', include: ['test/engine/**/*.test.ts', 'test/policy/**/*.test.ts'], exclude: STORE_TESTS } },
+      { extends: true, test: { name: 'pure', include: ['test/engine/**/*.test.ts', 'test/policy/**/*.test.ts'], exclude: [...STORE_TESTS, ...SIZE_TESTS] } },
       { extends: true, test: { name: 'stores', include: STORE_TESTS, globalSetup: ['test/support/global-setup.ts'] } },
     ],
   },

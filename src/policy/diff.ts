@@ -42,8 +42,11 @@ function rulesOf(text: string | undefined): Map<string, unknown> {
 
 type Op = { kind: ' ' | '-' | '+'; line: string };
 
-/** Line operations turning `a` into `b` (longest common subsequence). */
-function lineOps(a: string[], b: string[]): Op[] {
+/** The largest table (lines before × lines after, common head and tail left out) compared line by line: 64 MB of counters. */
+export const MAX_DIFF_CELLS = 16_000_000;
+
+/** Line operations turning `a` into `b` (longest common subsequence; wholesale beyond `maxCells`). */
+function lineOps(a: string[], b: string[], maxCells: number): Op[] {
   let start = 0;
   while (start < a.length && start < b.length && a[start] === b[start]) start++;
   let endA = a.length;
@@ -59,7 +62,7 @@ function lineOps(a: string[], b: string[]): Op[] {
   const n = x.length;
   const m = y.length;
   const mid: Op[] = [];
-  if (n * m > 16_000_000) {
+  if (n * m > maxCells) {
     // Too large for the table: show the middle as replaced wholesale.
     for (const line of x) mid.push({ kind: '-', line });
     for (const line of y) mid.push({ kind: '+', line });
@@ -85,9 +88,9 @@ function lineOps(a: string[], b: string[]): Op[] {
 
 const lines = (text: string | undefined) => (text === undefined || text === '' ? [] : text.replace(/\n$/, '').split('\n'));
 
-/** A unified diff of two texts (empty when equal). */
-export function unifiedDiff(name: string, before: string | undefined, after: string | undefined, context = 3): string {
-  const ops = lineOps(lines(before), lines(after));
+/** A unified diff of two texts (empty when equal); middles larger than `maxCells` are shown replaced wholesale. */
+export function unifiedDiff(name: string, before: string | undefined, after: string | undefined, context = 3, maxCells = MAX_DIFF_CELLS): string {
+  const ops = lineOps(lines(before), lines(after), maxCells);
   if (!ops.some((o) => o.kind !== ' ')) return '';
   const out = [`--- ${before === undefined ? '/dev/null' : `a/${name}`}`, `+++ ${after === undefined ? '/dev/null' : `b/${name}`}`];
   const changed = ops.map((o, k) => (o.kind !== ' ' ? k : -1)).filter((k) => k >= 0);

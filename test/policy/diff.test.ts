@@ -137,24 +137,16 @@ describe('unifiedDiff', () => {
     );
   });
 
-  it('compares a changed middle of 4,000 × 4,000 lines (16,000,000 cells, the largest table) line by line', () => {
-    // The middles (between the common head and tail) share c1..c3998: line by line, only the first and last lines change.
-    const c = numbered(3999).map((l) => `c${l.slice(1)}`);
-    const before = text('head', 'X', ...c, 'tail');
-    const after = text('head', 'Y', ...c.slice(0, -1), 'Z', 'tail');
-    const out = unifiedDiff('f', before, after).split('\n');
-    expect(out.filter((l) => l.startsWith('@@'))).toEqual(['@@ -1,5 +1,5 @@', '@@ -3998,5 +3998,5 @@']);
-    expect(out.slice(2, 9)).toEqual(['@@ -1,5 +1,5 @@', ' head', '-X', '+Y', ' c1', ' c2', ' c3']);
-    expect(out.slice(9)).toEqual(['@@ -3998,5 +3998,5 @@', ' c3996', ' c3997', ' c3998', '-c3999', '+Z', ' tail', '']);
-  });
-
-  it('replaces a middle of 4,000 × 4,001 lines (one cell over the table) wholesale, common lines included', () => {
-    const c = numbered(3999).map((l) => `c${l.slice(1)}`);
-    const out = unifiedDiff('f', text('head', 'X', ...c, 'tail'), text('head', 'Y', ...c, 'Z', 'tail')).split('\n');
-    expect(out.filter((l) => l.startsWith('@@'))).toEqual(['@@ -1,4002 +1,4003 @@']);
-    expect(out.filter((l) => l.startsWith('-') && !l.startsWith('---'))).toHaveLength(4000);
-    expect(out.filter((l) => l.startsWith('+') && !l.startsWith('+++'))).toHaveLength(4001);
-    expect(out.slice(3, 6)).toEqual([' head', '-X', '-c1']);
+  it('compares a middle of exactly the table limit line by line, and one cell over wholesale', () => {
+    // The middles (between the common head and tail) are 4 × 4 lines sharing c1, c2: 16 cells.
+    const before = text('head', 'X', 'c1', 'c2', 'W', 'tail');
+    const at = unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'tail'), 0, 16).split('\n');
+    expect(at.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2 +2 @@', '@@ -5 +5 @@']);
+    // 4 × 5 = 20 cells > 16: the common c1, c2 are shown removed and added again.
+    const over = unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'V', 'tail'), 0, 19).split('\n');
+    expect(over.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2,4 +2,5 @@']);
+    expect(over.filter((l) => l === '-c1' || l === '+c1')).toEqual(['-c1', '+c1']);
+    expect(unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'V', 'tail'), 0, 20)).not.toContain('-c1');
   });
 
   it('replaces a middle too large to compare line by line wholesale', () => {
