@@ -141,7 +141,7 @@ describe('unifiedDiff', () => {
     // The middles (between the common head and tail) are 4 × 4 lines sharing c1, c2: 16 cells.
     const before = text('head', 'X', 'c1', 'c2', 'W', 'tail');
     const at = unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'tail'), 0, 16).split('\n');
-    expect(at.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2 +2 @@', '@@ -5 +5 @@']);
+    expect(at.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2,1 +2,1 @@', '@@ -5,1 +5,1 @@']);
     // 4 × 5 = 20 cells > 16: the common c1, c2 are shown removed and added again.
     const over = unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'V', 'tail'), 0, 19).split('\n');
     expect(over.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2,4 +2,5 @@']);
