@@ -31,6 +31,7 @@ let dbName: string;
 let server: ChildProcess | undefined;
 let serverOut = '';
 let port: number;
+let serverConfig: Record<string, string> = {};
 
 /** The parent's environment without any Custos setting that could leak in. */
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -50,9 +51,11 @@ beforeAll(async () => {
   await admin.unsafe(`CREATE DATABASE ${dbName}`);
   const databaseUrl = inject('pgAdminUrl').replace(/\/postgres$/, `/${dbName}`);
   port = await freePort();
+  // The reader's `npm run custos` commands see the server's configuration (with the embedded database, the same checkout does).
+  serverConfig = { DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
   server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), PORT: String(port) }),
+    env: baseEnv({ ...serverConfig, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout!.setEncoding('utf8').on('data', (d: string) => (serverOut += d));
@@ -86,7 +89,7 @@ afterAll(async () => {
 /** Runs a bash script from the checkout and collects its output. */
 function bash(script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: baseEnv({ ...serverConfig, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
