@@ -29,7 +29,7 @@ import { createSql, type Sql } from '../src/db/client.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logger.ts';
 import { prepareDatabase, wire } from '../src/wire.ts';
-import { freePort } from '../test/support/global-setup.ts';
+import { freePort } from '../test/support/net.ts';
 import { percentile, printTable, rng, writeResult } from './util.ts';
 
 const PRINCIPALS = 10_000;

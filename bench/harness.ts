@@ -11,7 +11,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { createSql } from '../src/db/client.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
-import { freePort } from '../test/support/global-setup.ts';
+import { freePort } from '../test/support/net.ts';
 import { seedBenchWorld, type BenchWorld } from './seed.ts';
 
 /** One autocannon run. */

@@ -8,22 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { GroupCommitter } from '../../src/audit/groupCommit.ts';
 import { CustosError, UnavailableError } from '../../src/errors.ts';
-
-/** A promise the test settles by hand. */
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred, type Deferred } from '../support/deferred.ts';
 
 /** Lets setImmediate callbacks and the promise jobs they start run. */
 const turn = () => new Promise<void>((r) => setImmediate(r));

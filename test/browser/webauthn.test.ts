@@ -13,24 +13,14 @@
  * Custos must refuse.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import chromium from '@sparticuz/chromium';
 import { chromium as playwright, type Browser, type CDPSession, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { freePort } from '../support/net.ts';
 
 const PAGE = readFileSync(new URL('./webauthn-page.html', import.meta.url), 'utf8');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Calls window.custos[fn](...args) in the page. */
 async function inPage<T = any>(page: Page, fn: string, ...args: unknown[]): Promise<T> {

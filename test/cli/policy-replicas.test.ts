@@ -8,13 +8,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as OTPAuth from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createSql, type Sql } from '../../src/db/client.ts';
+import { freePort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = randomBytes(32).toString('base64');
@@ -47,16 +47,6 @@ function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
   return { child, out: () => out, exited };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function startServer(databaseUrl: string): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();

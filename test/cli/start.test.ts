@@ -6,13 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { readMigrations } from '../../src/db/migrate.ts';
+import { freePort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KEY = randomBytes(32).toString('base64');
@@ -43,16 +43,6 @@ async function emptyDatabase(): Promise<string> {
   return inject('pgAdminUrl').replace(/\/postgres$/, `/${name}`);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The parent's environment without any Custos setting that could leak in. */
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

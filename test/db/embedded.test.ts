@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresError, startEmbeddedPostgres, untraversableFolder } from '../../src/db/embedded.ts';
-import { freePort } from '../support/global-setup.ts';
+import { freePort } from '../support/net.ts';
 
 let base: string;
 beforeAll(async () => {

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSql, type Sql } from '../../src/db/client.ts';
-import { freePort } from '../support/global-setup.ts';
+import { freePort } from '../support/net.ts';
 import { expectedOutputs, shellBlocks } from './shellBlocks.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -17,17 +17,8 @@ import { compilePolicy, PolicyInvalidError, type RoleGraphEntry } from '../../sr
 import { PolicyHolder } from '../../src/policy/holder.ts';
 import { loadPolicy } from '../../src/policy/loadPolicy.ts';
 import { columns, dataset, defaultDocuments, defaultRoles, principal, request, role } from '../engine/support.ts';
+import { deferred } from '../support/deferred.ts';
 
-/** A promise the test settles by hand. */
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 const ROLES = defaultRoles();
