@@ -2,6 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const NO_EXPORT_ALL = { selector: 'ExportAllDeclaration', message: 'Name what a module exports; no export *.' };
+// Express's private app.handle is never replaced: the lanes meet in http/server.ts's request listener.
+const NO_HANDLE_OVERRIDE = { selector: 'AssignmentExpression[left.property.name="handle"]', message: 'Do not replace a framework\'s request handler; route in createRequestListener.' };
 // A tagged template on a database handle (sql`…`, tx`…`, this.o.sql`…`, db.owner`…`) is a query.
 const NO_SQL = [
   { selector: 'TaggedTemplateExpression[tag.name=/^(sql|tx|q|owner|db)$/]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
@@ -16,14 +18,14 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', NO_EXPORT_ALL],
+      'no-restricted-syntax': ['error', NO_EXPORT_ALL, NO_HANDLE_OVERRIDE],
     },
   },
   {
     // Only PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/ folders) and db/ run SQL.
     files: ['src/**/*.ts'],
     ignores: ['src/db/**', 'src/**/postgres/**', 'src/**/postgres.ts', 'src/**/*Postgres.ts'],
-    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, ...NO_SQL] },
+    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, NO_HANDLE_OVERRIDE, ...NO_SQL] },
   },
   {
     // main.ts is the server's entry point only: what others need is in wire.ts.

@@ -3,7 +3,8 @@
  * plus a bare express hello-world route on the same app, so both are
  * measured under the same conditions.
  */
-import { createApp } from '../src/http/app.ts';
+import { createServer } from 'node:http';
+import { createRequestListener } from '../src/http/server.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
@@ -20,13 +21,13 @@ await listenForCatalogChanges(sql, wired.onCatalogChange);
 await wired.keys.init();
 
 // The bare route hangs off the same express app, ahead of Custos's middleware.
-const app = createApp(wired.app, {
+const app = createRequestListener(wired.app, {
   before: (a) =>
     a.get('/hello', (_req, res) => {
       res.json({ hello: 'world' });
     }),
 });
-app.listen(config.port, config.host, () => process.stdout.write('ready\n'));
+createServer(app).listen(config.port, config.host, () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => {
   const stats = (wired.decisions.log as unknown as { stats?: unknown }).stats;
   process.stderr.write(`group commit: ${JSON.stringify(stats)}\n`);

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
 import { openDatabase } from './db/open.ts';
 import { CustosError } from './errors.ts';
-import { createApp } from './http/app.ts';
+import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
 import { createLogger } from './logger.ts';
 
@@ -58,7 +58,7 @@ async function start(): Promise<void> {
   const partitionTimer = setInterval(() => {
     ensurePartitions(db.owner, 3).catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
   }, 86_400_000).unref();
-  const app = createApp(wired.app);
+  const app = createRequestListener(wired.app);
   const server: Server = config.tls
     ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
     : createHttpServer(app);

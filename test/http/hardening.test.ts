@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { allRoutes } from '../../src/http/app.ts';
+import { allRoutes } from '../../src/http/server.ts';
 import { adminOf, loginAs, personWithRoles, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;

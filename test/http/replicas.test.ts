@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { listenForCatalogChanges } from '../../src/db/notify.ts';
-import { createApp } from '../../src/http/app.ts';
+import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/wire.ts';
 import { adminOf, personDirect, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
@@ -41,7 +41,7 @@ describe('role-graph changes across replicas', () => {
     const loaded = await wiredB.policy.reload();
     expect(loaded.ok).toBe(true);
     unlistenB = (await listenForCatalogChanges(sqlB, wiredB.onCatalogChange)).unlisten;
-    serverB = createServer(createApp(wiredB.app)).listen(0, '127.0.0.1');
+    serverB = createServer(createRequestListener(wiredB.app)).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => serverB.once('listening', () => resolve()));
     urlB = `http://127.0.0.1:${(serverB.address() as AddressInfo).port}`;
   });

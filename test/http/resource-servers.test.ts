@@ -16,7 +16,7 @@ import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql } from '../../src/db/client.ts';
 import { listenForCatalogChanges } from '../../src/db/notify.ts';
-import { createApp } from '../../src/http/app.ts';
+import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/wire.ts';
 import { adminOf, basicAuth, form, loginAs, oncologyWorld, personWithRoles, sponsorCredentials, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
@@ -211,7 +211,7 @@ describe('another replica', () => {
     expect((await wiredB.policy.reload()).ok).toBe(true);
     await wiredB.keys.init();
     const { unlisten } = await listenForCatalogChanges(sqlB, wiredB.onCatalogChange);
-    const serverB = createServer(createApp(wiredB.app)).listen(0, '127.0.0.1');
+    const serverB = createServer(createRequestListener(wiredB.app)).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => serverB.once('listening', () => resolve()));
     const urlB = `http://127.0.0.1:${(serverB.address() as AddressInfo).port}`;
     const activeAtB = async (token: string) => {

@@ -4,12 +4,12 @@
  * It recovers by itself when the database returns.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createSql, type Sql } from '../../src/db/client.ts';
-import { createApp } from '../../src/http/app.ts';
+import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/wire.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   sql = createSql({ url: db.url, max: 2 });
   const config = loadConfig({ CUSTOS_ENV: 'test', CUSTOS_LOG_LEVEL: 'silent', CUSTOS_REQUEST_TIMEOUT_MS: '1500' });
   const wired = wire({ config, sql, log: createLogger({ level: 'silent' }), encryptionKey: TEST_KEY, clock: new ManualClock() });
-  server = createApp(wired.app).listen(0, '127.0.0.1');
+  server = createServer(createRequestListener(wired.app)).listen(0, '127.0.0.1');
   await new Promise<void>((r) => server.once('listening', () => r()));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

@@ -9,7 +9,7 @@ import { bootstrapAdmin } from '../../src/auth/bootstrap.ts';
 import { issueEnrollment } from '../../src/auth/enrollment.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createApp } from '../../src/http/app.ts';
+import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire, type Wired } from '../../src/wire.ts';
 import { listenForCatalogChanges } from '../../src/db/notify.ts';
@@ -56,7 +56,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   await listenForCatalogChanges(db.appSql, wired.onCatalogChange);
   await wired.keys.init();
   wired.notifier.start();
-  server.on('request', createApp(wired.app));
+  server.on('request', createRequestListener(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {
     url,

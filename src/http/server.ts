@@ -1,8 +1,12 @@
 /**
- * createApp(deps): the express application, without listening. main.ts (or a
- * test) decides where it listens.
+ * createRequestListener(deps): the one request listener of the service,
+ * without listening (main.ts, or a test, decides where). Two lanes behind
+ * it: the hot routes (decisions, tokens), matched by exact method and path,
+ * go to a lean dispatcher on node's own request; everything else goes to the
+ * express application. Both run the same baseline, caller check,
+ * validation, handler and error mapper (see README.md in this folder).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import proxyaddr from 'proxy-addr';
 import type { RequestMeta } from '../audit/log.ts';
@@ -46,7 +50,7 @@ export function allRoutes(deps: AppDeps): AnyRoute[] {
   return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
 }
 
-/** Options of {@link createApp}. */
+/** Options of {@link createRequestListener}. */
 export interface CreateAppOptions {
   /**
    * Mounts routes ahead of Custos's own middleware (the HTTP benchmark's
@@ -55,8 +59,8 @@ export interface CreateAppOptions {
   before?: (app: Express) => void;
 }
 
-/** Builds the express app. */
-export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Express {
+/** Builds the service's request listener: the lean lane for hot routes, express for the rest. */
+export function createRequestListener(deps: AppDeps, options: CreateAppOptions = {}): RequestListener {
   const app = express();
   // Paths are the contract: `/V1/PRINCIPALS` and `/v1/principals/` are not
   // `/v1/principals` (set before anything creates the router, which reads them).
@@ -110,17 +114,6 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Expres
   // mapper as every other route, minus the framework's per-request cost. A
   // query string, or anything else, takes the ordinary express route.
   const hot = new Map(routes.filter((r) => r.hot).map((r) => [`${r.method.toUpperCase()} ${r.path}`, routeHandler(r, authorize, routeOptions)]));
-  const handle = (app as unknown as { handle: (req: IncomingMessage, res: ServerResponse, next?: unknown) => void }).handle.bind(app);
-  (app as unknown as { handle: typeof handle }).handle = (req, res, next) => {
-    const h = hot.get(`${req.method} ${req.url}`);
-    if (!h) return handle(req, res, next);
-    const request = req as unknown as Request;
-    const response = res as unknown as Response;
-    response.locals = Object.create(null) as Response['locals'];
-    base(request, response, () =>
-      h(request, response, (err?: unknown) => onError(err ?? new Error('hot route ended without an answer'), request, response, () => {})),
-    );
-  };
   // Routes hang directly off the app (no nested router to traverse); JSON bodies are parsed only where a route takes one.
   mountRoutes(app, routes, authorize, routeOptions);
 
@@ -134,5 +127,16 @@ export function createApp(deps: AppDeps, options: CreateAppOptions = {}): Expres
     sendProblem(res, problem(404, 'not_found', `No route for ${req.method} ${req.path}.`, res.locals.requestId as string));
   });
   app.use(onError);
-  return app;
+
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const h = hot.get(`${req.method} ${req.url}`);
+    if (!h) return app(req, res);
+    // The route handlers read headers, body and locals, and answer through node's response API only.
+    const request = req as Request;
+    const response = res as Response;
+    response.locals = Object.create(null) as Response['locals'];
+    base(request, response, () =>
+      h(request, response, (err?: unknown) => onError(err ?? new Error('hot route ended without an answer'), request, response, () => {})),
+    );
+  };
 }
