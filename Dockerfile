@@ -1,6 +1,6 @@
 # Custos service image. PostgreSQL runs separately (see docker-compose.yml);
 # the embedded development database is not used when DATABASE_URL is set.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production CUSTOS_ENV=production HOST=0.0.0.0 PORT=8080 CUSTOS_DATA_DIR=/var/lib/custos
 WORKDIR /app
 COPY package.json package-lock.json ./
