@@ -206,6 +206,9 @@ describe('policy administration limits', () => {
     const c = loadConfig({ CUSTOS_POLICY_CONDITION_MAX_COST: '200000', CUSTOS_POLICY_TESTS_MAX_CASES: '20', CUSTOS_POLICY_CHECK_WORKERS: '1', CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS: '86400' }, noFiles).policyLimits;
     expect(c).toMatchObject({ condition: { maxCost: 200_000 }, tests: { maxCases: 20 }, check: { workers: 1 }, simulationMaxWindowSeconds: 86_400 });
     expect(() => loadConfig({ CUSTOS_POLICY_CHECK_WORKERS: '0' }, noFiles)).toThrow(/CUSTOS_POLICY_CHECK_WORKERS/);
+    // A check worker's heap has a floor: far below it V8 aborts the whole process as the thread starts.
+    expect(() => loadConfig({ CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: '15' }, noFiles)).toThrow(/CUSTOS_POLICY_CHECK_MAX_MEMORY_MB/);
+    expect(loadConfig({ CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: '16' }, noFiles).policyLimits.check.maxMemoryMb).toBe(16);
     expect(() => loadConfig({ CUSTOS_POLICY_CONDITION_MAX_COST: 'lots' }, noFiles)).toThrow(/CUSTOS_POLICY_CONDITION_MAX_COST/);
   });
 });

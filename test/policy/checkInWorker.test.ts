@@ -255,8 +255,10 @@ describe('the workers', () => {
   });
 
   it('that cannot start fail their check with the reason, and take no place', async () => {
-    // 2 MB is too little to load the checker's modules: V8 stops the thread as it starts.
-    const tiny = new PolicyChecker({ ...SETTINGS, maxMemoryMb: 2 });
+    // 8 MB is too little to load the checker's modules: V8 stops the thread as it starts. (Not
+    // smaller: under about 4 MB, Node.js 24's V8 aborts the whole process while it deserializes the
+    // thread's start-up snapshot, one reason the configured floor, CUSTOS_POLICY_CHECK_MAX_MEMORY_MB, is 16.)
+    const tiny = new PolicyChecker({ ...SETTINGS, maxMemoryMb: 8 });
     try {
       for (let i = 0; i < 2; i++) {
         const err = await rejection(tiny.check(PASSING));
