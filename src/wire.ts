@@ -30,7 +30,7 @@ import type { CatalogStore } from './catalog/store.ts';
 import { createChangeStore } from './changes/postgres.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
 import { type Config } from './config.ts';
-import { ping, type Sql } from './db/client.ts';
+import { isConnectionError, ping, type Sql } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { ConfigError, ConflictError, CustosError } from './errors.ts';
 import type { GrantDeps } from './grants/deps.ts';
@@ -195,6 +195,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     clock,
     log,
     checkDatabase: () => ping(sql),
+    isUnavailable: isConnectionError,
     settings: {
       bodyLimit: config.bodyLimit,
       publicUrl: config.publicUrl,

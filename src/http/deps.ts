@@ -38,6 +38,8 @@ export interface AppDeps {
   auth: AuthDeps;
   decisions: DecisionDeps;
   /** The tamper-evident logs: checkpoint keys and verification. */
+  /** Whether an error means the database cannot be reached right now (db/'s classification): answered 503. */
+  isUnavailable: (err: unknown) => boolean;
   auditLog: {
     keys: AuditKeys;
     /** The configured anchor file (verification reads it when no anchors are uploaded). */

@@ -9,7 +9,6 @@
  * goes to the log.
  */
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { isConnectionError } from '../db/client.ts';
 import { CustosError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { OAuthError } from '../tokens/issueToken.ts';
@@ -25,8 +24,8 @@ interface OAuthAnswer {
 
 const UNAVAILABLE: OAuthAnswer = { status: 503, error: 'temporarily_unavailable', description: 'The service is temporarily unavailable.', headers: [['Retry-After', '1']] };
 
-/** What an error means on an OAuth endpoint. */
-function classify(err: unknown): OAuthAnswer {
+/** What an error means on an OAuth endpoint (`unavailable`: the database layer's test for "cannot be reached now"). */
+function classify(err: unknown, unavailable: (err: unknown) => boolean): OAuthAnswer {
   if (err instanceof OAuthError) return { status: err.status, error: err.code, description: err.message };
   if (err instanceof UnauthenticatedError) {
     // RFC 6749 §5.2: invalid_client answers 401 with the scheme the client may use.
@@ -48,7 +47,7 @@ function classify(err: unknown): OAuthAnswer {
     const description = bp.status === 413 ? 'The request body is too large.' : bp.status === 415 ? 'The request body encoding is not supported.' : 'The request body could not be read.';
     return { status: bp.status, error: 'invalid_request', description, headers };
   }
-  if (isConnectionError(err)) return UNAVAILABLE;
+  if (unavailable(err)) return UNAVAILABLE;
   return { status: 500, error: 'server_error', description: 'An unexpected error occurred.' };
 }
 
@@ -65,9 +64,9 @@ function send(res: Response, a: OAuthAnswer): void {
 }
 
 /** Answers any error on an OAuth endpoint as an RFC 6749 §5.2 body, logging the detail. */
-export function sendOAuthError(log: Logger, err: unknown, req: Request, res: Response): void {
+export function sendOAuthError(log: Logger, err: unknown, req: Request, res: Response, unavailable: (err: unknown) => boolean): void {
   const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
-  const a = classify(err);
+  const a = classify(err, unavailable);
   const detail = err instanceof CustosError ? { errorCode: err.code, detail: err.detail } : a.status >= 500 ? { err } : { errorCode: a.error };
   log[a.status >= 500 ? 'error' : 'info']({ requestId, ...detail, method: req.method, path: pathOf(req) }, 'oauth request refused');
   send(res, a);
@@ -79,11 +78,11 @@ function isOAuth(res: Response): boolean {
 }
 
 /** The error middleware: OAuth routes' errors as RFC 6749 bodies, every other one as `problems` renders it. */
-export function oauthOrProblem(log: Logger, problems: ErrorRequestHandler): ErrorRequestHandler {
+export function oauthOrProblem(log: Logger, problems: ErrorRequestHandler, unavailable: (err: unknown) => boolean): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (!isOAuth(res) || res.headersSent) return problems(err, req, res, next);
     try {
-      sendOAuthError(log, err, req, res);
+      sendOAuthError(log, err, req, res, unavailable);
     } catch (mapperError) {
       log.error({ err: mapperError, original: err }, 'oauth error mapper failed');
       if (!res.headersSent) send(res, { status: 500, error: 'server_error', description: 'An unexpected error occurred.' });

@@ -6,7 +6,6 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { CustosError, RateLimitedError, ValidationError, type ErrorCode } from '../errors.ts';
-import { isConnectionError } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 
 /** The HTTP status of every error code: exhaustive, so a new code without a status does not compile. */
@@ -103,9 +102,9 @@ export function bodyParserError(err: unknown): { status: number; code: ErrorCode
   return undefined;
 }
 
-/** Express error middleware: maps any error to a problem document. */
-export function errorHandler(log: Logger) {
-  const handle = mapError(log);
+/** Express error middleware: maps any error to a problem document (`unavailable`: the database layer's test for "cannot be reached now"). */
+export function errorHandler(log: Logger, unavailable: (err: unknown) => boolean) {
+  const handle = mapError(log, unavailable);
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     try {
       handle(err, req, res);
@@ -117,7 +116,7 @@ export function errorHandler(log: Logger) {
   };
 }
 
-function mapError(log: Logger) {
+function mapError(log: Logger, unavailable: (err: unknown) => boolean) {
   return (err: unknown, req: Request, res: Response): void => {
     const requestId = (res.locals.requestId as string | undefined) ?? 'unknown';
     if (res.headersSent) {
@@ -150,7 +149,7 @@ function mapError(log: Logger) {
       sendProblem(res, problem(bp.status, bp.code, bp.detail, requestId));
       return;
     }
-    if (isConnectionError(err)) {
+    if (unavailable(err)) {
       log.error({ requestId, err }, 'database unavailable');
       res.setHeader('Retry-After', '1');
       sendProblem(res, problem(503, 'unavailable', 'The service is temporarily unavailable.', requestId));

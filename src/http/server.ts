@@ -105,7 +105,7 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   });
   app.use(base);
   // Problem documents, except on the OAuth endpoints (RFC 6749 §5.2 bodies, whatever failed).
-  const onError = oauthOrProblem(deps.log, errorHandler(deps.log));
+  const onError = oauthOrProblem(deps.log, errorHandler(deps.log, deps.isUnavailable), deps.isUnavailable);
 
   // The hot paths (decisions, tokens) are served straight from node's request,
   // by exact method and path, without express's router or request/response
