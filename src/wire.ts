@@ -19,7 +19,7 @@ import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
 import { PolicyChecker } from './policy/checkInWorker.ts';
 import { livePolicyLoader } from './policy/loadLivePolicy.ts';
-import { createLoggedRequestSource, createPolicyStore } from './policy/postgres.ts';
+import { createPolicyStore } from './policy/postgres.ts';
 import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createResourceServerStore } from './tokens/resourceServersPostgres.ts';
@@ -171,6 +171,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook), audit });
   const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, activation: activationCheck({ policy }), clock, log, settings: config.webhook });
   const grants: GrantDeps = { store: grantStore, catalog, audit, clock, ids, policy, settings: config.jit, kick: () => notifier.kick() };
+  // Reviews read fresh facts (uncached) and the live policy snapshot; simulations replay the logged requests.
+  const auditReader = createAuditReader({ sql, clock, facts: createFactsStore(sql), policy: () => policy.current() });
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {
     keys,
@@ -182,7 +184,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     decisions,
     grants,
     changes: { store: createChangeStore(sql, { ids }), audit, auth, catalog, checker: policyChecker, policy, clock, ids, ttlSeconds: config.changeTtlSeconds },
-    policies: { store: policyStore, replay: createLoggedRequestSource(sql), facts: factsStore, limits: config.policyLimits, checker: policyChecker },
+    policies: { store: policyStore, replay: auditReader.loggedRequests, facts: factsStore, limits: config.policyLimits, checker: policyChecker },
     auditLog: {
       keys: auditKeys,
       anchorFile: config.audit.anchorFile,
@@ -190,7 +192,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       verify: (range, onProgress, anchors) => verifyLogs({ sql, roots: trust }, range, onProgress, { anchors }),
     },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
-    auditRead: createAuditReader({ sql, clock, facts: createFactsStore(sql), policy: () => policy.current() }),
+    auditRead: auditReader,
     invalidate,
     clock,
     log,

@@ -1,6 +1,7 @@
 /**
  * What security reviewers read, behind one interface: pages and streams of
- * both logs, the accounting of disclosures and the access review. Routes
+ * both logs, the accounting of disclosures, the access review, and the
+ * logged requests a policy simulation replays. Routes
  * and commands get an AuditReader, never a database handle; its PostgreSQL
  * implementation is {@link createAuditReader}.
  */
@@ -8,6 +9,8 @@ import type { Clock } from '../clock.ts';
 import type { Sql } from '../db/client.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { PolicySnapshot } from '../engine/snapshot.ts';
+import type { LoggedRequestSource } from '../policy/simulate.ts';
+import { createLoggedRequestSource } from './postgres/loggedRequests.ts';
 import { queryLog, streamLog, type LogPage, type LogSource, type QueryLogOptions } from './postgres/query.ts';
 import { accessReview, disclosureReport, streamDisclosures, type AccessReview, type DisclosureParams, type DisclosureReport } from './postgres/reports.ts';
 
@@ -25,6 +28,8 @@ export interface AuditReader {
   streamDisclosures(p: DisclosureParams): AsyncGenerator<Row[]>;
   /** Who can read each PHI or limited dataset now, and why. */
   accessReview(p: { dataset?: string | undefined }): Promise<AccessReview>;
+  /** The logged decision requests a policy simulation replays. */
+  loggedRequests: LoggedRequestSource;
 }
 
 /** The reader over PostgreSQL: uncached facts and the live policy for reviews. */
@@ -35,5 +40,6 @@ export function createAuditReader(o: { sql: Sql; clock: Clock; facts: FactsStore
     disclosures: (p) => disclosureReport(o, p),
     streamDisclosures: (p) => streamDisclosures(o, p),
     accessReview: (p) => accessReview(o, p),
+    loggedRequests: createLoggedRequestSource(o.sql),
   };
 }

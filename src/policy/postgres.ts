@@ -4,7 +4,6 @@
  */
 import type { Sql } from '../db/client.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { LoggedRequest, LoggedRequestSource } from './simulate.ts';
 import { policyDigest, type PolicyStore, type PolicyVersion, type PolicyVersionSummary } from './store.ts';
 
 type Row = Record<string, any>;
@@ -80,32 +79,6 @@ export function createPolicyStore(sql: Sql): PolicyStore {
         SELECT 1, ${sql.json(v.documents)}, ${sql.json(v.tests)}, ${digest}, ${v.authorId}, ${v.at}, ${v.comment ?? null}
         WHERE NOT EXISTS (SELECT 1 FROM policy_versions)
         ON CONFLICT (version) DO NOTHING`;
-    },
-  };
-}
-
-/** Reads logged decision requests in time order through a cursor (bounded memory). */
-export function createLoggedRequestSource(sql: Sql): LoggedRequestSource {
-  return {
-    async *batches({ from, to, limit, batchSize = 500 }) {
-      const cursor = sql`
-        SELECT id, at, principal_id, dataset_id, action, purpose, input->'columns' AS columns, input->'context' AS context
-        FROM decision_log WHERE at >= ${from} AND at < ${to}
-        ORDER BY at, id LIMIT ${limit}`.cursor(batchSize);
-      for await (const rows of cursor) {
-        yield rows.map(
-          (r: Row): LoggedRequest => ({
-            id: r.id,
-            at: new Date(r.at),
-            principalId: r.principal_id,
-            datasetId: r.dataset_id,
-            action: r.action,
-            purpose: r.purpose,
-            columns: r.columns ?? [],
-            context: r.context && typeof r.context === 'object' && Object.keys(r.context).length ? r.context : undefined,
-          }),
-        );
-      }
     },
   };
 }
