@@ -15,7 +15,7 @@ export interface LoggedRequest extends DecisionRequest {
   at: Date;
 }
 
-/** Where logged requests come from (decision_log in PostgreSQL). */
+/** Where logged requests come from (the AuditReader: the decision log). */
 export interface LoggedRequestSource {
   batches(range: { from: Date; to: Date; limit: number; batchSize?: number }): AsyncIterable<LoggedRequest[]>;
 }
