@@ -3,35 +3,21 @@
  * database: same filters and results as the API, readable table and JSON,
  * NDJSON and CSV to a file, invalid options refused, each use audited.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLogRows, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { runCustos } from '../support/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let db: TestDatabase;
 let dir: string;
 const P1 = randomUUID();
 const P2 = randomUUID();
 const rows: { id: string; at: string; principal_id: string; effect: string }[] = [];
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_') && k !== 'DATABASE_URL') env[k] = v;
-  Object.assign(env, { DATABASE_URL: db.url, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CUSTOS_DATA_DIR: dir });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/custos.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCustos(args, { DATABASE_URL: db.url, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CUSTOS_DATA_DIR: dir });
 
 beforeAll(async () => {
   db = await createTestDatabase();

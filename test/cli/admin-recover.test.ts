@@ -7,33 +7,19 @@
  * announced; refused for non-administrators and while another administrator
  * can sign in; redeeming it later follows the recovery rules.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapAdmin } from '../../src/auth/bootstrap.ts';
 import { enrollPerson, personDirect, startTestApp, type TestApp } from '../support/app.ts';
+import { runCustos } from '../support/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let app: TestApp;
 let dir: string;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_') && k !== 'DATABASE_URL') env[k] = v;
-  Object.assign(env, { DATABASE_URL: app.db.url, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CUSTOS_DATA_DIR: dir });
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/custos.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCustos(args, { DATABASE_URL: app.db.url, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CUSTOS_DATA_DIR: dir });
 
 const SECRET = /cen_[A-Za-z0-9_-]{43}/g;
 
