@@ -27,6 +27,33 @@ const problemSchema: Json = {
   },
 };
 
+const problemBody = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
+const oauthBody = { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } };
+
+/**
+ * The 4xx answers every route of its kind can give, from its declaration:
+ * what it validates, who may call it, where it names a resource. A route's
+ * own declaration of a status wins.
+ */
+function derived4xx(r: AnyRoute): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (r.params || r.query || r.body) out['400'] = 'The request is malformed or fails validation (`invalid_request`, with the failing fields)';
+  if (r.auth.kind !== 'public') {
+    const stepUp = (r.auth.kind === 'permission' || r.auth.kind === 'session') && r.auth.stepUp;
+    out['401'] = stepUp ? 'No valid credentials (`unauthenticated`), or no second factor within the step-up window (`step_up_required`)' : 'No valid credentials (`unauthenticated`)';
+  }
+  // Every route, behind a TLS-terminating proxy (CUSTOS_TRUST_PROXY without TLS of its own), refuses what did not come through it over HTTPS.
+  const proxyOnly = 'in proxy-only mode, the request did not come over HTTPS through the configured proxy (`https_required`)';
+  out['403'] = r.auth.kind === 'permission' ? `The caller lacks the permission \`${r.auth.permission}\` (\`forbidden\`); or, ${proxyOnly}` : `Refused: ${proxyOnly}`;
+  if (r.params) out['404'] = 'No such resource (`not_found`)';
+  if (r.body) {
+    out['413'] = 'The request body is too large (`payload_too_large`)';
+    out['415'] = 'The request body encoding is not supported (`unsupported_media_type`)';
+  }
+  if (r.errors === 'oauth' && !out['401']) out['401'] = 'Client authentication failed (`invalid_client`)';
+  return out;
+}
+
 /** Produces the OpenAPI document for a set of routes. */
 export function buildOpenApi(routes: readonly AnyRoute[], info: { version: string; serverUrl: string }): Json {
   const paths: Record<string, Record<string, Json>> = {};
@@ -51,7 +78,9 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
         ? { description: resp.description, content: { 'application/json': { schema: schemaOf(resp.schema, 'output') } } }
         : { description: resp.description };
     }
-    responses.default = { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    const errorBody = r.errors === 'oauth' ? oauthBody : problemBody;
+    for (const [status, description] of Object.entries(derived4xx(r))) responses[status] ??= { description, content: errorBody };
+    responses.default = { description: 'Error', content: errorBody };
     const op: Json = {
       operationId: `${r.method}${oaPath.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: r.summary,
@@ -82,11 +111,20 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
       title: 'Custos',
       version: info.version,
       description: 'Policy decision point for HIPAA-regulated AI training data.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: info.serverUrl }],
     paths,
     components: {
-      schemas: { Problem: problemSchema },
+      schemas: {
+        Problem: problemSchema,
+        OAuthError: {
+          type: 'object',
+          required: ['error'],
+          description: 'RFC 6749 §5.2 error response (the OAuth endpoints)',
+          properties: { error: { type: 'string' }, error_description: { type: 'string' } },
+        },
+      },
       securitySchemes: {
         session: { type: 'http', scheme: 'bearer', description: 'Session access token from a login (/v1/auth/totp, /v1/auth/webauthn/verify, …)' },
         client: { type: 'http', scheme: 'basic', description: 'Service client credentials (client_secret_basic); the OAuth endpoints authenticate clients this way too' },
