@@ -3,7 +3,7 @@
  * embedded development database only, generated once into the data folder.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseEncryptionKey } from '../config.ts';
 
@@ -26,12 +26,18 @@ export async function resolveEncryptionKey(configured: Buffer | undefined, dataD
   }
   await mkdir(dataDir, { recursive: true, mode: 0o711 });
   const key = randomBytes(32);
+  // Written whole under a name of its own, then published with link(), which
+  // never replaces an existing file: a process that loses the race reads the
+  // winner's complete key, never a file still being written.
+  const draft = `${file}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  await writeFile(draft, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   try {
-    // 'wx': never overwrite a key another process just wrote.
-    await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    await link(draft, file);
   } catch (err) {
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
     return { key: parseEncryptionKey(await readFile(file, 'utf8'), file), file };
+  } finally {
+    await unlink(draft).catch(() => {});
   }
   return { key, generatedFile: file, file };
 }

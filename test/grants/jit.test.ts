@@ -5,7 +5,7 @@
  * notification and review item, and signed webhooks received by a real
  * listener (with retries).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { setServedDatasets } from '../../src/tokens/setServedDatasets.ts';
 import { basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
@@ -372,8 +372,11 @@ describe('webhook delivery', () => {
     const attempts = hooks.received.filter((n) => n.delivery === ok.delivery);
     expect(attempts.map((a) => a.status)).toEqual([500, 500, 204]);
     expect(attempts.every((a) => a.signatureValid)).toBe(true);
-    const [row] = await app.db.sql`SELECT status, attempts, last_status, delivered_at FROM webhook_deliveries WHERE id = ${ok.delivery}`;
-    expect(row).toMatchObject({ status: 'delivered', attempts: 3, last_status: 204 });
+    // The receiver has answered; the notifier records the delivery right after it reads that answer.
+    await vi.waitFor(async () => {
+      const [row] = await app.db.sql`SELECT status, attempts, last_status, delivered_at FROM webhook_deliveries WHERE id = ${ok.delivery}`;
+      expect(row).toMatchObject({ status: 'delivered', attempts: 3, last_status: 204 });
+    }, { timeout: 5000, interval: 50 });
   });
 
   it('signs with HMAC-SHA256 over the timestamp and the raw body', async () => {
