@@ -74,8 +74,16 @@ export class Witnesses {
     }));
   }
 
-  /** Writes `anchors` (after any still waiting) to every witness; never throws. */
-  async publish(anchors: readonly Anchor[]): Promise<void> {
+  private queue: Promise<void> = Promise.resolve();
+
+  /** Writes `anchors` (after any still waiting) to every witness, one publication at a time, in order; never throws. */
+  publish(anchors: readonly Anchor[]): Promise<void> {
+    const next = this.queue.then(() => this.publishNow(anchors));
+    this.queue = next;
+    return next;
+  }
+
+  private async publishNow(anchors: readonly Anchor[]): Promise<void> {
     await Promise.all(
       this.state.map(async (s) => {
         s.pending.push(...anchors);
