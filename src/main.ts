@@ -2,7 +2,6 @@
  * The server process (`npm start`): configuration, the database, wiring
  * (wire.ts), then HTTP until SIGTERM.
  */
-import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -16,7 +15,7 @@ import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
 import { createLogger } from './logger.ts';
 
-import { prepareDatabase, wire } from './wire.ts';
+import { prepareDatabase, wire, withEmbeddedDefaults } from './wire.ts';
 
 async function start(): Promise<void> {
   let config: Config;
@@ -30,10 +29,7 @@ async function start(): Promise<void> {
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   if (key.generatedFile) log.warn({ file: key.generatedFile }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
   const db = await openDatabase(config, log);
-  if (db.embedded && !config.audit.anchorFile) {
-    // Development: anchors beside the data. In production, point CUSTOS_AUDIT_ANCHOR_FILE at a separate or WORM volume.
-    config = { ...config, audit: { ...config.audit, anchorFile: path.join(config.dataDir, 'audit-anchors.jsonl') } };
-  }
+  config = withEmbeddedDefaults(config, db.embedded);
   if (!config.audit.anchorFile) log.warn('no anchor file (CUSTOS_AUDIT_ANCHOR_FILE): checkpoints are anchored to the log stream only');
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
   try {

@@ -4,6 +4,7 @@
  * server (main.ts), the CLI and tests.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { bootstrapAdmin } from './auth/bootstrap.ts';
 import type { AuthDeps } from './auth/deps.ts';
 import { createAuditLog } from './audit/postgres/auditLog.ts';
@@ -86,6 +87,17 @@ export function auditTrust(config: Config, encryptionKey: Buffer): { root: Audit
     throw new ConfigError(`The audit root (public key ${root.publicKey}) is not among CUSTOS_AUDIT_ROOT_PUBLIC_KEYS: checkpoints it certifies would not verify.`);
   }
   return { root, trust: new TrustedRoots(pinned.length ? pinned : [root.publicKey]) };
+}
+
+/**
+ * The configuration as the embedded development database runs it: the
+ * anchor file beside the data unless one is configured (in production,
+ * CUSTOS_AUDIT_ANCHOR_FILE points at a separate or WORM volume). The server
+ * and the CLI both apply it, so they read and write the same anchors.
+ */
+export function withEmbeddedDefaults(config: Config, embedded: boolean): Config {
+  if (!embedded || config.audit.anchorFile) return config;
+  return { ...config, audit: { ...config.audit, anchorFile: path.join(config.dataDir, 'audit-anchors.jsonl') } };
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseEncryptionKey } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
+import { withEmbeddedDefaults } from '../src/wire.ts';
 
 const KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 1));
 const KEY_B64 = KEY.toString('base64');
@@ -210,5 +211,15 @@ describe('policy administration limits', () => {
     expect(() => loadConfig({ CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: '15' }, noFiles)).toThrow(/CUSTOS_POLICY_CHECK_MAX_MEMORY_MB/);
     expect(loadConfig({ CUSTOS_POLICY_CHECK_MAX_MEMORY_MB: '16' }, noFiles).policyLimits.check.maxMemoryMb).toBe(16);
     expect(() => loadConfig({ CUSTOS_POLICY_CONDITION_MAX_COST: 'lots' }, noFiles)).toThrow(/CUSTOS_POLICY_CONDITION_MAX_COST/);
+  });
+});
+
+describe('the embedded database defaults', () => {
+  it('put the anchor file beside the data for the server and the CLI alike, unless one is configured, and only for the embedded database', () => {
+    const dev = loadConfig({ CUSTOS_DATA_DIR: '/srv/custos-data' }, noFiles);
+    expect(withEmbeddedDefaults(dev, true).audit.anchorFile).toBe(path.join('/srv/custos-data', 'audit-anchors.jsonl'));
+    expect(withEmbeddedDefaults(dev, false).audit.anchorFile).toBeUndefined();
+    const configured = loadConfig({ CUSTOS_AUDIT_ANCHOR_FILE: '/mnt/worm/a.jsonl' }, noFiles);
+    expect(withEmbeddedDefaults(configured, true).audit.anchorFile).toBe('/mnt/worm/a.jsonl');
   });
 });

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { resolveEncryptionKey } from '../crypto/encryptionKey.ts';
 import { openDatabase, type OpenDatabase } from '../db/open.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { wire, type Wired } from '../wire.ts';
+import { wire, withEmbeddedDefaults, type Wired } from '../wire.ts';
 
 /** An opened command context. */
 export interface CliContext {
@@ -24,7 +24,8 @@ export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promi
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   const db = await openDatabase(config, log, { reuseRunning: true });
   try {
-    return await fn({ db, config, wired: wire({ config, sql: db.sql, log, encryptionKey: key.key }), log });
+    const c = withEmbeddedDefaults(config, db.embedded);
+    return await fn({ db, config: c, wired: wire({ config: c, sql: db.sql, log, encryptionKey: key.key }), log });
   } finally {
     await db.close();
   }
