@@ -11,7 +11,7 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { CustosError, RateLimitedError, UnauthenticatedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { OAuthError } from '../tokens/issueToken.ts';
+import { OAuthError, type OAuthErrorCode } from '../tokens/issueToken.ts';
 import { bodyParserError, pathOf } from './problem.ts';
 
 /** An RFC 6749 §5.2 error response. */
@@ -24,9 +24,23 @@ interface OAuthAnswer {
 
 const UNAVAILABLE: OAuthAnswer = { status: 503, error: 'temporarily_unavailable', description: 'The service is temporarily unavailable.', headers: [['Retry-After', '1']] };
 
+/** The HTTP status of each OAuth error code (RFC 6749 §5.2: 400, but 401 for a client that failed to authenticate). */
+const OAUTH_STATUS: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  access_denied: 400,
+  invalid_authorization_details: 400,
+  temporarily_unavailable: 503,
+  server_error: 500,
+};
+
 /** What an error means on an OAuth endpoint (`unavailable`: the database layer's test for "cannot be reached now"). */
 function classify(err: unknown, unavailable: (err: unknown) => boolean): OAuthAnswer {
-  if (err instanceof OAuthError) return { status: err.status, error: err.code, description: err.message };
+  if (err instanceof OAuthError) return { status: OAUTH_STATUS[err.code], error: err.code, description: err.message };
   if (err instanceof UnauthenticatedError) {
     // RFC 6749 §5.2: invalid_client answers 401 with the scheme the client may use.
     return { status: 401, error: 'invalid_client', description: 'Client authentication failed.', headers: [['WWW-Authenticate', 'Basic realm="custos"']] };
@@ -36,6 +50,8 @@ function classify(err: unknown, unavailable: (err: unknown) => boolean): OAuthAn
   }
   if (err instanceof CustosError) {
     if (err.code === 'unavailable' || err.code === 'audit_unavailable') return UNAVAILABLE;
+    // An authenticated client without the permission the endpoint needs (introspection is for resource servers).
+    if (err.code === 'forbidden') return { status: 403, error: 'unauthorized_client', description: err.message };
     // A dataset the request names does not exist (the caller has authenticated by then).
     if (err.code === 'not_found') return { status: 400, error: 'invalid_authorization_details', description: err.message };
     // Anything else refused before the handler ran (a forbidden form key, say): one generic answer.

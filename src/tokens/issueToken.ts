@@ -28,12 +28,10 @@ export type OAuthErrorCode =
   | 'temporarily_unavailable'
   | 'server_error';
 
-/** An OAuth 2.0 error (RFC 6749 §5.2, RFC 9396 §5): answered as `{error, error_description}`. */
+/** An OAuth 2.0 error (RFC 6749 §5.2, RFC 9396 §5): answered as `{error, error_description}`; its HTTP status is the renderer's (http/oauthErrors.ts). */
 export class OAuthError extends CustosError<OAuthErrorCode> {
-  readonly status: number;
-  constructor(error: OAuthErrorCode, description: string, status = 400, detail?: unknown) {
+  constructor(error: OAuthErrorCode, description: string, detail?: unknown) {
     super(error, description, detail);
-    this.status = status;
   }
 }
 
@@ -98,7 +96,7 @@ export async function issueToken(
   options: { client: AuthContext; detail: z.infer<typeof DatasetAccess>; job: z.infer<typeof JobMetadata>; meta: RequestMeta },
 ): Promise<TokenResponse> {
   const { client, detail, job } = options;
-  if (client.via !== 'client') throw new OAuthError('unauthorized_client', 'Only service clients may use this grant.', 400);
+  if (client.via !== 'client') throw new OAuthError('unauthorized_client', 'Only service clients may use this grant.');
   const key = await deps.keys.activeKey();
   const jti = randomUUID();
   const recorded = await makeDecision(
@@ -118,9 +116,9 @@ export async function issueToken(
     },
   );
   if (recorded.effect !== 'allow') {
-    throw new OAuthError('access_denied', `decision ${recorded.decisionId}: ${recorded.reasons.join('; ')}`, 400, { decisionId: recorded.decisionId });
+    throw new OAuthError('access_denied', `decision ${recorded.decisionId}: ${recorded.reasons.join('; ')}`, { decisionId: recorded.decisionId });
   }
-  if (!recorded.token) throw new OAuthError('access_denied', `decision ${recorded.decisionId}: the grant it relies on ends now`, 400);
+  if (!recorded.token) throw new OAuthError('access_denied', `decision ${recorded.decisionId}: the grant it relies on ends now`);
   const iat = Math.floor(recorded.at.getTime() / 1000);
   const exp = Math.floor(recorded.token.expiresAt.getTime() / 1000);
   const granted = { ...detail, columns: recorded.grantedColumns };

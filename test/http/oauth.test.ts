@@ -104,8 +104,10 @@ describe('introspection and revocation', () => {
     const t = (await tokenRequest({ grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-3' })).body.access_token as string;
     const live = await introspect(t);
     expect(live.body).toMatchObject({ active: true, sub: job.id, client_id: job.clientId });
-    // Only resource servers introspect.
-    expect((await introspect(t, job.basic)).status).toBe(403);
+    // Only resource servers introspect: an RFC 6749 body, not a problem document.
+    const refused = await introspect(t, job.basic);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toEqual({ error: 'unauthorized_client', error_description: 'This client may not introspect tokens.' });
 
     const revoked = await app.call('POST', '/oauth2/revoke', { body: form({ token: t }), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: job.basic } });
     expect(revoked.status).toBe(200);

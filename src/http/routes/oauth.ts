@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { authenticateClientAssertion, JWT_BEARER } from '../../auth/clients/clientAssertion.ts';
 import { authenticateBasicHeader, isBasic } from '../../auth/clients/clientCredentials.ts';
 import type { AuthContext } from '../../auth/context.ts';
-import { UnauthenticatedError } from '../../errors.ts';
+import { ForbiddenError, UnauthenticatedError } from '../../errors.ts';
 import { issueToken, JobMetadata, OAuthError, parseAuthorizationDetails } from '../../tokens/issueToken.ts';
 import { serves } from '../../tokens/resourceServers.ts';
 import { revokeToken } from '../../tokens/revokeToken.ts';
@@ -196,7 +196,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       handler: async ({ body, req, meta }) => {
         const caller = await client(deps, req.headers.authorization, body, meta);
         // Introspection is for resource servers: the enforcement-point permission.
-        if (!caller.permissions.has('pdp:check')) throw new OAuthError('unauthorized_client', 'This client may not introspect tokens.', 403);
+        if (!caller.permissions.has('pdp:check')) throw new ForbiddenError('This client may not introspect tokens.');
         const token = tokenParam(body);
         const signed = await verifySignature(verifyDeps(), token);
         // RFC 7662 §4: a resource server learns only about tokens for the datasets it serves; for any
