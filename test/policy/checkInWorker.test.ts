@@ -17,42 +17,12 @@ import { PolicyCheckBusyError, PolicyChecker, type PolicyCheckSettings } from '.
 import { PolicyInvalidError, type RoleGraphEntry } from '../../src/policy/compile.ts';
 import { DEFAULT_TEST_FILE_CAPS, PolicyTestsTooLargeError } from '../../src/policy/testFileCaps.ts';
 import { dataset, defaultRoles, principal, request, role } from '../engine/support.ts';
+import { ALLOW, DENY_D2, TEST } from './checkFixtures.ts';
 
 const ROLES = defaultRoles();
 
-/** Data scientists read every dataset. */
-const ALLOW = `rules:
-  - id: sci-read
-    effect: allow
-    roles: [data-scientist]
-    actions: [dataset:read]
-`;
-/** ALLOW, and dataset d2 denied to data scientists. */
-const DENY_D2 = `${ALLOW}  - id: no-d2
-    effect: deny
-    roles: [data-scientist]
-    actions: [dataset:read]
-    resource: { datasets: [d2] }
-`;
 /** ALLOW with a condition of cost 8,003 for the largest request the API accepts (2,000 columns): over a budget of 1,000. */
 const COSTLY = `${ALLOW}    when: request.columns.all(c, c != "")\n`;
-/** True of ALLOW: sam (a data scientist) reads d, ann (no role) does not. */
-const TEST = `description: scientists read, others do not
-policy: default
-now: 2026-06-01T12:00:00Z
-principals:
-  sam: { roles: [{ role: data-scientist }] }
-  ann: {}
-datasets:
-  d: { project: p, classification: deidentified, purposes: [model-training], columns: [a, b] }
-cases:
-  - name: sam reads
-    input: { principal: sam, dataset: d, columns: [a] }
-    expect: { effect: allow, rules: [sci-read] }
-  - name: ann does not
-    input: { principal: ann, dataset: d, columns: [a] }
-    expect: { effect: deny, reasons_contain: [no role] }
-`;
 const PASSING = { documents: { 'p.yaml': ALLOW }, tests: { 't.yaml': TEST }, roles: ROLES };
 const PASSING_SUMMARY = { compiles: true, rules: 1, issues: [], tests: { ok: true, files: 1, cases: 2, passed: 2, failures: [] } };
 

@@ -13,40 +13,10 @@ import type { RoleGraphEntry } from '../../src/policy/compile.ts';
 import { DEFAULT_CONDITION_LIMITS } from '../../src/policy/conditionCost.ts';
 import { DEFAULT_TEST_FILE_CAPS } from '../../src/policy/testFileCaps.ts';
 import { dataset, defaultRoles, principal, request, role } from '../engine/support.ts';
+import { ALLOW, DENY_D2, TEST } from './checkFixtures.ts';
 
 const ROLES = defaultRoles();
 
-/** Data scientists read every dataset. */
-const ALLOW = `rules:
-  - id: sci-read
-    effect: allow
-    roles: [data-scientist]
-    actions: [dataset:read]
-`;
-/** ALLOW, and dataset d2 denied to data scientists. */
-const DENY_D2 = `${ALLOW}  - id: no-d2
-    effect: deny
-    roles: [data-scientist]
-    actions: [dataset:read]
-    resource: { datasets: [d2] }
-`;
-/** True of ALLOW: sam (a data scientist) reads d, ann (no role) does not. */
-const TEST = `description: scientists read, others do not
-policy: default
-now: 2026-06-01T12:00:00Z
-principals:
-  sam: { roles: [{ role: data-scientist }] }
-  ann: {}
-datasets:
-  d: { project: p, classification: deidentified, purposes: [model-training], columns: [a, b] }
-cases:
-  - name: sam reads
-    input: { principal: sam, dataset: d, columns: [a] }
-    expect: { effect: allow, rules: [sci-read] }
-  - name: ann does not
-    input: { principal: ann, dataset: d, columns: [a] }
-    expect: { effect: deny, reasons_contain: [no role] }
-`;
 /** A role graph whose entry is not a graph: compiling it throws a TypeError, not a Custos error. */
 const BROKEN_ROLES = [{ id: 'x', inherits: null as unknown as string[] }] as RoleGraphEntry[];
 
