@@ -17,9 +17,9 @@ import { readAnchorFiles } from '../../src/audit/anchors.ts';
 import { checkpointDigest, checkpointPayload } from '../../src/audit/checkpointFormat.ts';
 import { AuditRoot, TrustedRoots } from '../../src/audit/rootKey.ts';
 import { verifyLogs, type VerifyReport } from '../../src/audit/postgres/verify.ts';
-import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { createSql } from '../../src/db/client.ts';
-import { loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { loginAs, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { decisionChain, tamper as tamperWith } from '../support/logs.ts';
 
 let app: TestApp;
 let rev: Person;
@@ -37,13 +37,7 @@ const verify = async (): Promise<VerifyReport> => {
 /** Verification with the database alone, as before anchors existed. */
 const verifyDatabaseOnly = () => verifyLogs({ sql: app.db.sql, roots: app.wired.app.auditLog.keys.roots }, { from: FROM, to: TO });
 
-/** Runs `fn` as a superuser with the append-only triggers (and foreign keys) switched off, as an attacker with full access would. */
-async function tamper(fn: (tx: any) => Promise<unknown>): Promise<void> {
-  await app.db.sql.begin(async (tx) => {
-    await tx`SET LOCAL session_replication_role = replica`;
-    await fn(tx);
-  });
-}
+const tamper = (fn: (tx: any) => Promise<unknown>) => tamperWith(app.db.sql, fn);
 
 /** Everything of `chainId` as it is now, and a way to put it back. */
 async function snapshotChain(chainId: string) {
@@ -81,25 +75,9 @@ beforeAll(async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'custos-anchors-'));
   anchorFile = path.join(dir, 'anchors.jsonl');
   app = await startTestApp({ CUSTOS_AUDIT_ANCHOR_FILE: anchorFile });
-  const c = app.wired.catalog;
-  await c.createProject({ id: 'onc', name: 'Oncology' });
-  rev = await personDirect(app, 'rev', [{ role: 'security-reviewer' }]);
-  const sci = await personDirect(app, 'sci', [{ role: 'data-scientist', project: 'onc' }]);
-  await c.createDataset({ id: 'onc-notes', project_id: 'onc', owner_id: sci.id, purposes: ['model-training'], columns: [{ name: 'note_text', type: 'string' }] });
-  const pep = await c.createPrincipal({ kind: 'service', name: 'pep', sponsor_id: sci.id, project_id: 'onc' });
-  await c.assignRole({ principal_id: pep.id, role_id: 'enforcement-point', project_id: null }, null);
-  const cred = await createClientCredential(app.wired.catalogOps, { principalId: pep.id, actorId: sci.id, meta: { ip: undefined, requestId: undefined } });
-  const auth = `Basic ${Buffer.from(`${cred.client_id}:${cred.client_secret}`).toString('base64')}`;
-  // One at a time, so they land in one chain in order; a checkpoint after each half.
-  for (let i = 0; i < 60; i++) {
-    const r = await app.call('POST', '/v1/decisions', { headers: { authorization: auth }, body: { principal_id: sci.id, dataset: 'onc-notes', purpose: 'model-training', columns: ['note_text'] } });
-    expect(r.status).toBe(200);
-    if (i === 29) await app.wired.checkpointer.run();
-  }
-  await app.wired.checkpointer.run();
+  // A checkpoint after each half; then a registry of every chain.
+  ({ reviewer: rev, chain } = await decisionChain(app, { decisions: 60, checkpointAfter: [29] }));
   await app.wired.checkpointer.anchorRegistry();
-  const [longest] = await app.db.sql`SELECT chain_id FROM decision_log GROUP BY chain_id ORDER BY count(*) DESC LIMIT 1`;
-  chain = longest!.chain_id;
   await loginAs(app, rev);
 }, 120_000);
 afterAll(async () => app?.close());

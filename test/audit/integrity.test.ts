@@ -8,9 +8,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { loginAs, personDirect, startTestApp, TEST_KEY, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
+import { decisionChain, tamper as tamperWith } from '../support/logs.ts';
 
 let app: TestApp;
 let rev: Person;
@@ -24,13 +24,7 @@ const verify = async () => {
   return r.body;
 };
 
-/** Runs `fn` as a superuser with the append-only triggers switched off, as an attacker with full access would. */
-async function tamper(fn: (tx: any) => Promise<unknown>): Promise<void> {
-  await app.db.sql.begin(async (tx) => {
-    await tx`SET LOCAL session_replication_role = replica`;
-    await fn(tx);
-  });
-}
+const tamper = (fn: (tx: any) => Promise<unknown>) => tamperWith(app.db.sql, fn);
 
 async function rowOf(seq: number) {
   const [r] = await app.db.sql`SELECT id, seq, effect, hash, prev_hash FROM decision_log WHERE chain_id = ${chain} AND seq = ${seq}`;
@@ -39,24 +33,8 @@ async function rowOf(seq: number) {
 
 beforeAll(async () => {
   app = await startTestApp();
-  const c = app.wired.catalog;
-  await c.createProject({ id: 'onc', name: 'Oncology' });
-  rev = await personDirect(app, 'rev', [{ role: 'security-reviewer' }]);
-  const sci = await personDirect(app, 'sci', [{ role: 'data-scientist', project: 'onc' }]);
-  await c.createDataset({ id: 'onc-notes', project_id: 'onc', owner_id: sci.id, purposes: ['model-training'], columns: [{ name: 'note_text', type: 'string' }] });
-  const pep = await c.createPrincipal({ kind: 'service', name: 'pep', sponsor_id: sci.id, project_id: 'onc' });
-  await c.assignRole({ principal_id: pep.id, role_id: 'enforcement-point', project_id: null }, null);
-  const cred = await createClientCredential(app.wired.catalogOps, { principalId: pep.id, actorId: sci.id, meta: { ip: undefined, requestId: undefined } });
-  const auth = `Basic ${Buffer.from(`${cred.client_id}:${cred.client_secret}`).toString('base64')}`;
   // One at a time, so they land in one chain in order.
-  for (let i = 0; i < 30; i++) {
-    const r = await app.call('POST', '/v1/decisions', { headers: { authorization: auth }, body: { principal_id: sci.id, dataset: 'onc-notes', purpose: 'model-training', columns: ['note_text'] } });
-    expect(r.status).toBe(200);
-    if (i === 9) await app.wired.checkpointer.run();
-  }
-  await app.wired.checkpointer.run();
-  const [longest] = await app.db.sql`SELECT chain_id FROM decision_log GROUP BY chain_id ORDER BY count(*) DESC LIMIT 1`;
-  chain = longest!.chain_id;
+  ({ reviewer: rev, chain } = await decisionChain(app, { decisions: 30, checkpointAfter: [9] }));
   await loginAs(app, rev);
 });
 afterAll(async () => app?.close());
