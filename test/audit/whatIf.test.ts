@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { adminOf, basicAuth, form, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
+import { tamper } from '../support/logs.ts';
 
 let app: TestApp;
 let admin: Person; // system administrator: holds pdp:check through a session
@@ -168,10 +169,7 @@ describe('the accounting of disclosures', () => {
   });
 
   it('turning a stored release into a what-if, to hide it from the accounting, breaks the chain at that record', async () => {
-    await app.db.sql.begin(async (tx) => {
-      await tx`SET LOCAL session_replication_role = replica`;
-      await tx`UPDATE decision_log SET input = jsonb_set(input, '{release}', 'false'::jsonb) WHERE id = ${enforced}`;
-    });
+    await tamper(app.db.sql, (tx) => tx`UPDATE decision_log SET input = jsonb_set(input, '{release}', 'false'::jsonb) WHERE id = ${enforced}`);
     expect(await disclosures()).not.toContain(enforced);
     const v = await app.call('GET', `/v1/audit/verify?from=${FROM}&to=${TO}`, { token: rev.token });
     expect(v.body.ok).toBe(false);
