@@ -7,6 +7,7 @@
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditKeys } from '../../src/audit/postgres/auditKeys.ts';
+import { CertifiedKeys } from '../../src/audit/postgres/certifiedKeys.ts';
 import { AuditRoot, TrustedRoots, type KeyCertificate } from '../../src/audit/rootKey.ts';
 import { verifyLogs } from '../../src/audit/postgres/verify.ts';
 import { systemClock } from '../../src/clock.ts';
@@ -109,11 +110,12 @@ describe('checkpoint keys in the database', () => {
     expect(await db.sql`SELECT kid FROM audit_key_certificates WHERE kid = ${c.kid}`).toEqual([]);
     // The signature made with the certified key verifies; the uncertified one's is refused as such.
     const { kid, signature } = await restarted.sign('payload');
-    expect(await restarted.check(kid, 'payload', signature)).toBe('ok');
-    expect(await restarted.check(kid, 'other', signature)).toBe('bad_signature');
+    const verifier = new CertifiedKeys(new TrustedRoots([root.publicKey]), db.appSql);
+    expect(await verifier.check(kid, 'payload', signature)).toBe('ok');
+    expect(await verifier.check(kid, 'other', signature)).toBe('bad_signature');
     const { sign } = await import('node:crypto');
     const theirSig = sign('sha256', Buffer.from('payload'), { key: createPrivateKey(late.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string), dsaEncoding: 'ieee-p1363' }).toString('base64url');
-    expect(await restarted.check(c.kid, 'payload', theirSig)).toBe('uncertified');
+    expect(await verifier.check(c.kid, 'payload', theirSig)).toBe('uncertified');
   });
 });
 

@@ -11,7 +11,6 @@ import type { Clock } from '../../clock.ts';
 import { open, seal } from '../../crypto/secretbox.ts';
 import type { Sql, Tx } from '../../db/client.ts';
 import type { PublicJwk } from '../../tokens/keyRing.ts';
-import { CertifiedKeys, type SignatureCheck, type SignatureVerifier } from './certifiedKeys.ts';
 import { rootFingerprint, type AuditRoot, type KeyCertificate, type TrustedRoots } from '../rootKey.ts';
 
 const aad = (kid: string) => `audit-key:${kid}`;
@@ -21,14 +20,12 @@ const RELOAD_MS = 60_000;
 /** A public key as /v1/audit/keys shows it: the JWK, and whether (and by which certificate) the trusted root certified it. */
 export type PublishedKey = PublicJwk & { certified: boolean; certificate: KeyCertificate | null };
 
-/** Signs checkpoints with the active certified key, and verifies through certificates only. */
-export class AuditKeys implements SignatureVerifier {
+/** Signs checkpoints with the active certified key (verification: certifiedKeys.ts, from certificates only). */
+export class AuditKeys {
   private signer: Promise<{ kid: string; key: KeyObject; loadedAt: number }> | undefined;
   private loadedAt: number | null = null;
-  private readonly certified: CertifiedKeys;
 
   constructor(private readonly o: { sql: Sql; encryptionKey: Buffer; clock: Clock; root: AuditRoot; trust: TrustedRoots }) {
-    this.certified = new CertifiedKeys(o.trust, o.sql);
   }
 
   /** The trusted roots. */
@@ -141,19 +138,6 @@ export class AuditKeys implements SignatureVerifier {
   async sign(payload: string): Promise<{ kid: string; signature: string }> {
     const k = await this.active();
     return { kid: k.kid, signature: sign('sha256', Buffer.from(payload, 'utf8'), { key: k.key, dsaEncoding: 'ieee-p1363' }).toString('base64url') };
-  }
-
-  check(kid: string, payload: string, signature: string): Promise<SignatureCheck> {
-    return this.certified.check(kid, payload, signature);
-  }
-
-  verify(kid: string, payload: string, signature: string): Promise<boolean> {
-    return this.certified.verify(kid, payload, signature);
-  }
-
-  /** Forgets cached certificate look-ups (before a verification run). */
-  refresh(): void {
-    this.certified.refresh();
   }
 
   /** Every public key, as a JWK Set, each with its certification; and the trusted roots. */

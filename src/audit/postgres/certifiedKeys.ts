@@ -12,24 +12,14 @@ import type { KeyCertificate, TrustedRoots } from '../rootKey.ts';
 /** The outcome of checking a signature: valid, by a key no trusted root certified, or not valid. */
 export type SignatureCheck = 'ok' | 'uncertified' | 'bad_signature';
 
-/** Checks signatures of checkpoints, drop records and anchors. */
-export interface SignatureVerifier {
-  /** Checks `signature` (ES256, r || s, base64url) of `payload` by key `kid`. */
-  check(kid: string, payload: string, signature: string): Promise<SignatureCheck>;
-  /** Whether the signature is valid and by a certified key. */
-  verify(kid: string, payload: string, signature: string): Promise<boolean>;
-  /** The trusted roots. */
-  readonly roots: TrustedRoots;
-}
-
-/** Keys known through certificates signed by `roots`, read from `sql` (if given) and added from anchors. */
-export class CertifiedKeys implements SignatureVerifier {
+/** Keys known through certificates signed by `roots`, read from `sql` and added from anchors. */
+export class CertifiedKeys {
   private readonly known = new Map<string, KeyObject>();
   private readonly checked = new Set<string>();
 
   constructor(
     readonly roots: TrustedRoots,
-    private readonly sql: Sql | null,
+    private readonly sql: Sql,
   ) {}
 
   /** Adds a certificate found elsewhere (an anchor); ignored unless a trusted root signed it. */
@@ -39,20 +29,16 @@ export class CertifiedKeys implements SignatureVerifier {
     return true;
   }
 
-  /** Forgets what was read from the database (a rotation elsewhere adds certificates). */
-  refresh(): void {
-    this.checked.clear();
-  }
-
   private async keyOf(kid: string): Promise<KeyObject | undefined> {
     const hit = this.known.get(kid);
-    if (hit || !this.sql || this.checked.has(kid)) return hit;
+    if (hit || this.checked.has(kid)) return hit;
     const rows = await this.sql`SELECT certificate FROM audit_key_certificates WHERE kid = ${kid}`;
     this.checked.add(kid);
     for (const r of rows) if (r.certificate && (r.certificate as KeyCertificate).kid === kid && this.add(r.certificate)) break;
     return this.known.get(kid);
   }
 
+  /** Checks `signature` (ES256, r || s, base64url) of `payload` by key `kid`. */
   async check(kid: string, payload: string, signature: string): Promise<SignatureCheck> {
     const key = await this.keyOf(kid);
     if (!key) return 'uncertified';
@@ -63,6 +49,7 @@ export class CertifiedKeys implements SignatureVerifier {
     }
   }
 
+  /** Whether the signature is valid and by a certified key. */
   async verify(kid: string, payload: string, signature: string): Promise<boolean> {
     return (await this.check(kid, payload, signature)) === 'ok';
   }

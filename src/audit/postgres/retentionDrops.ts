@@ -8,7 +8,7 @@
  */
 import type { Sql, Tx } from '../../db/client.ts';
 import type { AuditKeys } from './auditKeys.ts';
-import type { SignatureVerifier } from './certifiedKeys.ts';
+import type { CertifiedKeys } from './certifiedKeys.ts';
 import type { ChainedLog } from './chainedWriter.ts';
 
 /** A drop record's signed fields. */
@@ -50,7 +50,7 @@ export interface UntrustedDrop {
  * (forged, or written before drop records were signed) and ones whose
  * signature does not verify.
  */
-export async function trustedDrops(deps: { sql: Sql; keys: Pick<SignatureVerifier, 'verify'> }, log: ChainedLog): Promise<{ prunedUntil: Date | null; untrusted: UntrustedDrop[] }> {
+export async function trustedDrops(deps: { sql: Sql; keys: Pick<CertifiedKeys, 'verify'> }, log: ChainedLog): Promise<{ prunedUntil: Date | null; untrusted: UntrustedDrop[] }> {
   const rows = await deps.sql`
     SELECT partition, log, month_start::text AS month_start, month_end::text AS month_end,
            (extract(epoch FROM dropped_at) * 1000)::bigint AS at_ms, dropped_by, kid, signature
