@@ -37,7 +37,7 @@ export interface AnchorSummary {
   chains: number;
 }
 
-/** Checks the database's chains against `parsed`, for anchors written in [from, to). */
+/** Checks the database's chains against `parsed`, for anchors written in [from, to); `keys` already knows the anchored key certificates (verify.ts adds them first). */
 export async function verifyAgainstAnchors(
   deps: { sql: Sql; keys: CertifiedKeys },
   parsed: ParsedAnchors,
@@ -52,8 +52,6 @@ export async function verifyAgainstAnchors(
     const lines = parsed.malformed.slice(0, 10).join(', ') + (parsed.malformed.length > 10 ? ', …' : '');
     problems.push({ log: 'audit_events', kind: 'anchor_invalid', chain_id: 'anchors', seq: parsed.malformed[0]!, last_seq: null, record_id: null, at: null, detail: `${parsed.malformed.length} anchor line(s) are not anchors (${lines})` });
   }
-  // Certificates first: a key anchored at its making is known even if the database lost its certificate.
-  for (const a of parsed.anchors) if (a.type === 'key') deps.keys.add(a.certificate);
   const claims = new Map<string, Claim[]>();
   const claim = (chainId: string, c: Claim) => {
     const list = claims.get(chainId) ?? [];
