@@ -5,6 +5,7 @@
  * and describes the route in /openapi.json, so the document cannot drift
  * from the code.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors.ts';
@@ -27,6 +28,8 @@ export interface RouteContext<B, Q, P> {
   query: Q;
   params: P;
   auth: AuthContext | undefined;
+  /** The request's headers (lower-case names), as node parsed them. */
+  headers: IncomingHttpHeaders;
   req: Request;
   res: Response;
   requestId: string;
@@ -150,7 +153,7 @@ export function routeHandler(
     const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
     let result: RouteResult;
     try {
-      result = await route.handler({ body, query, params, auth, req, res, requestId, meta });
+      result = await route.handler({ body, query, params, auth, headers: req.headers, req, res, requestId, meta });
     } finally {
       // Whatever a write changed, cached facts must not outlive it in this process.
       if (invalidates) afterWrite();
