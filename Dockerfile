@@ -4,7 +4,7 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production CUSTOS_ENV=production HOST=0.0.0.0 PORT=8080 CUSTOS_DATA_DIR=/var/lib/custos
 WORKDIR /app
 COPY package.json package-lock.json ./
-# tsx runs the TypeScript sources; dev tools (vitest, eslint, typescript) stay out.
+# Node.js runs the TypeScript sources itself (type stripping); dev tools (vitest, eslint, typescript) stay out.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
 COPY src ./src
@@ -14,4 +14,4 @@ RUN mkdir -p /var/lib/custos && chown node:node /var/lib/custos
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "src/main.ts"]

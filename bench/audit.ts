@@ -135,7 +135,7 @@ const CHILD_FLAGS = process.env.BENCH_AUDIT_CHILD_FLAGS ?? '--max-old-space-size
 /** Runs the export in a child process; returns its rows and peak RSS and heap (MB). */
 function exportInChild(databaseUrl: string, filter: DecisionFilter): Promise<{ rows: number; peak_rss_mb: number; peak_heap_mb: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CHILD_FLAGS.split(' ').filter(Boolean), '--import', 'tsx', new URL(import.meta.url).pathname], {
+    const child = spawn(process.execPath, [...CHILD_FLAGS.split(' ').filter(Boolean), new URL(import.meta.url).pathname], {
       env: { ...process.env, BENCH_AUDIT_EXPORT: JSON.stringify({ databaseUrl, filter }) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -3,7 +3,7 @@
  * over src/engine and src/policy, then turns its JSON report into
  * bench/results/mutation.json — per folder: mutants killed, survived, not
  * covered, timed out, ignored, and the mutation score — and prints a table.
- * `node --import tsx bench/mutation-summary.ts --summary-only [--report F]…`
+ * `node bench/mutation-summary.ts --summary-only [--report F]…`
  * summarises the last report (or the reports named, merged: runs over
  * different folders) without running Stryker.
  */

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The `custos` command: loads the TypeScript sources through tsx.
-import { register } from 'tsx/esm/api';
-
-register();
+// The `custos` command: Node.js (22.18 and later) runs the TypeScript sources itself, stripping their types.
 await import('../src/cli/index.ts');

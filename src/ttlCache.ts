@@ -10,11 +10,18 @@ export class TtlCache<V> {
   private entries = new Map<string, { value: Promise<V>; until: number; generation: number }>();
   private generation = 0;
 
+  private readonly clock: Clock;
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
   constructor(
-    private readonly clock: Clock,
-    private readonly ttlMs: number,
-    private readonly maxEntries = 50_000,
-  ) {}
+    clock: Clock,
+    ttlMs: number,
+    maxEntries: number = 50_000,
+  ) {
+    this.clock = clock;
+    this.ttlMs = ttlMs;
+    this.maxEntries = maxEntries;
+  }
 
   /** The cached value, or the loader's (shared by concurrent callers). Failures are not cached. */
   get(key: string, load: () => Promise<V>): Promise<V> {

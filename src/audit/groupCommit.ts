@@ -39,7 +39,10 @@ export class GroupCommitter<T> {
   /** Batches committed and items written, for metrics and tests. */
   readonly stats = { batches: 0, items: 0, failedBatches: 0, rejectedFull: 0 };
 
-  constructor(private readonly options: GroupCommitOptions<T>) {}
+  private readonly options: GroupCommitOptions<T>;
+  constructor(options: GroupCommitOptions<T>) {
+    this.options = options;
+  }
 
   /** Resolves once `item` is durably committed; rejects with UnavailableError otherwise. */
   submit(item: T): Promise<void> {

@@ -47,7 +47,9 @@ export class AuditRoot {
   readonly publicKey: string;
   readonly fingerprint: string;
 
-  private constructor(private readonly key: KeyObject) {
+  private readonly key: KeyObject;
+  private constructor(key: KeyObject) {
+    this.key = key;
     this.publicKey = (createPublicKey(key).export({ format: 'jwk' }) as { x: string }).x;
     this.fingerprint = rootFingerprint(this.publicKey);
   }

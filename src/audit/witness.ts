@@ -20,7 +20,10 @@ export interface Witness {
 export class AnchorFileWitness implements Witness {
   // Named without its path: /readyz is public.
   readonly name = 'file';
-  constructor(private readonly path: string) {}
+  private readonly path: string;
+  constructor(path: string) {
+    this.path = path;
+  }
   async write(anchors: readonly Anchor[]): Promise<void> {
     // 'a': O_APPEND, so concurrent writers never overwrite each other; never truncated or rewritten by Custos.
     const f = await open(this.path, 'a', 0o640);
@@ -36,7 +39,10 @@ export class AnchorFileWitness implements Witness {
 /** The structured log stream (shipped off the host by the platform's log collector). */
 export class LogStreamWitness implements Witness {
   readonly name = 'log';
-  constructor(private readonly log: Logger) {}
+  private readonly log: Logger;
+  constructor(log: Logger) {
+    this.log = log;
+  }
   async write(anchors: readonly Anchor[]): Promise<void> {
     for (const anchor of anchors) this.log.info({ anchor }, 'audit anchor');
   }
@@ -63,10 +69,12 @@ const MAX_PENDING = 100_000;
 export class Witnesses {
   private readonly state: { witness: Witness; pending: Anchor[]; status: WitnessStatus }[];
 
+  private readonly o: { log: Logger; onChange?: (status: WitnessStatus, error: unknown) => Promise<void> };
   constructor(
     witnesses: readonly Witness[],
-    private readonly o: { log: Logger; onChange?: (status: WitnessStatus, error: unknown) => Promise<void> },
+    o: { log: Logger; onChange?: (status: WitnessStatus, error: unknown) => Promise<void> },
   ) {
+    this.o = o;
     this.state = witnesses.map((witness) => ({
       witness,
       pending: [],

@@ -21,11 +21,15 @@ interface Remote {
 
 /** The server answered with a problem document. */
 class RemoteError extends CustosError {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
   constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>,
+    status: number,
+    body: Record<string, unknown>,
   ) {
     super(isErrorCode(body.code) ? body.code : 'internal_error', `${status} ${typeof body.detail === 'string' ? body.detail : JSON.stringify(body)}`);
+    this.status = status;
+    this.body = body;
   }
 }
 

@@ -33,23 +33,27 @@ export interface WebhookSettings {
   timeoutMs: number;
 }
 
+/** What a {@link Notifier} works with. */
+interface NotifierOptions {
+  outbox: OutboxStore | undefined;
+  grants: GrantStore;
+  activation: Activation;
+  clock: Clock;
+  log: Logger;
+  settings: WebhookSettings | undefined;
+  intervalMs?: number;
+}
+
 /** Delivers queued notifications and announces grant lifecycle changes. */
 export class Notifier {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
 
-  constructor(
-    private readonly o: {
-      outbox: OutboxStore | undefined;
-      grants: GrantStore;
-      activation: Activation;
-      clock: Clock;
-      log: Logger;
-      settings: WebhookSettings | undefined;
-      intervalMs?: number;
-    },
-  ) {}
+  private readonly o: NotifierOptions;
+  constructor(o: NotifierOptions) {
+    this.o = o;
+  }
 
   /** Starts the periodic loop. */
   start(): void {

@@ -49,11 +49,11 @@ export class PolicyCheckBusyError extends CustosError {
   }
 }
 
-/** Loading the worker's modules (TypeScript through tsx) is bounded too, separately from the check. */
+/** Loading the worker's modules is bounded too, separately from the check. */
 const STARTUP_MS = 30_000;
 const ENTRY = new URL('./checkWorker.ts', import.meta.url).href;
-// The worker loads TypeScript the way the process does (tsx), whatever flags the process was started with.
-const BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(ENTRY)}, ${JSON.stringify(ENTRY)}))`;
+// Node.js strips the TypeScript types itself, in workers as in the main thread.
+const BOOT = `import(${JSON.stringify(ENTRY)})`;
 
 /** A worker that has loaded its modules and waits for jobs. */
 interface Ready {
@@ -65,7 +65,10 @@ export class PolicyChecker {
   private running = 0;
   /** Warm workers waiting for a job: a check does not pay for loading modules again. */
   private readonly idle: Ready[] = [];
-  constructor(readonly settings: PolicyCheckSettings) {}
+  readonly settings: PolicyCheckSettings;
+  constructor(settings: PolicyCheckSettings) {
+    this.settings = settings;
+  }
 
   /** Compiles the candidate and runs its tests in a worker; throws PolicyTestsTooLargeError, PolicyCheckLimitError, PolicyCheckBusyError. */
   async check(o: Pick<CheckPolicyOptions, 'documents' | 'tests' | 'roles'>): Promise<PolicyCheckSummary> {

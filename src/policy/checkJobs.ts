@@ -39,7 +39,10 @@ export type CheckWorkerMessage =
 /** Compiled policies of recent simulations (a simulation sends the same two with every batch), at most `max` of them. */
 export class SnapshotCache {
   private readonly compiled = new Map<string, PolicySnapshot>();
-  constructor(readonly max = 4) {}
+  readonly max: number;
+  constructor(max: number = 4) {
+    this.max = max;
+  }
 
   /** The compiled `spec`: compiled once while it stays in the cache; a full cache is emptied first. */
   snapshotOf(spec: PolicySpec): PolicySnapshot {

@@ -16,11 +16,11 @@ export class PolicyHolder {
   /** A change arrived while a reload was running: that reload may have read the old state. */
   private again: Promise<ReloadResult> | undefined;
 
-  constructor(
-    initial: PolicySnapshot,
-    private readonly load: () => Promise<PolicySnapshot>,
-    private readonly onError: (err: unknown) => void = () => {},
-  ) {
+  private readonly load: () => Promise<PolicySnapshot>;
+  private readonly onError: (err: unknown) => void;
+  constructor(initial: PolicySnapshot, load: () => Promise<PolicySnapshot>, onError: (err: unknown) => void = () => {}) {
+    this.load = load;
+    this.onError = onError;
     this.snapshot = initial;
   }
 

@@ -91,7 +91,10 @@ export interface SimulatePolicyOptions {
 /** A small bounded cache: when full it starts over (facts are re-read, never wrong). */
 class Bounded<V> {
   private readonly map = new Map<string, Promise<V>>();
-  constructor(private readonly max: number) {}
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
   get(key: string, load: () => Promise<V>): Promise<V> {
     let v = this.map.get(key);
     if (!v) {

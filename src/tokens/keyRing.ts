@@ -65,7 +65,10 @@ export class KeyRing {
   private loadedAt = 0;
   private readonly parsed = new Map<string, KeyObject>();
 
-  constructor(private readonly o: KeyRingOptions) {}
+  private readonly o: KeyRingOptions;
+  constructor(o: KeyRingOptions) {
+    this.o = o;
+  }
 
   /** Loads the keys; creates the first one when there is none. */
   async init(): Promise<void> {

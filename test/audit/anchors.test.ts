@@ -247,7 +247,7 @@ describe('a verifier with a pinned root', () => {
 
       // The same, as a reviewer runs it: no encryption key, no server configuration.
       const cli = (rootKey: string) =>
-        promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'audit', 'verify', '--from', FROM.toISOString(), '--to', TO.toISOString(), '--root-key', rootKey, '--anchors', anchorFile, '--json'], {
+        promisify(execFile)(process.execPath, ['src/cli/index.ts', 'audit', 'verify', '--from', FROM.toISOString(), '--to', TO.toISOString(), '--root-key', rootKey, '--anchors', anchorFile, '--json'], {
           env: { PATH: process.env.PATH, DATABASE_URL: url },
         }).then(
           (r) => ({ code: 0, report: JSON.parse(r.stdout) as VerifyReport }),

@@ -261,7 +261,7 @@ describe('tampering through a superuser connection is caught, at the first bad r
 
 describe('custos audit', () => {
   const cli = (args: string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'audit', ...args], {
+    promisify(execFile)(process.execPath, ['src/cli/index.ts', 'audit', ...args], {
       env: { ...process.env, DATABASE_URL: app.db.url, CUSTOS_ENCRYPTION_KEY: TEST_KEY.toString('base64'), CUSTOS_LOG_LEVEL: 'silent', CUSTOS_ENV: 'test' },
     }).then(
       (r) => ({ code: 0, stdout: r.stdout }),

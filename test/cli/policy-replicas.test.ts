@@ -1,5 +1,5 @@
 /**
- * Two real Custos processes (`node --import tsx src/main.ts`) on one fresh
+ * Two real Custos processes (`node src/main.ts`) on one fresh
  * database, with the periodic reload set to an hour so only LISTEN/NOTIFY
  * can carry a change: a policy edited through A decides on B within one
  * second, and the `custos policy` commands (history, diff, rollback, test)
@@ -50,7 +50,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
 
 async function startServer(databaseUrl: string): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = launch(['--import', 'tsx', 'src/main.ts'], baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: KEY, PORT: String(port), CUSTOS_POLICY_RELOAD_SECONDS: '3600', CUSTOS_LOG_LEVEL: 'warn' }));
+  const proc = launch(['src/main.ts'], baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: KEY, PORT: String(port), CUSTOS_POLICY_RELOAD_SECONDS: '3600', CUSTOS_LOG_LEVEL: 'warn' }));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {

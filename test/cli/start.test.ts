@@ -1,5 +1,5 @@
 /**
- * End to end through real processes: `node --import tsx src/main.ts` and
+ * End to end through real processes: `node src/main.ts` and
  * `node bin/custos.js`, each against a fresh EMPTY database on the test
  * server, so first-start migration and bootstrap run exactly as in the field.
  */
@@ -106,7 +106,7 @@ async function cli(args: string[], env: Record<string, string>): Promise<{ code:
 /** Starts the server and waits until /readyz answers 200. */
 async function startServer(databaseUrl: string): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = launch(['--import', 'tsx', 'src/main.ts'], baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: KEY, PORT: String(port), CUSTOS_LOG_LEVEL: 'info' }));
+  const proc = launch(['src/main.ts'], baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: KEY, PORT: String(port), CUSTOS_LOG_LEVEL: 'info' }));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
@@ -228,7 +228,7 @@ describe('the server process (npm start)', () => {
   });
 
   it('exits with code 2 and names the setting on a configuration error', async () => {
-    const p = launch(['--import', 'tsx', 'src/main.ts'], baseEnv({ HOST: '0.0.0.0', PORT: String(await freePort()) }));
+    const p = launch(['src/main.ts'], baseEnv({ HOST: '0.0.0.0', PORT: String(await freePort()) }));
     const { code } = await exitWithin(p, 10_000, 'server with a bad configuration');
     expect(code).toBe(2);
     expect(p.stderr()).toContain('CUSTOS_TLS_CERT_FILE');

@@ -1,6 +1,6 @@
 /**
  * The documentation's shell examples, executed. The server is started as
- * `npm start` starts it (`node --import tsx src/main.ts`) on a fresh, empty
+ * `npm start` starts it (`node src/main.ts`) on a fresh, empty
  * database; then the README's tour and docs/getting-started.md run block by
  * block with bash, in the order they are written, from the checkout (the
  * helpers import otplib from node_modules). Shell variables carry from one
@@ -53,7 +53,7 @@ beforeAll(async () => {
   port = await freePort();
   // The reader's `npm run custos` commands see the server's configuration (with the embedded database, the same checkout does).
   serverConfig = { DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
-  server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  server = spawn(process.execPath, ['src/main.ts'], {
     cwd: ROOT,
     env: baseEnv({ ...serverConfig, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],

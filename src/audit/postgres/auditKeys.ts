@@ -25,7 +25,9 @@ export class AuditKeys {
   private signer: Promise<{ kid: string; key: KeyObject; loadedAt: number }> | undefined;
   private loadedAt: number | null = null;
 
-  constructor(private readonly o: { sql: Sql; encryptionKey: Buffer; clock: Clock; root: AuditRoot; trust: TrustedRoots }) {
+  private readonly o: { sql: Sql; encryptionKey: Buffer; clock: Clock; root: AuditRoot; trust: TrustedRoots };
+  constructor(o: { sql: Sql; encryptionKey: Buffer; clock: Clock; root: AuditRoot; trust: TrustedRoots }) {
+    this.o = o;
   }
 
   /** The trusted roots. */

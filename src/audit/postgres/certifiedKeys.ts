@@ -17,10 +17,15 @@ export class CertifiedKeys {
   private readonly known = new Map<string, KeyObject>();
   private readonly checked = new Set<string>();
 
+  readonly roots: TrustedRoots;
+  private readonly sql: Sql;
   constructor(
-    readonly roots: TrustedRoots,
-    private readonly sql: Sql,
-  ) {}
+    roots: TrustedRoots,
+    sql: Sql,
+  ) {
+    this.roots = roots;
+    this.sql = sql;
+  }
 
   /** Adds a certificate found elsewhere (an anchor); ignored unless a trusted root signed it. */
   add(cert: unknown): boolean {

@@ -43,10 +43,14 @@ export class ChainedWriter<T> {
     return s;
   }
 
+  private readonly sql: Sql;
+  private readonly o: ChainedWriterOptions<T>;
   constructor(
-    private readonly sql: Sql,
-    private readonly o: ChainedWriterOptions<T>,
+    sql: Sql,
+    o: ChainedWriterOptions<T>,
   ) {
+    this.sql = sql;
+    this.o = o;
     const lanes = o.lanes ?? 1;
     this.lanes = Array.from({ length: lanes }, () => {
       const lane: (typeof this.lanes)[number] = {

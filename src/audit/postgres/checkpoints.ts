@@ -26,9 +26,10 @@ export class Checkpointer {
   /** Keys whose certificates this process has anchored: every anchor stream carries the certificate of each key that signed in it. */
   private readonly anchoredKids = new Set<string>();
 
-  constructor(
-    private readonly o: { sql: Sql; keys: AuditKeys; clock: Clock; log: Logger; chains: () => Promise<string[]>; intervalSeconds: number; witnesses: Witnesses; registrySeconds: number },
-  ) {}
+  private readonly o: { sql: Sql; keys: AuditKeys; clock: Clock; log: Logger; chains: () => Promise<string[]>; intervalSeconds: number; witnesses: Witnesses; registrySeconds: number };
+  constructor(o: { sql: Sql; keys: AuditKeys; clock: Clock; log: Logger; chains: () => Promise<string[]>; intervalSeconds: number; witnesses: Witnesses; registrySeconds: number }) {
+    this.o = o;
+  }
 
   /** Starts checkpointing every `intervalSeconds`. */
   start(): void {

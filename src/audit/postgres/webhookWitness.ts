@@ -11,11 +11,14 @@ import type { Witness } from '../witness.ts';
 /** The signed webhook outbox: one `audit.anchor` delivery per publication, signed and retried like every notification. */
 export class WebhookWitness implements Witness {
   readonly name = 'webhook';
-  constructor(
-    private readonly sql: Sql,
-    private readonly ids: () => string,
-    private readonly clock: Clock,
-  ) {}
+  private readonly sql: Sql;
+  private readonly ids: () => string;
+  private readonly clock: Clock;
+  constructor(sql: Sql, ids: () => string, clock: Clock) {
+    this.sql = sql;
+    this.ids = ids;
+    this.clock = clock;
+  }
   async write(anchors: readonly Anchor[]): Promise<void> {
     const id = this.ids();
     const at = this.clock.now();
