@@ -142,7 +142,10 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
   const factsStore = createFactsStore(sql);
   const facts = cachedFacts(factsStore, systemClock);
-  const decisionLog = createDecisionLogWriter(sql, { ids });
+  const decisionLog = createDecisionLogWriter(sql, {
+    ids,
+    onMismatch: (d) => log.error({ chain: d.chain, from: d.from, to: d.to }, 'decision records linked in process differ from the database encoding; the database links them from now on'),
+  });
   const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids };
   const { root: auditRoot, trust } = auditTrust(config, options.encryptionKey);
   const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock, root: auditRoot, trust });

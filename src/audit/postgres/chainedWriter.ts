@@ -11,6 +11,8 @@ import type { IdGenerator } from '../../clock.ts';
 import type { Sql, Tx } from '../../db/client.ts';
 import { AuditUnavailableError } from '../../errors.ts';
 import { GroupCommitter } from '../groupCommit.ts';
+import { NotRenderableError } from '../jsonbText.ts';
+import { link } from './decisionEncoding.ts';
 
 /** The chained logs. */
 export type ChainedLog = 'decision_log' | 'audit_events';
@@ -24,11 +26,42 @@ export interface ChainedWriterOptions<T> {
   lanes?: number;
   maxBatch?: number;
   maxQueue?: number;
+  /**
+   * Links batches in process (decision_log only): `encode` gives an item's
+   * chain encoding exactly as the log's encoding function would, `row` its
+   * row object text (the form `rows` joins). The database then checks the
+   * head and stores the rows without re-encoding them. Where `encode`
+   * throws, that batch is linked by the database as before.
+   */
+  inProcess?: { encode: (item: T, chain: string, seq: number) => string; row: (item: T) => string };
+  /** Told when a sampled self-check finds in-process links differing from the database's encoding. */
+  onMismatch?: (detail: { chain: string; from: number; to: number }) => void;
+}
+
+/** A chain's head as this process last committed it. */
+interface Head {
+  seq: number;
+  hash: Buffer;
+}
+
+/** Every how many in-process batches one is re-encoded by the database and compared (the first one always). */
+const SELF_CHECK_EVERY = 1000;
+
+/** One lane: a chain with one commit in flight. */
+interface Lane<T> {
+  committer: GroupCommitter<T>;
+  chain: Promise<string> | undefined;
+  /** The head after this lane's last commit; unknown (read again) after a failure or a database-linked batch. */
+  head: Head | undefined;
+  queued: number;
 }
 
 /** Group-committing, hash-chaining writer of one log. */
 export class ChainedWriter<T> {
-  private readonly lanes: { committer: GroupCommitter<T>; chain: Promise<string> | undefined; queued: number }[];
+  private readonly lanes: Lane<T>[];
+  /** False once a self-check found a difference: every batch is then linked by the database. */
+  private inProcess: boolean;
+  private linkedBatches = 0;
   /**
    * The chain of records appended inside callers' transactions ({@link appendIn}):
    * its own, so a change transaction never waits behind a group commit, nor
@@ -52,9 +85,11 @@ export class ChainedWriter<T> {
     this.sql = sql;
     this.o = o;
     const lanes = o.lanes ?? 1;
+    this.inProcess = o.inProcess !== undefined && o.log === 'decision_log';
     this.lanes = Array.from({ length: lanes }, () => {
-      const lane: (typeof this.lanes)[number] = {
+      const lane: Lane<T> = {
         chain: undefined,
+        head: undefined,
         queued: 0,
         committer: new GroupCommitter<T>({
           maxBatch: o.maxBatch ?? 256,
@@ -62,14 +97,81 @@ export class ChainedWriter<T> {
           concurrency: 1,
           flush: async (batch) => {
             const chain = await this.chainOf(lane);
-            const text = this.o.rows(batch);
-            const fn = this.o.log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
-            await sql`SELECT ${fn}(${chain}::uuid, ${text}::text::jsonb)`;
+            try {
+              if (this.inProcess && (await this.appendLinked(lane, chain, batch))) return;
+              // Linked by the database: the head moves where this process does not follow it.
+              lane.head = undefined;
+              const text = this.o.rows(batch);
+              const fn = this.o.log === 'decision_log' ? sql`custos_append_decisions` : sql`custos_append_audit`;
+              await sql`SELECT ${fn}(${chain}::uuid, ${text}::text::jsonb)`;
+            } catch (err) {
+              // The outcome may be unknown (a commit whose answer was lost): read the head again before the next batch.
+              lane.head = undefined;
+              throw err;
+            }
           },
         }),
       };
       return lane;
     });
+  }
+
+  /**
+   * Links `batch` from the lane's head and stores it; false where an item
+   * has no in-process encoding (the caller lets the database link it). The
+   * database refuses the batch if the chain's head is not the one it was
+   * linked from.
+   */
+  private async appendLinked(lane: Lane<T>, chain: string, batch: T[]): Promise<boolean> {
+    const { encode, row } = this.o.inProcess!;
+    const head = (lane.head ??= await this.headOf(chain));
+    let hash = head.hash;
+    let rows = '[';
+    try {
+      for (let i = 0; i < batch.length; i++) {
+        const seq = head.seq + i + 1;
+        const prev = hash;
+        hash = link(prev, encode(batch[i]!, chain, seq));
+        const r = row(batch[i]!);
+        rows += `${i ? ',' : ''}${r.slice(0, -1)},"chain_id":"${chain}","seq":${seq},"prev_hash":"\\\\x${prev.toString('hex')}","hash":"\\\\x${hash.toString('hex')}"}`;
+      }
+    } catch (err) {
+      if (err instanceof NotRenderableError) return false;
+      throw err;
+    }
+    await this.sql`SELECT custos_insert_linked_decisions(${chain}::uuid, ${String(head.seq)}::bigint, ${head.hash}::bytea, ${hash}::bytea, ${rows + ']'}::text::json)`;
+    const from = head.seq + 1;
+    lane.head = { seq: head.seq + batch.length, hash };
+    if (this.linkedBatches++ % SELF_CHECK_EVERY === 0) void this.selfCheck(chain, from, lane.head.seq);
+    return true;
+  }
+
+  /** The chain's head as committed. */
+  private async headOf(chain: string): Promise<Head> {
+    const [r] = await this.sql<{ seq: string; hash: Buffer }[]>`SELECT head_seq::text AS seq, head_hash AS hash FROM audit_chains WHERE id = ${chain}`;
+    if (!r) throw new AuditUnavailableError({ reason: `unknown chain ${chain}` });
+    return { seq: Number(r.seq), hash: r.hash };
+  }
+
+  /**
+   * Re-encodes records this process linked with the database's own
+   * encoding and compares: a difference (an encoding this code renders
+   * otherwise than jsonb) would read as tampering at verification, so it
+   * stops in-process linking for good and is reported.
+   */
+  private async selfCheck(chain: string, from: number, to: number): Promise<void> {
+    try {
+      const [r] = await this.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM decision_log d
+        WHERE d.chain_id = ${chain} AND d.seq BETWEEN ${String(from)}::bigint AND ${String(to)}::bigint
+          AND d.hash IS DISTINCT FROM sha256(d.prev_hash || sha256(convert_to(custos_decision_enc(d), 'UTF8')))`;
+      if (r && r.n > 0) {
+        this.inProcess = false;
+        this.o.onMismatch?.({ chain, from, to });
+      }
+    } catch {
+      // Unchecked this time; a later sample checks again.
+    }
   }
 
   /** The chains this writer has registered so far. */

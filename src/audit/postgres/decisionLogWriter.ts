@@ -7,6 +7,7 @@ import type { DatasetFacts, PrincipalFacts } from '../../engine/types.ts';
 import type { DecisionLogWriter, DecisionRecord } from '../decisionLog.ts';
 import type { IdGenerator } from '../../clock.ts';
 import { ChainedWriter } from './chainedWriter.ts';
+import { decisionEncoding } from './decisionEncoding.ts';
 
 /** The stored form of a principal: who it was and what it held when decided. */
 function storedPrincipal(p: PrincipalFacts): Record<string, unknown> {
@@ -122,6 +123,10 @@ export interface DecisionLogWriterOptions {
   maxQueue?: number;
   /** Chains written in parallel by this process (each with one commit in flight). */
   lanes?: number;
+  /** Whether records are linked in process (default) or by the database. */
+  linkInProcess?: boolean;
+  /** Told when a self-check finds an in-process link the database encodes otherwise (linking then moves to the database). */
+  onMismatch?: (detail: { chain: string; from: number; to: number }) => void;
 }
 
 /**
@@ -142,6 +147,9 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
       for (let i = 0; i < batch.length; i++) rows += (i ? ',' : '') + decisionRowText(batch[i]!);
       return rows + ']';
     },
+    // Linked here, stored there (migration 0021); see decisionEncoding.ts.
+    ...(options.linkInProcess === false ? {} : { inProcess: { encode: decisionEncoding, row: decisionRowText } }),
+    onMismatch: options.onMismatch,
   });
   return {
     append: (r) => writer.submit(r),
