@@ -25,7 +25,7 @@ import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createResourceServerStore } from './tokens/resourceServersPostgres.ts';
 import { createTokenStateStore } from './tokens/statePostgres.ts';
-import { createCatalogStore } from './catalog/postgres.ts';
+import { createCatalogStore } from './catalog/postgres/index.ts';
 import type { CatalogDeps } from './catalog/deps.ts';
 import type { CatalogStore } from './catalog/store.ts';
 import { createChangeStore } from './changes/postgres.ts';
