@@ -2,24 +2,8 @@
  * The webhook outbox in PostgreSQL: due deliveries are claimed with a lease
  * (FOR UPDATE SKIP LOCKED), so replicas never send the same one at once.
  */
-import type { Sql } from '../db/client.ts';
-
-/** A delivery claimed for sending. */
-export interface ClaimedDelivery {
-  id: string;
-  event: string;
-  payload: Record<string, unknown>;
-  attempts: number;
-}
-
-/** Storage of the outbox. */
-export interface OutboxStore {
-  /** Claims up to `limit` due deliveries for `leaseSeconds`, counting an attempt each. */
-  claimDue(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
-  delivered(id: string, status: number): Promise<void>;
-  /** A failed attempt: retried after `retryInSeconds`, or given up (`failed`) when that is null. */
-  failed(id: string, o: { status: number | null; error: string; retryInSeconds: number | null }): Promise<void>;
-}
+import type { Sql } from '../../db/client.ts';
+import type { OutboxStore } from '../store.ts';
 
 /** Creates the store. */
 export function createOutboxStore(sql: Sql): OutboxStore {

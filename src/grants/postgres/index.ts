@@ -5,12 +5,14 @@
  * `recordIn` in its own transaction: the change and its trace commit
  * together, and a failed append rolls the change back (503, fail closed).
  */
-import { secretHoldersOf } from '../auth/secretsPostgres.ts';
-import type { AuditLog } from '../audit/log.ts';
-import type { Clock, IdGenerator } from '../clock.ts';
-import type { Sql, Tx } from '../db/client.ts';
-import { LAPSED_APPROVALS } from './activationCheck.ts';
-import type { AccessRequest, ApprovalOutcome, Grant, GrantInsert, GrantStore, Notification, ReviewItem, Trace } from './store.ts';
+import { secretHoldersOf } from '../../auth/secretsPostgres.ts';
+import type { AuditLog } from '../../audit/log.ts';
+import type { Clock, IdGenerator } from '../../clock.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import { LAPSED_APPROVALS } from '../activationCheck.ts';
+import type { AccessRequest, ApprovalOutcome, Grant, GrantInsert, GrantStore, Notification, ReviewItem, Trace } from '../store.ts';
+
+export { createOutboxStore } from './outbox.ts';
 
 type Row = Record<string, any>;
 /** A client or a transaction: both run tagged queries. */
