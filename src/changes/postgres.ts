@@ -3,7 +3,7 @@
  * reads and writes that dual control makes inside one transaction. Columns
  * are named explicitly; integrity errors become domain errors here.
  */
-import { secretHoldersOf } from '../auth/secretsPostgres.ts';
+import { secretHoldersOf } from '../auth/postgres/secrets.ts';
 import type { IdGenerator } from '../clock.ts';
 import type { Sql, Tx } from '../db/client.ts';
 import { ConflictError, ValidationError } from '../errors.ts';

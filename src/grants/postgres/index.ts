@@ -5,7 +5,7 @@
  * `recordIn` in its own transaction: the change and its trace commit
  * together, and a failed append rolls the change back (503, fail closed).
  */
-import { secretHoldersOf } from '../../auth/secretsPostgres.ts';
+import { secretHoldersOf } from '../../auth/postgres/secrets.ts';
 import type { Sql, Tx } from '../../db/client.ts';
 import type { GrantStore, Notification, Trace } from '../store.ts';
 import { factsVia } from './approverFacts.ts';

@@ -1,9 +1,11 @@
 /**
  * PostgreSQL implementation of {@link AuthStore}.
  */
-import type { Sql, Tx } from '../db/client.ts';
-import { secretStatements } from './secretsPostgres.ts';
-import type { AuthStore, SessionRow, TotpFactorRow, WebauthnChallengeRow, WebauthnCredentialRow } from './store.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import { secretStatements } from './secrets.ts';
+import type { AuthStore, SessionRow, TotpFactorRow, WebauthnChallengeRow, WebauthnCredentialRow } from '../store.ts';
+
+export { createClientCredentialStore } from './clientCredentials.ts';
 
 type Row = Record<string, any>;
 
