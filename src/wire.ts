@@ -27,7 +27,7 @@ import { createTokenStateStore } from './tokens/statePostgres.ts';
 import { createCatalogStore } from './catalog/postgres/index.ts';
 import type { CatalogDeps } from './catalog/deps.ts';
 import type { CatalogStore } from './catalog/store.ts';
-import { createChangeStore } from './changes/postgres.ts';
+import { createChangeStore } from './changes/postgres/index.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
 import { type Config } from './config.ts';
 import { isConnectionError, ping, type Sql } from './db/client.ts';

@@ -3,12 +3,12 @@
  * reads and writes that dual control makes inside one transaction. Columns
  * are named explicitly; integrity errors become domain errors here.
  */
-import { secretHoldersOf } from '../auth/postgres/secrets.ts';
-import type { IdGenerator } from '../clock.ts';
-import type { Sql, Tx } from '../db/client.ts';
-import { ConflictError, ValidationError } from '../errors.ts';
-import { policyDigest } from '../policy/store.ts';
-import type { AssignmentRow, ChangeStore, ChangeTx, PendingChange } from './store.ts';
+import { secretHoldersOf } from '../../auth/postgres/secrets.ts';
+import type { IdGenerator } from '../../clock.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import { ConflictError, ValidationError } from '../../errors.ts';
+import { policyDigest } from '../../policy/store.ts';
+import type { AssignmentRow, ChangeStore, ChangeTx, PendingChange } from '../store.ts';
 
 type Row = Record<string, any>;
 
