@@ -17,6 +17,7 @@ import { throttleStatements } from './throttle.ts';
 import { totpStatements } from './totp.ts';
 import { webauthnStatements } from './webauthn.ts';
 
+/** Service client credentials: a store of their own (auth/clients/clientCredentials.ts declares it). */
 export { createClientCredentialStore } from './clientCredentials.ts';
 
 /** Options of {@link createAuthStore}. */

@@ -15,8 +15,8 @@ import { lifecycleStatements } from './lifecycle.ts';
 import { queueNotifications } from './outbox.ts';
 import { requestStatements } from './requests.ts';
 
+/** The outbox's delivery side, for the notifier. */
 export { createOutboxStore } from './outbox.ts';
-export type { GrantStoreOptions } from './common.ts';
 
 /** Creates the store, composed from one file per aggregate; `webhook` says whether notifications are queued. */
 export function createGrantStore(sql: Sql, o: GrantStoreOptions): GrantStore {
