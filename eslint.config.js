@@ -4,11 +4,23 @@ import tseslint from 'typescript-eslint';
 const NO_EXPORT_ALL = { selector: 'ExportAllDeclaration', message: 'Name what a module exports; no export *.' };
 // Express's private app.handle is never replaced: the lanes meet in http/server.ts's request listener.
 const NO_HANDLE_OVERRIDE = { selector: 'AssignmentExpression[left.property.name="handle"]', message: 'Do not replace a framework\'s request handler; route in createRequestListener.' };
+// Where SQL lives (docs/design-notes.md): each module's postgres/ folder, one file per aggregate, and db/.
+const SQL_FOLDERS = ['src/db/**', 'src/*/postgres/**'];
+// PostgreSQL implementations from before that rule, still to move into their module's postgres/ folder.
+// Do not add to this list: a new store goes in src/<module>/postgres/.
+const SQL_LEGACY_FILES = [
+  'src/decisions/postgres.ts',
+  'src/policy/postgres.ts',
+  'src/tokens/postgres.ts',
+  'src/tokens/resourceServersPostgres.ts',
+  'src/tokens/statePostgres.ts',
+];
+const SQL_MESSAGE = "SQL runs only in a module's postgres/ folder (src/<module>/postgres/<aggregate>.ts) and db/: see docs/design-notes.md.";
 // A tagged template on a database handle (sql`…`, tx`…`, this.o.sql`…`, db.owner`…`) is a query.
 const NO_SQL = [
-  { selector: 'TaggedTemplateExpression[tag.name=/^(sql|tx|q|owner|db)$/]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
-  { selector: 'TaggedTemplateExpression[tag.property.name=/^(sql|owner|appSql)$/]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
-  { selector: 'CallExpression[callee.property.name="unsafe"]', message: 'SQL runs only in PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/) and db/.' },
+  { selector: 'TaggedTemplateExpression[tag.name=/^(sql|tx|q|owner|db)$/]', message: SQL_MESSAGE },
+  { selector: 'TaggedTemplateExpression[tag.property.name=/^(sql|owner|appSql)$/]', message: SQL_MESSAGE },
+  { selector: 'CallExpression[callee.property.name="unsafe"]', message: SQL_MESSAGE },
 ];
 
 export default tseslint.config(
@@ -22,10 +34,15 @@ export default tseslint.config(
     },
   },
   {
-    // Only PostgreSQL implementations (postgres.ts, *Postgres.ts, postgres/ folders) and db/ run SQL.
+    // Only a module's postgres/ folder and db/ run SQL (and the legacy files listed above).
     files: ['src/**/*.ts'],
-    ignores: ['src/db/**', 'src/**/postgres/**', 'src/**/postgres.ts', 'src/**/*Postgres.ts'],
+    ignores: [...SQL_FOLDERS, ...SQL_LEGACY_FILES],
     rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, NO_HANDLE_OVERRIDE, ...NO_SQL] },
+  },
+  {
+    // A postgres/ file that outgrows this splits along aggregates (files of 100–300 lines, docs/design-notes.md).
+    files: ['src/*/postgres/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }] },
   },
   {
     // main.ts is the server's entry point only: what others need is in wire.ts.
@@ -51,7 +68,7 @@ export default tseslint.config(
   },
   {
     // Database rows are untyped at the driver boundary; stores map them to typed results.
-    files: ['src/**/postgres.ts', 'src/**/postgres/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/*/postgres/**/*.ts', ...SQL_LEGACY_FILES, 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

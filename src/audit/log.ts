@@ -1,6 +1,6 @@
 /**
  * What the audit event log is: an append-only record of security-relevant
- * events (authentication, factor changes, admin changes). `postgres.ts`
+ * events (authentication, factor changes, admin changes). `postgres/auditLog.ts`
  * implements it. Events never carry codes, secrets, passwords, tokens or
  * WebAuthn assertions: {@link scrubDetails} removes such keys defensively.
  */

@@ -1,6 +1,6 @@
 /**
  * What the catalog is: the operations on projects, vendors, principals,
- * roles, assignments and datasets. `postgres.ts` implements it.
+ * roles, assignments and datasets. `postgres/` implements it.
  */
 import type { Tx } from '../db/client.ts';
 import type {

@@ -1,7 +1,7 @@
 /**
  * What the pending-change store is: changes waiting for a second
  * administrator, and the role-graph reads and writes their operations make
- * inside one transaction. `postgres.ts` implements it.
+ * inside one transaction. `postgres/` implements it.
  */
 import type { Tx } from '../db/client.ts';
 import type { ChangeKind, HoldReason } from './privilege.ts';

@@ -1,7 +1,7 @@
 /**
  * The one place that constructs a postgres.js client. Everything else takes
- * the `Sql` it returns; only `db/` and the `*\/postgres.ts` stores import
- * postgres.js.
+ * the `Sql` it returns: only this file imports postgres.js, and only `db/`
+ * and each module's `postgres/` folder run SQL.
  */
 import postgres from 'postgres';
 

@@ -205,3 +205,20 @@ export interface GrantStore {
   /** Approver facts read outside any transaction (for showing a request). */
   readonly approverFacts: ApproverFacts;
 }
+
+/** A delivery claimed for sending. */
+export interface ClaimedDelivery {
+  id: string;
+  event: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
+/** Storage of the outbox. */
+export interface OutboxStore {
+  /** Claims up to `limit` due deliveries for `leaseSeconds`, counting an attempt each. */
+  claimDue(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
+  delivered(id: string, status: number): Promise<void>;
+  /** A failed attempt: retried after `retryInSeconds`, or given up (`failed`) when that is null. */
+  failed(id: string, o: { status: number | null; error: string; retryInSeconds: number | null }): Promise<void>;
+}

@@ -15,8 +15,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { grantNotice } from './notices.ts';
 import { expiryTrace } from './requestExpiry.ts';
-import type { OutboxStore } from './outboxPostgres.ts';
-import type { Activation, GrantStore } from './store.ts';
+import type { Activation, GrantStore, OutboxStore } from './store.ts';
 
 /** The signature header value for a body sent at `t` (unix seconds). */
 export function signWebhook(secret: string, t: number, body: string): string {

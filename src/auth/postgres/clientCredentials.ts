@@ -2,7 +2,7 @@
  * PostgreSQL storage of service client credentials.
  */
 import type { Sql } from '../../db/client.ts';
-import type { ClientCredentialStore } from './clientCredentials.ts';
+import type { ClientCredentialStore } from '../clients/clientCredentials.ts';
 
 /** Builds the client credential store. */
 export function createClientCredentialStore(sql: Sql): ClientCredentialStore {

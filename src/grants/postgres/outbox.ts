@@ -1,24 +1,22 @@
 /**
- * The webhook outbox in PostgreSQL: due deliveries are claimed with a lease
- * (FOR UPDATE SKIP LOCKED), so replicas never send the same one at once.
+ * The webhook outbox in PostgreSQL: a change queues its notifications in its
+ * own transaction; due deliveries are claimed with a lease (FOR UPDATE SKIP
+ * LOCKED), so replicas never send the same one at once.
  */
-import type { Sql } from '../db/client.ts';
+import type { Clock, IdGenerator } from '../../clock.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import type { Notification, OutboxStore } from '../store.ts';
 
-/** A delivery claimed for sending. */
-export interface ClaimedDelivery {
-  id: string;
-  event: string;
-  payload: Record<string, unknown>;
-  attempts: number;
-}
-
-/** Storage of the outbox. */
-export interface OutboxStore {
-  /** Claims up to `limit` due deliveries for `leaseSeconds`, counting an attempt each. */
-  claimDue(limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]>;
-  delivered(id: string, status: number): Promise<void>;
-  /** A failed attempt: retried after `retryInSeconds`, or given up (`failed`) when that is null. */
-  failed(id: string, o: { status: number | null; error: string; retryInSeconds: number | null }): Promise<void>;
+/** Queues notifications in `tx`, the transaction of the change that makes them; nothing when no webhook is configured. */
+export async function queueNotifications(tx: Tx, notes: Notification[], o: { clock: Clock; ids: IdGenerator; webhook: boolean }): Promise<void> {
+  if (!o.webhook) return;
+  for (const n of notes) {
+    const id = o.ids();
+    const at = o.clock.now();
+    const payload = { id, event: n.event, created_at: at.toISOString(), data: n.data };
+    await tx`INSERT INTO webhook_deliveries (id, event, payload, next_attempt_at, created_at)
+             VALUES (${id}, ${n.event}, ${tx.json(payload as never)}, now(), ${at})`;
+  }
 }
 
 /** Creates the store. */

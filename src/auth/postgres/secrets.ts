@@ -4,9 +4,9 @@
  * factor at recovery, and queueing the notification that announces it.
  * Part of {@link createAuthStore}; split out to keep files small.
  */
-import type { Sql, Tx } from '../db/client.ts';
-import type { AuthStoreOptions } from './postgres.ts';
-import type { AuthStore } from './store.ts';
+import type { Sql, Tx } from '../../db/client.ts';
+import type { AuthStoreOptions } from './index.ts';
+import type { AuthStore } from '../store.ts';
 
 type SecretStatements = Pick<
   AuthStore,
