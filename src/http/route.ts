@@ -3,9 +3,12 @@
  * and the zod schemas of its parameters, query, body and responses. The same
  * object mounts the express handler (validating input with those schemas)
  * and describes the route in /openapi.json, so the document cannot drift
- * from the code.
+ * from the code. A handler gets the request's headers and its validated
+ * parts, and returns what to answer (status, headers, a JSON body or a
+ * stream): it never sees express's or node's request and response.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors.ts';
@@ -22,26 +25,48 @@ export type RouteAuth =
   /** A full session whose principal holds this permission (and, with `stepUp`, fresh MFA); `clients`: service client credentials (HTTP Basic) are accepted too. */
   | { kind: 'permission'; permission: Permission; stepUp?: boolean; clients?: boolean };
 
+/** A request's headers: lower-case names, as node parsed them (repeated ones joined, `set-cookie` an array). */
+export type RequestHeaders = IncomingHttpHeaders;
+
 /** What a handler receives. */
 export interface RouteContext<B, Q, P> {
   body: B;
   query: Q;
   params: P;
   auth: AuthContext | undefined;
-  /** The request's headers (lower-case names), as node parsed them. */
-  headers: IncomingHttpHeaders;
-  req: Request;
-  res: Response;
+  /** The request's headers (read-only). */
+  headers: RequestHeaders;
   requestId: string;
   /** Source address and request id, for audit events. */
   meta: RequestMeta;
 }
 
-/** What a handler returns; the route sends it as JSON. */
+/**
+ * A streamed answer (exports). The runner sends the status, the headers,
+ * `Content-Type` and `Content-Disposition`, then calls `write` with the
+ * response as the sink, then ends the response. `write` honours the sink's
+ * backpressure (`write()` returning false: wait for 'drain') and stops once
+ * the sink is destroyed (the client went away; 'close' fires). If it throws
+ * after the headers went out, the runner cuts the connection, so a client
+ * never takes a truncated body for a whole one.
+ */
+export interface RouteStream {
+  contentType: string;
+  /** Offered as `attachment; filename="…"` (characters outside printable ASCII, `"` and `\` become `_`). */
+  filename?: string;
+  write: (sink: Writable) => Promise<void>;
+}
+
+/** What a handler returns: a JSON body (or none), or a stream; plus status and headers. */
 export interface RouteResult {
+  /** 200 unless said. */
   status?: number;
+  /** Sent as JSON; nothing is sent when undefined. */
   body?: unknown;
+  /** Response headers, set after the baseline's (so `Cache-Control` here replaces `no-store`). */
   headers?: Record<string, string>;
+  /** A streamed body instead of `body`. */
+  stream?: RouteStream;
 }
 
 /** A documented response. */
@@ -124,6 +149,21 @@ export function chain(handlers: readonly RequestHandler[]): RequestHandler {
   );
 }
 
+/** `filename` as a quoted-string's content: printable ASCII without `"` and `\`. */
+function safeFilename(name: string): string {
+  return name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+}
+
+/** Sends a streamed result: headers at once (the client sees the export start), then the body, then the end. */
+async function sendStream(res: Response, s: RouteStream): Promise<void> {
+  res.setHeader('Content-Type', s.contentType);
+  if (s.filename !== undefined) res.setHeader('Content-Disposition', `attachment; filename="${safeFilename(s.filename)}"`);
+  res.flushHeaders();
+  // A client that goes away destroys the response: write() sees it (destroyed, 'close') and stops.
+  await s.write(res);
+  if (!res.destroyed && !res.writableEnded) res.end();
+}
+
 /**
  * One express handler per route: body parser, caller, validation, handler,
  * answer. (One function, not a stack of route layers for express to walk.)
@@ -153,14 +193,16 @@ export function routeHandler(
     const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
     let result: RouteResult;
     try {
-      result = await route.handler({ body, query, params, auth, headers: req.headers, req, res, requestId, meta });
+      result = await route.handler({ body, query, params, auth, headers: req.headers, requestId, meta });
     } finally {
       // Whatever a write changed, cached facts must not outlive it in this process.
       if (invalidates) afterWrite();
     }
+    // Answered already: the deadline's 503 went out while the handler ran.
     if (res.headersSent) return;
     if (result.headers) for (const k in result.headers) res.setHeader(k, result.headers[k]!);
     res.statusCode = result.status ?? 200;
+    if (result.stream) return sendStream(res, result.stream);
     if (result.body === undefined) return void res.end();
     // What res.json does, minus the settings lookups and freshness checks no JSON API answer needs.
     const text = JSON.stringify(result.body);
