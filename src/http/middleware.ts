@@ -8,6 +8,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import helmet from 'helmet';
 import { UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { DeadlineExceededError } from './errorMapper.ts';
 import { pathOf, problem, sendProblem } from './problem.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
@@ -233,7 +234,7 @@ export function staticResponseHeaders(): [string, string][] {
  * The per-request basics in one middleware (one router layer instead of
  * five): request id, deadline, static security headers, access log.
  */
-export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: Response, err: UnavailableError) => void; admit?: ((req: IncomingMessage) => boolean) | undefined }): RequestHandler {
+export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: Response, err: DeadlineExceededError) => void; admit?: ((req: IncomingMessage) => boolean) | undefined }): RequestHandler {
   const ids = requestId();
   const due = deadline(o.timeoutMs, o.onTimeout);
   const logged = o.log.isLevelEnabled('info') ? accessLog(o.log) : undefined;
@@ -282,7 +283,7 @@ export function viaTlsProxy(trust: (addr: string, i: number) => boolean): (req: 
  * result is discarded, never sent. One sweeper checks the requests in flight
  * a few times a second — no timer or listener per request on the hot path.
  */
-export function deadline(ms: number, onTimeout: (res: Response, err: UnavailableError) => void): RequestHandler {
+export function deadline(ms: number, onTimeout: (res: Response, err: DeadlineExceededError) => void): RequestHandler {
   const inFlight = new Map<Response, number>();
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -292,7 +293,7 @@ export function deadline(ms: number, onTimeout: (res: Response, err: Unavailable
         inFlight.delete(res);
         if (res.headersSent) continue;
         res.locals.timedOut = true;
-        onTimeout(res, new UnavailableError({ reason: 'request deadline exceeded', ms }));
+        onTimeout(res, new DeadlineExceededError(ms));
       }
     }
   }, Math.max(10, Math.min(250, Math.floor(ms / 4))));

@@ -7,7 +7,7 @@
  * validation, handler and error mapper (see README.md in this folder).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import proxyaddr from 'proxy-addr';
 import type { RequestMeta } from '../audit/log.ts';
 import { authenticate } from '../auth/sessions/authenticate.ts';
@@ -18,8 +18,8 @@ import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { baseline, formBody, jsonBody, viaTlsProxy } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
-import { oauthOrProblem, oauthOrProblemDeadline } from './oauthErrors.ts';
-import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
+import { errorResponder } from './errorMapper.ts';
+import { problem, sendProblem } from './problem.ts';
 import { mountRoutes, routeHandler, type AnyRoute, type RouteAuth } from './route.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -97,15 +97,15 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
   const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
+  // The one error mapper: problem documents, or RFC 6749 §5.2 bodies on the routes that declare `errors: 'oauth'`.
+  const respond = errorResponder(deps.log, deps.isUnavailable);
   const base = baseline({
     log: deps.log,
     timeoutMs: deps.settings.requestTimeoutMs,
-    onTimeout: oauthOrProblemDeadline(sendDeadlineProblem(deps.log)),
+    onTimeout: (res, err) => respond(err, res),
     admit: deps.settings.proxyOnly ? viaTlsProxy(trust) : undefined,
   });
   app.use(base);
-  // Problem documents, except on the OAuth endpoints (RFC 6749 §5.2 bodies, whatever failed).
-  const onError = oauthOrProblem(deps.log, errorHandler(deps.log, deps.isUnavailable), deps.isUnavailable);
 
   // The hot paths (decisions, tokens) are served straight from node's request,
   // by exact method and path, without express's router or request/response
@@ -126,7 +126,8 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   app.use((req, res) => {
     sendProblem(res, problem(404, 'not_found', `No route for ${req.method} ${req.path}.`, res.locals.requestId as string));
   });
-  app.use(onError);
+  // Express's error middleware is told apart by its four parameters.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => respond(err, res, req));
 
   return (req: IncomingMessage, res: ServerResponse) => {
     const h = hot.get(`${req.method} ${req.url}`);
@@ -136,7 +137,7 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
     const response = res as Response;
     response.locals = Object.create(null) as Response['locals'];
     base(request, response, () =>
-      h(request, response, (err?: unknown) => onError(err ?? new Error('hot route ended without an answer'), request, response, () => {})),
+      h(request, response, (err?: unknown) => respond(err ?? new Error('hot route ended without an answer'), response, request)),
     );
   };
 }
