@@ -28,7 +28,7 @@ export type RouteAuth =
   | { kind: 'permission'; permission: Permission; stepUp?: boolean; clients?: boolean };
 
 /** A request's headers: lower-case names, as node parsed them (repeated ones joined, `set-cookie` an array). */
-export type RequestHeaders = IncomingHttpHeaders;
+export type RequestHeaders = Readonly<IncomingHttpHeaders>;
 
 /** What a handler receives. */
 export interface RouteContext<B, Q, P> {
