@@ -23,6 +23,16 @@ const NO_SQL = [
   { selector: 'CallExpression[callee.property.name="unsafe"]', message: SQL_MESSAGE },
 ];
 
+// What http/ never imports (it gets services, stores and a connection-error test through AppDeps).
+const HTTP_PATHS = [{ name: 'postgres', message: 'http/ never talks to the database.' }];
+const HTTP_PATTERNS = [
+  { group: ['**/db/*'], message: 'http/ never reaches the database layer: it gets services, stores and a connection-error test through AppDeps.' },
+  { group: ['**/main.ts'], message: 'Import wire.ts; main.ts only starts the server.' },
+];
+// Routes know no transport (src/http/README.md): a handler gets headers, its validated input and a result to return.
+const NO_TRANSPORT = 'Route handlers never see express or node request/response objects: read ctx.headers, return { status, headers, body | stream } (src/http/route.ts).';
+const TRANSPORT_PATHS = ['express', 'express-serve-static-core', 'node:http', 'http', 'node:https', 'https', 'node:http2', 'http2'].map((name) => ({ name, message: NO_TRANSPORT }));
+
 export default tseslint.config(
   { ignores: ['node_modules', 'bench/results', '.custos', 'dist', 'coverage'] },
   js.configs.recommended,
@@ -53,18 +63,14 @@ export default tseslint.config(
   {
     // The HTTP layer gets services and stores, never a database handle.
     files: ['src/http/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'postgres', message: 'http/ never talks to the database.' }],
-          patterns: [
-            { group: ['**/db/*'], message: 'http/ never reaches the database layer: it gets services, stores and a connection-error test through AppDeps.' },
-            { group: ['**/main.ts'], message: 'Import wire.ts; main.ts only starts the server.' },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { paths: HTTP_PATHS, patterns: HTTP_PATTERNS }] },
+  },
+  {
+    // Route handlers know no transport (types included), so both lanes serve them as they are.
+    // docs.ts is exempt: /docs is a plain express handler, not a declared route.
+    files: ['src/http/routes/**/*.ts'],
+    ignores: ['src/http/routes/docs.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [...HTTP_PATHS, ...TRANSPORT_PATHS], patterns: HTTP_PATTERNS }] },
   },
   {
     // Database rows are untyped at the driver boundary; stores map them to typed results.

@@ -1,12 +1,12 @@
 /**
  * Domain errors. Each carries a stable machine-readable `code` and no HTTP
- * status: the single mapper in `src/http/problem.ts` decides how a code is
- * presented to a client. Messages are safe to show; `detail` never is.
+ * status: the single mapper in `src/http/errorMapper.ts` decides how a code
+ * is presented to a client. Messages are safe to show; `detail` never is.
  */
 
 /**
  * Every error code Custos publishes. The HTTP status map in
- * src/http/problem.ts is a Record over this union, so a code added here
+ * src/http/errorMapper.ts is a Record over this union, so a code added here
  * without its status fails to compile.
  */
 export const ERROR_CODES = [

@@ -3,12 +3,14 @@
  * parser, and security headers.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
 import helmet from 'helmet';
 import { UnavailableError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { DeadlineExceededError } from './errorMapper.ts';
 import { pathOf, problem, sendProblem } from './problem.ts';
+import type { Handler, Next, NodeRequest, NodeResponse } from './transport.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
@@ -16,7 +18,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  * Every response carries `X-Request-Id`. A well-formed id from the caller is
  * kept (so a gateway's id threads through); anything else is replaced.
  */
-export function requestId(): RequestHandler {
+export function requestId(): Handler {
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -27,7 +29,7 @@ export function requestId(): RequestHandler {
 }
 
 /** One structured line per request, with status and latency; never bodies or headers. */
-export function accessLog(log: Logger): RequestHandler {
+export function accessLog(log: Logger): Handler {
   if (!log.isLevelEnabled('info')) return (_req, _res, next) => next();
   return (req, res, next) => {
     const start = process.hrtime.bigint();
@@ -102,8 +104,8 @@ function parseJsonText(buf: Buffer): unknown {
  * reach for prototypes (see {@link jsonBody}). Other content types are left
  * unread (the route's schema then refuses the missing body).
  */
-function readJson(max: number): RequestHandler {
-  const done = (req: Request, next: NextFunction, err: Error | undefined, body?: unknown) => {
+function readJson(max: number): Handler {
+  const done = (req: NodeRequest, next: Next, err: Error | undefined, body?: unknown) => {
     if (err) {
       req.resume();
       return next(err);
@@ -113,13 +115,13 @@ function readJson(max: number): RequestHandler {
     req.body = body;
     next();
   };
-  const parsed = (req: Request, next: NextFunction, buf: Buffer) => {
+  const parsed = (req: NodeRequest, next: Next, buf: Buffer) => {
     const body = parseJsonText(buf);
     if (body instanceof Error) done(req, next, body);
     else done(req, next, undefined, body);
   };
   /** Waits for the rest of a body that has not fully arrived yet. */
-  const stream = (req: Request, next: NextFunction, expected: number | undefined) => {
+  const stream = (req: NodeRequest, next: Next, expected: number | undefined) => {
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
@@ -163,9 +165,8 @@ function readJson(max: number): RequestHandler {
     // parser has pushed all of it once this turn's I/O is handled. Then it is
     // read in one go, without stream listeners; otherwise it is streamed.
     setImmediate(() => {
-      const state = req as Request & { readableEnded: boolean };
       if (req.destroyed) return done(req, next, bodyError('request.aborted', 400, 'request aborted'));
-      if (!req.complete || req.readableFlowing !== null || state.readableEnded) return stream(req, next, expected);
+      if (!req.complete || req.readableFlowing !== null || req.readableEnded) return stream(req, next, expected);
       const received = req.readableLength;
       if (received > max) return done(req, next, bodyError('entity.too.large', 413, 'request entity too large'));
       if (expected !== undefined && received !== expected) return done(req, next, bodyError('request.size.invalid', 400, 'request size did not match content length'));
@@ -183,23 +184,23 @@ const EMPTY = Buffer.alloc(0);
  * with the object. (JSON.parse makes `__proto__` an own key, so it is visible
  * to Object.keys.)
  */
-export function jsonBody(limit: string): RequestHandler[] {
+export function jsonBody(limit: string): Handler[] {
   return [readJson(parseSize(limit))];
 }
 
 /** Form bodies, only for the OAuth endpoints (RFC 6749 §4.4.2): flat keys, bounded count and size. */
-export function formBody(limit: string): RequestHandler[] {
+export function formBody(limit: string): Handler[] {
   return [express.urlencoded({ limit, extended: false, parameterLimit: 50 }), refuseForbiddenKeys];
 }
 
-const refuseForbiddenKeys: RequestHandler = (req, _res, next) => {
+const refuseForbiddenKeys: Handler = (req, _res, next) => {
   const bad = forbiddenKeyPath(req.body, 'body', 0);
   if (bad) next(new ValidationError('The request body contains a forbidden key.', [{ path: bad, message: 'forbidden key' }]));
   else next();
 };
 
 /** Security headers for an API that serves JSON (and one small docs page). */
-export function securityHeaders(): RequestHandler {
+export function securityHeaders(): ReturnType<typeof helmet> {
   return helmet({
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], styleSrc: ["'unsafe-inline'"] } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
@@ -224,7 +225,7 @@ export function staticResponseHeaders(): [string, string][] {
     setHeader: (k: string, v: unknown) => headers.push([k, String(v)]),
     removeHeader: () => {},
   };
-  securityHeaders()({} as Request, stub as unknown as Response, () => {});
+  securityHeaders()({} as IncomingMessage, stub as unknown as ServerResponse, () => {});
   headers.push(['Cache-Control', 'no-store']);
   return headers;
 }
@@ -233,7 +234,7 @@ export function staticResponseHeaders(): [string, string][] {
  * The per-request basics in one middleware (one router layer instead of
  * five): request id, deadline, static security headers, access log.
  */
-export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: Response, err: UnavailableError) => void; admit?: ((req: IncomingMessage) => boolean) | undefined }): RequestHandler {
+export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: NodeResponse, err: DeadlineExceededError) => void; admit?: ((req: IncomingMessage) => boolean) | undefined }): Handler {
   const ids = requestId();
   const due = deadline(o.timeoutMs, o.onTimeout);
   const logged = o.log.isLevelEnabled('info') ? accessLog(o.log) : undefined;
@@ -245,7 +246,7 @@ export function baseline(o: { log: Logger; timeoutMs: number; onTimeout: (res: R
     if (logged) logged(req, res, none);
     if (o.admit && !o.admit(req)) {
       req.resume();
-      return sendProblem(res, problem(403, 'https_required', 'Requests must come over HTTPS, through the configured proxy.', res.locals.requestId as string));
+      return sendProblem(res, problem(403, 'https_required', 'Requests must come over HTTPS, through the configured proxy.', res.locals.requestId!));
     }
     due(req, res, none);
     next();
@@ -282,8 +283,8 @@ export function viaTlsProxy(trust: (addr: string, i: number) => boolean): (req: 
  * result is discarded, never sent. One sweeper checks the requests in flight
  * a few times a second — no timer or listener per request on the hot path.
  */
-export function deadline(ms: number, onTimeout: (res: Response, err: UnavailableError) => void): RequestHandler {
-  const inFlight = new Map<Response, number>();
+export function deadline(ms: number, onTimeout: (res: NodeResponse, err: DeadlineExceededError) => void): Handler {
+  const inFlight = new Map<NodeResponse, number>();
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const [res, due] of inFlight) {
@@ -292,7 +293,7 @@ export function deadline(ms: number, onTimeout: (res: Response, err: Unavailable
         inFlight.delete(res);
         if (res.headersSent) continue;
         res.locals.timedOut = true;
-        onTimeout(res, new UnavailableError({ reason: 'request deadline exceeded', ms }));
+        onTimeout(res, new DeadlineExceededError(ms));
       }
     }
   }, Math.max(10, Math.min(250, Math.floor(ms / 4))));

@@ -1,14 +1,19 @@
 /**
  * Declarative routes: one object names the method, path, who may call it,
- * and the zod schemas of its parameters, query, body and responses. The same
- * object mounts the express handler (validating input with those schemas)
- * and describes the route in /openapi.json, so the document cannot drift
- * from the code.
+ * the zod schemas of its parameters, query, body and responses, and a
+ * handler. The same object is mounted (`runner.ts`, on either lane) and
+ * described in /openapi.json, so the document cannot drift from the code.
+ *
+ * The contract knows no transport: a handler gets the request's headers and
+ * its validated parts, and returns what to answer (status, headers, a JSON
+ * body or a stream). It never sees express's or node's request and response,
+ * so the hot lane and express serve it alike (a lint rule keeps express and
+ * node:http out of routes/).
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { Writable } from 'node:stream';
 import { z } from 'zod';
-import { ValidationError, type FieldIssue } from '../errors.ts';
+import type { FieldIssue } from '../errors.ts';
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext, Permission } from '../auth/context.ts';
 
@@ -22,26 +27,48 @@ export type RouteAuth =
   /** A full session whose principal holds this permission (and, with `stepUp`, fresh MFA); `clients`: service client credentials (HTTP Basic) are accepted too. */
   | { kind: 'permission'; permission: Permission; stepUp?: boolean; clients?: boolean };
 
+/** A request's headers: lower-case names, as node parsed them (repeated ones joined, `set-cookie` an array). */
+export type RequestHeaders = Readonly<IncomingHttpHeaders>;
+
 /** What a handler receives. */
 export interface RouteContext<B, Q, P> {
   body: B;
   query: Q;
   params: P;
   auth: AuthContext | undefined;
-  /** The request's headers (lower-case names), as node parsed them. */
-  headers: IncomingHttpHeaders;
-  req: Request;
-  res: Response;
+  /** The request's headers (read-only). */
+  headers: RequestHeaders;
   requestId: string;
   /** Source address and request id, for audit events. */
   meta: RequestMeta;
 }
 
-/** What a handler returns; the route sends it as JSON. */
+/**
+ * A streamed answer (exports). The runner sends the status, the headers,
+ * `Content-Type` and `Content-Disposition`, then calls `write` with the
+ * response as the sink, then ends the response. `write` honours the sink's
+ * backpressure (`write()` returning false: wait for 'drain') and stops once
+ * the sink is destroyed (the client went away; 'close' fires). If it throws
+ * after the headers went out, the runner cuts the connection, so a client
+ * never takes a truncated body for a whole one.
+ */
+export interface RouteStream {
+  contentType: string;
+  /** Offered as `attachment; filename="…"` (characters outside printable ASCII, `"` and `\` become `_`). */
+  filename?: string;
+  write: (sink: Writable) => Promise<void>;
+}
+
+/** What a handler returns: a JSON body (or none), or a stream; plus status and headers. */
 export interface RouteResult {
+  /** 200 unless said. */
   status?: number;
+  /** Sent as JSON; nothing is sent when undefined. */
   body?: unknown;
+  /** Response headers, set after the baseline's (so `Cache-Control` here replaces `no-store`). */
   headers?: Record<string, string>;
+  /** A streamed body instead of `body`. */
+  stream?: RouteStream;
 }
 
 /** A documented response. */
@@ -102,100 +129,4 @@ export function toFieldIssues(where: string, error: z.ZodError): FieldIssue[] {
     path: [where, ...i.path.map(String)].join('.'),
     message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
   }));
-}
-
-function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
-  if (!schema) return undefined as T;
-  const r = schema.safeParse(value);
-  if (!r.success) throw new ValidationError(`The request ${where} is not valid.`, toFieldIssues(where, r.error));
-  return r.data;
-}
-
-/** Resolves the caller and checks the route's requirement; throws when refused. */
-export type Authorizer = (req: Request, auth: RouteAuth, meta: RequestMeta, action: string) => Promise<AuthContext | undefined>;
-
-/** Runs handlers in order, as one handler: an error goes straight to `next`. */
-export function chain(handlers: readonly RequestHandler[]): RequestHandler {
-  return handlers.reduceRight<RequestHandler>(
-    (rest, h) => (req, res, next) => {
-      h(req, res, (err?: unknown) => (err ? next(err) : rest(req, res, next)));
-    },
-    (_req, _res, next) => next(),
-  );
-}
-
-/**
- * One express handler per route: body parser, caller, validation, handler,
- * answer. (One function, not a stack of route layers for express to walk.)
- */
-export function routeHandler(
-  route: AnyRoute,
-  authorize: Authorizer,
-  options: RouteOptions = {},
-): RequestHandler {
-  const afterWrite = options.afterWrite ?? (() => {});
-  const parsers = route.method !== 'get' && options.parsers ? options.parsers[route.bodyType ?? 'json'] : [];
-  const action = `${route.method.toUpperCase()} ${route.path}`;
-  const invalidates = route.method !== 'get' && route.changesFacts !== false;
-  const run = async (req: Request, res: Response): Promise<void> => {
-    const requestId = res.locals.requestId as string;
-    // The source address is worked out (trust proxy, X-Forwarded-For) only if something reads it.
-    const ipOf = options.ipOf;
-    const meta: RequestMeta = {
-      get ip() {
-        return ipOf ? ipOf(req) : req.ip;
-      },
-      requestId,
-    };
-    const auth = await authorize(req, route.auth, meta, action);
-    const params = parsePart(route.params, req.params, 'params');
-    const query = route.query ? parsePart(route.query, req.query, 'query') : undefined;
-    const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
-    let result: RouteResult;
-    try {
-      result = await route.handler({ body, query, params, auth, headers: req.headers, req, res, requestId, meta });
-    } finally {
-      // Whatever a write changed, cached facts must not outlive it in this process.
-      if (invalidates) afterWrite();
-    }
-    if (res.headersSent) return;
-    if (result.headers) for (const k in result.headers) res.setHeader(k, result.headers[k]!);
-    res.statusCode = result.status ?? 200;
-    if (result.body === undefined) return void res.end();
-    // What res.json does, minus the settings lookups and freshness checks no JSON API answer needs.
-    const text = JSON.stringify(result.body);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(text));
-    res.end(text);
-  };
-  const final: RequestHandler = (req, res, next) => {
-    run(req, res).catch(next);
-  };
-  const handler = parsers.length ? chain([...parsers, final]) : final;
-  if (route.errors !== 'oauth') return handler;
-  // Marked before the body is read, so the error mapper renders even a parser's refusal the OAuth way.
-  return (req, res, next) => {
-    res.locals.errorStyle = 'oauth';
-    handler(req, res, next);
-  };
-}
-
-/** How routes are mounted. */
-export interface RouteOptions {
-  /** Called after every write that can change decisions (empties fact caches). */
-  afterWrite?: () => void;
-  /** Body parsers by route body type. */
-  parsers?: { json: RequestHandler[]; form: RequestHandler[] };
-  /** The client address of a request (express's req.ip, also for plain node requests). */
-  ipOf?: (req: Request) => string | undefined;
-}
-
-/** Mounts routes on an express router, validating every part of the request. */
-export function mountRoutes(
-  router: Pick<Router, 'get' | 'post' | 'put' | 'patch' | 'delete'>,
-  routes: readonly AnyRoute[],
-  authorize: Authorizer,
-  options: RouteOptions = {},
-): void {
-  for (const route of routes) router[route.method](route.path, routeHandler(route, authorize, options));
 }

@@ -7,7 +7,7 @@
  * validation, handler and error mapper (see README.md in this folder).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express } from 'express';
 import proxyaddr from 'proxy-addr';
 import type { RequestMeta } from '../audit/log.ts';
 import { authenticate } from '../auth/sessions/authenticate.ts';
@@ -18,9 +18,10 @@ import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { AppDeps } from './deps.ts';
 import { baseline, formBody, jsonBody, viaTlsProxy } from './middleware.ts';
 import { buildOpenApi } from './openapi.ts';
-import { oauthOrProblem, oauthOrProblemDeadline } from './oauthErrors.ts';
-import { errorHandler, problem, sendDeadlineProblem, sendProblem } from './problem.ts';
-import { mountRoutes, routeHandler, type AnyRoute, type RouteAuth } from './route.ts';
+import { errorResponder } from './errorMapper.ts';
+import { problem, sendProblem } from './problem.ts';
+import type { AnyRoute, RequestHeaders, RouteAuth } from './route.ts';
+import { mountRoutes, routeHandler } from './runner.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -37,9 +38,9 @@ import { policyRoutes } from './routes/policy.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
+import { withLocals, type NodeRequest, type NodeResponse } from './transport.ts';
 
-function bearer(req: Request): string | undefined {
-  const h = req.headers.authorization;
+function bearer(h: string | undefined): string | undefined {
   const m = h ? /^Bearer ([\x21-\x7e]{1,512})$/i.exec(h) : null;
   return m?.[1];
 }
@@ -76,11 +77,11 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
 
   options.before?.(app);
 
-  const authorize = async (req: Request, need: RouteAuth, meta: RequestMeta, action: string): Promise<AuthContext | undefined> => {
+  const authorize = async (headers: RequestHeaders, need: RouteAuth, meta: RequestMeta, action: string): Promise<AuthContext | undefined> => {
     if (need.kind === 'public') return undefined;
-    const header = req.headers.authorization;
+    const header = headers.authorization;
     const basic = need.kind === 'permission' && need.clients && isBasic(header);
-    const token = basic ? undefined : bearer(req);
+    const token = basic ? undefined : bearer(header);
     if (!token && !basic) throw new UnauthenticatedError();
     const auth = basic ? await authenticateBasicHeader(deps.auth, header!, meta) : await authenticate(deps.auth, token!);
     if (need.kind === 'enrollment') return auth;
@@ -97,15 +98,15 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
   const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
+  // The one error mapper: problem documents, or RFC 6749 §5.2 bodies on the routes that declare `errors: 'oauth'`.
+  const respond = errorResponder(deps.log, deps.isUnavailable);
   const base = baseline({
     log: deps.log,
     timeoutMs: deps.settings.requestTimeoutMs,
-    onTimeout: oauthOrProblemDeadline(sendDeadlineProblem(deps.log)),
+    onTimeout: (res, err) => respond(err, res),
     admit: deps.settings.proxyOnly ? viaTlsProxy(trust) : undefined,
   });
   app.use(base);
-  // Problem documents, except on the OAuth endpoints (RFC 6749 §5.2 bodies, whatever failed).
-  const onError = oauthOrProblem(deps.log, errorHandler(deps.log, deps.isUnavailable), deps.isUnavailable);
 
   // The hot paths (decisions, tokens) are served straight from node's request,
   // by exact method and path, without express's router or request/response
@@ -126,17 +127,14 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   app.use((req, res) => {
     sendProblem(res, problem(404, 'not_found', `No route for ${req.method} ${req.path}.`, res.locals.requestId as string));
   });
-  app.use(onError);
+  // Express's error middleware is told apart by its four parameters.
+  app.use((err: unknown, req: NodeRequest, res: NodeResponse, _next: unknown) => respond(err, res, req));
 
   return (req: IncomingMessage, res: ServerResponse) => {
     const h = hot.get(`${req.method} ${req.url}`);
     if (!h) return app(req, res);
-    // The route handlers read headers, body and locals, and answer through node's response API only.
-    const request = req as Request;
-    const response = res as Response;
-    response.locals = Object.create(null) as Response['locals'];
-    base(request, response, () =>
-      h(request, response, (err?: unknown) => onError(err ?? new Error('hot route ended without an answer'), request, response, () => {})),
-    );
+    // The runner and the baseline need node's request and response only, plus the per-request locals.
+    withLocals(res);
+    base(req, res, () => h(req, res, (err?: unknown) => respond(err ?? new Error('hot route ended without an answer'), res, req)));
   };
 }

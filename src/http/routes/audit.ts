@@ -5,7 +5,6 @@
  * an audit event (`audit.query`, `audit.export`, `audit.report`): who looked
  * at what. An export's event is committed before its first row is sent.
  */
-import type { Response } from 'express';
 import { z } from 'zod';
 import { CONTENT_TYPES, writeExport, type ExportFormat } from '../../audit/export.ts';
 import type { RequestMeta } from '../../audit/log.ts';
@@ -13,7 +12,7 @@ import { auditEvents, AuditEventFilter, decisionLog, DecisionFilter, filtersUsed
 import { AccessReviewParams, DISCLOSURE_COLUMNS, disclosurePeriod, DisclosureParams } from '../../audit/postgres/reports.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute, type RouteResult } from '../route.ts';
 
 const auth = { kind: 'permission', permission: 'audit:read' } as const;
 const Format = { format: z.enum(['ndjson', 'csv']).default('ndjson') };
@@ -70,23 +69,31 @@ const AccessEntry = z.object({
   expires_at: z.string().nullable(),
 });
 
-/** Sends a streamed export: headers first (after the audit event), then batches with backpressure, then the completion event. */
-async function sendExport(
+/**
+ * A streamed export: its audit event first (fail closed: no row leaves
+ * before the export itself is on record), then the batches (the route runner
+ * sends the headers, then lets writeExport fill the response with
+ * backpressure), then the completion event, saying whether the client took
+ * every row.
+ */
+async function exportAnswer(
   deps: AppDeps,
-  o: { res: Response; auth: AuthContext; meta: RequestMeta; format: ExportFormat; name: string; columns: readonly string[]; batches: AsyncIterable<Record<string, unknown>[]>; details: Record<string, unknown> },
-): Promise<void> {
-  // Fail closed: no row leaves before the export itself is on record.
+  o: { auth: AuthContext; meta: RequestMeta; format: ExportFormat; name: string; columns: readonly string[]; batches: AsyncIterable<Record<string, unknown>[]>; details: Record<string, unknown> },
+): Promise<RouteResult> {
   await deps.audit.record({ type: 'audit.export', outcome: 'info', actorId: o.auth.principalId, meta: o.meta, details: { ...o.details, format: o.format } });
   const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
-  o.res.statusCode = 200;
-  o.res.setHeader('Content-Type', CONTENT_TYPES[o.format]);
-  o.res.setHeader('Content-Disposition', `attachment; filename="${o.name}-${stamp}.${o.format}"`);
-  o.res.flushHeaders();
-  const r = await writeExport({ format: o.format, columns: o.columns, batches: o.batches, out: o.res });
-  await deps.audit
-    .record({ type: 'audit.export.completed', outcome: r.complete ? 'success' : 'failure', actorId: o.auth.principalId, meta: o.meta, details: { ...o.details, format: o.format, rows: r.rows, complete: r.complete } })
-    .catch((err: unknown) => deps.log.error({ err, requestId: o.meta.requestId }, 'could not record the end of an export'));
-  if (!o.res.destroyed) o.res.end();
+  return {
+    stream: {
+      contentType: CONTENT_TYPES[o.format],
+      filename: `${o.name}-${stamp}.${o.format}`,
+      write: async (sink) => {
+        const r = await writeExport({ format: o.format, columns: o.columns, batches: o.batches, out: sink });
+        await deps.audit
+          .record({ type: 'audit.export.completed', outcome: r.complete ? 'success' : 'failure', actorId: o.auth.principalId, meta: o.meta, details: { ...o.details, format: o.format, rows: r.rows, complete: r.complete } })
+          .catch((err: unknown) => deps.log.error({ err, requestId: o.meta.requestId }, 'could not record the end of an export'));
+      },
+    },
+  };
 }
 
 /** Query and export routes of one log. */
@@ -122,10 +129,9 @@ function logRoutes<F extends { order: 'asc' | 'desc' }>(deps: AppDeps, o: { path
       auth,
       query: o.filter.extend(Format) as unknown as z.ZodType<F & { format: ExportFormat }>,
       responses: { 200: { description: 'application/x-ndjson (one JSON object per line) or text/csv (RFC 4180, header row)' } },
-      handler: async ({ query, auth: who, meta, res }) => {
+      handler: async ({ query, auth: who, meta }) => {
         const { format, ...filter } = query;
-        await sendExport(deps, {
-          res,
+        return exportAnswer(deps, {
           auth: who!,
           meta,
           format,
@@ -134,7 +140,6 @@ function logRoutes<F extends { order: 'asc' | 'desc' }>(deps: AppDeps, o: { path
           batches: reader.stream(o.source, filter as unknown as F),
           details: { log: o.source.name, filters: filtersUsed(filter) },
         });
-        return {};
       },
     }),
   ];
@@ -159,12 +164,11 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
           schema: z.object({ dataset: z.string(), from: z.string(), to: z.string(), items: z.array(DisclosureItem), truncated: z.boolean() }),
         },
       },
-      handler: async ({ query, auth: who, meta, res }) => {
+      handler: async ({ query, auth: who, meta }) => {
         const period = disclosurePeriod(query, deps.clock.now());
         const details = { report: 'disclosures', dataset: query.dataset, from: period.from.toISOString(), to: period.to.toISOString() };
         if (query.format === 'csv') {
-          await sendExport(deps, { res, auth: who!, meta, format: 'csv', name: `disclosures-${query.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}`, columns: DISCLOSURE_COLUMNS, batches: r.streamDisclosures(query), details });
-          return {};
+          return exportAnswer(deps, { auth: who!, meta, format: 'csv', name: `disclosures-${query.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}`, columns: DISCLOSURE_COLUMNS, batches: r.streamDisclosures(query), details });
         }
         const report = await r.disclosures(query);
         await deps.audit.record({ type: 'audit.report', outcome: 'success', actorId: who!.principalId, meta, details: { ...details, rows: report.items.length } });

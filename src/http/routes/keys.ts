@@ -17,10 +17,9 @@ export function keyRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'tokens',
       auth: { kind: 'public' },
       responses: { 200: { description: 'JWK Set', schema: z.object({ keys: z.array(Jwk) }) } },
-      handler: async ({ res }) => {
+      handler: async () => {
         // Verifiers may cache briefly; a rotation is visible within a minute.
-        res.setHeader('Cache-Control', 'public, max-age=60');
-        return { body: await deps.keys.jwks() };
+        return { body: await deps.keys.jwks(), headers: { 'Cache-Control': 'public, max-age=60' } };
       },
     }),
     defineRoute({

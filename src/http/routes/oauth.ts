@@ -162,8 +162,8 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         413: { description: 'invalid_request: the body is too large', schema: OAuthErrorBody },
         503: { description: 'temporarily_unavailable', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, res, meta }) => {
-        const caller = await client(deps, req.headers.authorization, body, meta);
+      handler: async ({ body, headers, meta }) => {
+        const caller = await client(deps, headers.authorization, body, meta);
         const f = formFields<z.infer<typeof TokenRequestFields>>(TokenRequestFields, body);
         if (f.grant_type !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'Only client_credentials is supported.');
         const detail = parseAuthorizationDetails(f.authorization_details);
@@ -173,8 +173,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
           { decisions: deps.decisions, keys: deps.keys, settings: deps.tokens.settings },
           { client: caller, detail, job: job.data, meta },
         );
-        res.setHeader('Pragma', 'no-cache');
-        return { body: token };
+        return { body: token, headers: { Pragma: 'no-cache' } };
       },
     }),
     defineRoute({
@@ -193,8 +192,8 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         401: { description: 'invalid_client', schema: OAuthErrorBody },
         403: { description: 'unauthorized_client: not a resource server', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, meta }) => {
-        const caller = await client(deps, req.headers.authorization, body, meta);
+      handler: async ({ body, headers, meta }) => {
+        const caller = await client(deps, headers.authorization, body, meta);
         // Introspection is for resource servers: the enforcement-point permission.
         if (!caller.permissions.has('pdp:check')) throw new ForbiddenError('This client may not introspect tokens.');
         const token = tokenParam(body);
@@ -221,8 +220,8 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         400: { description: 'invalid_request (no token parameter)', schema: OAuthErrorBody },
         401: { description: 'invalid_client', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, meta }) => {
-        const caller = await client(deps, req.headers.authorization, body, meta);
+      handler: async ({ body, headers, meta }) => {
+        const caller = await client(deps, headers.authorization, body, meta);
         const token = tokenParam(body);
         // Only the signature and claims matter here: a token that is inactive for now (its principal
         // disabled, say) must stay revoked when it would otherwise come back.

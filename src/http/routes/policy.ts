@@ -151,12 +151,12 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
         409: { description: 'Missing or stale If-Match, or a concurrent edit won' },
         422: { description: 'The policy does not compile (`issues`) or its tests fail (`failures`)' },
       },
-      handler: async ({ body, auth, meta, req }) => {
+      handler: async ({ body, auth, meta, headers }) => {
         const base = await latest();
         try {
-          ifMatch(req.get('if-match'), base);
+          ifMatch(headers['if-match'], base);
         } catch (err) {
-          await refuse(auth!, meta, 'policy.update_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: req.get('if-match')?.slice(0, 100) ?? null });
+          await refuse(auth!, meta, 'policy.update_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: headers['if-match']?.slice(0, 100) ?? null });
           throw err;
         }
         return push({ auth: auth!, meta, base, documents: body.documents, tests: body.tests ?? base.tests, comment: body.comment, type: 'policy.updated' });
@@ -233,14 +233,14 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
         428: { description: 'If-Match is missing: a rollback names the version it replaces, like any edit' },
         422: { description: 'The earlier version no longer compiles or passes its tests (e.g. against today’s role graph)' },
       },
-      handler: async ({ body, auth, meta, req }) => {
+      handler: async ({ body, auth, meta, headers }) => {
         const base = await latest();
         // Like PUT: a rollback replaces the version its author saw, never one edited since (no lost update).
         try {
-          if (req.get('if-match') === undefined) throw new PreconditionRequiredError(`A rollback must send If-Match with the ETag of the version it replaces (current: ${policyEtag(base)}).`);
-          ifMatch(req.get('if-match'), base);
+          if (headers['if-match'] === undefined) throw new PreconditionRequiredError(`A rollback must send If-Match with the ETag of the version it replaces (current: ${policyEtag(base)}).`);
+          ifMatch(headers['if-match'], base);
         } catch (err) {
-          await refuse(auth!, meta, 'policy.rolled_back_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: req.get('if-match')?.slice(0, 100) ?? null, rollback_of: body.version });
+          await refuse(auth!, meta, 'policy.rolled_back_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: headers['if-match']?.slice(0, 100) ?? null, rollback_of: body.version });
           throw err;
         }
         const target = await store.get(body.version);
