@@ -34,10 +34,10 @@ const oauthBody = { 'application/json': { schema: { $ref: '#/components/schemas/
 /** The response headers routes declare (`ResponseSpec.headers`), as documented. */
 const RESPONSE_HEADERS: Record<DocumentedHeader, Json> = {
   ETag: {
-    description: 'The entity tag of this version (RFC 9110 §8.8.3), a quoted string: send it as `If-Match` to edit on top of it',
+    description: 'The entity tag of the resource in this answer (RFC 9110 §8.8.3), a quoted string: send it as `If-Match` to change the resource on top of it',
     schema: { type: 'string', pattern: '^"[^"]*"$' },
   },
-  Location: { description: 'Where the resource is (RFC 9110 §10.2.2): for a held edit, the pending change', schema: { type: 'string' } },
+  Location: { description: 'Where the resource is (RFC 9110 §10.2.2): for a change held for a second administrator, the pending change', schema: { type: 'string' } },
 };
 
 /** The `If-Match` request header of a route that declares `ifMatch`. */
@@ -46,7 +46,7 @@ function ifMatchParameter(r: AnyRoute): Json {
     name: 'If-Match',
     in: 'header',
     required: r.ifMatch === 'required',
-    description: 'The ETag of the version this request is based on (RFC 9110 §13.1.1; strong comparison, `*` never matches): the request is refused when the resource has changed since',
+    description: 'The ETag of the resource as this request saw it (RFC 9110 §13.1.1; compared strongly, `*` not accepted): the request is refused when the resource has changed since',
     schema: { type: 'string' },
   };
 }
