@@ -5,9 +5,9 @@
  * stolen session replace the owner's factors.
  */
 import type { RequestMeta } from '../audit/log.ts';
+import type { AuthDeps } from '../auth/deps.ts';
 import { issueEnrollment, type IssuedEnrollment } from '../auth/enrollment.ts';
 import { ForbiddenError } from '../errors.ts';
-import type { CatalogDeps } from './deps.ts';
 
 /** Options of {@link reissueEnrollment}. */
 export interface ReissueEnrollmentOptions {
@@ -17,7 +17,7 @@ export interface ReissueEnrollmentOptions {
 }
 
 /** Issues the secret (shown once) and records it; both commit or neither does. */
-export async function reissueEnrollment(deps: CatalogDeps, options: ReissueEnrollmentOptions): Promise<IssuedEnrollment> {
+export async function reissueEnrollment(deps: AuthDeps, options: ReissueEnrollmentOptions): Promise<IssuedEnrollment> {
   if (options.principalId === options.actorId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
   // The secret, the revocation of earlier ones and `enrollment.issued` commit together (issueEnrollment).
   return issueEnrollment(deps, { principalId: options.principalId, actorId: options.actorId, meta: options.meta });

@@ -7,7 +7,9 @@
  * times or concurrently they approve, and only while they still hold an
  * approving role; the grant is created when enough distinct approvers in
  * force have approved, starting at the requested time. A request past its
- * expiry can no longer be decided. Each change commits with its audit event.
+ * expiry can no longer be decided. Someone who may not see the request
+ * (visibility.ts) is answered as if it did not exist. Each change commits
+ * with its audit event.
  */
 import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
 import { approvalsInForce } from './approvalsInForce.ts';
@@ -15,6 +17,7 @@ import { assertJustified, assertPerson, holdsRoleIn, resolveScope, type Actor, t
 import { grantNotice, requestNotice } from './notices.ts';
 import { expiryTrace } from './requestExpiry.ts';
 import type { AccessRequest, DiscountedApproval, Grant } from './store.ts';
+import { mayViewRequest } from './visibility.ts';
 
 const lapsed = (r: AccessRequest) => new ConflictError(`The request expired at ${r.expires_at}, unapproved.`, { status: 'expired' });
 
@@ -49,7 +52,8 @@ export interface ApprovalResult {
 /** Approves a request. */
 export async function approveRequest(deps: GrantDeps, actor: Actor, requestId: string, comment: string | undefined): Promise<ApprovalResult> {
   const request = await deps.store.getRequest(requestId);
-  if (!request) throw new NotFoundError(`Access request ${requestId}`);
+  // Not yours to see answers the same as not there, before any refusal that would confirm it exists.
+  if (!request || !(await mayViewRequest(deps, actor.auth, request))) throw new NotFoundError(`Access request ${requestId}`);
   await assertMayReview(deps, actor, request, 'approve');
   const at = deps.clock.now();
   const me = actor.auth.principalId;
@@ -113,7 +117,7 @@ async function notPending(deps: GrantDeps, requestId: string): Promise<ConflictE
 /** Denies a request, with a reason. */
 export async function denyRequest(deps: GrantDeps, actor: Actor, requestId: string, reason: string): Promise<AccessRequest> {
   const request = await deps.store.getRequest(requestId);
-  if (!request) throw new NotFoundError(`Access request ${requestId}`);
+  if (!request || !(await mayViewRequest(deps, actor.auth, request))) throw new NotFoundError(`Access request ${requestId}`);
   await assertMayReview(deps, actor, request, 'deny');
   const why = assertJustified(deps, reason, 'body.reason');
   const closed = await deps.store.closeRequest(

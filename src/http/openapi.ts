@@ -3,7 +3,8 @@
  * validate requests are the schemas that document them.
  */
 import { z } from 'zod';
-import type { AnyRoute } from './route.ts';
+import { CONTENT_TYPES } from '../audit/export.ts';
+import type { AnyRoute, DocumentedHeader } from './route.ts';
 
 type Json = Record<string, unknown>;
 
@@ -29,6 +30,53 @@ const problemSchema: Json = {
 
 const problemBody = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 const oauthBody = { 'application/json': { schema: { $ref: '#/components/schemas/OAuthError' } } };
+
+/** The response headers routes declare (`ResponseSpec.headers`), as documented. */
+const RESPONSE_HEADERS: Record<DocumentedHeader, Json> = {
+  ETag: {
+    description: 'The entity tag of the resource in this answer (RFC 9110 §8.8.3), a quoted string: send it as `If-Match` to change the resource on top of it',
+    schema: { type: 'string', pattern: '^"[^"]*"$' },
+  },
+  Location: { description: 'Where the resource is (RFC 9110 §10.2.2): for a change held for a second administrator, the pending change', schema: { type: 'string' } },
+};
+
+/** The `If-Match` request header of a route that declares `ifMatch`. */
+function ifMatchParameter(r: AnyRoute): Json {
+  return {
+    name: 'If-Match',
+    in: 'header',
+    required: r.ifMatch === 'required',
+    description: 'The ETag of the resource as this request saw it (RFC 9110 §13.1.1; compared strongly, `*` not accepted): the request is refused when the resource has changed since',
+    schema: { type: 'string' },
+  };
+}
+
+/** Media types of the `format` values a route's query can ask for (exports: NDJSON and CSV; reports: JSON or CSV). */
+const FORMAT_TYPES: Record<string, string> = { json: 'application/json', ...Object.fromEntries(Object.entries(CONTENT_TYPES).map(([f, t]) => [f, t.split(';')[0]!])) };
+
+/** The `format` values a route's query declares (an enum), or none. */
+function formatsOf(r: AnyRoute): string[] {
+  if (!r.query) return [];
+  const p = ((schemaOf(r.query, 'input').properties ?? {}) as Record<string, Json>).format;
+  const values = p?.enum;
+  return Array.isArray(values) && values.every((v) => typeof v === 'string' && v in FORMAT_TYPES) ? (values as string[]) : [];
+}
+
+/**
+ * The 200 answer of a route that answers in several formats (a `format`
+ * query parameter): one media type per format. JSON has the declared
+ * schema; NDJSON and CSV are streamed text, downloaded as a file.
+ */
+function formatContent(formats: readonly string[], schema: z.ZodType | undefined): { content: Json; headers?: Json } {
+  const content: Json = {};
+  for (const f of formats) {
+    if (f === 'json') content[FORMAT_TYPES.json!] = schema ? { schema: schemaOf(schema, 'output') } : {};
+    else if (f === 'ndjson') content[FORMAT_TYPES.ndjson!] = { schema: { type: 'string', description: 'One JSON object per line (a row), LF-terminated' } };
+    else if (f === 'csv') content[FORMAT_TYPES.csv!] = { schema: { type: 'string', description: 'RFC 4180 CSV with a header row; structured cells as JSON text; formula-like cells prefixed with a single quote' } };
+  }
+  if (formats.every((f) => f === 'json')) return { content };
+  return { content, headers: { 'Content-Disposition': { description: 'For NDJSON and CSV: `attachment`, with a file name saying what was exported and when', schema: { type: 'string' } } } };
+}
 
 /**
  * The 4xx answers every route of its kind can give, from its declaration:
@@ -72,11 +120,18 @@ export function buildOpenApi(routes: readonly AnyRoute[], info: { version: strin
         parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: p });
       }
     }
+    if (r.ifMatch) parameters.push(ifMatchParameter(r));
+    const formats = formatsOf(r);
     const responses: Record<string, Json> = {};
     for (const [status, resp] of Object.entries(r.responses)) {
-      responses[status] = resp.schema
-        ? { description: resp.description, content: { 'application/json': { schema: schemaOf(resp.schema, 'output') } } }
-        : { description: resp.description };
+      const doc: Json =
+        status === '200' && formats.length
+          ? { description: resp.description, ...formatContent(formats, resp.schema) }
+          : resp.schema
+            ? { description: resp.description, content: { 'application/json': { schema: schemaOf(resp.schema, 'output') } } }
+            : { description: resp.description };
+      if (resp.headers?.length) doc.headers = { ...(doc.headers as Json | undefined), ...Object.fromEntries(resp.headers.map((h) => [h, RESPONSE_HEADERS[h]])) };
+      responses[status] = doc;
     }
     const errorBody = r.errors === 'oauth' ? oauthBody : problemBody;
     for (const [status, description] of Object.entries(derived4xx(r))) responses[status] ??= { description, content: errorBody };

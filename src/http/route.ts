@@ -71,10 +71,19 @@ export interface RouteResult {
   stream?: RouteStream;
 }
 
+/** Response headers /openapi.json knows how to describe (openapi.ts). */
+export type DocumentedHeader =
+  /** The entity tag of the resource in the answer (RFC 9110 §8.8.3): what a later edit sends as If-Match. */
+  | 'ETag'
+  /** Where the created or pending resource is (RFC 9110 §10.2.2). */
+  | 'Location';
+
 /** A documented response. */
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** Headers this answer carries, documented with it (the handler sets them in its result). */
+  headers?: readonly DocumentedHeader[];
 }
 
 /** One route, as mounted and as documented. */
@@ -89,6 +98,12 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   responses: Record<number, ResponseSpec>;
+  /**
+   * The request names the version it is based on in `If-Match` (RFC 9110
+   * §13.1.1), documented as a header parameter; `required`: refused without
+   * it. The refusals (missing, stale) are among `responses` like any other.
+   */
+  ifMatch?: 'required' | 'optional';
   /**
    * Whether the route can change what decisions are made on. Writes (any
    * method but GET) empty this process's fact caches afterwards unless they

@@ -305,6 +305,34 @@ describe('lists', () => {
   });
 });
 
+describe('visibility', () => {
+  it('to-approve leaves out what I approved already; a deny or revoke by someone who may not see the request answers 404 and records nothing; grants are their holder\'s and reviewers\' to see', async () => {
+    const r = await file(ria, {});
+    expect((await approve(apa, r.body.id)).status).toBe(200);
+    const toApprove = async (p: Person) => (await app.call('GET', '/v1/access-requests?view=to-approve', { token: p.token })).body.items.map((x: any) => x.id);
+    expect(await toApprove(apa)).not.toContain(r.body.id);
+    expect(await toApprove(apb)).toContain(r.body.id);
+    expect(await toApprove(ria)).not.toContain(r.body.id);
+
+    const denials = (await auditOf('access_request.deny')).length;
+    const deny = await app.call('POST', `/v1/access-requests/${r.body.id}/deny`, { token: cay.token, body: { reason: 'Not something cardiology should decide on at all.' } });
+    expect(deny.status).toBe(404);
+    expect((await auditOf('access_request.deny')).length).toBe(denials);
+    // A reviewer sees it, but may not decide it: refused (and audited) as not an approver, not hidden.
+    expect((await app.call('POST', `/v1/access-requests/${r.body.id}/deny`, { token: rev.token, body: { reason: 'Reviewers do not decide requests, they only look.' } })).status).toBe(403);
+    expect((await auditOf('access_request.deny')).length).toBe(denials + 1);
+    // Pending: no grant to revoke yet, even for its requester; and to cay it is not there at all.
+    expect((await app.call('POST', `/v1/access-requests/${r.body.id}/revoke`, { token: ria.token, body: { reason: 'Changed my mind about this request.' } })).status).toBe(404);
+    expect((await app.call('POST', `/v1/access-requests/${r.body.id}/revoke`, { token: cay.token, body: { reason: 'Changed my mind about this request.' } })).status).toBe(404);
+
+    const g = await granted();
+    expect((await app.call('GET', `/v1/grants/${g.grant.id}`, { token: ria.token })).status).toBe(200);
+    expect((await app.call('GET', `/v1/grants/${g.grant.id}`, { token: rev.token })).status).toBe(200);
+    // An approver of its scope may revoke it, but reading it is for its holder and reviewers.
+    expect((await app.call('GET', `/v1/grants/${g.grant.id}`, { token: apa.token })).status).toBe(404);
+  });
+});
+
 describe('break-glass', () => {
   it('activates at once with fresh MFA: critical event, immediate signed notification, open review item; emergency purpose only', async () => {
     const before = Date.now();

@@ -69,6 +69,7 @@ describe('a role edit that widens an administrator', () => {
     expect((await call('GET', '/v1/changes?status=pending', bea)).body.items.map((c: { id: string }) => c.id)).toContain(id);
     // A plain person does not see it.
     expect((await call('GET', `/v1/changes/${id}`, carl)).status).toBe(404);
+    expect((await call('GET', '/v1/changes?status=pending', carl)).body.items.map((c: { id: string }) => c.id)).not.toContain(id);
 
     // Ada has roles:assign and a second factor proven just now: only the self-approval check stands in the way.
     await loginAs(app, ada);

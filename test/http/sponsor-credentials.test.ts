@@ -121,6 +121,31 @@ describe("a service's credentials reach only its sponsor", () => {
     expect(ev!.actor_id).toBe(sci.id);
   });
 
+  it("the sponsor's routes list and revoke for the sponsor alone: anyone else is refused and the credential stays live", async () => {
+    await loginAs(app, sci);
+    const c = await app.call('POST', `/v1/me/services/${svcId}/credentials`, { token: sci.token });
+    expect(c.status, JSON.stringify(c.body)).toBe(201);
+    const basic = basicAuth(c.body.client_id, c.body.client_secret);
+    const revoke = (who: Person) => app.call('DELETE', `/v1/me/services/${svcId}/credentials/${c.body.credential_id}`, { token: who.token });
+    // The administrator passes every other check (catalog:write, a fresh second factor); only the sponsor check refuses.
+    for (const who of [other, admin]) {
+      await loginAs(app, who);
+      const r = await revoke(who);
+      expect(r.status, JSON.stringify(r.body)).toBe(403);
+      expect(r.body.code).toBe('not_sponsor');
+      expect((await app.call('GET', `/v1/me/services/${svcId}/credentials`, { token: who.token })).body.code).toBe('not_sponsor');
+    }
+    expect((await tokenRequest(basic)).status).toBe(200);
+    // A person is not a service: neither list nor revoke applies to one.
+    expect((await app.call('GET', `/v1/me/services/${sci.id}/credentials`, { token: sci.token })).status).toBe(400);
+    await loginAs(app, sci);
+    expect((await app.call('DELETE', `/v1/me/services/${sci.id}/credentials/${c.body.credential_id}`, { token: sci.token })).status).toBe(400);
+    expect((await revoke(sci)).status).toBe(204);
+    expect((await tokenRequest(basic)).status).toBe(401);
+    const events = await app.db.sql`SELECT actor_id FROM audit_events WHERE type = 'client_credential.revoked' AND details->>'credential_id' = ${c.body.credential_id}`;
+    expect(events.map((e) => e.actor_id)).toEqual([sci.id]);
+  });
+
   it("a change of sponsor revokes the service's credentials in the same change", async () => {
     await loginAs(app, sci);
     const r = await app.call('POST', `/v1/me/services/${svcId}/credentials`, { token: sci.token });

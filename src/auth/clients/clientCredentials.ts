@@ -12,10 +12,11 @@ import type { RequestMeta } from '../../audit/log.ts';
 import { commitWithEvent } from '../../catalog/commitWithEvent.ts';
 import type { CatalogDeps } from '../../catalog/deps.ts';
 import type { Tx } from '../../db/client.ts';
-import { NotSponsorError, UnauthenticatedError, ValidationError } from '../../errors.ts';
+import { NotSponsorError, UnauthenticatedError } from '../../errors.ts';
 import { permissionsOf, type AuthContext } from '../context.ts';
 import type { AuthDeps } from '../deps.ts';
 import { hashPassword, verifyPassword } from '../password.ts';
+import { assertSponsor } from './assertSponsor.ts';
 import { assertPublicJwk } from './publicJwk.ts';
 import { attemptKeys, attemptSucceeded, reserveAttempt } from '../throttle.ts';
 
@@ -83,8 +84,7 @@ export async function createClientCredential(deps: CatalogDeps, options: CreateC
   try {
     return await commitWithEvent(deps, async (tx) => {
       const service = await deps.catalog.withTx(tx).lockPrincipal(options.principalId);
-      if (service.kind !== 'service') throw new ValidationError('Client credentials are for service principals.', [{ path: 'params.id', message: 'not a service' }]);
-      if (service.sponsor_id !== options.actorId) throw new NotSponsorError({ principalId: service.id, actorId: options.actorId });
+      assertSponsor(service, options.actorId);
       const id = deps.ids();
       const clientId = `svc_${randomBytes(12).toString('base64url')}`;
       await deps.clients.withTx(tx).create({ id, principalId: service.id, clientId, secretHash, jwks: options.jwks ?? null, createdBy: options.actorId });

@@ -8,16 +8,16 @@
 import { z } from 'zod';
 import type { RequestMeta } from '../../audit/log.ts';
 import { createClientCredential } from '../../auth/clients/clientCredentials.ts';
+import { listClientCredentials } from '../../auth/clients/listClientCredentials.ts';
 import { revokeClientCredential } from '../../auth/clients/revokeClientCredential.ts';
 import { addBaa } from '../../catalog/addBaa.ts';
 import { createEntry } from '../../catalog/createEntry.ts';
 import { createPrincipal } from '../../catalog/createPrincipal.ts';
-import { reissueEnrollment } from '../../catalog/reissueEnrollment.ts';
 import { revokeSessions } from '../../catalog/revokeSessions.ts';
 import * as S from '../../catalog/schemas.ts';
 import { updateEntry } from '../../catalog/updateEntry.ts';
 import { updatePrincipal } from '../../catalog/updatePrincipal.ts';
-import { holdRecovery } from '../../changes/holdRecovery.ts';
+import { requestEnrollment } from '../../changes/requestEnrollment.ts';
 import type { AppDeps } from '../deps.ts';
 import { Change, pendingAnswer } from './changes.ts';
 import { defineRoute, type AnyRoute, type RouteAuth } from '../route.ts';
@@ -32,7 +32,7 @@ const UuidParams = z.strictObject({ id: z.uuid() });
  * The four routes every catalog collection has: list, create, get, update.
  * Each resource supplies its schemas and store calls.
  */
-function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
+function collection<C, U, Item extends z.ZodType>(o: {
   path: string;
   tag: string;
   name: string;
@@ -45,10 +45,9 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
   writeAuth?: RouteAuth;
   list: (page: S.PageRequest) => Promise<S.Page<unknown>>;
   get: (id: string) => Promise<unknown>;
+  /** Operations that commit the change with its audit event (src/catalog, src/auth). */
   add: (body: C, actor: string, meta: RequestMeta) => Promise<unknown>;
   patch: (id: string, body: U, actor: string, meta: RequestMeta) => Promise<unknown>;
-  /** add and patch are operations that commit their own audit event with the change (otherwise the route records one after them). */
-  ownEvents?: boolean;
 }): AnyRoute[] {
   return [
     defineRoute({
@@ -69,12 +68,7 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
       auth: o.writeAuth ?? write,
       body: o.create,
       responses: { 201: { description: 'Created', schema: o.createdItem ?? o.item }, 409: { description: 'Already exists' } },
-      handler: async ({ body, auth, meta }) => {
-        const created = (await o.add(body, auth!.principalId, meta)) as { id: string };
-        if (o.ownEvents) return { status: 201, body: created };
-        await deps.audit.record({ type: `catalog.${o.name}.created`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: created.id, after: body as Record<string, unknown> } });
-        return { status: 201, body: created };
-      },
+      handler: async ({ body, auth, meta }) => ({ status: 201, body: await o.add(body, auth!.principalId, meta) }),
     }),
     defineRoute({
       method: 'get',
@@ -95,13 +89,7 @@ function collection<C, U, Item extends z.ZodType>(deps: AppDeps, o: {
       params: o.params,
       body: o.update,
       responses: { 200: { description: 'Updated', schema: o.item }, 404: { description: 'Not found' } },
-      handler: async ({ params, body, auth, meta }) => {
-        if (o.ownEvents) return { body: await o.patch(params.id, body, auth!.principalId, meta) };
-        const before = await o.get(params.id);
-        const after = await o.patch(params.id, body, auth!.principalId, meta);
-        await deps.audit.record({ type: `catalog.${o.name}.updated`, outcome: 'success', actorId: auth!.principalId, meta, details: { id: params.id, before, after } });
-        return { body: after };
-      },
+      handler: async ({ params, body, auth, meta }) => ({ body: await o.patch(params.id, body, auth!.principalId, meta) }),
     }),
   ];
 }
@@ -111,7 +99,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
   const c = deps.catalog;
   const ch = deps.catalogOps;
   return [
-    ...collection(deps, {
+    ...collection({
       path: '/v1/projects',
       tag: 'projects',
       name: 'project',
@@ -121,11 +109,10 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.ProjectUpdate,
       list: (p) => c.listProjects(p),
       get: (id) => c.getProject(id),
-      ownEvents: true,
       add: (body, actorId, meta) => createEntry(ch, { kind: 'project', body, actorId, meta }),
       patch: (id, body, actorId, meta) => updateEntry(ch, { kind: 'project', id, body, actorId, meta }),
     }),
-    ...collection(deps, {
+    ...collection({
       path: '/v1/vendors',
       tag: 'vendors',
       name: 'vendor',
@@ -135,7 +122,6 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.VendorUpdate,
       list: (p) => c.listVendors(p),
       get: (id) => c.getVendor(id),
-      ownEvents: true,
       add: (body, actorId, meta) => createEntry(ch, { kind: 'vendor', body, actorId, meta }),
       patch: (id, body, actorId, meta) => updateEntry(ch, { kind: 'vendor', id, body, actorId, meta }),
     }),
@@ -150,7 +136,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 201: { description: 'Recorded', schema: S.Baa } },
       handler: async ({ params, body, auth, meta }) => ({ status: 201, body: await addBaa(ch, { vendorId: params.id, body, actorId: auth!.principalId, meta }) }),
     }),
-    ...collection(deps, {
+    ...collection({
       path: '/v1/principals',
       tag: 'principals',
       name: 'principal',
@@ -163,7 +149,6 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.PrincipalUpdate,
       list: (p) => c.listPrincipals(p),
       get: (id) => c.getPrincipal(id),
-      ownEvents: true,
       // A new person receives a one-time enrollment secret, shown only in this answer.
       add: (body, actorId, meta) => createPrincipal(ch, { body, actorId, meta }),
       // Disabling ends every session; a new sponsor revokes the service's credentials.
@@ -178,13 +163,13 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       params: UuidParams,
       responses: {
         201: { description: 'Issued; shown once', schema: z.object({ secret: z.string(), expires_at: z.string() }) },
-        202: { description: 'A recovery: held for a second administrator, who receives the secret on approval', schema: Change },
+        202: { description: 'A recovery: held for a second administrator, who receives the secret on approval', schema: Change, headers: ['Location'] },
       },
       handler: async ({ params, auth, meta }) => {
-        // Whoever holds a recovery secret can become the person: no one alone (src/changes/holdRecovery.ts).
-        const held = await holdRecovery(deps.changes, { auth: auth!, meta, principalId: params.id });
-        if (held) return pendingAnswer(held, deps.clock.now());
-        return { status: 201, body: await reissueEnrollment(ch, { principalId: params.id, actorId: auth!.principalId, meta }) };
+        // Whoever holds a recovery secret can become the person: no one alone (src/changes/requestEnrollment.ts).
+        const r = await requestEnrollment(deps.changes, { auth: auth!, meta, principalId: params.id });
+        if (r.status === 'pending') return pendingAnswer(r.change, deps.clock.now());
+        return { status: 201, body: r.enrollment };
       },
     }),
     defineRoute({
@@ -213,7 +198,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       auth: read,
       params: UuidParams,
       responses: { 200: { description: 'Credentials', schema: CredentialList } },
-      handler: async ({ params }) => ({ body: { items: await deps.auth.clients.list(params.id) } }),
+      handler: async ({ params }) => ({ body: { items: await listClientCredentials(ch, { principalId: params.id }) } }),
     }),
     defineRoute({
       method: 'delete',
@@ -238,7 +223,7 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       responses: { 200: { description: 'Sessions ended', schema: z.object({ revoked: z.number().int() }) } },
       handler: async ({ params, auth, meta }) => ({ body: await revokeSessions(ch, { principalId: params.id, actorId: auth!.principalId, meta }) }),
     }),
-    ...collection(deps, {
+    ...collection({
       path: '/v1/datasets',
       tag: 'datasets',
       name: 'dataset',
@@ -250,7 +235,6 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       update: S.DatasetUpdate,
       list: (p) => c.listDatasets(p),
       get: (id) => c.getDataset(id),
-      ownEvents: true,
       add: (body, actorId, meta) => createEntry(ch, { kind: 'dataset', body, actorId, meta }),
       patch: (id, body, actorId, meta) => updateEntry(ch, { kind: 'dataset', id, body, actorId, meta }),
     }),

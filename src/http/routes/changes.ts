@@ -2,17 +2,16 @@
  * Dual control over HTTP: pending changes, their diffs, approval by a second
  * administrator with fresh MFA, rejection and withdrawal. A change is
  * visible to its proposer, to holders of the permission that approves it
- * (`roles:assign` for role changes, `policy:write` for policy pushes) and to
- * security reviewers (`audit:read`); to anyone else it does not exist.
+ * (`roles:assign` for role changes, `policy:write` for policy pushes,
+ * `catalog:write` for recoveries) and to security reviewers (`audit:read`);
+ * to anyone else it does not exist (src/changes/visibility.ts).
  */
 import { z } from 'zod';
-import type { AuthContext } from '../../auth/context.ts';
 import { approveChange } from '../../changes/approveChange.ts';
 import { showChange } from '../../changes/deps.ts';
-import { approvingPermission } from '../../changes/privilege.ts';
 import { rejectChange } from '../../changes/rejectChange.ts';
 import type { PendingChange } from '../../changes/store.ts';
-import { NotFoundError } from '../../errors.ts';
+import { listVisibleChanges, loadVisibleChange } from '../../changes/visibility.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, storableText, type AnyRoute, type RouteResult } from '../route.ts';
 
@@ -47,11 +46,6 @@ export function pendingAnswer(c: PendingChange, now: Date): RouteResult {
   return { status: 202, headers: { Location: `/v1/changes/${c.id}` }, body: view(c, now) };
 }
 
-/** Whether the caller may see a change. */
-function visible(auth: AuthContext, c: PendingChange): boolean {
-  return c.proposer_id === auth.principalId || auth.permissions.has(approvingPermission(c.kind)) || auth.permissions.has('audit:read');
-}
-
 const Params = z.strictObject({ id: z.uuid() });
 const session = { kind: 'session' } as const;
 
@@ -68,9 +62,9 @@ export function changeRoutes(deps: AppDeps): AnyRoute[] {
       query: z.strictObject({ status: Status.optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.uuid().optional() }),
       responses: { 200: { description: 'A page of changes', schema: z.object({ items: z.array(Change), next_cursor: z.string().nullable() }) } },
       handler: async ({ query, auth }) => {
+        const page = await listVisibleChanges(d, auth!, { limit: query.limit, before: query.cursor, status: query.status });
         const now = deps.clock.now();
-        const page = await d.store.list({ limit: query.limit, before: query.cursor, status: query.status, now });
-        return { body: { items: page.items.filter((c) => visible(auth!, c)).map((c) => view(c, now)), next_cursor: page.next_cursor } };
+        return { body: { items: page.items.map((c) => view(c, now)), next_cursor: page.next_cursor } };
       },
     }),
     defineRoute({
@@ -81,11 +75,7 @@ export function changeRoutes(deps: AppDeps): AnyRoute[] {
       auth: session,
       params: Params,
       responses: { 200: { description: 'The change', schema: Change }, 404: { description: 'No such change (or not visible to the caller)' } },
-      handler: async ({ params, auth }) => {
-        const c = await d.store.get(params.id);
-        if (!c || !visible(auth!, c)) throw new NotFoundError(`Change ${params.id}`);
-        return { body: view(c, deps.clock.now()) };
-      },
+      handler: async ({ params, auth }) => ({ body: view(await loadVisibleChange(d, auth!, params.id), deps.clock.now()) }),
     }),
     defineRoute({
       method: 'post',

@@ -1,17 +1,21 @@
 /**
  * Just-in-time access: requests and their approval, grants, and
- * break-glass with its after-the-fact review.
+ * break-glass with its after-the-fact review. Who may see and list what is
+ * decided in src/grants/ (visibility.ts, listRequests.ts, listGrants.ts);
+ * here are the schemas and how a request or grant reads as of now.
  */
 import { z } from 'zod';
 import type { AuthContext } from '../../auth/context.ts';
 import { decodeCursor, encodeCursor } from '../../catalog/postgres.ts';
-import { ForbiddenError, NotFoundError } from '../../errors.ts';
 import { activateBreakGlass, closeBreakGlassReview } from '../../grants/breakGlass.ts';
 import { approvalsInForce } from '../../grants/approvalsInForce.ts';
-import { holdsRoleIn, resolveScope } from '../../grants/deps.ts';
+import { listGrants, type ListGrantsOptions } from '../../grants/listGrants.ts';
+import { listRequests } from '../../grants/listRequests.ts';
 import { requestAccess } from '../../grants/requestAccess.ts';
+import { revokeRequestGrant } from '../../grants/revokeRequestGrant.ts';
 import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
-import type { AccessRequest, Grant, GrantFilter } from '../../grants/store.ts';
+import type { AccessRequest, Grant } from '../../grants/store.ts';
+import { loadVisibleGrant, loadVisibleRequest } from '../../grants/visibility.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, storableText, type AnyRoute } from '../route.ts';
 
@@ -111,23 +115,12 @@ function historyOf(r: AccessRequest, g: Grant | undefined, now: Date): z.infer<t
 export function grantRoutes(deps: AppDeps): AnyRoute[] {
   const g = deps.grants;
   const actor = (auth: AuthContext | undefined, meta: { ip: string | undefined; requestId: string | undefined }) => ({ auth: auth!, meta });
-  const reviewer = (auth: AuthContext) => auth.permissions.has('access:review');
 
-  /** May this caller see the request? Its requester, reviewers, and those who may approve it. */
-  const visible = async (auth: AuthContext, r: AccessRequest): Promise<boolean> => {
-    if (r.requester_id === auth.principalId || reviewer(auth)) return true;
-    const limit = deps.grants.policy.current().accessLimits.get(r.role_id);
-    if (!limit) return false;
-    const scope = await resolveScope(g, { project: r.project_id, dataset: r.dataset_id });
-    return holdsRoleIn(g, auth.principalId, limit.approverRoles, scope.project);
-  };
-
-  /** One page of grants, newest first, with their state now. */
-  const grantPage = async (page: { limit: number; cursor?: string | undefined }, filter: Omit<GrantFilter, 'limit' | 'before'>) => {
-    const rows = await g.store.listGrants({ ...filter, limit: page.limit + 1, before: decodeCursor(page.cursor) });
-    const items = rows.slice(0, page.limit);
+  /** One page of grants the caller may list (src/grants/listGrants.ts), newest first, with their state now. */
+  const grantPage = async (auth: AuthContext, page: { limit: number; cursor?: string | undefined }, o: Omit<ListGrantsOptions, 'limit' | 'before'>) => {
+    const r = await listGrants(g, auth, { ...o, limit: page.limit, before: decodeCursor(page.cursor) });
     const now = deps.clock.now();
-    return { items: items.map((x) => showGrant(x, now)), next_cursor: rows.length > page.limit ? encodeCursor(items[items.length - 1]!.id) : null };
+    return { items: r.items.map((x) => showGrant(x, now)), next_cursor: r.nextBefore === null ? null : encodeCursor(r.nextBefore) };
   };
 
   const withHistory = async (stored: AccessRequest) => {
@@ -137,13 +130,6 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
     // What a pending request's approvals are worth now; a decided request was judged when it was decided.
     const discounted = r.status === 'pending' && r.approvals.length ? (await approvalsInForce(g)(r, g.store.approverFacts)).discounted : [];
     return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now), discounted };
-  };
-
-  const loadVisible = async (auth: AuthContext, id: string) => {
-    const r = await g.store.getRequest(id);
-    // Not yours to see looks the same as not there.
-    if (!r || !(await visible(auth, r))) throw new NotFoundError(`Access request ${id}`);
-    return r;
   };
 
   return [
@@ -172,20 +158,9 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       query: ListQuery,
       responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(RequestSchema), next_cursor: z.string().nullable() }) } },
       handler: async ({ query, auth }) => {
-        const me = auth!;
-        if (query.view === 'all' && !reviewer(me)) throw new ForbiddenError('Listing every request is for security reviewers.');
-        const before = decodeCursor(query.cursor);
+        const r = await listRequests(g, auth!, { view: query.view, status: query.status, limit: query.limit, before: decodeCursor(query.cursor) });
         const now = deps.clock.now();
-        const filter = { requesterId: query.view === 'mine' ? me.principalId : undefined, status: query.view === 'to-approve' ? ('pending' as const) : query.status, now, limit: query.limit + 1, before };
-        let rows = (await g.store.listRequests(filter)).map((r) => showRequest(r, now));
-        const more = rows.length > query.limit;
-        rows = rows.slice(0, query.limit);
-        const last = rows[rows.length - 1];
-        if (query.view === 'to-approve') {
-          const mayApprove = await Promise.all(rows.map(async (r) => r.requester_id !== me.principalId && !r.approvals.some((a) => a.approver_id === me.principalId) && (await visible(me, r))));
-          rows = rows.filter((_, i) => mayApprove[i]);
-        }
-        return { body: { items: rows, next_cursor: more && last ? encodeCursor(last.id) : null } };
+        return { body: { items: r.items.map((x) => showRequest(x, now)), next_cursor: r.nextBefore === null ? null : encodeCursor(r.nextBefore) } };
       },
     }),
     defineRoute({
@@ -196,7 +171,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'session' },
       params: IdParams,
       responses: { 200: { description: 'The request', schema: RequestWithHistory }, 404: { description: 'No such request, or not yours to see' } },
-      handler: async ({ params, auth }) => ({ body: await withHistory(await loadVisible(auth!, params.id)) }),
+      handler: async ({ params, auth }) => ({ body: await withHistory(await loadVisibleRequest(g, auth!, params.id)) }),
     }),
     defineRoute({
       method: 'post',
@@ -211,7 +186,6 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
         409: { description: 'The request is no longer pending' },
       },
       handler: async ({ params, body, auth, meta }) => {
-        await loadVisible(auth!, params.id);
         const r = await approveRequest(g, actor(auth, meta), params.id, body.comment);
         return { body: { ...(await withHistory(r.request)), counted: r.counted, discounted: r.discounted } };
       },
@@ -225,10 +199,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       params: IdParams,
       body: z.strictObject({ reason: Reason }),
       responses: { 200: { description: 'Denied', schema: RequestWithHistory }, 409: { description: 'The request is no longer pending' } },
-      handler: async ({ params, body, auth, meta }) => {
-        await loadVisible(auth!, params.id);
-        return { body: await withHistory(await denyRequest(g, actor(auth, meta), params.id, body.reason)) };
-      },
+      handler: async ({ params, body, auth, meta }) => ({ body: await withHistory(await denyRequest(g, actor(auth, meta), params.id, body.reason)) }),
     }),
     defineRoute({
       method: 'post',
@@ -249,12 +220,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       params: IdParams,
       body: z.strictObject({ reason: Reason }),
       responses: { 200: { description: 'Revoked', schema: RequestWithHistory }, 409: { description: 'No active grant' } },
-      handler: async ({ params, body, auth, meta }) => {
-        const r = await loadVisible(auth!, params.id);
-        if (!r.grant_id) throw new NotFoundError(`Grant of access request ${params.id}`);
-        await revokeGrant(g, actor(auth, meta), r.grant_id, body.reason);
-        return { body: await withHistory((await g.store.getRequest(params.id))!) };
-      },
+      handler: async ({ params, body, auth, meta }) => ({ body: await withHistory(await revokeRequestGrant(g, actor(auth, meta), params.id, body.reason)) }),
     }),
     defineRoute({
       method: 'get',
@@ -269,15 +235,9 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
         cursor: z.string().max(200).optional(),
       }),
       responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(GrantSchema), next_cursor: z.string().nullable() }) } },
-      handler: async ({ query, auth }) => {
-        if (query.view === 'all' && !reviewer(auth!)) throw new ForbiddenError('Listing every grant is for security reviewers.');
-        return {
-          body: await grantPage(query, {
-            principalId: query.view === 'mine' ? auth!.principalId : undefined,
-            breakGlass: query.break_glass === undefined ? undefined : query.break_glass === 'true',
-          }),
-        };
-      },
+      handler: async ({ query, auth }) => ({
+        body: await grantPage(auth!, query, { view: query.view, breakGlass: query.break_glass === undefined ? undefined : query.break_glass === 'true' }),
+      }),
     }),
     defineRoute({
       method: 'get',
@@ -287,11 +247,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'session' },
       params: IdParams,
       responses: { 200: { description: 'The grant', schema: GrantSchema }, 404: { description: 'No such grant, or not yours to see' } },
-      handler: async ({ params, auth }) => {
-        const grant = await g.store.getGrant(params.id);
-        if (!grant || (grant.principal_id !== auth!.principalId && !reviewer(auth!))) throw new NotFoundError(`Grant ${params.id}`);
-        return { body: showGrant(grant, deps.clock.now()) };
-      },
+      handler: async ({ params, auth }) => ({ body: showGrant(await loadVisibleGrant(g, auth!, params.id), deps.clock.now()) }),
     }),
     defineRoute({
       method: 'post',
@@ -322,9 +278,7 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'session' },
       query: z.strictObject({ review: z.enum(['open', 'closed']).optional(), limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().max(200).optional() }),
       responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(GrantSchema), next_cursor: z.string().nullable() }) } },
-      handler: async ({ query, auth }) => {
-        return { body: await grantPage(query, { principalId: reviewer(auth!) ? undefined : auth!.principalId, breakGlass: true, reviewStatus: query.review }) };
-      },
+      handler: async ({ query, auth }) => ({ body: await grantPage(auth!, query, { view: 'visible', breakGlass: true, reviewStatus: query.review }) }),
     }),
     defineRoute({
       method: 'post',

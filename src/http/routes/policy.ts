@@ -6,22 +6,24 @@
  * after. Reads, validation and simulation need `policy:read`; a
  * simulation's examples are logged requests and need `audit:read` as well,
  * and every simulation is audited. Checks and simulations run in worker
- * threads under the limits of CUSTOS_POLICY_CHECK_*.
+ * threads under the limits of CUSTOS_POLICY_CHECK_*. The rules are in the
+ * operations of src/policy/ (updatePolicy, rollbackPolicy, pushPolicy,
+ * validateCandidate, simulateCandidate).
  */
 import { z } from 'zod';
-import type { RequestMeta } from '../../audit/log.ts';
-import type { AuthContext } from '../../auth/context.ts';
-import { holdPolicyPush } from '../../changes/holdPolicyPush.ts';
-import { ConflictError, CustosError, PreconditionRequiredError, ValidationError } from '../../errors.ts';
-import { compilePolicy, PolicyInvalidError } from '../../policy/compile.ts';
+import type { PolicyDeps } from '../../policy/deps.ts';
+import { latestVersion } from '../../policy/deps.ts';
 import { diffPolicies } from '../../policy/diff.ts';
-import { sourcesOf } from '../../policy/loadLivePolicy.ts';
-import { roleGraph } from '../../policy/loadPolicy.ts';
-import { simulatePolicy } from '../../policy/simulate.ts';
-import { policyEtag, type PolicyFiles, type PolicyVersion } from '../../policy/store.ts';
+import type { PushPolicyResult } from '../../policy/pushPolicy.ts';
+import { rollbackPolicy } from '../../policy/rollbackPolicy.ts';
+import { simulateCandidate, type SimulationDeps } from '../../policy/simulateCandidate.ts';
+import { policyEtag, type PolicyVersion } from '../../policy/store.ts';
+import { updatePolicy } from '../../policy/updatePolicy.ts';
+import { validateCandidate } from '../../policy/validateCandidate.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, storableText, type AnyRoute } from '../route.ts';
-import { pendingAnswer } from './changes.ts';
+import { defineRoute, storableText, type AnyRoute, type ResponseSpec, type RouteResult } from '../route.ts';
+import { Change, pendingAnswer } from './changes.ts';
+import { PolicyDiffBody, PushedVersion, SimulationBody, ValidationBody, VersionBody, VersionPage } from './policySchemas.ts';
 
 const read = { kind: 'permission', permission: 'policy:read' } as const;
 const write = { kind: 'permission', permission: 'policy:write', stepUp: true } as const;
@@ -40,90 +42,32 @@ const PolicyEdit = z.strictObject({
   comment: storableText(2000).optional(),
 });
 
-const VersionBody = z.object({
-  version: z.number(),
-  digest: z.string(),
-  documents: z.record(z.string(), z.string()),
-  tests: z.record(z.string(), z.string()),
-  author_id: z.string().nullable(),
-  created_at: z.string(),
-  comment: z.string().nullable(),
-  rollback_of: z.number().nullable(),
-});
+/** The answers of an edit or a rollback that passed its gate. */
+const pushed: Record<200 | 202, ResponseSpec> = {
+  200: { description: 'The new version, in force', schema: PushedVersion, headers: ['ETag'] },
+  202: { description: 'Held for a second administrator: the push changes or removes test files (the pending change)', schema: Change, headers: ['Location'] },
+};
 
 /** The version as the API shows it. */
 function show(v: PolicyVersion, live?: string) {
   return { ...v, etag: policyEtag(v), ...(live ? { live_snapshot: live } : {}) };
 }
 
+/** The answer of a push: the new version with its ETag, or 202 with the held change. */
+function pushAnswer(r: PushPolicyResult, now: Date): RouteResult {
+  if (r.status === 'pending') return pendingAnswer(r.change, now);
+  return { headers: { ETag: policyEtag(r.version) }, body: { ...show(r.version, r.liveSnapshot), changed_rules: r.changedRules, reloaded: r.reloaded } };
+}
+
+/** The If-Match header (node joins repeated ones into one list). */
+const ifMatchOf = (headers: { 'if-match'?: string | undefined }) => headers['if-match'];
+
 /** All policy routes. */
 export function policyRoutes(deps: AppDeps): AnyRoute[] {
   const { store } = deps.policies;
   const holder = deps.decisions.policy;
-
-  const latest = async (): Promise<PolicyVersion> => {
-    const v = await store.latest();
-    // The store is seeded at start-up; an empty one means start-up has not finished.
-    if (!v) throw new ConflictError('No policy version exists yet.');
-    return v;
-  };
-
-  const refuse = (auth: AuthContext, meta: RequestMeta, type: string, details: Record<string, unknown>) =>
-    deps.audit.record({ type, outcome: 'failure', actorId: auth.principalId, meta, details });
-
-  /** Gates, stores and announces a new version; audits the outcome either way. */
-  const push = async (o: { auth: AuthContext; meta: RequestMeta; base: PolicyVersion; documents: PolicyFiles; tests: PolicyFiles; comment?: string | undefined; rollbackOf?: number; type: string }) => {
-    const before = { version: o.base.version, digest: o.base.digest };
-    const roles = await roleGraph(deps.catalog);
-    try {
-      await deps.policies.checker.assertPasses({ documents: o.documents, tests: o.tests, roles });
-    } catch (err) {
-      if (err instanceof CustosError) {
-        const failures = (err as { report?: { failures: { file: string; case: string | null }[] } }).report?.failures;
-        await refuse(o.auth, o.meta, `${o.type}_refused`, {
-          reason: err.code,
-          before,
-          ...(err instanceof PolicyInvalidError ? { issues: err.issues.slice(0, 20) } : {}),
-          ...(failures ? { failing_cases: failures.slice(0, 20).map((f) => `${f.file}: ${f.case ?? '(file)'}`) } : {}),
-          rollback_of: o.rollbackOf ?? null,
-        });
-      }
-      throw err;
-    }
-    // A passing push that changes or removes test files waits for a second administrator (src/changes/holdPolicyPush.ts).
-    const held = await holdPolicyPush(deps.changes, o);
-    if (held) return pendingAnswer(held, deps.clock.now());
-    let created: PolicyVersion;
-    let changedRules: string[] = [];
-    try {
-      // The new version and its audit event commit together, or neither does.
-      created = await store.create({ basedOn: o.base.version, documents: o.documents, tests: o.tests, authorId: o.auth.principalId, comment: o.comment ?? null, rollbackOf: o.rollbackOf ?? null, at: deps.clock.now() }, (tx, v) => {
-        changedRules = diffPolicies(o.base, v).changed_rules;
-        return deps.audit.recordIn(tx, {
-          type: o.type,
-          outcome: 'success',
-          actorId: o.auth.principalId,
-          meta: o.meta,
-          details: { before, after: { version: v.version, digest: v.digest }, changed_rules: changedRules, rollback_of: o.rollbackOf ?? null, comment: o.comment ?? null },
-        });
-      });
-    } catch (err) {
-      if (err instanceof ConflictError) await refuse(o.auth, o.meta, `${o.type}_refused`, { reason: 'conflict', before, rollback_of: o.rollbackOf ?? null });
-      throw err;
-    }
-    // This replica swaps at once; the others on the NOTIFY of the insert.
-    const reloaded = await holder.reload();
-    return {
-      headers: { ETag: policyEtag(created) },
-      body: { ...show(created, holder.current().version), changed_rules: changedRules, reloaded: reloaded.ok },
-    };
-  };
-
-  const ifMatch = (header: string | undefined, current: PolicyVersion) => {
-    if (!header) throw new ConflictError(`An edit must send If-Match with the ETag of the version it is based on (current: ${policyEtag(current)}).`);
-    const tags = header.split(',').map((t) => t.trim());
-    if (!tags.includes(policyEtag(current))) throw new ConflictError(`The policy has changed since you read it (current: ${policyEtag(current)}): reload it and reapply your edit.`);
-  };
+  const ops: PolicyDeps = { store, checker: deps.policies.checker, catalog: deps.catalog, changes: deps.changes, audit: deps.audit, clock: deps.clock, holder };
+  const simulation: SimulationDeps = { ...ops, replay: deps.policies.replay, facts: deps.policies.facts, limits: deps.policies.limits };
 
   return [
     defineRoute({
@@ -132,9 +76,9 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'The live policy version: rule documents, test files, author, time (with an ETag)',
       tag: 'policy',
       auth: read,
-      responses: { 200: { description: 'The latest version', schema: VersionBody } },
+      responses: { 200: { description: 'The latest version', schema: VersionBody, headers: ['ETag'] } },
       handler: async () => {
-        const v = await latest();
+        const v = await latestVersion(store);
         return { headers: { ETag: policyEtag(v) }, body: show(v, holder.current().version) };
       },
     }),
@@ -144,23 +88,16 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Create the next policy version (If-Match required; the candidate must compile and pass its tests)',
       tag: 'policy',
       auth: write,
+      ifMatch: 'required',
       body: PolicyEdit,
       responses: {
-        200: { description: 'The new version', schema: VersionBody },
-        202: { description: 'Held for a second administrator: the push changes or removes test files (a pending change)' },
+        ...pushed,
         409: { description: 'Missing or stale If-Match, or a concurrent edit won' },
-        422: { description: 'The policy does not compile (`issues`) or its tests fail (`failures`)' },
+        422: { description: 'The policy does not compile (`issues`), its tests fail (`failures`), a test file is over a cap, or the check ran out of time or memory' },
+        503: { description: 'Every policy check worker is busy (`policy_check_busy`), or the audit log cannot record the edit (`audit_unavailable`)' },
       },
-      handler: async ({ body, auth, meta, headers }) => {
-        const base = await latest();
-        try {
-          ifMatch(headers['if-match'], base);
-        } catch (err) {
-          await refuse(auth!, meta, 'policy.update_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: headers['if-match']?.slice(0, 100) ?? null });
-          throw err;
-        }
-        return push({ auth: auth!, meta, base, documents: body.documents, tests: body.tests ?? base.tests, comment: body.comment, type: 'policy.updated' });
-      },
+      handler: async ({ body, auth, meta, headers }) =>
+        pushAnswer(await updatePolicy(ops, { auth: auth!, meta, ifMatch: ifMatchOf(headers), documents: body.documents, tests: body.tests, comment: body.comment }), deps.clock.now()),
     }),
     defineRoute({
       method: 'post',
@@ -171,16 +108,11 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       body: PolicyEdit,
       changesFacts: false,
       responses: {
-        200: { description: '`valid`, the issues (document, rule, field) and the test report' },
+        200: { description: '`valid`, the issues (document, rule, field) and the test report', schema: ValidationBody },
         422: { description: 'Test files over a cap (`policy_tests_too_large`, with file and case), or the check ran out of time or memory (`policy_check_limit`)' },
         503: { description: 'Every policy check worker is busy (`policy_check_busy`)' },
       },
-      handler: async ({ body }) => {
-        const base = await latest();
-        // In a worker with a deadline and a heap limit: a costly candidate never stalls the server.
-        const r = await deps.policies.checker.check({ documents: body.documents, tests: body.tests ?? base.tests, roles: await roleGraph(deps.catalog) });
-        return { body: { valid: r.compiles && (r.tests?.ok ?? false), compiles: r.compiles, rules: r.rules, issues: r.issues, tests: r.tests } };
-      },
+      handler: async ({ body }) => ({ body: await validateCandidate(ops, { documents: body.documents, tests: body.tests }) }),
     }),
     defineRoute({
       method: 'get',
@@ -189,7 +121,7 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'policy',
       auth: read,
       query: z.strictObject({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().regex(/^\d{1,10}$/).optional() }),
-      responses: { 200: { description: 'A page of versions (without file contents)' } },
+      responses: { 200: { description: 'A page of versions (file names, not their contents)', schema: VersionPage } },
       handler: async ({ query }) => ({ body: await store.list({ limit: query.limit, before: query.cursor === undefined ? undefined : Number(query.cursor) }) }),
     }),
     defineRoute({
@@ -199,7 +131,7 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       tag: 'policy',
       auth: read,
       params: z.strictObject({ n: VersionNumber }),
-      responses: { 200: { description: 'The version', schema: VersionBody }, 404: { description: 'No such version' } },
+      responses: { 200: { description: 'The version', schema: VersionBody, headers: ['ETag'] }, 404: { description: 'No such version' } },
       handler: async ({ params }) => {
         const v = await store.get(params.n);
         return { headers: { ETag: policyEtag(v) }, body: show(v) };
@@ -211,41 +143,31 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'What changed between two versions: rules added, removed and changed per document, and unified diffs',
       tag: 'policy',
       auth: read,
-      query: z.strictObject({ from: VersionNumber, to: VersionNumber.optional() }),
-      responses: { 200: { description: 'The differences' }, 404: { description: 'No such version' } },
+      query: z.strictObject({ from: VersionNumber, to: VersionNumber.optional().describe('default: the latest') }),
+      responses: { 200: { description: 'The differences', schema: PolicyDiffBody }, 404: { description: 'No such version' } },
       handler: async ({ query }) => {
-        const [a, b] = await Promise.all([store.get(query.from), query.to === undefined ? latest() : store.get(query.to)]);
+        const [a, b] = await Promise.all([store.get(query.from), query.to === undefined ? latestVersion(store) : store.get(query.to)]);
         return { body: { from: a.version, to: b.version, ...diffPolicies(a, b) } };
       },
     }),
     defineRoute({
       method: 'post',
       path: '/v1/policy/rollback',
-      summary: 'Create a new version whose content equals an earlier one (gated by its tests like any edit)',
+      summary: 'Create a new version whose content equals an earlier one (If-Match required; gated by its tests like any edit)',
       tag: 'policy',
       auth: write,
+      ifMatch: 'required',
       body: z.strictObject({ version: z.number().int().min(1), comment: storableText(2000).optional() }),
       responses: {
-        200: { description: 'The new version', schema: VersionBody },
-        202: { description: 'Held for a second administrator: the rollback changes or removes test files (a pending change)' },
+        ...pushed,
         404: { description: 'No such version' },
         409: { description: 'Stale If-Match, or a concurrent edit won' },
-        428: { description: 'If-Match is missing: a rollback names the version it replaces, like any edit' },
         422: { description: 'The earlier version no longer compiles or passes its tests (e.g. against today’s role graph)' },
+        428: { description: 'If-Match is missing: a rollback names the version it replaces, like any edit (`precondition_required`)' },
+        503: { description: 'Every policy check worker is busy (`policy_check_busy`), or the audit log cannot record the rollback (`audit_unavailable`)' },
       },
-      handler: async ({ body, auth, meta, headers }) => {
-        const base = await latest();
-        // Like PUT: a rollback replaces the version its author saw, never one edited since (no lost update).
-        try {
-          if (headers['if-match'] === undefined) throw new PreconditionRequiredError(`A rollback must send If-Match with the ETag of the version it replaces (current: ${policyEtag(base)}).`);
-          ifMatch(headers['if-match'], base);
-        } catch (err) {
-          await refuse(auth!, meta, 'policy.rolled_back_refused', { reason: 'precondition', before: { version: base.version, digest: base.digest }, if_match: headers['if-match']?.slice(0, 100) ?? null, rollback_of: body.version });
-          throw err;
-        }
-        const target = await store.get(body.version);
-        return push({ auth: auth!, meta, base, documents: target.documents, tests: target.tests, comment: body.comment ?? `rollback to version ${target.version}`, rollbackOf: target.version, type: 'policy.rolled_back' });
-      },
+      handler: async ({ body, auth, meta, headers }) =>
+        pushAnswer(await rollbackPolicy(ops, { auth: auth!, meta, ifMatch: ifMatchOf(headers), version: body.version, comment: body.comment }), deps.clock.now()),
     }),
     defineRoute({
       method: 'post',
@@ -262,51 +184,22 @@ export function policyRoutes(deps: AppDeps): AnyRoute[] {
         examples: z.number().int().min(0).max(20).default(3),
       }),
       responses: {
-        200: { description: 'Flip counts by direction, grouped by rule, principal and dataset; examples (logged requests) only for a caller who may read the decision log (`audit:read`)' },
+        200: { description: 'Flip counts by direction, grouped by rule, principal and dataset; examples (logged requests) only for a caller who may read the decision log (`audit:read`)', schema: SimulationBody },
         400: { description: 'An empty range, or one wider than CUSTOS_POLICY_SIMULATION_MAX_WINDOW_SECONDS' },
         422: { description: 'The candidate does not compile, or a batch ran out of time or memory (`policy_check_limit`)' },
         503: { description: 'Every policy check worker is busy (`policy_check_busy`)' },
       },
-      handler: async ({ body, auth, meta }) => {
-        const now = deps.clock.now();
-        const to = body.to ? new Date(body.to) : now;
-        const from = body.from ? new Date(body.from) : new Date(to.getTime() - 7 * 86_400_000);
-        if (from >= to) throw new ValidationError('The range is empty.', [{ path: 'body.from', message: 'must be before `to`' }]);
-        const maxWindow = deps.policies.limits.simulationMaxWindowSeconds;
-        // A replay reads the decision log: its range is bounded like any log query's cost.
-        if (to.getTime() - from.getTime() > maxWindow * 1000) throw new ValidationError(`The range is wider than ${maxWindow} seconds.`, [{ path: 'body.from', message: `at most ${maxWindow} seconds before \`to\`` }]);
-        // Examples are logged requests (who asked for what, when): a read of the decision log, so they need audit:read.
-        const mayReadLog = auth!.permissions.has('audit:read');
-        const roles = await roleGraph(deps.catalog);
-        // Compiled here for its issues (422); decided in a worker, batch by batch, under the check deadline.
-        const candidate = compilePolicy({ documents: sourcesOf(body.documents), roles, version: 'candidate', conditionLimits: deps.policies.limits.condition });
-        const [base, liveVersion] = [await latest(), holder.current().version];
-        const report = await deps.policies.checker.simulate({ live: { documents: base.documents, roles, version: liveVersion }, candidate: { documents: body.documents, roles, version: candidate.version } }, (decide) =>
-          simulatePolicy({ source: deps.policies.replay, facts: deps.policies.facts, decide, liveVersion, candidateVersion: candidate.version, from, to, limit: body.limit, now, examples: mayReadLog ? body.examples : 0 }),
-        );
-        // §164.312(b) audit controls: a what-if over logged decisions is itself a trace, answered only once recorded.
-        await deps.audit.record({
-          type: 'policy.simulated',
-          outcome: 'success',
-          actorId: auth!.principalId,
+      handler: async ({ body, auth, meta }) => ({
+        body: await simulateCandidate(simulation, {
+          auth: auth!,
           meta,
-          details: {
-            from: report.from,
-            to: report.to,
-            limit: body.limit,
-            replayed: report.replayed,
-            skipped: report.skipped,
-            truncated: report.truncated,
-            unchanged: report.unchanged,
-            flips: report.flips,
-            examples: report.examples.length,
-            examples_withheld: !mayReadLog,
-            live_version: report.live_version,
-            candidate_rules: candidate.rules.length,
-          },
-        });
-        return { body: { ...report, examples_withheld: !mayReadLog } };
-      },
+          documents: body.documents,
+          from: body.from === undefined ? undefined : new Date(body.from),
+          to: body.to === undefined ? undefined : new Date(body.to),
+          limit: body.limit,
+          examples: body.examples,
+        }),
+      }),
     }),
   ];
 }

@@ -12,13 +12,13 @@ import { unassignRole } from '../../changes/unassignRole.ts';
 import { updateRole } from '../../changes/updateRole.ts';
 import * as S from '../../catalog/schemas.ts';
 import type { AppDeps } from '../deps.ts';
-import { defineRoute, type AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute, type ResponseSpec } from '../route.ts';
 import { Change, pendingAnswer } from './changes.ts';
 
 const read = { kind: 'permission', permission: 'catalog:read' } as const;
 const change = { kind: 'permission', permission: 'roles:assign', stepUp: true } as const;
 const SlugParams = z.strictObject({ id: S.Slug });
-const held = { description: 'Held for a second administrator: the pending change', schema: Change };
+const held: ResponseSpec = { description: 'Held for a second administrator: the pending change', schema: Change, headers: ['Location'] };
 
 /** All role and role-assignment routes. */
 export function roleRoutes(deps: AppDeps): AnyRoute[] {

@@ -8,9 +8,9 @@
  */
 import { z } from 'zod';
 import { createClientCredential } from '../../auth/clients/clientCredentials.ts';
+import { listClientCredentials } from '../../auth/clients/listClientCredentials.ts';
 import { revokeClientCredential } from '../../auth/clients/revokeClientCredential.ts';
 import * as S from '../../catalog/schemas.ts';
-import { NotSponsorError, ValidationError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute } from '../route.ts';
 import { CredentialBody, CredentialList, IssuedCredential } from './credentialSchemas.ts';
@@ -20,12 +20,7 @@ const own = { kind: 'session', stepUp: true } as const;
 
 /** The sponsor's routes under /v1/me/services: their services and those services' credentials. */
 export function sponsorRoutes(deps: AppDeps): AnyRoute[] {
-  /** Refuses anyone but the sponsor of this service (reads too: a credential list is the sponsor's business). */
-  const sponsoredBy = async (serviceId: string, actorId: string): Promise<void> => {
-    const p = await deps.catalog.getPrincipal(serviceId);
-    if (p.kind !== 'service') throw new ValidationError('Client credentials are for service principals.', [{ path: 'params.id', message: 'not a service' }]);
-    if (p.sponsor_id !== actorId) throw new NotSponsorError({ principalId: serviceId, actorId });
-  };
+  // Each operation refuses anyone but the service's sponsor (src/auth/clients/assertSponsor.ts).
   return [
     defineRoute({
       method: 'get',
@@ -59,10 +54,7 @@ export function sponsorRoutes(deps: AppDeps): AnyRoute[] {
       auth: { kind: 'session' },
       params: z.strictObject({ id: z.uuid() }),
       responses: { 200: { description: 'Credentials', schema: CredentialList }, 403: { description: '`not_sponsor`' } },
-      handler: async ({ params, auth }) => {
-        await sponsoredBy(params.id, must(auth).principalId);
-        return { body: { items: await deps.auth.clients.list(params.id) } };
-      },
+      handler: async ({ params, auth }) => ({ body: { items: await listClientCredentials(deps.catalogOps, { principalId: params.id, sponsorId: must(auth).principalId }) } }),
     }),
     defineRoute({
       method: 'delete',
@@ -73,9 +65,7 @@ export function sponsorRoutes(deps: AppDeps): AnyRoute[] {
       params: z.strictObject({ id: z.uuid(), credential: z.uuid() }),
       responses: { 204: { description: 'Revoked' }, 403: { description: '`not_sponsor`' } },
       handler: async ({ params, auth, meta }) => {
-        const actorId = must(auth).principalId;
-        await sponsoredBy(params.id, actorId);
-        await revokeClientCredential(deps.catalogOps, { principalId: params.id, credentialId: params.credential, actorId, meta });
+        await revokeClientCredential(deps.catalogOps, { principalId: params.id, credentialId: params.credential, actorId: must(auth).principalId, meta, sponsorOnly: true });
         return { status: 204 };
       },
     }),
