@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { AuthContext } from '../../auth/context.ts';
-import { decodeCursor, encodeCursor } from '../../catalog/postgres.ts';
+import { decodeCursor, encodeCursor } from '../../catalog/cursor.ts';
 import { activateBreakGlass, closeBreakGlassReview } from '../../grants/breakGlass.ts';
 import { approvalsInForce } from '../../grants/approvalsInForce.ts';
 import { listGrants, type ListGrantsOptions } from '../../grants/listGrants.ts';
