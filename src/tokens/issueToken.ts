@@ -1,19 +1,25 @@
 /**
  * The client-credentials grant for training jobs (RFC 6749 §4.4) with
- * RFC 9396 authorization details of type `dataset_access`. The engine
- * decides; the decision and the token's jti, expiry and job are committed in
- * one record before the token is signed and returned, so no token exists
- * without its record. Tokens are RFC 9068 JWTs signed ES256.
+ * RFC 9396 authorization details of type `dataset_access`, in the order it
+ * happens: evaluate the decision, compute the token's expiry, record the
+ * decision with the token's jti, expiry and job, and only then sign. The
+ * record has committed before the token exists, so no token is ever without
+ * its record; a record that cannot be committed means no token (503).
+ * Tokens are RFC 9068 JWTs signed ES256.
  */
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
+import type { DecisionRecord } from '../audit/decisionLog.ts';
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { PURPOSES } from '../catalog/identifiers.ts';
-import { makeDecision, type DecisionDeps } from '../decisions/makeDecision.ts';
+import { evaluate } from '../decisions/evaluate.ts';
+import type { DecisionDeps } from '../decisions/makeDecision.ts';
+import { record, type TokenRecord } from '../decisions/record.ts';
 import { CustosError } from '../errors.ts';
-import type { KeyRing } from './keyRing.ts';
+import type { ActiveKey, KeyRing } from './keyRing.ts';
+import { tokenExpiry, type TokenLifetime } from './tokenExpiry.ts';
 
 /** The error codes of the token endpoint: RFC 6749 §5.2, RFC 9396 §5 (authorization details) and §4.1.2.1 (temporarily unavailable, server error). */
 export type OAuthErrorCode =
@@ -56,11 +62,9 @@ export const JobMetadata = z.strictObject({
   image_digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex>').optional(),
 });
 
-/** Settings of {@link issueToken}. */
-export interface TokenSettings {
+/** Settings of {@link issueToken}: the issuer and the lifetimes. */
+export interface TokenSettings extends TokenLifetime {
   issuer: string;
-  ttlSeconds: number;
-  maxSeconds: number;
 }
 
 /** The token response (RFC 6749 §5.1 plus RFC 9396 §7). */
@@ -90,60 +94,77 @@ export function parseAuthorizationDetails(raw: unknown): z.infer<typeof DatasetA
   return detail.data;
 }
 
+/** The JOSE header of every token (RFC 9068 §2.1); `kid` comes with the key. */
+const HEADER = { alg: 'ES256', typ: 'at+jwt' } as const;
+
 /** Decides, records and (on allow) signs one dataset token for the calling service. */
 export async function issueToken(
   deps: { decisions: DecisionDeps; keys: KeyRing; settings: TokenSettings },
   options: { client: AuthContext; detail: z.infer<typeof DatasetAccess>; job: z.infer<typeof JobMetadata>; meta: RequestMeta },
 ): Promise<TokenResponse> {
-  const { client, detail, job } = options;
+  const { client, detail } = options;
   if (client.via !== 'client') throw new OAuthError('unauthorized_client', 'Only service clients may use this grant.');
+
+  // Evaluate, with the job as the principal (the engine attenuates by its sponsor).
+  const evaluation = await evaluate(deps.decisions, { principalId: client.principalId, datasetId: detail.dataset, action: 'dataset:read', purpose: detail.purpose, columns: detail.columns });
+
+  // Expiry: an allow yields a token unless not one whole second is left.
+  const { decision } = evaluation;
+  const expiresAt = decision.effect === 'allow' ? tokenExpiry(evaluation.at, decision.grantsExpireAt, deps.settings) : undefined;
+  const token: TokenRecord | undefined = expiresAt && { jti: randomUUID(), expiresAt, job: options.job };
+
+  // Record, token included; it resolves only once committed, and if it fails nothing below runs.
+  // The key is in hand first, so no record names a token that could not be signed.
   const key = await deps.keys.activeKey();
-  const jti = randomUUID();
-  const recorded = await makeDecision(
-    deps.decisions,
-    { principalId: client.principalId, datasetId: detail.dataset, action: 'dataset:read', purpose: detail.purpose, columns: detail.columns },
-    {
-      callerId: client.principalId,
-      meta: options.meta,
-      tokenFor: (decision, at) => {
-        // Lifetime: the configured default, never past the cap, nor past any grant the decision relied on.
-        const ceiling = Math.min(at.getTime() + deps.settings.ttlSeconds * 1000, at.getTime() + deps.settings.maxSeconds * 1000, decision.grantsExpireAt ?? Infinity);
-        const expiresAt = new Date(Math.floor(ceiling / 1000) * 1000);
-        // A grant ending within this second leaves no whole second to live: no token, and the record says so.
-        if (Math.floor(expiresAt.getTime() / 1000) <= Math.floor(at.getTime() / 1000)) return undefined;
-        return { jti, expiresAt, job: { ...job } };
-      },
-    },
-  );
-  if (recorded.effect !== 'allow') {
-    throw new OAuthError('access_denied', `decision ${recorded.decisionId}: ${recorded.reasons.join('; ')}`, { decisionId: recorded.decisionId });
-  }
-  if (!recorded.token) throw new OAuthError('access_denied', `decision ${recorded.decisionId}: the grant it relies on ends now`);
+  const recorded = await record(deps.decisions, evaluation, { callerId: client.principalId, requestId: options.meta.requestId, release: token !== undefined, token });
+  if (!token) throw refusal(recorded);
+
+  // Sign.
+  return signed(deps.settings.issuer, key, client, detail, options.job, recorded, token);
+}
+
+/** access_denied for a recorded decision that yields no token: a deny (with every unmet requirement), or an allow whose grant ends within this second. */
+function refusal(recorded: DecisionRecord): OAuthError {
+  const why = recorded.decision.effect === 'allow' ? 'the grant it relies on ends now' : recorded.decision.reasons.join('; ');
+  return new OAuthError('access_denied', `decision ${recorded.id}: ${why}`, { decisionId: recorded.id });
+}
+
+/** The RFC 9068 token of a recorded allow, signed, in its response. */
+function signed(
+  issuer: string,
+  key: ActiveKey,
+  client: AuthContext,
+  detail: z.infer<typeof DatasetAccess>,
+  job: z.infer<typeof JobMetadata>,
+  recorded: DecisionRecord,
+  token: TokenRecord,
+): TokenResponse {
+  const { decision, input } = recorded;
   const iat = Math.floor(recorded.at.getTime() / 1000);
-  const exp = Math.floor(recorded.token.expiresAt.getTime() / 1000);
-  const granted = { ...detail, columns: recorded.grantedColumns };
-  const sponsor = recorded.input.principal.sponsor?.id;
+  const exp = token.expiresAt.getTime() / 1000;
+  const details = [{ ...detail, columns: decision.grantedColumns }];
+  const sponsor = input.principal.sponsor?.id;
   // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; `typ: at+jwt` in the header.
   const claims: Record<string, unknown> = {
-    iss: deps.settings.issuer,
+    iss: issuer,
     sub: client.principalId,
     // The dataset's configured audience, from the facts the decision was made on (no second lookup).
-    aud: recorded.input.dataset.audience,
+    aud: input.dataset.audience,
     iat,
     nbf: iat,
     exp,
-    jti,
+    jti: token.jti,
     client_id: client.clientId ?? client.principalName,
-    authorization_details: [granted],
+    authorization_details: details,
     purpose: detail.purpose,
-    decision_id: recorded.decisionId,
+    decision_id: recorded.id,
     job,
     ...(sponsor ? { sponsor } : {}),
-    ...(recorded.grantIds.length ? { grant_ids: recorded.grantIds } : {}),
-    ...(recorded.obligations.length ? { obligations: recorded.obligations } : {}),
-    ...(recorded.breakGlass ? { break_glass: true } : {}),
+    ...(decision.grantIds.length ? { grant_ids: decision.grantIds } : {}),
+    ...(decision.obligations.length ? { obligations: decision.obligations } : {}),
+    ...(decision.breakGlass ? { break_glass: true } : {}),
   };
-  // iat is ours (the decision's time), which jsonwebtoken keeps when present.
-  const token = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', keyid: key.kid, header: { alg: 'ES256', typ: 'at+jwt' } });
-  return { access_token: token, token_type: 'Bearer', expires_in: exp - iat, authorization_details: [granted] };
+  // iat is ours (the decision's time), which jsonwebtoken keeps when present; the claims are built for this call alone, so no copy.
+  const accessToken = jwt.sign(claims, key.privateKey, { algorithm: 'ES256', keyid: key.kid, header: HEADER, mutatePayload: true });
+  return { access_token: accessToken, token_type: 'Bearer', expires_in: exp - iat, authorization_details: details };
 }
