@@ -21,6 +21,9 @@ import { defineRoute, type AnyRoute } from '../route.ts';
 
 const OAuthErrorBody = z.object({ error: z.string(), error_description: z.string().optional() });
 
+/** RFC 6749 §5.1: a token response must not be stored or cached. */
+const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+
 /** OAuth routes. */
 export function oauthRoutes(deps: AppDeps): AnyRoute[] {
   const issuer = deps.settings.publicUrl;
@@ -75,11 +78,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         413: { description: 'invalid_request: the body is too large', schema: OAuthErrorBody },
         503: { description: 'temporarily_unavailable', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, res, meta }) => {
-        const token = await issueToken(tokenDeps, { authorization: req.headers.authorization, form: body, meta });
-        res.setHeader('Pragma', 'no-cache');
-        return { body: token };
-      },
+      handler: async ({ body, headers, meta }) => ({ body: await issueToken(tokenDeps, { authorization: headers.authorization, form: body, meta }), headers: NO_STORE }),
     }),
     defineRoute({
       method: 'post',
@@ -97,8 +96,8 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         401: { description: 'invalid_client', schema: OAuthErrorBody },
         403: { description: 'unauthorized_client: not a resource server', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, meta }) => {
-        const caller = await authenticateClient(clients, req.headers.authorization, body, meta);
+      handler: async ({ body, headers, meta }) => {
+        const caller = await authenticateClient(clients, headers.authorization, body, meta);
         // Introspection is for resource servers: the enforcement-point permission.
         if (!caller.permissions.has('pdp:check')) throw new ForbiddenError('This client may not introspect tokens.');
         const token = tokenParam(body);
@@ -125,8 +124,8 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         400: { description: 'invalid_request (no token parameter)', schema: OAuthErrorBody },
         401: { description: 'invalid_client', schema: OAuthErrorBody },
       },
-      handler: async ({ body, req, meta }) => {
-        const caller = await authenticateClient(clients, req.headers.authorization, body, meta);
+      handler: async ({ body, headers, meta }) => {
+        const caller = await authenticateClient(clients, headers.authorization, body, meta);
         const token = tokenParam(body);
         // Only the signature and claims matter here: a token that is inactive for now (its principal
         // disabled, say) must stay revoked when it would otherwise come back.
