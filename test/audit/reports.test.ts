@@ -1,12 +1,13 @@
 /**
  * The reviewer's reports on a seeded scenario, through real decisions
- * (makeDecision writes real records) and real HTTP: the accounting of
+ * (evaluate and record write real records) and real HTTP: the accounting of
  * disclosures lists exactly the PHI reads of the dataset in the period, and
  * the access review names who can read each PHI dataset now and why.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeDecision, type DecisionCaller } from '../../src/decisions/makeDecision.ts';
+import { evaluate } from '../../src/decisions/evaluate.ts';
+import { record } from '../../src/decisions/record.ts';
 import { adminOf, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
 
@@ -20,14 +21,13 @@ const disclosed: { id: string; who: string; purpose: string; columns: string[]; 
 let from = '';
 let to = '';
 
-const caller: DecisionCaller = { callerId: null, meta: { ip: undefined, requestId: 'report-test' } };
-
+/** A decision recorded as an enforcement point's, or (with `token`) as the token endpoint records one it issues. */
 async function decideAs(who: string, dataset: string, purpose: string, columns: string[], token?: { jti: string; job: Record<string, unknown> }) {
   app.clock.advance(60_000);
-  return makeDecision(app.wired.decisions, { principalId: ids[who]!, datasetId: dataset, action: 'dataset:read', purpose, columns }, {
-    ...caller,
-    ...(token ? { tokenFor: (_d, at) => ({ jti: token.jti, expiresAt: new Date(at.getTime() + 900_000), job: token.job }) } : {}),
-  });
+  const deps = app.wired.decisions;
+  const evaluation = await evaluate(deps, { principalId: ids[who]!, datasetId: dataset, action: 'dataset:read', purpose, columns });
+  const issued = token && evaluation.decision.effect === 'allow' ? { jti: token.jti, expiresAt: new Date(evaluation.at.getTime() + 900_000), job: token.job } : undefined;
+  return record(deps, evaluation, { callerId: null, requestId: 'report-test', release: token ? issued !== undefined : true, token: issued });
 }
 
 async function grant(who: string, role: string, o: { breakGlass?: boolean; notBefore?: Date; expiresAt?: Date; status?: 'active' | 'revoked' } = {}): Promise<string> {
@@ -88,17 +88,18 @@ beforeAll(async () => {
   // Before the period: a PHI read that the accounting must leave out.
   await decideAs('alice', 'onc-notes', 'model-training', ['note_text']);
   from = new Date(app.clock.now().getTime() + 1).toISOString();
-  const record = async (d: Awaited<ReturnType<typeof decideAs>>, who: string) => {
+  const disclose = async (r: Awaited<ReturnType<typeof decideAs>>, who: string) => {
+    const d = r.decision;
     expect(d.effect, JSON.stringify(d.reasons)).toBe('allow');
-    disclosed.push({ id: d.decisionId, who, purpose: d.input.purpose, columns: d.grantedColumns, rules: d.rules, grant_ids: d.grantIds, break_glass: d.breakGlass, token_jti: d.token?.jti ?? null, job: d.token?.job ?? null });
+    disclosed.push({ id: r.id, who, purpose: r.input.purpose, columns: d.grantedColumns, rules: d.rules, grant_ids: d.grantIds, break_glass: d.breakGlass, token_jti: r.token?.jti ?? null, job: r.token?.job ?? null });
   };
-  await record(await decideAs('alice', 'onc-notes', 'model-training', ['note_text', 'admit_date']), 'alice');
-  expect((await decideAs('alice', 'onc-notes', 'model-training', ['patient_name'])).effect).toBe('deny');
-  expect((await decideAs('dave', 'onc-notes', 'model-training', ['note_text'])).effect).toBe('deny');
-  expect((await decideAs('dave', 'cardio-phi', 'model-training', ['ecg'])).effect).toBe('allow');
-  await record(await decideAs('bob', 'onc-notes', 'model-training', ['note_text']), 'bob');
-  await record(await decideAs('carol', 'onc-notes', 'emergency', ['patient_name', 'mrn']), 'carol');
-  await record(await decideAs('train-onc', 'onc-notes', 'model-training', ['admit_date'], { jti: 'jti-report-1', job: { job_id: 'train-2026-06-01' } }), 'train-onc');
+  await disclose(await decideAs('alice', 'onc-notes', 'model-training', ['note_text', 'admit_date']), 'alice');
+  expect((await decideAs('alice', 'onc-notes', 'model-training', ['patient_name'])).decision.effect).toBe('deny');
+  expect((await decideAs('dave', 'onc-notes', 'model-training', ['note_text'])).decision.effect).toBe('deny');
+  expect((await decideAs('dave', 'cardio-phi', 'model-training', ['ecg'])).decision.effect).toBe('allow');
+  await disclose(await decideAs('bob', 'onc-notes', 'model-training', ['note_text']), 'bob');
+  await disclose(await decideAs('carol', 'onc-notes', 'emergency', ['patient_name', 'mrn']), 'carol');
+  await disclose(await decideAs('train-onc', 'onc-notes', 'model-training', ['admit_date'], { jti: 'jti-report-1', job: { job_id: 'train-2026-06-01' } }), 'train-onc');
   // A record of the same dataset made while it was classified de-identified: not a PHI disclosure.
   app.clock.advance(60_000);
   await appendLogRows(app.db.sql, 'decision_log', [

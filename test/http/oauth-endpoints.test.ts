@@ -12,6 +12,7 @@
  * - introspection answers any malformed token from a resource server with
  *   200 `{active: false}` (also one of 20,001 characters); revocation answers
  *   any malformed token with 200 (RFC 7009 §2.2);
+ * - a token response is marked not to be stored (Cache-Control, Pragma);
  * - a revocation commits with its audit event or not at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +93,17 @@ describe('client authentication', () => {
     expectOAuthError(named, 400, 'invalid_request');
     expect(named.body.error_description).toMatch(/job_id/);
     expectOAuthError(await post('/oauth2/token', fields, { authorization: job.basic }), 400, 'invalid_request');
+  });
+});
+
+describe('the token response', () => {
+  it('is not to be stored or cached (RFC 6749 §5.1: Cache-Control no-store, Pragma no-cache), on both lanes', async () => {
+    for (const [lane, path] of LANES) {
+      const r = await post(path, form(good()), { authorization: job.basic });
+      expect(r.status, lane).toBe(200);
+      expect(r.headers.get('cache-control'), lane).toBe('no-store');
+      expect(r.headers.get('pragma'), lane).toBe('no-cache');
+    }
   });
 });
 

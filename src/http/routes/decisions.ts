@@ -6,10 +6,13 @@
  * the accounting of disclosures.
  */
 import { z } from 'zod';
+import type { DecisionRecord } from '../../audit/decisionLog.ts';
 import type { RequestMeta } from '../../audit/log.ts';
 import type { AuthContext } from '../../auth/context.ts';
 import { PURPOSES } from '../../catalog/identifiers.ts';
-import { makeDecision, makeDecisions, type RecordedDecision } from '../../decisions/makeDecision.ts';
+import type { DecisionRequest } from '../../decisions/evaluate.ts';
+import { makeDecision, makeDecisions } from '../../decisions/makeDecision.ts';
+import type { Attachments } from '../../decisions/record.ts';
 import { isWhatIf } from '../../decisions/whatIf.ts';
 import { ACTIONS } from '../../policy/document.ts';
 import type { AppDeps } from '../deps.ts';
@@ -48,10 +51,11 @@ const DecisionBody = z.object({
   release: z.boolean().describe('true: asked to release data (an enforcement point); false: an administrator’s what-if, no disclosure'),
 });
 
-/** The answer shape of a recorded decision. */
-export function decisionBody(d: RecordedDecision): z.infer<typeof DecisionBody> {
+/** The answer shape of a committed decision record. */
+export function decisionBody(r: DecisionRecord): z.infer<typeof DecisionBody> {
+  const d = r.decision;
   return {
-    decision_id: d.decisionId,
+    decision_id: r.id,
     effect: d.effect,
     rules: d.rules,
     reasons: d.reasons,
@@ -61,21 +65,27 @@ export function decisionBody(d: RecordedDecision): z.infer<typeof DecisionBody> 
     grant_ids: d.grantIds,
     break_glass: d.breakGlass,
     policy_version: d.policyVersion,
-    decided_at: d.at.toISOString(),
-    release: d.release,
+    decided_at: r.at.toISOString(),
+    release: r.release,
   };
+}
+
+type DecisionRequestBody = z.infer<typeof DecisionRequestBody>;
+
+/** The service's phrasing of a request body. */
+function requestOf(body: DecisionRequestBody): DecisionRequest {
+  return { principalId: body.principal_id, datasetId: body.dataset, action: body.action, purpose: body.purpose, columns: body.columns, context: body.context };
+}
+
+/** What is recorded with the caller's decisions: an enforcement point's release, or an administrator's what-if (no release). */
+function attachmentsOf(auth: AuthContext, meta: RequestMeta): Attachments {
+  return { callerId: auth.principalId, requestId: meta.requestId, release: !isWhatIf(auth) };
 }
 
 const pdp = { kind: 'permission', permission: 'pdp:check', clients: true } as const;
 
 /** POST /v1/decisions and /v1/decisions/batch. */
 export function decisionRoutes(deps: AppDeps): AnyRoute[] {
-  const one = (body: z.infer<typeof DecisionRequestBody>, auth: AuthContext, meta: RequestMeta) =>
-    makeDecision(
-      deps.decisions,
-      { principalId: body.principal_id, datasetId: body.dataset, action: body.action, purpose: body.purpose, columns: body.columns, context: body.context },
-      { callerId: auth.principalId, meta, whatIf: isWhatIf(auth) },
-    );
   return [
     defineRoute({
       method: 'post',
@@ -87,7 +97,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       changesFacts: false,
       body: DecisionRequestBody,
       responses: { 200: { description: 'The decision (allow or deny)', schema: DecisionBody }, 503: { description: 'The record could not be committed: no answer' } },
-      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await one(body, auth!, meta)) }),
+      handler: async ({ body, auth, meta }) => ({ body: decisionBody(await makeDecision(deps.decisions, requestOf(body), attachmentsOf(auth!, meta))) }),
     }),
     defineRoute({
       method: 'post',
@@ -100,11 +110,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       body: z.strictObject({ requests: z.array(DecisionRequestBody).min(1).max(100) }),
       responses: { 200: { description: 'Decisions, in request order', schema: z.object({ decisions: z.array(DecisionBody) }) } },
       handler: async ({ body, auth, meta }) => {
-        const decisions = await makeDecisions(
-          deps.decisions,
-          body.requests.map((r) => ({ principalId: r.principal_id, datasetId: r.dataset, action: r.action, purpose: r.purpose, columns: r.columns, context: r.context })),
-          { callerId: auth!.principalId, meta, whatIf: isWhatIf(auth!) },
-        );
+        const decisions = await makeDecisions(deps.decisions, body.requests.map(requestOf), attachmentsOf(auth!, meta));
         return { body: { decisions: decisions.map(decisionBody) } };
       },
     }),
