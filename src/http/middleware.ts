@@ -3,7 +3,7 @@
  * parser, and security headers.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import { UnavailableError, ValidationError } from '../errors.ts';
@@ -198,10 +198,11 @@ const refuseForbiddenKeys: RequestHandler = (req, _res, next) => {
   else next();
 };
 
-/** Security headers for an API that serves JSON (and one small docs page). */
+/** Security headers for an API that serves JSON (the docs page sets its own policy: routes/docs.ts). */
 export function securityHeaders(): RequestHandler {
   return helmet({
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], styleSrc: ["'unsafe-inline'"] } },
+    // No styles either (helmet's default allows inline ones): the docs page, the one page with any, sets its own policy.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], styleSrc: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
@@ -211,6 +212,18 @@ export function securityHeaders(): RequestHandler {
     xPermittedCrossDomainPolicies: false,
     originAgentCluster: false,
   });
+}
+
+/**
+ * A Content-Security-Policy header value with exactly `directives` (none of
+ * helmet's defaults), checked and serialised by helmet once, for a page that
+ * needs a policy of its own.
+ */
+export function contentSecurityPolicy(directives: Record<string, string[]>): string {
+  let value = '';
+  const stub = { setHeader: (_k: string, v: unknown) => (value = String(v)) };
+  helmet.contentSecurityPolicy({ useDefaults: false, directives })({} as IncomingMessage, stub as unknown as ServerResponse, () => {});
+  return value;
 }
 
 /**
