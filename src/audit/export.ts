@@ -3,13 +3,17 @@
  * writable stream with backpressure: memory is bounded by one batch, never
  * by the number of rows.
  *
- * CSV follows RFC 4180 (CRLF line ends; a field holding a comma, quote, CR or
- * LF is quoted, quotes doubled), with a header row. Arrays and objects are
- * written as JSON text. A cell that a spreadsheet would read as a formula
- * (starting with = + - @ TAB or CR, OWASP "CSV injection") is prefixed with a
- * single quote, so it is shown as text and never evaluated.
+ * CSV is csv-stringify's RFC 4180 (CRLF line ends; a field holding a comma,
+ * quote, CR or LF is quoted, quotes doubled), with a header row. Arrays and
+ * objects are written as JSON text, dates as ISO 8601, booleans as
+ * true/false. A cell that a spreadsheet would read as a formula (starting
+ * with = + - @ TAB or CR, OWASP "CSV injection") is prefixed with a single
+ * quote, so it is shown as text and never evaluated. The rule is ours, not
+ * csv-stringify's `escape_formulas` (which lets negative numbers through
+ * and adds full-width forms).
  */
 import type { Writable } from 'node:stream';
+import { stringify, type Options } from 'csv-stringify/sync';
 
 /** Export formats. */
 export type ExportFormat = 'ndjson' | 'csv';
@@ -20,24 +24,29 @@ export const CONTENT_TYPES: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8; header=present',
 };
 
-/** A value as CSV cell text, before quoting: null empty, structures as JSON. */
-function cellText(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
+/** Cell text that starts like a formula gets a leading quote (before csv-stringify quotes the field). */
+const neutralised = (s: string) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
 
-/** One CSV field: neutralised against formula injection, then quoted per RFC 4180 where needed. */
-export function csvCell(v: unknown): string {
-  let s = cellText(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-}
+const CSV: Options = {
+  record_delimiter: 'windows',
+  // Quote a field holding a lone CR or LF too (with an explicit delimiter, csv-stringify only looks for CRLF).
+  quote_record_delimiter: true,
+  cast: {
+    string: neutralised,
+    number: (v) => neutralised(String(v)),
+    bigint: (v) => neutralised(String(v)),
+    boolean: String,
+    date: (v) => neutralised(v.toISOString()),
+    object: (v) => neutralised(JSON.stringify(v)),
+  },
+};
 
-/** One CSV record with its CRLF. */
-export function csvLine(values: readonly unknown[]): string {
-  return values.map(csvCell).join(',') + '\r\n';
+/**
+ * Rows as CSV records (CRLF after each), the named columns in order; with
+ * `header`, the column names first (written even when there are no rows).
+ */
+export function csvRecords(rows: readonly Record<string, unknown>[], columns: readonly string[], header = false): string {
+  return stringify(rows as Record<string, unknown>[], { ...CSV, columns: columns as string[], header });
 }
 
 /** Options of {@link writeExport}. */
@@ -82,13 +91,12 @@ function drained(out: Writable): Promise<boolean> {
 export async function writeExport(o: WriteExportOptions): Promise<ExportResult> {
   let rows = 0;
   const gone = () => o.out.destroyed || o.out.writableEnded;
-  if (o.format === 'csv' && !o.out.write(csvLine(o.columns)) && !(await drained(o.out))) return { rows, complete: false };
+  if (o.format === 'csv' && !o.out.write(csvRecords([], o.columns, true)) && !(await drained(o.out))) return { rows, complete: false };
   for await (const batch of o.batches) {
     if (gone()) return { rows, complete: false };
     let chunk = '';
-    for (const r of batch) {
-      chunk += o.format === 'csv' ? csvLine(o.columns.map((c) => r[c])) : JSON.stringify(pick(r, o.columns)) + '\n';
-    }
+    if (o.format === 'csv') chunk = csvRecords(batch, o.columns);
+    else for (const r of batch) chunk += JSON.stringify(pick(r, o.columns)) + '\n';
     rows += batch.length;
     if (!o.out.write(chunk) && !(await drained(o.out))) return { rows, complete: false };
   }

@@ -2,6 +2,7 @@
  * Terminal output of the policy commands: test reports, diffs and
  * simulation reports, readable in a terminal (colour only on a TTY).
  */
+import yoctoSpinner from 'yocto-spinner';
 import type { PolicyDiff } from '../policy/diff.ts';
 import type { PolicyTestReport } from '../policy/policyTests.ts';
 import type { SimulationReport } from '../policy/simulate.ts';
@@ -66,20 +67,19 @@ export function formatSimulation(r: SimulationReport): string {
   return out.join('\n') + '\n';
 }
 
-/** A spinner with a message on stderr while a promise runs (a plain line when not a TTY). */
+/** A spinner (yocto-spinner) with a message and the time taken on stderr while a promise runs (a plain line when not a TTY). */
 export async function withSpinner<T>(message: string, work: Promise<T>): Promise<T> {
   if (!process.stderr.isTTY) {
     process.stderr.write(`${message}…\n`);
     return work;
   }
-  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
   const t0 = Date.now();
-  let i = 0;
-  const timer = setInterval(() => process.stderr.write(`\r${frames[i++ % frames.length]} ${message} ${((Date.now() - t0) / 1000).toFixed(1)} s`), 100);
+  const spinner = yoctoSpinner({ text: message, stream: process.stderr }).start();
+  const timer = setInterval(() => (spinner.text = `${message} ${((Date.now() - t0) / 1000).toFixed(1)} s`), 100);
   try {
     return await work;
   } finally {
     clearInterval(timer);
-    process.stderr.write('\r\x1b[K');
+    spinner.stop();
   }
 }

@@ -199,10 +199,11 @@ const refuseForbiddenKeys: Handler = (req, _res, next) => {
   else next();
 };
 
-/** Security headers for an API that serves JSON (and one small docs page). */
+/** Security headers for an API that serves JSON (the docs page sets its own policy: routes/docs.ts). */
 export function securityHeaders(): ReturnType<typeof helmet> {
   return helmet({
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], styleSrc: ["'unsafe-inline'"] } },
+    // No styles either (helmet's default allows inline ones): the docs page, the one page with any, sets its own policy.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], styleSrc: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
@@ -212,6 +213,18 @@ export function securityHeaders(): ReturnType<typeof helmet> {
     xPermittedCrossDomainPolicies: false,
     originAgentCluster: false,
   });
+}
+
+/**
+ * A Content-Security-Policy header value with exactly `directives` (none of
+ * helmet's defaults), checked and serialised by helmet once, for a page that
+ * needs a policy of its own.
+ */
+export function contentSecurityPolicy(directives: Record<string, string[]>): string {
+  let value = '';
+  const stub = { setHeader: (_k: string, v: unknown) => (value = String(v)) };
+  helmet.contentSecurityPolicy({ useDefaults: false, directives })({} as IncomingMessage, stub as unknown as ServerResponse, () => {});
+  return value;
 }
 
 /**

@@ -29,7 +29,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { changeRoutes } from './routes/changes.ts';
 import { sponsorRoutes } from './routes/sponsor.ts';
 import { decisionRoutes } from './routes/decisions.ts';
-import { docsPage } from './routes/docs.ts';
+import { docsPages } from './routes/docs.ts';
 import { grantRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
 import { keyRoutes } from './routes/keys.ts';
@@ -122,7 +122,8 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
-  app.get('/docs', docsPage(openapi));
+  // Swagger UI over /openapi.json, its assets served from node_modules (no CDN).
+  for (const { path, handler } of docsPages()) app.get(path, handler);
 
   app.use((req, res) => {
     sendProblem(res, problem(404, 'not_found', `No route for ${req.method} ${req.path}.`, res.locals.requestId as string));

@@ -4,6 +4,7 @@
  * changed document (and of each changed test file).
  */
 import { isDeepStrictEqual } from 'node:util';
+import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatch } from 'diff';
 import { parse } from 'yaml';
 import type { PolicyFiles } from './store.ts';
 
@@ -40,83 +41,60 @@ function rulesOf(text: string | undefined): Map<string, unknown> {
   return out;
 }
 
-type Op = { kind: ' ' | '-' | '+'; line: string };
+/** The most changed lines (removed plus added) worked out line by line; beyond, the changed part is shown replaced wholesale. */
+export const MAX_EDIT_LENGTH = 1000;
 
-/** The largest table (lines before × lines after, common head and tail left out) compared line by line: 64 MB of counters. */
-export const MAX_DIFF_CELLS = 16_000_000;
+/**
+ * Myers' algorithm (jsdiff) takes time in proportion to changed lines ×
+ * lines compared: in long texts, fewer changed lines are worked out, so
+ * that this product stays under MAX_DIFF_WORK.
+ */
+export const MAX_DIFF_WORK = 16_000_000;
 
-/** Line operations turning `a` into `b` (longest common subsequence; wholesale beyond `maxCells`). */
-function lineOps(a: string[], b: string[], maxCells: number): Op[] {
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
-  }
-  const head: Op[] = a.slice(0, start).map((line) => ({ kind: ' ', line }));
-  const tail: Op[] = a.slice(endA).map((line) => ({ kind: ' ', line }));
-  const x = a.slice(start, endA);
-  const y = b.slice(start, endB);
-  const n = x.length;
-  const m = y.length;
-  const mid: Op[] = [];
-  if (n * m > maxCells) {
-    // Too large for the table: show the middle as replaced wholesale.
-    for (const line of x) mid.push({ kind: '-', line });
-    for (const line of y) mid.push({ kind: '+', line });
-  } else {
-    const w = m + 1;
-    const t = new Uint32Array((n + 1) * w);
-    for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) t[i * w + j] = x[i] === y[j] ? t[(i + 1) * w + j + 1]! + 1 : Math.max(t[(i + 1) * w + j]!, t[i * w + j + 1]!);
-    let i = 0;
-    let j = 0;
-    while (i < n && j < m) {
-      if (x[i] === y[j]) {
-        mid.push({ kind: ' ', line: x[i]! });
-        i++;
-        j++;
-      } else if (t[(i + 1) * w + j]! >= t[i * w + j + 1]!) mid.push({ kind: '-', line: x[i++]! });
-      else mid.push({ kind: '+', line: y[j++]! });
-    }
-    while (i < n) mid.push({ kind: '-', line: x[i++]! });
-    while (j < m) mid.push({ kind: '+', line: y[j++]! });
-  }
-  return [...head, ...mid, ...tail];
+/** How many changed lines are worked out line by line in texts of `lines` lines together. */
+export function maxEditsFor(lines: number): number {
+  return Math.min(MAX_EDIT_LENGTH, Math.floor(MAX_DIFF_WORK / lines));
 }
 
-const lines = (text: string | undefined) => (text === undefined || text === '' ? [] : text.replace(/\n$/, '').split('\n'));
+/** The text as whole lines, each ending in a newline: one missing final newline is no difference. */
+const asLines = (text: string | undefined) => (text === undefined || text === '' || text.endsWith('\n') ? (text ?? '') : `${text}\n`);
 
-/** A unified diff of two texts (empty when equal); middles larger than `maxCells` are shown replaced wholesale. */
-export function unifiedDiff(name: string, before: string | undefined, after: string | undefined, context = 3, maxCells = MAX_DIFF_CELLS): string {
-  const ops = lineOps(lines(before), lines(after), maxCells);
-  if (!ops.some((o) => o.kind !== ' ')) return '';
-  const out = [`--- ${before === undefined ? '/dev/null' : `a/${name}`}`, `+++ ${after === undefined ? '/dev/null' : `b/${name}`}`];
-  const changed = ops.map((o, k) => (o.kind !== ' ' ? k : -1)).filter((k) => k >= 0);
-  let k = 0;
-  while (k < changed.length) {
-    const first = Math.max(0, changed[k]! - context);
-    let last = Math.min(ops.length - 1, changed[k]! + context);
-    while (k + 1 < changed.length && changed[k + 1]! - context <= last + 1) {
-      k++;
-      last = Math.min(ops.length - 1, changed[k]! + context);
-    }
-    k++;
-    // Line numbers at the hunk's start.
-    let aLine = 1;
-    let bLine = 1;
-    for (let q = 0; q < first; q++) {
-      if (ops[q]!.kind !== '+') aLine++;
-      if (ops[q]!.kind !== '-') bLine++;
-    }
-    const hunk = ops.slice(first, last + 1);
-    const aLen = hunk.filter((o) => o.kind !== '+').length;
-    const bLen = hunk.filter((o) => o.kind !== '-').length;
-    out.push(`@@ -${aLen ? aLine : aLine - 1},${aLen} +${bLen ? bLine : bLine - 1},${bLen} @@`);
-    for (const o of hunk) out.push(o.kind + o.line);
-  }
-  return out.join('\n') + '\n';
+/**
+ * A unified diff of two texts (empty when equal), by jsdiff; with more than
+ * `maxEdits` changed lines, everything between the first and the last
+ * difference is shown replaced wholesale.
+ */
+export function unifiedDiff(name: string, before: string | undefined, after: string | undefined, context = 3, maxEdits?: number): string {
+  const a = asLines(before);
+  const b = asLines(after);
+  const x = a.split('\n').slice(0, -1);
+  const y = b.split('\n').slice(0, -1);
+  const names = [before === undefined ? '/dev/null' : `a/${name}`, after === undefined ? '/dev/null' : `b/${name}`] as const;
+  const patch =
+    structuredPatch(...names, a, b, undefined, undefined, { context, maxEditLength: maxEdits ?? maxEditsFor(x.length + y.length) }) ??
+    wholesale(...names, x, y, context);
+  return patch.hunks.length ? formatPatch(patch, FILE_HEADERS_ONLY) : '';
+}
+
+/** One hunk replacing every line between the common head and tail, with `context` lines around it. */
+function wholesale(oldFileName: string, newFileName: string, x: string[], y: string[], context: number): StructuredPatch {
+  const shorter = Math.min(x.length, y.length);
+  let head = 0;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the texts differ (equal ones never get here), so the comparison stops at the end of the shorter one anyway; the bound only guards the loop.
+  while (head < shorter && x[head] === y[head]) head++;
+  // The tail never reaches into the head (x = [a, b], y = [a, b, a, b]: head 2, tail 0).
+  let tail = 0;
+  while (tail < shorter - head && x[x.length - 1 - tail] === y[y.length - 1 - tail]) tail++;
+  const from = Math.max(0, head - context);
+  const after = Math.min(tail, context);
+  const lines = [
+    ...x.slice(from, head).map((l) => ` ${l}`),
+    ...x.slice(head, x.length - tail).map((l) => `-${l}`),
+    ...y.slice(head, y.length - tail).map((l) => `+${l}`),
+    ...x.slice(x.length - tail, x.length - tail + after).map((l) => ` ${l}`),
+  ];
+  const hunk = { oldStart: from + 1, oldLines: x.length - tail + after - from, newStart: from + 1, newLines: y.length - tail + after - from, lines };
+  return { oldFileName, newFileName, oldHeader: undefined, newHeader: undefined, hunks: [hunk] };
 }
 
 function diffFiles(before: PolicyFiles, after: PolicyFiles, withRules: boolean): FileDiff[] {

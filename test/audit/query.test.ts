@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { csvCell, writeExport } from '../../src/audit/export.ts';
+import { csvRecords, writeExport } from '../../src/audit/export.ts';
 import { DECISION_COLUMNS } from '../../src/audit/postgres/query.ts';
 import { adminOf, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
@@ -350,6 +350,7 @@ describe('exports', () => {
   });
 
   it('neutralises every formula prefix and quotes per RFC 4180', () => {
+    const csvCell = (v: unknown) => csvRecords([{ c: v }], ['c']).slice(0, -2);
     expect(csvCell('=1')).toBe("'=1");
     expect(csvCell('+1')).toBe("'+1");
     expect(csvCell('-1')).toBe("'-1");
@@ -357,10 +358,35 @@ describe('exports', () => {
     expect(csvCell('\tx')).toBe("'\tx");
     expect(csvCell('\rx')).toBe(`"'\rx"`);
     expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell('a\nb')).toBe('"a\nb"');
+    expect(csvCell('a\rb')).toBe('"a\rb"');
     expect(csvCell('say "hi"')).toBe('"say ""hi"""');
     expect(csvCell(null)).toBe('');
     expect(csvCell(['=x'])).toBe('"[""=x""]"');
     expect(csvCell('plain')).toBe('plain');
+    // Whatever the type, on the cell's text: a negative number too (a spreadsheet evaluates "-1+2").
+    expect(csvCell(-1)).toBe("'-1");
+    expect(csvCell(12n)).toBe('12');
+    expect(csvCell(false)).toBe('false');
+    expect(csvCell(new Date(Date.UTC(2026, 0, 2)))).toBe('2026-01-02T00:00:00.000Z');
+    expect(csvCell({ a: '=x, "y"' })).toBe(String.raw`"{""a"":""=x, \""y\""""}"`);
+    expect(csvCell(undefined)).toBe('');
+    expect(csvCell('')).toBe('');
+  });
+
+  it('writes records with CRLF, the columns in order, and a header even with no rows', async () => {
+    expect(csvRecords([{ b: 2, a: '=1', extra: 'x' }, { a: 'p' }], ['a', 'b'])).toBe("'=1,2\r\np,\r\n");
+    expect(csvRecords([], ['id', '@at'], true)).toBe("id,'@at\r\n");
+    const chunks: string[] = [];
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    async function* none() {}
+    expect(await writeExport({ format: 'csv', columns: ['id', 'at'], batches: none(), out })).toEqual({ rows: 0, complete: true });
+    expect(chunks.join('')).toBe('id,at\r\n');
   });
 
   it('exports audit events as CSV and NDJSON with their filters', async () => {

@@ -5,6 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DOCS_CSP } from '../../src/http/routes/docs.ts';
 import { allRoutes } from '../../src/http/server.ts';
 import { adminOf, loginAs, personWithRoles, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
@@ -470,14 +471,50 @@ describe('OpenAPI and docs', () => {
     expect(doc.components.schemas.Problem.required).toEqual(expect.arrayContaining(['code', 'request_id']));
   });
 
-  it('/docs is an HTML page listing the routes, without scripts', async () => {
+  it('/docs is Swagger UI served from this origin, with no inline script or style', async () => {
     const r = await raw('GET', '/docs');
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/html/);
     expect(r.text).toMatch(/^<!doctype html>/i);
-    expect(r.text).toContain('/v1/projects/{id}');
-    expect(r.text).toContain('/v1/role-assignments');
     expect(r.text).toContain('href="/openapi.json"');
-    expect(r.text).not.toMatch(/<script/i);
+    const scripts = [...r.text.matchAll(/<script([^>]*)>([^<]*)<\/script>/gi)];
+    expect(scripts.map((m) => /src="([^"]+)"/.exec(m[1]!)?.[1])).toEqual(['/docs/swagger-ui-bundle.js', '/docs/swagger-initializer.js']);
+    expect(scripts.map((m) => m[2])).toEqual(['', '']);
+    expect(r.text).not.toMatch(/<style|style=|\son[a-z]+=/i);
+    expect(r.text).not.toMatch(/https?:\/\//);
+    const csp = r.headers.get('content-security-policy')!;
+    expect(csp).toBe(DOCS_CSP);
+    expect(csp).not.toContain('unsafe-');
+    expect(csp).not.toMatch(/https:|\*/);
+  });
+
+  it('/docs serves its three assets and nothing else from node_modules', async () => {
+    for (const [path, type, text] of [
+      ['/docs/swagger-ui-bundle.js', /^(text|application)\/javascript/, 'SwaggerUIBundle'],
+      ['/docs/swagger-ui.css', /^text\/css/, '.swagger-ui'],
+      ['/docs/swagger-initializer.js', /^(text|application)\/javascript/, "url: '/openapi.json'"],
+    ] as const) {
+      const r = await raw('GET', path);
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get('content-type')).toMatch(type);
+      expect(r.text).toContain(text);
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      // Public and static: kept, but revalidated; the baseline policy (not the page's) applies.
+      expect(r.headers.get('cache-control')).toBe('no-cache');
+      expect(r.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+      // (fetch adds `Cache-Control: no-cache` to a conditional request unless told otherwise.)
+      const again = await raw('GET', path, { headers: { 'if-modified-since': r.headers.get('last-modified')!, 'cache-control': 'max-age=0' } });
+      expect(again.status).toBe(304);
+    }
+    for (const path of ['/docs/index.html', '/docs/swagger-ui.js', '/docs/swagger-initializer.js.map', '/docs/..%2Fpackage.json', '/docs/%2E%2E%2F%2E%2E%2Fpackage.json', '/docs/constructor', '/docs/']) {
+      expectCleanProblem(await raw('GET', path), 404, 'not_found');
+    }
+  });
+
+  it('every response but the docs page allows no script or style at all, inline or not', async () => {
+    const r = await raw('GET', '/openapi.json');
+    const csp = r.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/style-src 'none'/);
+    expect(csp).not.toContain('unsafe-');
   });
 });

@@ -1,39 +1,47 @@
 /**
- * The diff's table at its real size: a changed middle of 4,000 × 4,000
- * lines (16,000,000 cells) is still compared line by line, one line more is
- * shown wholesale. Seconds of work, so mutation runs leave this file out
- * (vitest.mutation.config.ts); the boundary itself is tested with a small
- * table in diff.test.ts.
+ * The diff's limits at their real size: up to MAX_EDIT_LENGTH changed lines
+ * are worked out line by line, one more is shown wholesale; in long texts
+ * the limit shrinks so that changed lines × lines stays under
+ * MAX_DIFF_WORK. Hundreds of milliseconds each, so mutation runs leave this
+ * file out (vitest.mutation.config.ts); the boundary itself is tested with
+ * a small limit in diff.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_DIFF_CELLS, unifiedDiff } from '../../src/policy/diff.ts';
+import { maxEditsFor, unifiedDiff } from '../../src/policy/diff.ts';
 
 const text = (...lines: string[]) => lines.map((l) => `${l}\n`).join('');
 const numbered = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `l${i + from}`);
 
-describe('unifiedDiff at the real table limit', () => {
-  it('is 16,000,000 cells', () => {
-    expect(MAX_DIFF_CELLS).toBe(4000 * 4000);
+/** Texts whose line-by-line diff changes `edits` lines and keeps a common line `c` between them; `pad` common lines around. */
+function changed(edits: number, pad = 0): [string, string] {
+  const half = Math.floor(edits / 4);
+  const common = numbered(pad, 100_000);
+  const before = [...common, ...numbered(half, 1), 'c', ...numbered(edits / 2 - half, 10_000), ...common];
+  const after = [...common, ...numbered(half, 20_000), 'c', ...numbered(edits / 2 - half, 30_000), ...common];
+  return [text(...before), text(...after)];
+}
+
+const kept = (out: string) => out.split('\n').includes(' c');
+
+describe('unifiedDiff at the real limits', () => {
+  it('works out 1,000 changed lines line by line, and shows 1,002 wholesale', () => {
+    const [a, b] = changed(1000);
+    const at = unifiedDiff('f', a, b);
+    expect(kept(at)).toBe(true);
+    expect(at.split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l))).toHaveLength(1000);
+    const [c, d] = changed(1002);
+    const over = unifiedDiff('f', c, d);
+    expect(kept(over)).toBe(false);
+    expect(over.split('\n').filter((l) => l === '-c' || l === '+c')).toEqual(['-c', '+c']);
   });
 
-  it('compares a changed middle of 4,000 × 4,000 lines (16,000,000 cells, the largest table) line by line', () => {
-    // The middles (between the common head and tail) share c1..c3998: line by line, only the first and last lines change.
-    const c = numbered(3999).map((l) => `c${l.slice(1)}`);
-    const before = text('head', 'X', ...c, 'tail');
-    const after = text('head', 'Y', ...c.slice(0, -1), 'Z', 'tail');
-    const out = unifiedDiff('f', before, after).split('\n');
-    expect(out.filter((l) => l.startsWith('@@'))).toEqual(['@@ -1,5 +1,5 @@', '@@ -3998,5 +3998,5 @@']);
-    expect(out.slice(2, 9)).toEqual(['@@ -1,5 +1,5 @@', ' head', '-X', '+Y', ' c1', ' c2', ' c3']);
-    expect(out.slice(9)).toEqual(['@@ -3998,5 +3998,5 @@', ' c3996', ' c3997', ' c3998', '-c3999', '+Z', ' tail', '']);
+  it('in 20,002 lines (a limit of 799) works out 796 changed lines, and shows 800 wholesale', () => {
+    // The changed lines between 4,800 common lines at each end, on each side.
+    const [a, b] = changed(800, 4800);
+    expect(a.split('\n').length - 1 + b.split('\n').length - 1).toBe(20_002);
+    expect(maxEditsFor(20_002)).toBe(799);
+    const [c, d] = changed(796, 4800);
+    expect(kept(unifiedDiff('f', c, d))).toBe(true);
+    expect(kept(unifiedDiff('f', a, b))).toBe(false);
   });
-
-  it('replaces a middle of 4,000 × 4,001 lines (one cell over the table) wholesale, common lines included', () => {
-    const c = numbered(3999).map((l) => `c${l.slice(1)}`);
-    const out = unifiedDiff('f', text('head', 'X', ...c, 'tail'), text('head', 'Y', ...c, 'Z', 'tail')).split('\n');
-    expect(out.filter((l) => l.startsWith('@@'))).toEqual(['@@ -1,4002 +1,4003 @@']);
-    expect(out.filter((l) => l.startsWith('-') && !l.startsWith('---'))).toHaveLength(4000);
-    expect(out.filter((l) => l.startsWith('+') && !l.startsWith('+++'))).toHaveLength(4001);
-    expect(out.slice(3, 6)).toEqual([' head', '-X', '-c1']);
-  });
-
 });

@@ -1,11 +1,12 @@
 /**
  * Policy diffs as reviewers read them before approving a push: unified text
- * diffs (hunk headers, context, merging of nearby changes, line numbers) and
+ * diffs by jsdiff (hunk headers, context, merging of nearby changes, line
+ * numbers, the wholesale fallback beyond a limit of changed lines) and
  * rule ids added, removed and changed per document.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { diffPolicies, unifiedDiff } from '../../src/policy/diff.ts';
+import { diffPolicies, MAX_DIFF_WORK, MAX_EDIT_LENGTH, maxEditsFor, unifiedDiff } from '../../src/policy/diff.ts';
 
 const text = (...lines: string[]) => lines.map((l) => `${l}\n`).join('');
 const numbered = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `l${i + from}`);
@@ -137,27 +138,50 @@ describe('unifiedDiff', () => {
     );
   });
 
-  it('compares a middle of exactly the table limit line by line, and one cell over wholesale', () => {
-    // The middles (between the common head and tail) are 4 × 4 lines sharing c1, c2: 16 cells.
-    const before = text('head', 'X', 'c1', 'c2', 'W', 'tail');
-    const at = unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'tail'), 0, 16).split('\n');
-    expect(at.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2,1 +2,1 @@', '@@ -5,1 +5,1 @@']);
-    // 4 × 5 = 20 cells > 16: the common c1, c2 are shown removed and added again.
-    const over = unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'V', 'tail'), 0, 19).split('\n');
-    expect(over.filter((l) => l.startsWith('@@'))).toEqual(['@@ -2,4 +2,5 @@']);
-    expect(over.filter((l) => l === '-c1' || l === '+c1')).toEqual(['-c1', '+c1']);
-    expect(unifiedDiff('f', before, text('head', 'Y', 'c1', 'c2', 'Z', 'V', 'tail'), 0, 20)).not.toContain('-c1');
+  it('works out exactly maxEdits changed lines line by line, and shows one more wholesale with its context', () => {
+    const h = numbered(5, 1);
+    const t = numbered(5, 20);
+    const before = text(...h, 'X', 'c1', 'c2', 'W', ...t);
+    const after = text(...h, 'Y', 'c1', 'c2', 'Z', ...t);
+    // Four changed lines (-X +Y -W +Z): at a limit of 4, two hunks of their own.
+    expect(unifiedDiff('f', before, after, 0, 4).match(/^@@.*$/gm)).toEqual(['@@ -6,1 +6,1 @@', '@@ -9,1 +9,1 @@']);
+    // At 3, everything from the first to the last difference is replaced, common c1, c2 included, in one hunk with its context.
+    expect(unifiedDiff('f', before, after, 1, 3)).toBe(
+      ['--- a/f', '+++ b/f', '@@ -5,6 +5,6 @@', ' l5', '-X', '-c1', '-c2', '-W', '+Y', '+c1', '+c2', '+Z', ' l20', ''].join('\n'),
+    );
+    // Context clipped at both ends of the file; an insertion only; a removed file.
+    expect(unifiedDiff('f', text('X', 'c', 'W'), text('Y', 'c', 'Z'), 3, 3)).toBe('--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n-X\n-c\n-W\n+Y\n+c\n+Z\n');
+    expect(unifiedDiff('f', text('a', 'z'), text('a', 'n1', 'n2', 'z'), 0, 1)).toBe('--- a/f\n+++ b/f\n@@ -1,0 +2,2 @@\n+n1\n+n2\n');
+    expect(unifiedDiff('f', text('a', 'b'), undefined, 3, 1)).toBe('--- a/f\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\n');
+    // One text the other's start (or end): the common tail does not reach into the common head.
+    expect(unifiedDiff('f', text('a', 'b'), text('a', 'b', 'a', 'b'), 0, 1)).toBe('--- a/f\n+++ b/f\n@@ -2,0 +3,2 @@\n+a\n+b\n');
+    expect(unifiedDiff('f', text('a', 'b', 'a', 'b'), text('a', 'b'), 1, 1)).toBe('--- a/f\n+++ b/f\n@@ -2,3 +2,1 @@\n b\n-a\n-b\n');
+    expect(unifiedDiff('f', text('b', 'a', 'b'), text('a', 'b'), 1, 0)).toBe('--- a/f\n+++ b/f\n@@ -1,2 +1,1 @@\n-b\n a\n');
+    // Equal texts are equal whatever the limit.
+    expect(unifiedDiff('f', before, before, 3, 0)).toBe('');
   });
 
-  it('replaces a middle too large to compare line by line wholesale', () => {
-    const a = numbered(4001);
-    const b = numbered(4001, 5000);
-    const out = unifiedDiff('big', text('head', ...a, 'tail'), text('head', ...b, 'tail')).split('\n');
-    expect(out[2]).toBe('@@ -1,4003 +1,4003 @@');
-    expect(out.slice(3, 5)).toEqual([' head', '-l1']);
-    expect(out[4004]).toBe('-l4001');
-    expect(out[4005]).toBe('+l5000');
-    expect(out.slice(-3)).toEqual(['+l9000', ' tail', '']);
+  it('works out fewer changed lines in longer texts: changed lines × lines compared stays under MAX_DIFF_WORK', () => {
+    expect(MAX_EDIT_LENGTH).toBe(1000);
+    expect(MAX_DIFF_WORK).toBe(16_000_000);
+    expect(maxEditsFor(0)).toBe(1000);
+    expect(maxEditsFor(16_000)).toBe(1000);
+    expect(maxEditsFor(16_001)).toBe(999);
+    expect(maxEditsFor(400_000)).toBe(40);
+    expect(maxEditsFor(16_000_001)).toBe(0);
+  });
+
+  it('quotes a file name as git does when it needs it', () => {
+    expect(unifiedDiff('café.yaml', 'a\n', 'b\n').split('\n').slice(0, 2)).toEqual(['--- "a/caf\\303\\251.yaml"', '+++ "b/caf\\303\\251.yaml"']);
+  });
+
+  it('shows more than MAX_EDIT_LENGTH changed lines wholesale by default', () => {
+    // Line by line, keeping c, would take 501 + 501 changes: over 1000, so c is replaced too.
+    const out = unifiedDiff('big', text(...numbered(501), 'c'), text('c', ...numbered(501, 5000))).split('\n');
+    expect(out[2]).toBe('@@ -1,502 +1,502 @@');
+    expect(out.slice(3, 5)).toEqual(['-l1', '-l2']);
+    expect(out.slice(503, 507)).toEqual(['-l501', '-c', '+c', '+l5000']);
+    expect(out.slice(-2)).toEqual(['+l5500', '']);
   });
 });
 

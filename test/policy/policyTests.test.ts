@@ -41,7 +41,7 @@ describe('policy diffs', () => {
     ]);
     expect(d.changed_rules).toEqual(['r1', 'r2', 'r3', 'r4']);
     expect(d.documents[0]!.unified).toBe(
-      ['--- a/a.yaml', '+++ b/a.yaml', '@@ -1,5 +1,5 @@', ' rules:', '   - id: r1', '-    effect: allow', '-  - id: r2', '+    effect: deny', '+  - id: r3', '     effect: deny', ''].join('\n'),
+      ['--- a/a.yaml', '+++ b/a.yaml', '@@ -1,5 +1,5 @@', ' rules:', '   - id: r1', '-    effect: allow', '-  - id: r2', '     effect: deny', '+  - id: r3', '+    effect: deny', ''].join('\n'),
     );
     expect(unifiedDiff('x', 'same\n', 'same\n')).toBe('');
     expect(unifiedDiff('x', undefined, 'a\n')).toBe('--- /dev/null\n+++ b/x\n@@ -0,0 +1,1 @@\n+a\n');
