@@ -10,9 +10,6 @@ import { record, type Attachments, type RecordDeps } from './record.ts';
 /** Dependencies of the decision service: both halves'. */
 export interface DecisionDeps extends EvaluateDeps, RecordDeps {}
 
-// Named here too for the modules that import the request's shape from the service (policy/simulate.ts).
-export type { DecisionRequest };
-
 /** Decides one request and commits its record; resolves with the record once committed. */
 export async function makeDecision(deps: DecisionDeps, request: DecisionRequest, attachments: Attachments): Promise<DecisionRecord> {
   return record(deps, await evaluate(deps, request), attachments);

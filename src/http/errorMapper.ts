@@ -13,7 +13,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CustosError, RateLimitedError, UnavailableError, ValidationError, type ErrorCode, type FieldIssue } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { OAuthError, type OAuthErrorCode } from '../tokens/issueToken.ts';
+import { OAuthError, type OAuthErrorCode } from '../tokens/oauthError.ts';
 import { renderOAuth } from './oauthErrors.ts';
 import { pathOf, renderProblem } from './problem.ts';
 import type { NodeResponse } from './transport.ts';

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorCode } from '../errors.ts';
-import type { OAuthErrorCode } from '../tokens/issueToken.ts';
+import type { OAuthErrorCode } from '../tokens/oauthError.ts';
 import type { Failure } from './errorMapper.ts';
 
 const TITLES: Record<number, string> = {

@@ -7,7 +7,7 @@
  */
 import type { DatasetFacts, DecisionInput, PrincipalFacts } from '../engine/types.ts';
 import type { FactsStore } from '../decisions/facts.ts';
-import type { DecisionRequest } from '../decisions/makeDecision.ts';
+import type { DecisionRequest } from '../decisions/evaluate.ts';
 
 /** One logged decision request: the request as callers phrase it, with its record's id and time. */
 export interface LoggedRequest extends DecisionRequest {

@@ -22,7 +22,6 @@ import { authenticateClient, parseTokenRequest, type ClientAuthenticator, type D
 import { tokenExpiry, type TokenLifetime } from './tokenExpiry.ts';
 
 // The OAuth renderer (http/oauthErrors.ts) imports these from here.
-export { OAuthError, type OAuthErrorCode } from './oauthError.ts';
 
 /** Settings of {@link issueToken}: the issuer and the lifetimes. */
 export interface TokenSettings extends TokenLifetime {

@@ -13,7 +13,7 @@ import { AuditUnavailableError, ForbiddenError, NotFoundError, RateLimitedError,
 import { DeadlineExceededError, errorResponder } from '../../src/http/errorMapper.ts';
 import { withLocals } from '../../src/http/transport.ts';
 import { createLogger } from '../../src/logger.ts';
-import { OAuthError } from '../../src/tokens/issueToken.ts';
+import { OAuthError } from '../../src/tokens/oauthError.ts';
 
 const DB_DOWN = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 const logs: { level: string; msg: string }[] = [];
