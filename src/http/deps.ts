@@ -25,7 +25,7 @@ import type { KeyRing } from '../tokens/keyRing.ts';
 import type { ResourceServerStore } from '../tokens/resourceServers.ts';
 import type { TokenStateStore } from '../tokens/verifyToken.ts';
 
-/** Dependencies of {@link createApp}. */
+/** Dependencies of the request listener (createRequestListener in server.ts). */
 export interface AppDeps {
   /** Token-signing keys and the published JWKS. */
   keys: KeyRing;
