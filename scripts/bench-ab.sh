@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Compares a benchmark's figures between an older commit and the working
 # tree, on this machine, in one sitting: `scripts/bench-ab.sh REF NAME [PAIRS]`
-# runs `npm run bench -- NAME` alternately in REF (a temporary worktree
-# sharing this checkout's node_modules, so both run on the same Node.js) and
-# here, PAIRS times (default 2), and prints each run's JSON result.
+# runs `npm run bench -- NAME` alternately in REF (a temporary worktree with
+# its own dependencies, as its lock file pins them) and here, PAIRS times
+# (default 2), both on this checkout's Node.js, and prints each run's JSON
+# result and the mean ratio of each side.
 # Alternating runs means drift in a shared machine's load hits both sides.
 set -euo pipefail
 ref=${1:?usage: scripts/bench-ab.sh REF NAME [PAIRS]}
@@ -13,7 +14,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 wt=$(mktemp -d /tmp/custos-ab-XXXXXX)
 trap 'git -C "$here" worktree remove --force "$wt" >/dev/null 2>&1 || true' EXIT
 git -C "$here" worktree add --detach --force "$wt" "$ref" >/dev/null
-ln -s "$here/node_modules" "$wt/node_modules"
+(cd "$wt" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+# Both sides on the same Node.js: this checkout's (node_modules/.bin/node, Node.js 24).
+export PATH="$here/node_modules/.bin:$PATH"
 out="$here/bench/results/ab-$name.jsonl"
 : >"$out"
 for i in $(seq 1 "$pairs"); do
@@ -24,5 +27,11 @@ for i in $(seq 1 "$pairs"); do
     echo "$line" | tee -a "$out"
   done
 done
-# Leave the committed figures of HEAD as the last HEAD run wrote them.
-echo "wrote $out"
+# The mean of each side's ratio (every bench names its figure `ratio`).
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  for (const side of ["ref", "head"]) {
+    const r = rows.filter((x) => x.side === side).map((x) => x.ratio);
+    console.log(`${side}: ratios ${r.map((x) => (x * 100).toFixed(1) + " %").join(", ")}; mean ${(r.reduce((a, b) => a + b, 0) / r.length * 100).toFixed(1)} %`);
+  }' "$out"
+echo "wrote $out (bench/results/$name.json holds the last run of HEAD)"
