@@ -12,7 +12,7 @@
  * encodings over edge cases, and the writer compares them again on live
  * batches (ChainedWriter's sampled self-check).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DatasetFacts, PrincipalFacts } from '../../engine/types.ts';
 import type { DecisionRecord } from '../decisionLog.ts';
 import { jsonbNumber, jsonbString, jsonbText, NotRenderableError } from '../jsonbText.ts';
@@ -84,6 +84,7 @@ export function decisionEncoding(r: DecisionRecord, chain: string, seq: number):
 
 /** The link of a record: SHA-256(prev || SHA-256(encoding)). */
 export function link(prev: Buffer, encoding: string): Buffer {
-  const inner = createHash('sha256').update(encoding, 'utf8').digest();
-  return createHash('sha256').update(prev).update(inner).digest();
+  // One-shot hashes: no hash object per record.
+  const inner = hash('sha256', encoding, 'buffer');
+  return hash('sha256', Buffer.concat([prev, inner], 64), 'buffer');
 }
