@@ -14,7 +14,7 @@ import { createDecisionLogWriter } from './audit/postgres/decisionLogWriter.ts';
 import type { DecisionDeps } from './decisions/makeDecision.ts';
 import { cachedFacts } from './decisions/cachedFacts.ts';
 import { TtlCache } from './ttlCache.ts';
-import { createFactsStore } from './decisions/postgres.ts';
+import { createFactsStore } from './decisions/postgres/index.ts';
 import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
 import { PolicyChecker } from './policy/checkInWorker.ts';
