@@ -19,7 +19,7 @@ import { compilePolicy } from './policy/compile.ts';
 import { PolicyHolder } from './policy/holder.ts';
 import { PolicyChecker } from './policy/checkInWorker.ts';
 import { livePolicyLoader } from './policy/loadLivePolicy.ts';
-import { createPolicyStore } from './policy/postgres.ts';
+import { createPolicyStore } from './policy/postgres/index.ts';
 import { KeyRing } from './tokens/keyRing.ts';
 import { createSigningKeyStore } from './tokens/postgres.ts';
 import { createResourceServerStore } from './tokens/resourceServersPostgres.ts';
