@@ -6,16 +6,10 @@ const NO_EXPORT_ALL = { selector: 'ExportAllDeclaration', message: 'Name what a 
 const NO_HANDLE_OVERRIDE = { selector: 'AssignmentExpression[left.property.name="handle"]', message: 'Do not replace a framework\'s request handler; route in createRequestListener.' };
 // Where SQL lives (docs/design-notes.md): each module's postgres/ folder, one file per aggregate, and db/.
 const SQL_FOLDERS = ['src/db/**', 'src/*/postgres/**'];
-// PostgreSQL implementations from before that rule, still to move into their module's postgres/ folder.
-// Do not add to this list: a new store goes in src/<module>/postgres/.
-const SQL_LEGACY_FILES = [
-  'src/decisions/postgres.ts',
-  'src/policy/postgres.ts',
-  'src/tokens/postgres.ts',
-  'src/tokens/resourceServersPostgres.ts',
-  'src/tokens/statePostgres.ts',
-];
 const SQL_MESSAGE = "SQL runs only in a module's postgres/ folder (src/<module>/postgres/<aggregate>.ts) and db/: see docs/design-notes.md.";
+// The names from before that rule: a store goes in src/<module>/postgres/, named by its aggregate.
+const POSTGRES_FILE_NAMES = ['src/**/postgres.ts', 'src/**/*Postgres.ts'];
+const NO_POSTGRES_FILE = { selector: 'Program', message: "No postgres.ts or *Postgres.ts: PostgreSQL code goes in its module's postgres/ folder, one file per aggregate (docs/design-notes.md)." };
 // A tagged template on a database handle (sql`…`, tx`…`, this.o.sql`…`, db.owner`…`) is a query.
 const NO_SQL = [
   { selector: 'TaggedTemplateExpression[tag.name=/^(sql|tx|q|owner|db)$/]', message: SQL_MESSAGE },
@@ -44,10 +38,15 @@ export default tseslint.config(
     },
   },
   {
-    // Only a module's postgres/ folder and db/ run SQL (and the legacy files listed above).
+    // Only a module's postgres/ folder and db/ run SQL.
     files: ['src/**/*.ts'],
-    ignores: [...SQL_FOLDERS, ...SQL_LEGACY_FILES],
+    ignores: SQL_FOLDERS,
     rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, NO_HANDLE_OVERRIDE, ...NO_SQL] },
+  },
+  {
+    // Nor is a file named the old way, with SQL or without (a re-export shim): its name is the error.
+    files: POSTGRES_FILE_NAMES,
+    rules: { 'no-restricted-syntax': ['error', NO_EXPORT_ALL, NO_HANDLE_OVERRIDE, NO_POSTGRES_FILE] },
   },
   {
     // A postgres/ file that outgrows this splits along aggregates (files of 100–300 lines, docs/design-notes.md).
@@ -74,7 +73,7 @@ export default tseslint.config(
   },
   {
     // Database rows are untyped at the driver boundary; stores map them to typed results.
-    files: ['src/*/postgres/**/*.ts', ...SQL_LEGACY_FILES, 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/*/postgres/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {

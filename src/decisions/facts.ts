@@ -1,6 +1,6 @@
 /**
  * What the decision service needs to know about principals and datasets at
- * the moment of a decision. `postgres.ts` implements it.
+ * the moment of a decision. `postgres/index.ts` implements it.
  */
 import type { DatasetFacts, PrincipalFacts } from '../engine/types.ts';
 

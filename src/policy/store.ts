@@ -1,6 +1,6 @@
 /**
  * What the policy version store is: numbered, immutable versions of the
- * rule documents and their test files. `postgres.ts` implements it.
+ * rule documents and their test files. `postgres/index.ts` implements it.
  */
 import type { Tx } from '../db/client.ts';
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * What the signing-key store is. `postgres.ts` implements it.
+ * What the signing-key store is. `postgres/signingKeys.ts` implements it.
  */
 
 import type { Tx } from '../db/client.ts';

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL policy version store (src/policy/postgres.ts), on a real
+ * The PostgreSQL policy version store (src/policy/postgres/index.ts), on a real
  * database acting as the
  * application role: version numbers, what a version holds, the history's
  * order and pages, edits based on a stale version refused (by the check and
@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Sql } from '../../src/db/client.ts';
 import { ConflictError, NotFoundError } from '../../src/errors.ts';
-import { createPolicyStore } from '../../src/policy/postgres.ts';
+import { createPolicyStore } from '../../src/policy/postgres/index.ts';
 import { policyDigest, type NewPolicyVersion, type PolicyStore } from '../../src/policy/store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 

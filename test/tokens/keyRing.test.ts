@@ -104,7 +104,7 @@ describe('signing keys', () => {
     const k = await app.wired.keys.activeKey();
     await app.db.sql`UPDATE signing_keys SET private_enc = set_byte(private_enc, 20, (get_byte(private_enc, 20) + 1) % 256) WHERE kid = ${k.kid}`;
     const { KeyRing } = await import('../../src/tokens/keyRing.ts');
-    const { createSigningKeyStore } = await import('../../src/tokens/postgres.ts');
+    const { createSigningKeyStore } = await import('../../src/tokens/postgres/signingKeys.ts');
     const fresh = new KeyRing({ store: createSigningKeyStore(app.db.sql), clock: app.clock, encryptionKey: Buffer.alloc(32, 7), maxTokenSeconds: 3600 });
     await expect(fresh.refresh()).rejects.toMatchObject({ code: 'decryption_failed' });
   });

@@ -1,9 +1,9 @@
 /**
  * PostgreSQL storage of the datasets each resource server serves.
  */
-import type { Sql } from '../db/client.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
-import type { ResourceServerStore } from './resourceServers.ts';
+import type { Sql } from '../../db/client.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
+import type { ResourceServerStore } from '../resourceServers.ts';
 
 /** Builds the resource-server store. */
 export function createResourceServerStore(sql: Sql): ResourceServerStore {

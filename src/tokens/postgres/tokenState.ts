@@ -1,8 +1,8 @@
 /**
  * PostgreSQL storage of revoked token ids.
  */
-import type { Sql } from '../db/client.ts';
-import type { TokenStateStore } from './verifyToken.ts';
+import type { Sql } from '../../db/client.ts';
+import type { TokenStateStore } from '../verifyToken.ts';
 
 /** Builds the revoked-token store. */
 export function createTokenStateStore(sql: Sql): TokenStateStore {

@@ -1,8 +1,8 @@
 /**
  * PostgreSQL storage of signing keys.
  */
-import type { Sql } from '../db/client.ts';
-import type { SigningKeyRow, SigningKeyStore } from './keyStore.ts';
+import type { Sql } from '../../db/client.ts';
+import type { SigningKeyRow, SigningKeyStore } from '../keyStore.ts';
 
 type Row = Record<string, any>;
 

@@ -1,10 +1,9 @@
 /**
- * PostgreSQL store of policy versions (migrations/0014) and the reader of
- * logged decision requests that simulations replay.
+ * PostgreSQL store of policy versions (migrations/0014).
  */
-import type { Sql } from '../db/client.ts';
-import { ConflictError, NotFoundError } from '../errors.ts';
-import { policyDigest, type PolicyStore, type PolicyVersion, type PolicyVersionSummary } from './store.ts';
+import type { Sql } from '../../db/client.ts';
+import { ConflictError, NotFoundError } from '../../errors.ts';
+import { policyDigest, type PolicyStore, type PolicyVersion, type PolicyVersionSummary } from '../store.ts';
 
 type Row = Record<string, any>;
 

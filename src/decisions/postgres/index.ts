@@ -2,10 +2,10 @@
  * PostgreSQL facts for decisions: principal with roles, grants, vendor BAAs
  * and sponsor; dataset with derived classification.
  */
-import { deriveClassification, utcDate } from '../catalog/classification.ts';
-import type { Sql } from '../db/client.ts';
-import type { DatasetFacts, PrincipalFacts } from '../engine/types.ts';
-import type { FactsStore } from './facts.ts';
+import { deriveClassification, utcDate } from '../../catalog/classification.ts';
+import type { Sql } from '../../db/client.ts';
+import type { DatasetFacts, PrincipalFacts } from '../../engine/types.ts';
+import type { FactsStore } from '../facts.ts';
 
 type Row = Record<string, any>;
 
