@@ -13,8 +13,8 @@ class QuickFirst extends BaseSequencer {
   }
 }
 
-/** Tests of the folders Stryker mutates that need PostgreSQL: the stores. */
-const STORE_TESTS = ['test/policy/postgres.test.ts'];
+/** Tests of the folders Stryker mutates that need PostgreSQL: the stores and the policy operations. */
+const STORE_TESTS = ['test/policy/postgres.test.ts', 'test/policy/administration.test.ts'];
 /** Tests of real-size limits: seconds each under coverage; their boundaries are tested small in the pure files. */
 const SIZE_TESTS = ['test/policy/diff-limit.test.ts'];
 
