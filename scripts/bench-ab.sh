@@ -12,6 +12,8 @@ name=${2:?usage: scripts/bench-ab.sh REF NAME [PAIRS]}
 pairs=${3:-2}
 here=$(cd "$(dirname "$0")/.." && pwd)
 wt=$(mktemp -d /tmp/custos-ab-XXXXXX)
+# Run as root, the embedded PostgreSQL is the `postgres` user, which must traverse the folder to reach its programs.
+chmod o+x "$wt"
 trap 'git -C "$here" worktree remove --force "$wt" >/dev/null 2>&1 || true' EXIT
 git -C "$here" worktree add --detach --force "$wt" "$ref" >/dev/null
 (cd "$wt" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
