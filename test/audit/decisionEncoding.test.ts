@@ -15,7 +15,8 @@ import { decisionEncoding, link } from '../../src/audit/postgres/decisionEncodin
 import { ChainedWriter } from '../../src/audit/postgres/chainedWriter.ts';
 import { createDecisionLogWriter, decisionRowText } from '../../src/audit/postgres/decisionLogWriter.ts';
 import { uuidv7Generator } from '../../src/clock.ts';
-import type { DatasetFacts, PrincipalFacts } from '../../src/engine/types.ts';
+import type { PrincipalFacts } from '../../src/engine/types.ts';
+import { dataset, service, sponsor } from '../support/decisionFacts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 let db: TestDatabase;
@@ -25,19 +26,6 @@ beforeAll(async () => {
 afterAll(async () => db?.drop());
 
 const ids = uuidv7Generator();
-const sponsor: PrincipalFacts = {
-  id: '0190a0f0-0000-7000-8000-000000000001',
-  kind: 'user',
-  status: 'active',
-  projects: ['onc'],
-  vendorId: null,
-  baas: [],
-  attributes: {},
-  roles: [{ role: 'data-scientist', project: 'onc' }],
-  grants: [{ id: 'g1', role: 'reviewer', project: null, datasetId: 'onc-notes', notBefore: 0, expiresAt: 10, breakGlass: true }],
-};
-const service: PrincipalFacts = { ...sponsor, id: '0190a0f0-0000-7000-8000-000000000002', kind: 'service', vendorId: 'v"1', grants: [], roles: [{ role: 'enforcement-point', project: null }], sponsor };
-const dataset: DatasetFacts = { id: 'onc-notes', project: 'onc', owner: sponsor.id, classification: 'phi', purposes: ['research'], columns: [{ name: 'icd10' }], audience: 'urn:custos:dataset:onc-notes' };
 
 function record(o: { principal?: PrincipalFacts; context?: Record<string, unknown>; token?: DecisionRecord['token']; callerId?: string | null; requestId?: string; columns?: string[] | '*'; obligations?: DecisionRecord['decision']['obligations']; latencyUs?: number; now?: number; project?: string | null } = {}): DecisionRecord {
   const at = new Date();

@@ -6,29 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { decisionRow, decisionRowText } from '../../src/audit/postgres/decisionLogWriter.ts';
 import type { DecisionRecord } from '../../src/audit/decisionLog.ts';
-import type { DatasetFacts, PrincipalFacts } from '../../src/engine/types.ts';
+import type { PrincipalFacts } from '../../src/engine/types.ts';
+import { dataset, service, sponsor } from '../support/decisionFacts.ts';
 
-const sponsor: PrincipalFacts = {
-  id: '0190a0f0-0000-7000-8000-000000000001',
-  kind: 'user',
-  status: 'active',
-  projects: ['onc'],
-  vendorId: null,
-  baas: [],
-  attributes: { team: 'a' },
-  roles: [{ role: 'data-scientist', project: 'onc' }],
-  grants: [{ id: 'g1', role: 'reviewer', project: null, datasetId: 'onc-notes', notBefore: 0, expiresAt: 10, breakGlass: true }],
-};
-const service: PrincipalFacts = { ...sponsor, id: '0190a0f0-0000-7000-8000-000000000002', kind: 'service', vendorId: 'v"1', grants: [], roles: [{ role: 'enforcement-point', project: null }], sponsor };
-const dataset: DatasetFacts = {
-  id: 'onc-notes',
-  project: 'onc',
-  owner: sponsor.id,
-  classification: 'phi',
-  purposes: ['research'],
-  columns: [{ name: 'icd10' }],
-  audience: 'urn:custos:dataset:onc-notes',
-};
 
 function record(o: Partial<DecisionRecord> & { principal: PrincipalFacts; now?: number; context?: Record<string, unknown> }): DecisionRecord {
   const at = new Date(Date.UTC(2026, 0, 15, 12, 0, 0, 123));
