@@ -146,6 +146,22 @@ describe('a writer that links in process', () => {
     expect(w.stats.items).toBe(n);
   });
 
+  it('refuses a batch when the head moved behind it (503, nothing written), and links the next one from the head as stored', async () => {
+    const w = createDecisionLogWriter(db.appSql, { ids });
+    await w.append(record());
+    const [chain] = await w.chains();
+    // The head moves without this writer: a record appended through the database's own function.
+    await db.sql`SELECT custos_append_decisions(${chain!}::uuid, ${`[${decisionRowText(record())}]`}::text::jsonb)`;
+    await expect(w.append(record())).rejects.toMatchObject({ code: 'unavailable' });
+    const [{ n }] = await db.sql<[{ n: number }]>`SELECT count(*)::int AS n FROM decision_log WHERE chain_id = ${chain!}`;
+    expect(n).toBe(2);
+    // The refused batch left the head unknown: the next one reads it back and goes in after the foreign record.
+    await w.append(record());
+    expect(await badLinks(chain!)).toEqual([]);
+    const [{ head }] = await db.sql<[{ head: number }]>`SELECT head_seq::int AS head FROM audit_chains WHERE id = ${chain!}`;
+    expect(head).toBe(3);
+  });
+
   it('notices links the database encodes otherwise and hands linking back to the database', async () => {
     const mismatches: { chain: string; from: number; to: number }[] = [];
     // An encoder that is off by one microsecond of latency: every link it makes fails verification.
