@@ -215,32 +215,30 @@ export function securityHeaders(): ReturnType<typeof helmet> {
   });
 }
 
+/** The headers a helmet middleware sets, run once against a response that only records them. */
+function headersSetBy(middleware: (req: IncomingMessage, res: ServerResponse, next: () => void) => void): [string, string][] {
+  const headers: [string, string][] = [];
+  const recorder = { setHeader: (k: string, v: unknown) => headers.push([k, String(v)]), removeHeader: () => {} };
+  middleware({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
+  return headers;
+}
+
 /**
  * A Content-Security-Policy header value with exactly `directives` (none of
  * helmet's defaults), checked and serialised by helmet once, for a page that
  * needs a policy of its own.
  */
 export function contentSecurityPolicy(directives: Record<string, string[]>): string {
-  let value = '';
-  const stub = { setHeader: (_k: string, v: unknown) => (value = String(v)) };
-  helmet.contentSecurityPolicy({ useDefaults: false, directives })({} as IncomingMessage, stub as unknown as ServerResponse, () => {});
-  return value;
+  return headersSetBy(helmet.contentSecurityPolicy({ useDefaults: false, directives }))[0]![1];
 }
 
 /**
  * The headers every response carries, computed once: helmet's choices for a
- * JSON API (run against a stub response at start-up) plus `Cache-Control:
- * no-store` (responses about people and credentials must never be cached).
+ * JSON API (recorded at start-up) plus `Cache-Control: no-store` (responses
+ * about people and credentials must never be cached).
  */
 export function staticResponseHeaders(): [string, string][] {
-  const headers: [string, string][] = [];
-  const stub = {
-    setHeader: (k: string, v: unknown) => headers.push([k, String(v)]),
-    removeHeader: () => {},
-  };
-  securityHeaders()({} as IncomingMessage, stub as unknown as ServerResponse, () => {});
-  headers.push(['Cache-Control', 'no-store']);
-  return headers;
+  return [...headersSetBy(securityHeaders()), ['Cache-Control', 'no-store']];
 }
 
 /**

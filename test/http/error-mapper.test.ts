@@ -7,25 +7,15 @@
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditUnavailableError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, UnavailableError, ValidationError } from '../../src/errors.ts';
 import { DeadlineExceededError, errorResponder } from '../../src/http/errorMapper.ts';
 import { withLocals } from '../../src/http/transport.ts';
-import { createLogger } from '../../src/logger.ts';
+import { capturedLog } from '../support/capturedLog.ts';
 import { OAuthError } from '../../src/tokens/oauthError.ts';
 
 const DB_DOWN = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
-const logs: { level: string; msg: string }[] = [];
-const log = createLogger({
-  level: 'info',
-  destination: new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(JSON.parse(chunk.toString()) as { level: string; msg: string });
-      cb();
-    },
-  }),
-});
+const { log, lines: logs } = capturedLog();
 const respond = errorResponder(log, (err) => err === DB_DOWN);
 
 let server: Server;

@@ -8,7 +8,6 @@
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { writeExport } from '../../src/audit/export.ts';
@@ -16,18 +15,9 @@ import { errorResponder } from '../../src/http/errorMapper.ts';
 import { defineRoute, type AnyRoute } from '../../src/http/route.ts';
 import { routeHandler } from '../../src/http/runner.ts';
 import { withLocals } from '../../src/http/transport.ts';
-import { createLogger } from '../../src/logger.ts';
+import { capturedLog } from '../support/capturedLog.ts';
 
-const logs: { level: string; msg: string }[] = [];
-const log = createLogger({
-  level: 'info',
-  destination: new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(JSON.parse(chunk.toString()) as { level: string; msg: string });
-      cb();
-    },
-  }),
-});
+const { log, lines: logs } = capturedLog();
 const respond = errorResponder(log, () => false);
 
 let server: Server;
