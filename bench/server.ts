@@ -9,7 +9,6 @@ import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
 import { wire } from '../src/wire.ts';
-import { listenForCatalogChanges } from '../src/db/notify.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: 'warn' });
@@ -17,7 +16,7 @@ const sql = createSql({ url: config.databaseUrl!, max: config.dbPoolMax });
 const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey! });
 const r = await wired.policy.reload();
 if (!r.ok) throw r.error;
-await listenForCatalogChanges(sql, wired.onCatalogChange);
+await wired.catalogSync.start();
 await wired.keys.init();
 
 // The bare route hangs off the same express app, ahead of Custos's middleware.

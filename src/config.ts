@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -153,6 +154,12 @@ export const envSchema = z.object({
   CUSTOS_POLICY_RELOAD_SECONDS: seconds(30)
     .describe('periodic check of the latest policy version and the role graph (recompiles only on a change), the safety net behind change notifications')
     .meta({ example: '10' }),
+  CUSTOS_FACTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(2000)
+    .describe('how often each process checks that its change listener still hears the database (a barrier notification sent and received); one not back within this time ends trust in the facts held in memory, and decisions read the database until they are read again')
+    .meta({ example: '1000' }),
+  CUSTOS_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default('auto')
+    .describe('server processes (node cluster workers), each with its own facts in memory and its own decision log chain; `auto` is one per available core. On Kubernetes, set 1 and scale by replicas')
+    .meta({ example: '1' }),
   CUSTOS_CHANGE_TTL_SECONDS: seconds(86_400)
     .describe('how long a privilege-widening change waits for a second administrator before it expires (checked at use)')
     .meta({ example: '14400' }),
@@ -267,6 +274,10 @@ export interface Config {
   autoBootstrap: boolean;
   /** Periodic policy recompile, the safety net behind change notifications. */
   policyReloadSeconds: number;
+  /** Liveness check of the change listener (ms). */
+  factsHeartbeatMs: number;
+  /** Server processes to run. */
+  workers: number;
   /** Lifetime of a pending (dual-control) change, checked at use. */
   changeTtlSeconds: number;
   /** Caps of policy administration: condition cost, test files, the checking worker, simulation range. */
@@ -464,6 +475,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     requestTimeoutMs: e.CUSTOS_REQUEST_TIMEOUT_MS,
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
     policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
+    factsHeartbeatMs: e.CUSTOS_FACTS_HEARTBEAT_MS,
+    workers: e.CUSTOS_WORKERS === 'auto' ? availableParallelism() : e.CUSTOS_WORKERS,
     changeTtlSeconds: e.CUSTOS_CHANGE_TTL_SECONDS,
     policyLimits: {
       condition: { maxCost: e.CUSTOS_POLICY_CONDITION_MAX_COST, maxElements: e.CUSTOS_POLICY_CONDITION_MAX_ELEMENTS },

@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
-import { listenForCatalogChanges } from './db/notify.ts';
 import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
 import { openDatabase } from './db/open.ts';
@@ -40,7 +39,8 @@ async function start(): Promise<void> {
     process.exit(1);
   }
 
-  const listener = await listenForCatalogChanges(db.sql, wired.onCatalogChange);
+  await wired.catalogSync.start();
+  log.info({ ...wired.facts.size }, 'catalog facts in memory');
   // Safety net for a missed notification: every few seconds a cheap check of the
   // latest version and the role graph (recompiling only when either changed).
   const reloadTimer = setInterval(() => void wired.policy.reload(), config.policyReloadSeconds * 1000).unref();
@@ -78,7 +78,7 @@ async function start(): Promise<void> {
       await wired.notifier.stop().catch(() => {});
       // A last signed checkpoint of every chain this process wrote.
       await wired.checkpointer.stop().catch(() => {});
-      await listener.unlisten().catch(() => {});
+      await wired.catalogSync.stop().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
       log.info('stopped');
       // Logs are written asynchronously: let every line reach stdout, in order, before exiting.

@@ -12,7 +12,9 @@ import { createAuditReader } from './audit/reader.ts';
 import { createAuthStore, createClientCredentialStore } from './auth/postgres/index.ts';
 import { createDecisionLogWriter } from './audit/postgres/decisionLogWriter.ts';
 import type { DecisionDeps } from './decisions/makeDecision.ts';
-import { cachedFacts } from './decisions/cachedFacts.ts';
+import { CatalogSync } from './decisions/catalogSync.ts';
+import { LiveFacts } from './decisions/liveFacts.ts';
+import { catalogSource } from './decisions/postgres/catalogRows.ts';
 import { TtlCache } from './ttlCache.ts';
 import { createFactsStore } from './decisions/postgres/index.ts';
 import { compilePolicy } from './policy/compile.ts';
@@ -60,8 +62,13 @@ export interface Wired {
   catalog: CatalogStore;
   policy: PolicyHolder;
   decisions: DecisionDeps;
-  invalidate: () => void;
+  /** After a write: every change committed so far is reflected in this process's next decision. */
+  invalidate: () => Promise<void>;
   onCatalogChange: (table: string) => void;
+  /** The facts decisions are made on, in memory. */
+  facts: LiveFacts;
+  /** Listens for catalog changes (start() it in a server: until then decisions read facts from the database). */
+  catalogSync: CatalogSync;
   audit: ReturnType<typeof createAuditLog>;
   auth: AuthDeps;
   /** The catalog's change operations' dependencies (each change commits with its audit event). */
@@ -137,9 +144,13 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const policy = new PolicyHolder(EMPTY_POLICY, livePolicyLoader({ store: policyStore, catalog, clock, conditionLimits: config.policyLimits.condition }), (err) =>
     log.error({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'policy reload failed; the last good policy stays in force'),
   );
-  // Cache lifetimes are wall-clock bounds on staleness, whatever clock decisions use.
+  // Facts in memory, kept true by change notifications; the database whenever memory cannot be trusted.
   const factsStore = createFactsStore(sql);
-  const facts = cachedFacts(factsStore, systemClock);
+  const facts = new LiveFacts(catalogSource(sql), factsStore, {
+    // Grants that ended over a day before the decisions' clock are not read.
+    now: () => clock.now(),
+    onError: (err, what) => log.warn({ err, what }, 'reading catalog facts failed: decisions read the database until they are read again'),
+  });
   const decisionLog = createDecisionLogWriter(sql, {
     ids,
     onMismatch: (d) => log.error({ chain: d.chain, from: d.from, to: d.to }, 'decision records linked in process differ from the database encoding; the database links them from now on'),
@@ -170,16 +181,17 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     witnesses,
     chains: async () => [...(await decisionLog.chains()), ...(await audit.chains())],
   });
-  /** Drops every cached fact; called after writes through this process and on catalog notifications. */
-  const invalidate = () => {
-    facts.invalidate();
-    auth.clientContexts?.clear();
-  };
   /** A catalog change seen through NOTIFY (or a re-subscription, when changes may have been missed). */
   const onCatalogChange = (table: string) => {
-    invalidate();
+    auth.clientContexts?.clear();
     // The role graph is part of the policy snapshot, and a new policy version replaces it: recompile.
     if (table === 'roles' || table === 'role_inherits' || table === 'policy_versions' || table === '(subscribed)') void policy.reload();
+  };
+  const catalogSync = new CatalogSync({ sql, facts, onChange: onCatalogChange, log, heartbeatMs: config.factsHeartbeatMs });
+  /** After writes through this process: cached client contexts go, and the facts catch up with every commit so far. */
+  const invalidate = async () => {
+    auth.clientContexts?.clear();
+    await catalogSync.sync();
   };
   const grantStore = createGrantStore(sql, { clock, ids, webhook: Boolean(config.webhook), audit });
   const notifier = new Notifier({ outbox: config.webhook ? createOutboxStore(sql) : undefined, grants: grantStore, activation: activationCheck({ policy }), clock, log, settings: config.webhook });
@@ -220,7 +232,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, notifier, checkpointer };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer };
 }
 
 /**

@@ -1,16 +1,126 @@
 /**
- * Catalog change notifications (PostgreSQL LISTEN/NOTIFY). postgres.js keeps
- * the listening connection open and re-subscribes after a reconnect; since
- * notifications sent while it was away are lost, a (re)subscription is itself
- * treated as a change.
+ * Catalog change notifications (PostgreSQL LISTEN/NOTIFY) on a connection of
+ * their own. Notifications sent while that connection is away are lost for
+ * good, so the caller must know the moment it goes: `onLost` fires when it
+ * closes (and when the caller declares it dead), `onListening` when LISTEN
+ * is in force again, after which the caller re-reads what it holds. Between
+ * the two, nothing it holds may be trusted.
+ *
+ * Notifications from one transaction arrive in the order sent, and those of
+ * different transactions in commit order (PostgreSQL's NOTIFY guarantee):
+ * `notify` from the pool after a commit therefore works as a barrier, since
+ * its payload comes back after every notification of that commit.
  */
+import postgres from 'postgres';
 import type { Sql } from './client.ts';
 
 /** The channel the catalog triggers notify on. */
 export const CATALOG_CHANNEL = 'custos_catalog';
 
-/** Calls `onChange` on every catalog change and on every (re)subscription; resolves once listening. */
-export async function listenForCatalogChanges(sql: Sql, onChange: (table: string) => void): Promise<{ unlisten(): Promise<void> }> {
-  const sub = await sql.listen(CATALOG_CHANNEL, (table) => onChange(table), () => onChange('(subscribed)'));
-  return { unlisten: () => sub.unlisten() };
+/** What a listener reports. */
+export interface ListenerEvents {
+  /** A notification's payload: `table` or `table:key` (migrations 0005, 0022), or a payload sent with {@link CatalogListener.notify}. */
+  onNotify(payload: string): void;
+  /** LISTEN is in force (first time and after every reconnection). */
+  onListening(): void;
+  /** The connection is gone, or was declared dead: notifications may have been missed. */
+  onLost(reason: string): void;
+}
+
+/** A running listener. */
+export interface CatalogListener {
+  /** Sends a notification on the channel through the pool (it comes back to every listener, this one included). */
+  notify(payload: string): Promise<void>;
+  /** Declares the connection dead (e.g. a barrier never came back): closes it and listens again on a new one. */
+  restart(reason: string): void;
+  /** Stops listening for good. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the listening connection and resolves once LISTEN is in force (or
+ * rejects if the first attempt fails). Reconnects after a loss, retrying
+ * every `retryMs` until the database answers.
+ */
+export async function openCatalogListener(sql: Sql, events: ListenerEvents, options: { retryMs?: number } = {}): Promise<CatalogListener> {
+  const retryMs = options.retryMs ?? 1000;
+  let closed = false;
+  let listening = false;
+  let retry: NodeJS.Timeout | undefined;
+  let conn: Sql | undefined;
+
+  /** A new connection with the pool's own settings (address, credentials, role) that never idles out. */
+  function connect(): Sql {
+    const own: Sql = postgres({
+      ...(sql.options as unknown as postgres.Options<Record<string, never>>),
+      max: 1,
+      idle_timeout: null,
+      max_lifetime: null,
+      fetch_types: false,
+      onnotify: (channel: string, payload: string) => {
+        if (channel === CATALOG_CHANNEL && listening && conn === own) events.onNotify(payload);
+      },
+      onclose: () => {
+        if (conn === own) lost('the listening connection closed');
+      },
+    } as unknown as postgres.Options<Record<string, never>>) as unknown as Sql;
+    return own;
+  }
+
+  function lost(reason: string): void {
+    const was = listening;
+    listening = false;
+    const old = conn;
+    conn = undefined;
+    void old?.end({ timeout: 0 }).catch(() => {});
+    if (was) events.onLost(reason);
+    // At once after a loss; a failed attempt waits before the next.
+    schedule(was ? 0 : retryMs);
+  }
+
+  function schedule(ms: number): void {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      listen().catch(() => {
+        const old = conn;
+        conn = undefined;
+        void old?.end({ timeout: 0 }).catch(() => {});
+        schedule(retryMs);
+      });
+    }, ms);
+    retry.unref();
+  }
+
+  async function listen(): Promise<void> {
+    const own = (conn = connect());
+    await own.unsafe(`LISTEN ${CATALOG_CHANNEL}`);
+    if (closed || conn !== own) return;
+    listening = true;
+    events.onListening();
+  }
+
+  try {
+    await listen();
+  } catch (err) {
+    closed = true;
+    await conn?.end({ timeout: 0 }).catch(() => {});
+    throw err;
+  }
+  return {
+    notify: async (payload) => {
+      await sql`SELECT pg_notify(${CATALOG_CHANNEL}, ${payload})`;
+    },
+    restart(reason) {
+      if (!closed) lost(reason);
+    },
+    async close() {
+      closed = true;
+      listening = false;
+      if (retry) clearTimeout(retry);
+      const old = conn;
+      conn = undefined;
+      await old?.end({ timeout: 1 }).catch(() => {});
+    },
+  };
 }

@@ -57,7 +57,7 @@ export interface AppDeps {
   /** The security reviewer's reads: log queries, exports and reports. */
   auditRead: AuditReader;
   /** Empties the caches of facts and service contexts (after a write). */
-  invalidate: () => void;
+  invalidate: () => Promise<void>;
   clock: Clock;
   log: Logger;
   /** Resolves when the database answers; rejects otherwise. */

@@ -51,8 +51,8 @@ async function sendStream(res: ServerResponse, s: RouteStream): Promise<void> {
 
 /** How routes are mounted. */
 export interface RouteOptions {
-  /** Called after every write that can change decisions (empties fact caches). */
-  afterWrite?: () => void;
+  /** Awaited after every write that can change decisions, before the answer (the facts in memory catch up). */
+  afterWrite?: () => Promise<void>;
   /** Body parsers by route body type. */
   parsers?: { json: Handler[]; form: Handler[] };
   /** The client address of a request (express's req.ip, also for plain node requests). */
@@ -64,7 +64,7 @@ export interface RouteOptions {
  * (One function, not a stack of route layers for express to walk.)
  */
 export function routeHandler(route: AnyRoute, authorize: Authorizer, options: RouteOptions = {}): Handler {
-  const afterWrite = options.afterWrite ?? (() => {});
+  const afterWrite = options.afterWrite ?? (async () => {});
   const parsers = route.method !== 'get' && options.parsers ? options.parsers[route.bodyType ?? 'json'] : [];
   const action = `${route.method.toUpperCase()} ${route.path}`;
   const invalidates = route.method !== 'get' && route.changesFacts !== false;
@@ -87,8 +87,8 @@ export function routeHandler(route: AnyRoute, authorize: Authorizer, options: Ro
     try {
       result = await route.handler({ body, query, params, auth, headers, requestId, meta });
     } finally {
-      // Whatever a write changed, cached facts must not outlive it in this process.
-      if (invalidates) afterWrite();
+      // Whatever a write changed, no later decision of this process may be made on the facts before it.
+      if (invalidates) await afterWrite();
     }
     // Answered already: the deadline's 503 went out while the handler ran.
     if (res.headersSent) return;

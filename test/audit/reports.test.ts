@@ -36,7 +36,7 @@ async function grant(who: string, role: string, o: { breakGlass?: boolean; notBe
   await app.db.sql`
     INSERT INTO grants (id, principal_id, role_id, project_id, not_before, expires_at, status, break_glass)
     VALUES (${id}, ${ids[who]!}, ${role}, 'onc', ${o.notBefore ?? new Date(now - 3_600_000)}, ${o.expiresAt ?? new Date(now + 3 * 3_600_000)}, ${o.status ?? 'active'}, ${o.breakGlass ?? false})`;
-  app.wired.invalidate();
+  await app.wired.invalidate();
   return id;
 }
 

@@ -135,7 +135,7 @@ describe('the accounting of disclosures', () => {
     await app.db.sql`
       INSERT INTO grants (id, principal_id, role_id, project_id, not_before, expires_at, status)
       VALUES (${randomUUID()}, ${briefJob.id}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${new Date(now + Math.max(1, Math.floor((1000 - ms) / 2)))}, 'active')`;
-    app.wired.invalidate();
+    await app.wired.invalidate();
     const t = await app.call('POST', '/oauth2/token', {
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: briefJob.basic },
       body: form({ grant_type: 'client_credentials', job_id: 'job-brief', authorization_details: JSON.stringify([{ type: 'dataset_access', dataset: 'onc-notes', actions: ['read'], columns: ['note_text'], purpose: 'model-training' }]) }),

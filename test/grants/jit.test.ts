@@ -230,7 +230,7 @@ describe('revocation', () => {
   it('makes a token minted under the grant inactive in the same second', async () => {
     // Only the grant made here may carry ria's access.
     await app.db.sql`UPDATE grants SET status = 'revoked' WHERE principal_id = ${ria.id}`;
-    app.wired.invalidate();
+    await app.wired.invalidate();
     const r = await granted({ duration_seconds: 7200 });
     const t = await app.call('POST', '/oauth2/token', {
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: job },

@@ -26,7 +26,7 @@ beforeAll(async () => {
   await app.wired.catalog.createRole({ id: 'ops-lead', description: 'runs the on-call rota' });
   await app.wired.catalog.assignRole({ principal_id: ada.id, role_id: 'ops-lead', project_id: null }, null);
   await app.wired.policy.reload();
-  app.wired.invalidate();
+  await app.wired.invalidate();
 });
 afterAll(async () => app?.close());
 

@@ -52,7 +52,7 @@ beforeAll(async () => {
   await app.db.sql`
     INSERT INTO grants (id, principal_id, role_id, project_id, not_before, expires_at)
     VALUES (${grantId}, ${jobId}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${new Date(now + 7_200_000)})`;
-  app.wired.invalidate();
+  await app.wired.invalidate();
 });
 afterAll(async () => app?.close());
 

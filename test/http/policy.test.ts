@@ -34,7 +34,7 @@ beforeAll(async () => {
   await c.createDataset({ id: DEID, project_id: 'onc', owner_id: admin.id, purposes: ['research'], columns: [{ name: 'outcome' }] } as never);
   sam = await personDirect(app, 'sam', [{ role: 'data-scientist', project: 'onc' }]);
   rita = await personDirect(app, 'rita', [{ role: 'ai-researcher' }]);
-  app.wired.invalidate();
+  await app.wired.invalidate();
 });
 afterAll(async () => app?.close());
 

@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql, type Sql } from '../../src/db/client.ts';
-import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/wire.ts';
@@ -40,7 +39,8 @@ describe('role-graph changes across replicas', () => {
     const wiredB = wire({ config: a.config, sql: sqlB, log: createLogger({ level: 'silent' }), encryptionKey: TEST_KEY, clock: a.clock });
     const loaded = await wiredB.policy.reload();
     expect(loaded.ok).toBe(true);
-    unlistenB = (await listenForCatalogChanges(sqlB, wiredB.onCatalogChange)).unlisten;
+    await wiredB.catalogSync.start();
+    unlistenB = () => wiredB.catalogSync.stop();
     serverB = createServer(createRequestListener(wiredB.app)).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => serverB.once('listening', () => resolve()));
     urlB = `http://127.0.0.1:${(serverB.address() as AddressInfo).port}`;

@@ -15,7 +15,6 @@ import type { AddressInfo } from 'node:net';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSql } from '../../src/db/client.ts';
-import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/wire.ts';
@@ -210,7 +209,8 @@ describe('another replica', () => {
     const wiredB = wire({ config: app.config, sql: sqlB, log: createLogger({ level: 'silent' }), encryptionKey: TEST_KEY, clock: app.clock });
     expect((await wiredB.policy.reload()).ok).toBe(true);
     await wiredB.keys.init();
-    const { unlisten } = await listenForCatalogChanges(sqlB, wiredB.onCatalogChange);
+    await wiredB.catalogSync.start();
+    const unlisten = () => wiredB.catalogSync.stop();
     const serverB = createServer(createRequestListener(wiredB.app)).listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => serverB.once('listening', () => resolve()));
     const urlB = `http://127.0.0.1:${(serverB.address() as AddressInfo).port}`;

@@ -124,7 +124,7 @@ async function insertGrant(principalId: string, expiresInMs: number): Promise<{ 
     VALUES (${id}, ${principalId}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${expiresAt}, 'active')`;
   // Written behind the service's back: as a write through this process would, empty its caches now
   // (other replicas learn of it through the NOTIFY trigger, which arrives moments later).
-  app.wired.invalidate();
+  await app.wired.invalidate();
   return { id, expiresAt };
 }
 
@@ -449,7 +449,7 @@ describe('live state', () => {
     // A new expiry off the second boundary, well before the token's exp: only the grant check can decide.
     const end = new Date(app.clock.now().getTime() + 10_500);
     await app.db.sql`UPDATE grants SET expires_at = ${end} WHERE id = ${grant.id}`;
-    app.wired.invalidate();
+    await app.wired.invalidate();
     app.clock.set(end.getTime() - 1);
     expect(t.claims.exp! * 1000).toBeGreaterThan(end.getTime() + 60_000);
     expect((await introspect(t.token)).active).toBe(true);
@@ -525,7 +525,7 @@ describe('lifetime cap from configuration', () => {
       await capped.db.sql`
         INSERT INTO grants (id, principal_id, role_id, project_id, not_before, expires_at)
         VALUES (${grantId}, ${bare.id}, 'data-scientist', 'onc', ${new Date(now - 60_000)}, ${new Date(now + 3_600_000)})`;
-      capped.wired.invalidate();
+      await capped.wired.invalidate();
       const cred2 = await createClientCredential(capped.wired.catalogOps, { principalId: bare.id, actorId: sci.id, meta: { ip: undefined, requestId: undefined } });
       const r2 = await tokenRequest(capped, { grant_type: 'client_credentials', authorization_details: detail(['note_text']), job_id: 'job-capped-2' }, basic(cred2.client_id, cred2.client_secret!));
       expect(r2.status, JSON.stringify(r2.body)).toBe(200);

@@ -12,7 +12,6 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire, type Wired } from '../../src/wire.ts';
-import { listenForCatalogChanges } from '../../src/db/notify.ts';
 import { loadDefaultRoles } from '../../src/policy/loadDefaultRoles.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -53,7 +52,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   await loadDefaultRoles(wired.catalog);
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
-  await listenForCatalogChanges(db.appSql, wired.onCatalogChange);
+  await wired.catalogSync.start();
   await wired.keys.init();
   wired.notifier.start();
   server.on('request', createRequestListener(wired.app));
@@ -65,6 +64,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     clock,
     config,
     async call(method, path, options = {}) {
+      // Tests also write through the stores directly, past the HTTP write path's barrier: catch up as it would.
+      await wired.invalidate();
       const headers: Record<string, string> = { ...(options.headers ?? {}) };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       let body: string | undefined;
@@ -84,6 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     },
     async close() {
       await wired.notifier.stop();
+      await wired.catalogSync.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await db.drop();

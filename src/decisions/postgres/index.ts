@@ -1,13 +1,15 @@
 /**
- * PostgreSQL facts for decisions: principal with roles, grants, vendor BAAs
- * and sponsor; dataset with derived classification.
+ * PostgreSQL facts for decisions, read at the moment of asking: principal
+ * with roles, grants, vendor BAAs and sponsor; dataset with derived
+ * classification. The path taken whenever the facts in memory cannot be
+ * trusted (liveFacts.ts), and by reviews that must read fresh rows.
  */
-import { deriveClassification, utcDate } from '../../catalog/classification.ts';
+import { utcDate } from '../../catalog/classification.ts';
 import type { Sql } from '../../db/client.ts';
-import type { DatasetFacts, PrincipalFacts } from '../../engine/types.ts';
+import type { PrincipalFacts } from '../../engine/types.ts';
+import { datasetFacts, GRANT_HISTORY_MS, principalFacts } from '../buildFacts.ts';
 import type { FactsStore } from '../facts.ts';
-
-type Row = Record<string, any>;
+import { baaFacts, datasetRecord, grantFacts, principalRecord, roleBinding } from './catalogRows.ts';
 
 /** Builds the facts store. */
 export function createFactsStore(sql: Sql): FactsStore {
@@ -19,62 +21,20 @@ export function createFactsStore(sql: Sql): FactsStore {
       sql`SELECT role_id, project_id FROM role_assignments WHERE principal_id = ${id}`,
       // Grants that have not ended; the engine decides activity against the request's now.
       sql`SELECT id, role_id, project_id, dataset_id, not_before, expires_at, break_glass FROM grants
-          WHERE principal_id = ${id} AND status = 'active' AND expires_at > ${new Date(now.getTime() - 86_400_000)}`,
+          WHERE principal_id = ${id} AND status = 'active' AND expires_at > ${new Date(now.getTime() - GRANT_HISTORY_MS)}`,
       p.vendor_id
         ? sql`SELECT id, effective_on::text AS effective_on, expires_on::text AS expires_on, purposes, classifications FROM baas WHERE vendor_id = ${p.vendor_id}`
-        : Promise.resolve([] as Row[]),
+        : Promise.resolve([]),
     ]);
-    const projects = new Set<string>();
-    if (p.project_id) projects.add(p.project_id);
-    for (const r of roles) if (r.project_id) projects.add(r.project_id);
     const sponsor = p.kind === 'service' && p.sponsor_id && depth === 0 ? await principal(p.sponsor_id, now, 1) : undefined;
-    return {
-      id: p.id,
-      kind: p.kind,
-      status: p.status,
-      projects: [...projects],
-      vendorId: p.vendor_id ?? null,
-      baas: baas.map((b: Row) => ({ id: b.id, effectiveOn: b.effective_on, expiresOn: b.expires_on, purposes: b.purposes, classifications: b.classifications })),
-      attributes: p.attributes ?? {},
-      roles: roles.map((r: Row) => ({ role: r.role_id, project: r.project_id ?? null })),
-      grants: grants.map((g: Row) => ({
-        id: g.id,
-        role: g.role_id,
-        project: g.project_id ?? null,
-        datasetId: g.dataset_id ?? null,
-        notBefore: new Date(g.not_before).getTime(),
-        expiresAt: new Date(g.expires_at).getTime(),
-        breakGlass: g.break_glass,
-      })),
-      sponsor,
-    };
+    return principalFacts(principalRecord(p, roles.map(roleBinding), grants.map(grantFacts)), baas.map(baaFacts), now.getTime(), sponsor);
   }
 
   return {
     principal: (id, now) => principal(id, now, 0),
     async dataset(id, now) {
       const [d] = await sql`SELECT id, project_id, owner_id, purposes, columns, expert_determination, data_use_agreement, audience FROM datasets WHERE id = ${id}`;
-      if (!d) return undefined;
-      const ed = d.expert_determination;
-      const dua = d.data_use_agreement;
-      const derived = deriveClassification(
-        {
-          columns: d.columns,
-          expertDetermination: ed ? { determinedOn: ed.determined_on, expiresOn: ed.expires_on } : null,
-          dataUseAgreement: dua ? { signedOn: dua.signed_on, expiresOn: dua.expires_on } : null,
-        },
-        utcDate(now),
-      );
-      const facts: DatasetFacts = {
-        id: d.id,
-        project: d.project_id,
-        owner: d.owner_id,
-        classification: derived.classification,
-        purposes: d.purposes,
-        columns: (d.columns as { name: string; category?: string }[]).map((c) => ({ name: c.name, category: c.category })),
-        audience: d.audience ?? `urn:custos:dataset:${d.id}`,
-      };
-      return facts;
+      return d ? datasetFacts(datasetRecord(d), utcDate(now)) : undefined;
     },
   };
 }
