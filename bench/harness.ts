@@ -52,6 +52,19 @@ function procCpu(pid: number): number {
   }
 }
 
+/** A process and its children (the bench server's cluster workers). */
+function withChildren(parent: number): number[] {
+  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return [parent, ...all.filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+    } catch {
+      return false;
+    }
+  })];
+}
+
 /** The PostgreSQL processes of the server whose data folder is `dir`: the postmaster and its children. */
 function postgresPids(dir: string): number[] {
   const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
@@ -62,15 +75,7 @@ function postgresPids(dir: string): number[] {
       return false;
     }
   });
-  if (master === undefined) return [];
-  return [master, ...all.filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === master;
-    } catch {
-      return false;
-    }
-  })];
+  return master === undefined ? [] : withChildren(master);
 }
 
 /** CPU used between two readings. */
@@ -107,13 +112,15 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
     cpu() {
       const self = process.cpuUsage();
       return {
-        server: procCpu(server.pid!),
+        server: withChildren(server.pid!).reduce((a, pid) => a + procCpu(pid), 0),
         postgres: postgresPids(dir).reduce((a, pid) => a + procCpu(pid), 0),
         load: (self.user + self.system) / 1e6,
       };
     },
     async stop() {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
       server.kill('SIGTERM');
+      await exited;
       await seeded.close();
       await pg.stop();
       await rm(dir, { recursive: true, force: true });

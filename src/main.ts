@@ -1,20 +1,34 @@
 /**
  * The server process (`npm start`): configuration, the database, wiring
  * (wire.ts), then HTTP until SIGTERM.
+ *
+ * With more than one worker (CUSTOS_WORKERS, one per core by default) this
+ * process is the cluster's primary: it opens the database (starting the
+ * embedded one if need be), migrates and bootstraps once, then forks the
+ * workers, which share the port (node's cluster hands connections out in
+ * turn). Each worker is a replica in all but address: its own pool, facts in
+ * memory, change listener and decision log chain. The primary answers no
+ * request; on SIGTERM it stops the workers (each drains and signs a last
+ * checkpoint) and then the database.
  */
+import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
-import { openDatabase } from './db/open.ts';
+import { connectDatabase, openDatabase, type OpenDatabase } from './db/open.ts';
 import { CustosError } from './errors.ts';
 import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 
-import { prepareDatabase, wire, withEmbeddedDefaults } from './wire.ts';
+import { prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
+
+/** What the primary tells its workers (in their environment). */
+const WORKER_DATABASE_URL = 'CUSTOS_WORKER_DATABASE_URL';
+const WORKER_EMBEDDED = 'CUSTOS_WORKER_EMBEDDED';
 
 async function start(): Promise<void> {
   let config: Config;
@@ -25,6 +39,7 @@ async function start(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger({ level: config.logLevel });
+  if (cluster.isWorker) return runWorker(config, log.child({ worker: cluster.worker!.id }));
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   if (key.generatedFile) log.warn({ file: key.generatedFile }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
   const db = await openDatabase(config, log);
@@ -38,7 +53,15 @@ async function start(): Promise<void> {
     await db.close().catch(() => {});
     process.exit(1);
   }
+  if (config.workers > 1) return runPrimary(config, log, db);
+  await serve(config, log, db, wired, () => log.info('stopped'));
+}
 
+/**
+ * One serving process: the change listener and the facts in memory, the
+ * background duties, HTTP; SIGTERM drains it. `stopped` runs last.
+ */
+async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired, stopped: () => void): Promise<void> {
   await wired.catalogSync.start();
   log.info({ ...wired.facts.size }, 'catalog facts in memory');
   // Safety net for a missed notification: every few seconds a cheap check of the
@@ -62,7 +85,7 @@ async function start(): Promise<void> {
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   const addr = server.address();
-  log.info({ url: config.publicUrl, port: typeof addr === 'object' && addr ? addr.port : config.port, embeddedDatabase: db.embedded }, 'custos is listening');
+  log.info({ url: config.publicUrl, port: typeof addr === 'object' && addr ? addr.port : config.port, embeddedDatabase: db.embedded, pid: process.pid }, 'custos is listening');
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -80,12 +103,81 @@ async function start(): Promise<void> {
       await wired.checkpointer.stop().catch(() => {});
       await wired.catalogSync.stop().catch(() => {});
       await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
-      log.info('stopped');
+      stopped();
       // Logs are written asynchronously: let every line reach stdout, in order, before exiting.
       setTimeout(() => process.exit(0), 1000).unref();
       log.flush(() => process.exit(0));
     });
     server.closeIdleConnections();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** A cluster worker: the primary prepared the database; connect to it and serve. */
+async function runWorker(config: Config, log: Logger): Promise<void> {
+  const url = process.env[WORKER_DATABASE_URL];
+  if (!url) throw new Error(`a worker needs ${WORKER_DATABASE_URL} from its primary`);
+  const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
+  const db = connectDatabase(config, url, process.env[WORKER_EMBEDDED] === '1');
+  config = withEmbeddedDefaults(config, db.embedded);
+  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
+  await prepareWorker(wired, log);
+  await serve(config, log, db, wired, () => log.info('worker stopped'));
+}
+
+/**
+ * The primary: forks the workers, replaces one that dies (unless they keep
+ * dying at start, which ends the server), and on SIGTERM stops them all
+ * before the database.
+ */
+async function runPrimary(config: Config, log: Logger, db: OpenDatabase): Promise<void> {
+  const env = { [WORKER_DATABASE_URL]: db.url, [WORKER_EMBEDDED]: db.embedded ? '1' : '0' };
+  let stopping = false;
+  let quickDeaths = 0;
+  /** Live workers and when each started. */
+  const startedAt = new Map<Worker, number>();
+  const fork = () => startedAt.set(cluster.fork(env), Date.now());
+  const listening = new Set<number>();
+  cluster.on('listening', (w) => {
+    listening.add(w.id);
+    if (listening.size === config.workers) log.info({ workers: config.workers, pids: [...startedAt.keys()].map((x) => x.process.pid) }, 'all workers are listening');
+  });
+  cluster.on('exit', (w, code, signal) => {
+    const lived = Date.now() - (startedAt.get(w) ?? 0);
+    startedAt.delete(w);
+    if (stopping) {
+      if (!startedAt.size) void finish();
+      return;
+    }
+    log.error({ worker: w.id, code, signal }, 'a worker exited; starting another');
+    quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
+    if (quickDeaths >= 3 * config.workers) {
+      log.fatal('workers keep exiting at start; stopping');
+      stopping = true;
+      for (const other of startedAt.keys()) other.process.kill('SIGTERM');
+      if (!startedAt.size) void finish(1);
+      return;
+    }
+    fork();
+  });
+  for (let i = 0; i < config.workers; i++) fork();
+
+  let finishing = false;
+  const finish = async (code = 0) => {
+    if (finishing) return;
+    finishing = true;
+    await db.close().catch((err: unknown) => log.error({ err }, 'closing the database failed'));
+    log.info('stopped');
+    setTimeout(() => process.exit(code), 1000).unref();
+    log.flush(() => process.exit(code));
+  };
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, workers: startedAt.size }, 'shutting down: no new connections, finishing in-flight requests');
+    if (!startedAt.size) return void finish();
+    for (const w of startedAt.keys()) w.process.kill('SIGTERM');
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

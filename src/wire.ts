@@ -235,6 +235,14 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer };
 }
 
+/** What a cluster worker does before serving, once its primary has prepared the database: the policy and the signing keys. */
+export async function prepareWorker(wired: Wired, log: Logger): Promise<void> {
+  const policy = await wired.policy.reload();
+  if (!policy.ok) throw policy.error;
+  await wired.keys.init();
+  log.debug({ version: policy.version }, 'policy loaded');
+}
+
 /**
  * Migrates (as the owner), makes the coming months' log partitions, loads the
  * shipped roles and, on an empty database, bootstraps the first administrator.
