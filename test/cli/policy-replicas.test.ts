@@ -50,7 +50,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv): Proc {
 
 async function startServer(databaseUrl: string): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
-  const proc = launch(['src/main.ts'], baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: KEY, PORT: String(port), CUSTOS_POLICY_RELOAD_SECONDS: '3600', CUSTOS_LOG_LEVEL: 'warn' }));
+  const proc = launch(['src/main.ts'], baseEnv({ DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: KEY, PORT: String(port), CUSTOS_POLICY_RELOAD_SECONDS: '3600', CUSTOS_LOG_LEVEL: 'warn', CUSTOS_WORKERS: '1' }));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
