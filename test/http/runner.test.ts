@@ -22,20 +22,22 @@ const respond = errorResponder(log, () => false);
 
 let server: Server;
 let route: AnyRoute;
+/** What the runner awaits after a write (the facts catching up, in the service). */
+let afterWrite: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     withLocals(res);
     res.locals.requestId = 'req-1';
-    routeHandler(route, async () => undefined)(req, res, (err) => respond(err ?? new Error('no answer'), res, req));
+    routeHandler(route, async () => undefined, { afterWrite: () => afterWrite() })(req, res, (err) => respond(err ?? new Error('no answer'), res, req));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-function send(headers: Record<string, string> = {}): Promise<IncomingMessage> {
+function send(headers: Record<string, string> = {}, method = 'GET'): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, method: 'GET', path: '/r', headers }, resolve);
+    const req = request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, method, path: '/r', headers }, resolve);
     req.on('error', reject);
     req.end();
   });
@@ -67,6 +69,33 @@ describe('a JSON answer', () => {
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(await text(res))).toEqual({ hello: 'ada', id: 'req-1' });
     expect(seen).toEqual(['auth', 'body', 'headers', 'meta', 'params', 'query', 'requestId']);
+  });
+});
+
+describe('after a write', () => {
+  it('answers only once the facts have caught up with it, and not before a read', async () => {
+    let release!: () => void;
+    let waited = 0;
+    afterWrite = () => {
+      waited++;
+      return new Promise<void>((r) => (release = r));
+    };
+    try {
+      route = defineRoute({ ...base, method: 'post', handler: async () => ({ status: 201, body: { ok: true } }) });
+      let answered = false;
+      const pending = send({}, 'POST').then((r) => ((answered = true), r));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(waited).toBe(1);
+      expect(answered).toBe(false);
+      release();
+      expect((await pending).statusCode).toBe(201);
+      // A read changes nothing: no wait.
+      route = defineRoute({ ...base, handler: async () => ({ body: { ok: true } }) });
+      expect((await send()).statusCode).toBe(200);
+      expect(waited).toBe(1);
+    } finally {
+      afterWrite = async () => {};
+    }
   });
 });
 
