@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   http: () => import('./http.ts'),
   tokens: () => import('./tokens.ts'),
   audit: () => import('./audit.ts'),
+  hospital: () => import('./hospital.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);
