@@ -5,6 +5,7 @@
  * hit rate as the server reports it on SIGTERM. Every request is first
  * checked against the oracle (and Cerbos); any disagreement fails the run.
  */
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { cpuSince, startBench } from './harness.ts';
 import { checkAgreement, describeDisagreements } from './hospital/agreement.ts';
@@ -20,6 +21,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   const seconds = smoke ? 3 : 15;
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
   const world = buildWorld(sizes);
+  const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
   let policy = { policyVersion: 0, rules: 0 };
   const setup = await startBench({ extraSeed: async ({ databaseUrl }) => void (policy = await loadHospital(databaseUrl, world)) });
   let stopped = false;
@@ -81,6 +83,8 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       rules: policy.rules,
       connections,
       seconds: timed.seconds,
+      // The machine is shared: how busy it was when the run began.
+      load_average_at_start: loadAverage,
       smoke,
     });
   } finally {

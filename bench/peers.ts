@@ -13,7 +13,8 @@
  * gathering them for Cerbos is not measured. A Cerbos decision about a
  * service whose own answer allows is two calls (the sponsor's is the second).
  */
-import { cpuSince, startBench, type CpuSeconds } from './harness.ts';
+import os from 'node:os';
+import { cpuSince, load as plainLoad, startBench, type CpuSeconds } from './harness.ts';
 import { checkAgreement, describeDisagreements } from './hospital/agreement.ts';
 import { cerbosBodies, startCerbos, type CerbosServer } from './hospital/cerbos.ts';
 import { custosBody, loadHospital } from './hospital/custos.ts';
@@ -29,6 +30,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   const rounds = smoke ? 1 : 3;
   const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
   const world = buildWorld(sizes);
+  const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
   let policy = { policyVersion: 0, rules: 0 };
   const setup = await startBench({ extraSeed: async ({ databaseUrl }) => void (policy = await loadHospital(databaseUrl, world)) });
   const cerbos: Partial<Record<Exclude<Engine, 'custos'>, CerbosServer>> = {};
@@ -68,6 +70,11 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
         cpu[e] += engineCpu(e, cpuSince(before, reading(e)));
       }
     }
+    // Each server's floor on this machine at this time: a bare express route in the Custos process, and a
+    // CheckResources call that matches no policy. What the hospital costs is what either spends above it.
+    const helloFloor = await plainLoad({ url: `${setup.base}/hello`, method: 'GET', seconds, connections });
+    const noPolicy = JSON.stringify({ principal: { id: 'nobody', roles: ['member'] }, resources: [{ actions: ['read'], resource: { kind: 'no_policy', id: '1' } }] });
+    const cerbosFloor = await rotatingLoad({ base: cerbos.cerbos.base, path: '/api/check/resources', headers: json, calls: [{ first: noPolicy, second: null }], seconds, connections });
     const summary = Object.fromEntries(engines.map((e) => [e, combine(runs[e], cpu[e])])) as Record<Engine, ReturnType<typeof combine>>;
     const failed = engines.filter((e) => runs[e].some((r) => r.non_2xx || r.errors));
     printTable(`Hospital workload: Custos and Cerbos 0.55 (${world.principals.length} principals, ${world.datasets.length} datasets, ${policy.rules} Custos rules)`, [
@@ -75,6 +82,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       ['agreement with the oracle', `${agreement.agreement} (${Object.entries(agreement.agreed).map(([k, v]) => `${k} ${v}`).join(', ')} of ${agreement.requests})`],
       ['rounds × seconds, connections', `${rounds} × ${seconds}, ${connections}`],
       ...engines.flatMap((e): [string, string][] => [[`${e} decisions/s`, String(summary[e].per_s)], [`${e} p50 / p99 ms`, `${summary[e].p50_ms} / ${summary[e].p99_ms}`], [`${e} engine CPU µs per decision`, String(summary[e].cpu_us)]]),
+      ['floors: custos GET /hello, cerbos no-policy check /s', `${Math.round(helloFloor.requests.average)}, ${cerbosFloor.decisions_per_s}`],
       ['custos / cerbos', `${((summary.custos.per_s / summary.cerbos.per_s) * 100).toFixed(1)} %`],
       ['custos / cerbos with local audit', `${((summary.custos.per_s / summary.cerbos_audit.per_s) * 100).toFixed(1)} %`],
     ]);
@@ -92,6 +100,8 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       custos_cpu_us_per_decision: summary.custos.cpu_us,
       cerbos_cpu_us_per_decision: summary.cerbos.cpu_us,
       cerbos_audit_cpu_us_per_decision: summary.cerbos_audit.cpu_us,
+      custos_hello_floor_per_s: Math.round(helloFloor.requests.average),
+      cerbos_no_policy_floor_per_s: cerbosFloor.decisions_per_s,
       rounds_per_s: Object.fromEntries(engines.map((e) => [e, runs[e].map((r) => r.decisions_per_s)])),
       agreement: agreement.agreement,
       mix: agreement.mix,
@@ -102,6 +112,8 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       seconds,
       rounds,
       cerbos_version: '0.55.0',
+      // The machine is shared: how busy it was when the run began.
+      load_average_at_start: loadAverage,
       smoke,
     });
   } finally {
