@@ -20,6 +20,7 @@ import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire } from '../../src/wire.ts';
 import { checkAgreement, describeDisagreements, type Engines } from '../../bench/hospital/agreement.ts';
+import { describeCaches, parseCacheStats } from '../../bench/hospital/caches.ts';
 import { CERBOS_BINARY, startCerbos, type CerbosServer } from '../../bench/hospital/cerbos.ts';
 import { loadHospital } from '../../bench/hospital/custos.ts';
 import { buildWorld, SIZES, type World } from '../../bench/hospital/world.ts';
@@ -94,5 +95,14 @@ describe('hospital workload: oracle, Custos and Cerbos', () => {
     const report = await checkAgreement(careless, { custos });
     expect(report.disagreements.length).toBeGreaterThan(0);
     expect(report.agreed.custos).toBe(world.requests.length - report.disagreements.length);
+  });
+});
+
+describe('cache statistics from the bench server’s stderr', () => {
+  it('sums each cache over the worker processes, and says n/a for facts when the server reports nothing', () => {
+    const stats = parseCacheStats('group commit: {"batches":3}\nfacts: {"hits":90,"misses":10,"fallbacks":2}\nfacts: {"hits":10,"misses":0,"fallbacks":1}\n');
+    expect(stats).toEqual({ facts: { hits: 100, misses: 10, fallbacks: 3, hit_rate: 0.9091 } });
+    expect(describeCaches(stats)).toEqual([['facts cache hit rate', '90.9 % (100 hits, 10 misses, 3 fallbacks)']]);
+    expect(describeCaches(parseCacheStats('group commit: {"batches":3}\n'))).toEqual([['facts cache hit rate', 'n/a']]);
   });
 });
