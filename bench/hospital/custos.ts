@@ -21,7 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import { createCatalogStore } from '../../src/catalog/postgres/index.ts';
 import { systemClock, uuidv7Generator } from '../../src/clock.ts';
-import { createSql, type Sql } from '../../src/db/client.ts';
+import { createSql, type Tx } from '../../src/db/client.ts';
 import { NotFoundError } from '../../src/errors.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { roleGraph } from '../../src/policy/loadPolicy.ts';
@@ -35,7 +35,7 @@ export function custosBody(req: HospitalRequest): string {
 }
 
 /** Inserts rows in chunks (PostgreSQL takes at most 65,535 parameters a statement). */
-async function insert(sql: Sql, table: string, rows: Record<string, unknown>[]): Promise<void> {
+async function insert(sql: Tx, table: string, rows: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < rows.length; i += 1000) await sql`INSERT INTO ${sql(table)} ${sql(rows.slice(i, i + 1000))}`;
 }
 
@@ -55,8 +55,7 @@ export async function loadHospital(databaseUrl: string, w: World): Promise<{ pol
         await catalog.createRole(r);
       }
     }
-    await sql.begin(async (tx) => {
-      const t = tx as unknown as Sql;
+    await sql.begin(async (t) => {
       await insert(t, 'projects', w.projects.map((p) => ({ id: p.id, name: p.name })));
       await insert(t, 'vendors', w.vendors.map((v) => ({ id: v.id, name: v.name })));
       await insert(
