@@ -31,6 +31,8 @@ export interface BenchSetup {
   seeded: BenchWorld;
   /** CPU seconds used so far by the server, by PostgreSQL (all its processes) and by this process (the load generator). */
   cpu(): CpuSeconds;
+  /** What the server wrote to stderr so far (also passed through); after stop(), including what it wrote on SIGTERM. */
+  serverStderr(): string;
   stop(): Promise<void>;
 }
 
@@ -42,7 +44,7 @@ export interface CpuSeconds {
 }
 
 /** user + system CPU seconds of a process, from /proc (Linux); 0 if it is gone. */
-function procCpu(pid: number): number {
+export function procCpu(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -98,8 +100,15 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
   const port = await freePort();
   const server = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'bench/server.ts'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Passed through as before, and kept: the server reports its statistics there on SIGTERM.
+  let stderr = '';
+  server.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     server.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     server.on('exit', (code) => reject(new Error(`bench server exited ${code}`)));
@@ -117,10 +126,11 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
         load: (self.user + self.system) / 1e6,
       };
     },
+    serverStderr: () => stderr,
     async stop() {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
       server.kill('SIGTERM');
-      await exited;
+      // Wait (a little) for its last words on stderr.
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
       await seeded.close();
       await pg.stop();
       await rm(dir, { recursive: true, force: true });

@@ -10,6 +10,8 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   tokens: () => import('./tokens.ts'),
   audit: () => import('./audit.ts'),
   facts: () => import('./facts.ts'),
+  hospital: () => import('./hospital.ts'),
+  peers: () => import('./peers.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);
