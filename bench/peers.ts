@@ -8,7 +8,8 @@
  * all three; any disagreement fails the run.
  *
  * Not like for like, by design of the two: Custos reads the facts itself
- * (PostgreSQL, behind caches) from a principal id and a dataset name, while
+ * (held in memory, kept true by change notifications) from a principal id
+ * and a dataset name, while
  * a Cerbos request carries every fact, precomputed here, so the cost of
  * gathering them for Cerbos is not measured. A Cerbos decision about a
  * service whose own answer allows is two calls (the sponsor's is the second).

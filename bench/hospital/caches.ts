@@ -1,7 +1,8 @@
 /**
  * Cache statistics from the bench server's stderr. On SIGTERM each server
  * process writes one line per cache, `<name>: {"hits":N,"misses":N,...}`
- * (e.g. `facts: {"hits":N,"misses":N,"fallbacks":N}`); with several worker
+ * (e.g. `facts: {"hits":N,"misses":N,"unknown":N}`: for the facts in memory a
+ * miss is a lookup read from the database); with several worker
  * processes there is one line per process and cache, summed here. A server
  * that writes none yields no entry, reported as n/a.
  */

@@ -46,12 +46,12 @@ export interface CatalogSource {
 
 /** Counters, for benchmarks and operators. */
 export interface LiveFactsStats {
-  /** Lookups answered from memory. */
+  /** Lookups answered from memory (`unknown` among them). */
   hits: number;
-  /** Lookups of ids that do not exist (answered from memory too). */
-  misses: number;
   /** Lookups read from the database because memory could not be trusted. */
-  fallbacks: number;
+  misses: number;
+  /** Lookups of ids that do not exist, answered from memory. */
+  unknown: number;
   /** Lookups that waited for a key being read again. */
   waits: number;
   /** Whole images read. */
@@ -96,7 +96,7 @@ interface PrincipalMemo {
 
 /** Facts in memory, kept true by notification; see the file comment. */
 export class LiveFacts implements FactsStore {
-  readonly stats: LiveFactsStats = { hits: 0, misses: 0, fallbacks: 0, waits: 0, resyncs: 0, refetched: 0, losses: 0 };
+  readonly stats: LiveFactsStats = { hits: 0, misses: 0, unknown: 0, waits: 0, resyncs: 0, refetched: 0, losses: 0 };
   private image: CatalogImage | undefined;
   /** Memory is trusted: the listener is in force and the image read after it. */
   private trusted = false;
@@ -215,15 +215,15 @@ export class LiveFacts implements FactsStore {
       await this.flushing;
     }
     if (!this.trusted) {
-      this.stats.fallbacks++;
+      this.stats.misses++;
       return this.fallback.principal(id, now);
     }
     const rec = this.image!.principals.get(id);
+    this.stats.hits++;
     if (!rec) {
-      this.stats.misses++;
+      this.stats.unknown++;
       return undefined;
     }
-    this.stats.hits++;
     return this.principalOf(rec, now.getTime(), 0);
   }
 
@@ -233,15 +233,15 @@ export class LiveFacts implements FactsStore {
       await this.flushing;
     }
     if (!this.trusted) {
-      this.stats.fallbacks++;
+      this.stats.misses++;
       return this.fallback.dataset(id, now);
     }
     const rec = this.image!.datasets.get(id);
+    this.stats.hits++;
     if (!rec) {
-      this.stats.misses++;
+      this.stats.unknown++;
       return undefined;
     }
-    this.stats.hits++;
     const day = utcDate(now);
     const memo = this.datasetMemo.get(rec);
     if (memo && memo.day === day) return memo.facts;

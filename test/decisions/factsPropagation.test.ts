@@ -68,11 +68,11 @@ describe('facts in memory across replicas', () => {
   /** Runs a change and checks both replicas decide `then` on it from memory (not by reading the database). */
   async function change(principalId: string, write: () => Promise<unknown>, then: RegExp) {
     for (const r of await both(principalId)) expect(r.effect).toBe('allow');
-    const before = [a.wired.facts.stats.fallbacks, b.facts.stats.fallbacks];
+    const before = [a.wired.facts.stats.misses, b.facts.stats.misses];
     const refetchedBefore = b.facts.stats.refetched;
     await write();
     for (const r of await both(principalId)) expect(r).toMatchObject({ effect: 'deny', reasons: expect.stringMatching(then) });
-    expect([a.wired.facts.stats.fallbacks, b.facts.stats.fallbacks]).toEqual(before);
+    expect([a.wired.facts.stats.misses, b.facts.stats.misses]).toEqual(before);
     expect(b.facts.stats.refetched).toBeGreaterThan(refetchedBefore);
   }
 
@@ -105,12 +105,12 @@ describe('facts in memory across replicas', () => {
     const killed = await a.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN custos_catalog'`;
     expect(killed.length).toBe(2);
     await vi.waitFor(() => expect([a.wired.facts.isTrusted, b.facts.isTrusted]).toEqual([false, false]), { timeout: 5000, interval: 1 });
-    const fallbacks = b.facts.stats.fallbacks;
+    const misses = b.facts.stats.misses;
     // While away, changes notify no one: the decisions must still see this one.
     await a.db.sql`UPDATE baas SET expires_on = '2026-05-01' WHERE vendor_id = 'acme'`;
     if (!b.facts.isTrusted) {
       expect(await decideOn(b, vendorStaff)).toMatchObject({ effect: 'deny', reasons: expect.stringMatching(/no active BAA/) });
-      expect(b.facts.stats.fallbacks).toBe(fallbacks + 2);
+      expect(b.facts.stats.misses).toBe(misses + 2);
     }
     await vi.waitFor(() => expect([a.wired.facts.isTrusted, b.facts.isTrusted]).toEqual([true, true]), { timeout: 10_000, interval: 10 });
     const hits = b.facts.stats.hits;

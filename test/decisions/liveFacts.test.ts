@@ -116,7 +116,7 @@ describe('facts in memory', () => {
     release();
     await settle();
     expect((await facts.principal(A, NOW))!.projects).toEqual(['onc']);
-    expect(facts.stats).toMatchObject({ fallbacks: 2, hits: 1, resyncs: 1 });
+    expect(facts.stats).toMatchObject({ misses: 2, hits: 1, resyncs: 1 });
   });
 
   it('answers from memory once trusted: an unknown id is unknown without asking the database', async () => {
@@ -126,7 +126,7 @@ describe('facts in memory', () => {
     expect((await facts.dataset('d1', NOW))!.classification).toBe('deidentified');
     expect(await facts.dataset('nope', NOW)).toBeUndefined();
     expect(db.calls).toBe(0);
-    expect(facts.stats).toMatchObject({ hits: 2, misses: 2, fallbacks: 0 });
+    expect(facts.stats).toMatchObject({ hits: 4, unknown: 2, misses: 0 });
   });
 
   it('re-reads only the key a notification names, and the next lookup sees the change', async () => {
