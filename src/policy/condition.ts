@@ -8,6 +8,7 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { CompiledCondition, ConditionContext } from '../engine/snapshot.ts';
+import { conditionPins, type ConditionPins } from './conditionIndex.ts';
 import { DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, within, type Bound, type ConditionLimits } from './conditionCost.ts';
 
 const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
@@ -87,6 +88,12 @@ function isOrdinary(ctx: ConditionContext): boolean {
   return o;
 }
 
+/** A compiled condition and the ids it pins (see conditionIndex.ts). */
+export interface AnalysedCondition {
+  evaluate: CompiledCondition;
+  pins: ConditionPins;
+}
+
 /**
  * Parses, type-checks and compiles a condition; throws ConditionError with a
  * readable message, also when its cost for inputs of the sizes the API
@@ -96,6 +103,11 @@ function isOrdinary(ctx: ConditionContext): boolean {
  * and as met for a deny (fail closed).
  */
 export function compileCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS): CompiledCondition {
+  return analyseCondition(text, limits).evaluate;
+}
+
+/** {@link compileCondition}, and what the condition pins, read off the same parsed expression. */
+export function analyseCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS): AnalysedCondition {
   // Comments would let a condition read differently to a reviewer than to the engine.
   if (hasComment(text)) throw new ConditionError('comments (//) are not allowed in conditions');
   let parsed: ReturnType<typeof env.parse>;
@@ -129,7 +141,7 @@ export function compileCondition(text: string, limits: ConditionLimits = DEFAULT
     throw err;
   }
   if (over) throw new ConditionError(`too expensive: for requests of the sizes the API accepts, ${over}`);
-  return (ctx: ConditionContext) => {
+  const evaluate = (ctx: ConditionContext) => {
     // Inputs within the static bounds are covered by the estimate above (the model is monotone in its bounds); others are estimated for what they are.
     if (!isOrdinary(ctx)) {
       const why = overLimits(estimateCost(parsed.ast, inputsOf(ctx)), limits);
@@ -137,6 +149,7 @@ export function compileCondition(text: string, limits: ConditionLimits = DEFAULT
     }
     return parsed(ctx as unknown as Record<string, unknown>) === true;
   };
+  return { evaluate, pins: conditionPins(parsed.ast) };
 }
 
 function firstLine(err: unknown): string {
