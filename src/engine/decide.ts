@@ -6,7 +6,7 @@
  * grants count only for the `emergency` purpose, and only they count for it.
  */
 import { columnNames, selectColumns } from './columns.ts';
-import { conditionContext, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot } from './snapshot.ts';
+import { conditionContext, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot, type RuleBucket } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
 /** The purpose reserved for break-glass access. */
@@ -88,6 +88,25 @@ function ruleApplies(rule: CompiledRule, input: DecisionInput, snapshot: PolicyS
   return via.length && !holds(rule, base()) ? via : NO_MEMBERSHIP;
 }
 
+/**
+ * The lists of a bucket a request can match, in order: its dataset's, its
+ * principal's, the rest — and, when its conditions may refuse to evaluate,
+ * every pinned deny (a refusing deny applies whoever it pins).
+ */
+function listOf(bucket: RuleBucket, input: DecisionInput, pass: number, refusing: () => boolean): readonly CompiledRule[] | undefined {
+  switch (pass) {
+    case 0:
+      return bucket.byDataset.get(input.dataset.id);
+    case 1:
+      // The principal being decided (the sponsor, for a service's second decision): the id its conditions see.
+      return bucket.byPrincipal.get(input.principal.id);
+    case 2:
+      return bucket.rest;
+    default:
+      return bucket.pinnedDenies.length && refusing() ? bucket.pinnedDenies : undefined;
+  }
+}
+
 /** Rules of the held roles that apply to this request, each once, with how it is held. */
 function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[], mode: GrantMode) {
   const byAction = snapshot.index.get(input.action);
@@ -96,14 +115,19 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
   // One context for every rule; grants may add the dataset's project to it, only for rules of the roles they confer.
   let ctx: ConditionContext | undefined;
   const base = () => (ctx ??= conditionContext(input));
+  // The widest context a condition of this request can see: with the dataset's project, if any grant could make it a member.
+  let refuses: boolean | undefined;
+  const refusing = () => (refuses ??= snapshot.mayRefuse(input.principal.grants.length ? conditionContext(input, input.principal.grants) : base()));
   const seen = new Set<CompiledRule>();
   for (const [role, holding] of held) {
     const bucket = byAction.get(role);
     if (!bucket) continue;
-    for (let pass = 0; pass < 2; pass++) {
-      const list = pass === 0 ? bucket.byDataset.get(input.dataset.id) : bucket.rest;
+    for (let pass = 0; pass < 4; pass++) {
+      const list = listOf(bucket, input, pass, refusing);
       if (!list) continue;
       for (const rule of list) {
+        // A pinned deny already met in this bucket through its id (pass 0 or 1) is not counted twice for one role.
+        if (pass === 3 && (bucket.byPrincipal.get(input.principal.id)?.includes(rule) || bucket.byDataset.get(input.dataset.id)?.includes(rule))) continue;
         const prior = out.get(rule);
         if (prior) {
           // Held through several roles: standing wins; otherwise remember every grant that enables it.

@@ -1,15 +1,17 @@
 /**
  * Compiles policy documents into an immutable, indexed PolicySnapshot:
  * parse YAML, validate against the schema, check cross-references, compile
- * conditions, index rules by action and role, and close the role graph.
- * Every problem is reported with its document, rule and field.
+ * conditions, index rules by action, role and the principal or dataset they
+ * are for, and close the role graph. Every problem is reported with its
+ * document, rule and field.
  */
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import type { AccessLimit, BreakGlassLimit, ColumnSelector, CompiledRule, PolicySnapshot, RuleBucket } from '../engine/snapshot.ts';
 import type { Obligation } from '../engine/types.ts';
 import { CustosError } from '../errors.ts';
-import { compileCondition, ConditionError } from './condition.ts';
+import { analyseCondition, ConditionError, mayRefuse, type AnalysedCondition } from './condition.ts';
+import type { ConditionPins } from './conditionIndex.ts';
 import type { ConditionLimits } from './conditionCost.ts';
 import { durationSeconds, RuleDocument, type AccessSpec, type RuleSpec } from './document.ts';
 
@@ -149,7 +151,8 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   const ids = new Map<string, string>();
   const rules: CompiledRule[] = [];
   // Rules often share a condition text: compile each distinct text once.
-  const conditions = new Map<string, ReturnType<typeof compileCondition> | ConditionError>();
+  const conditions = new Map<string, AnalysedCondition | ConditionError>();
+  const pinsOf = new Map<CompiledRule, ConditionPins>();
 
   const accessLimits = new Map<string, AccessLimit>();
   let breakGlass: BreakGlassLimit | null = null;
@@ -182,21 +185,21 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
       spec.roles.forEach((r, i) => {
         if (!knownRoles.has(r)) issues.push({ ...where, field: `roles.${i}`, message: `unknown role ${r}` });
       });
-      let condition = null;
+      let compiled: AnalysedCondition | ConditionError | undefined;
       if (spec.when !== undefined) {
-        let compiled = conditions.get(spec.when);
+        compiled = conditions.get(spec.when);
         if (!compiled) {
           try {
-            compiled = compileCondition(spec.when, options.conditionLimits);
+            compiled = analyseCondition(spec.when, options.conditionLimits);
           } catch (err) {
             compiled = err instanceof ConditionError ? err : new ConditionError('invalid condition');
           }
           conditions.set(spec.when, compiled);
         }
         if (compiled instanceof ConditionError) issues.push({ ...where, field: 'when', message: compiled.message });
-        else condition = compiled;
       }
-      rules.push(deepFreeze({
+      const analysed = compiled instanceof ConditionError ? undefined : compiled;
+      const rule: CompiledRule = deepFreeze({
         id: spec.id,
         effect: spec.effect,
         roles: [...new Set(spec.roles)],
@@ -205,33 +208,17 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         projects: new Set(spec.resource?.projects ?? []),
         classifications: new Set(spec.resource?.classification ?? []),
         purposes: new Set(spec.purposes ?? []),
-        condition,
+        condition: analysed?.evaluate ?? null,
         conditionText: spec.when ?? null,
         columns: columnSelector(spec.columns),
         obligations: (spec.obligations ?? []) as Obligation[],
-      }));
+      });
+      rules.push(rule);
+      if (analysed) pinsOf.set(rule, analysed.pins);
     }
   }
   if (issues.length) throw new PolicyInvalidError(issues);
-
-  const index = new Map<string, Map<string, { byDataset: Map<string, CompiledRule[]>; rest: CompiledRule[] }>>();
-  for (const rule of rules) {
-    for (const action of rule.actions) {
-      let byRole = index.get(action);
-      if (!byRole) index.set(action, (byRole = new Map()));
-      for (const role of rule.roles) {
-        let bucket = byRole.get(role);
-        if (!bucket) byRole.set(role, (bucket = { byDataset: new Map(), rest: [] }));
-        if (rule.datasets.size) {
-          for (const d of rule.datasets) {
-            const list = bucket.byDataset.get(d);
-            if (list) list.push(rule);
-            else bucket.byDataset.set(d, [rule]);
-          }
-        } else bucket.rest.push(rule);
-      }
-    }
-  }
+  const index = indexRules(rules, pinsOf);
 
   const version =
     options.version ??
@@ -245,7 +232,55 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
     accessLimits,
     breakGlass,
     rules: Object.freeze(rules),
-    index: index as ReadonlyMap<string, ReadonlyMap<string, RuleBucket>>,
+    index,
     roleClosure,
+    mayRefuse,
   });
+}
+
+/** Where a rule is filed in each of its buckets: under principal ids, under dataset ids, or with the rest. */
+function filing(rule: CompiledRule, pins: ConditionPins | undefined): { byPrincipal?: ReadonlySet<string>; byDataset?: ReadonlySet<string>; pinned: boolean } {
+  // Principal first: there are far more principals than datasets, so a principal's list is the shorter one.
+  if (pins?.principals) return { byPrincipal: pins.principals, pinned: true };
+  if (pins?.datasets) {
+    // Both resource.datasets and the condition restrict the dataset: only ids in both can match.
+    const ids = rule.datasets.size ? new Set([...pins.datasets].filter((d) => rule.datasets.has(d))) : pins.datasets;
+    return { byDataset: ids, pinned: true };
+  }
+  return rule.datasets.size ? { byDataset: rule.datasets, pinned: false } : { pinned: false };
+}
+
+/**
+ * action → role → bucket (see RuleBucket). A rule is filed under every
+ * action and role it names; within a bucket, under the principals or
+ * datasets it is restricted to. An empty set of ids (a condition pinning
+ * disjoint ids) files it under none: it can never hold, save a deny that
+ * refuses to evaluate, which is in pinnedDenies like every pinned deny.
+ */
+function indexRules(rules: readonly CompiledRule[], pinsOf: ReadonlyMap<CompiledRule, ConditionPins>): ReadonlyMap<string, ReadonlyMap<string, RuleBucket>> {
+  type Bucket = { byPrincipal: Map<string, CompiledRule[]>; byDataset: Map<string, CompiledRule[]>; rest: CompiledRule[]; pinnedDenies: CompiledRule[] };
+  const file = (map: Map<string, CompiledRule[]>, ids: ReadonlySet<string>, rule: CompiledRule) => {
+    for (const id of ids) {
+      const list = map.get(id);
+      if (list) list.push(rule);
+      else map.set(id, [rule]);
+    }
+  };
+  const index = new Map<string, Map<string, Bucket>>();
+  for (const rule of rules) {
+    const where = filing(rule, pinsOf.get(rule));
+    for (const action of rule.actions) {
+      let byRole = index.get(action);
+      if (!byRole) index.set(action, (byRole = new Map()));
+      for (const role of rule.roles) {
+        let bucket = byRole.get(role);
+        if (!bucket) byRole.set(role, (bucket = { byPrincipal: new Map(), byDataset: new Map(), rest: [], pinnedDenies: [] }));
+        if (where.byPrincipal) file(bucket.byPrincipal, where.byPrincipal, rule);
+        else if (where.byDataset) file(bucket.byDataset, where.byDataset, rule);
+        else bucket.rest.push(rule);
+        if (where.pinned && rule.effect === 'deny') bucket.pinnedDenies.push(rule);
+      }
+    }
+  }
+  return index;
 }

@@ -88,6 +88,17 @@ function isOrdinary(ctx: ConditionContext): boolean {
   return o;
 }
 
+/**
+ * Whether a compiled condition may refuse to evaluate a context (throw
+ * ConditionBudgetError) rather than answer: only when its inputs lie outside
+ * the sizes the API accepts, for which every condition's cost was checked
+ * when it was compiled. The engine asks before it may skip a deny a
+ * condition pins to other ids (a refusing deny applies).
+ */
+export function mayRefuse(ctx: ConditionContext): boolean {
+  return !isOrdinary(ctx);
+}
+
 /** A compiled condition and the ids it pins (see conditionIndex.ts). */
 export interface AnalysedCondition {
   evaluate: CompiledCondition;
