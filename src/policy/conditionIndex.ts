@@ -16,6 +16,12 @@
  * (RuleBucket.pinnedDenies). The condition is still evaluated in full for the
  * ids it names: the index only filters.
  *
+ * The same reading evaluates such a condition ({@link pinnedEvaluator}): its
+ * pins by a set lookup, then the other conjuncts as one CEL expression. Ten
+ * thousand stewardship rules differ only in their pins; the rest
+ * (`resource.project in principal.projects`) is compiled once and stays warm
+ * in the processor's caches, where ten thousand copies of it would not.
+ *
  * Conservative by construction: only operands of `&&` count (an `||`, a
  * negation, a ternary or a comprehension around a comparison may hold without
  * it), only the exact field `principal.id` / `resource.id` (not `principal["id"]`,
@@ -23,6 +29,7 @@
  * expression such as `"a" + "b"`).
  */
 import type { ASTNode } from '@marcbachmann/cel-js';
+import type { ConditionContext } from '../engine/snapshot.ts';
 
 /**
  * The ids a condition can hold for. null: not pinned (any id). A set: only
@@ -39,7 +46,7 @@ const PINNABLE = { principal: 'principals', resource: 'datasets' } as const;
 type Pinnable = keyof typeof PINNABLE;
 
 /** Operands of `&&`, however parenthesised: `a && (b && c)` is as much a conjunction as `a && b && c`. */
-function conjuncts(node: ASTNode, out: ASTNode[]): ASTNode[] {
+export function conjuncts(node: ASTNode, out: ASTNode[] = []): ASTNode[] {
   if (node.op === '&&') {
     conjuncts(node.args[0], out);
     conjuncts(node.args[1], out);
@@ -82,15 +89,55 @@ function pinOf(node: ASTNode): { variable: Pinnable; ids: string[] } | null {
   return null;
 }
 
-/** What a parsed condition pins (several pins of one variable: the ids all of them allow). */
-export function conditionPins(ast: ASTNode): ConditionPins {
+/**
+ * A flat copy of an id. Literals are slices of the condition's text: as set
+ * members and index keys they would keep the text alive and cost a lookup
+ * several times as much (in 50,000 principals: about 1.2 µs instead of 0.4).
+ */
+function flatCopy(id: string): string {
+  return JSON.parse(JSON.stringify(id)) as string;
+}
+
+/**
+ * What a parsed condition pins (several pins of one variable: the ids all of
+ * them allow), and its other conjuncts, in order.
+ */
+export function splitPins(ast: ASTNode): { pins: ConditionPins; rest: ASTNode[] } {
   const found: { principals: Set<string> | null; datasets: Set<string> | null } = { principals: null, datasets: null };
+  const rest: ASTNode[] = [];
   for (const c of conjuncts(ast, [])) {
     const pin = pinOf(c);
-    if (!pin) continue;
+    if (!pin) {
+      rest.push(c);
+      continue;
+    }
     const key = PINNABLE[pin.variable];
     const prior = found[key];
-    found[key] = new Set(prior ? pin.ids.filter((id) => prior.has(id)) : pin.ids);
+    found[key] = new Set((prior ? pin.ids.filter((id) => prior.has(id)) : pin.ids).map(flatCopy));
   }
-  return found;
+  return { pins: found, rest };
+}
+
+/** What a parsed condition pins. */
+export function conditionPins(ast: ASTNode): ConditionPins {
+  return splitPins(ast).pins;
+}
+
+/**
+ * Evaluates a condition that pins ids as CEL would: false when the context's
+ * id is not pinned (a false operand makes && false, whatever the others do);
+ * otherwise the value of the other conjuncts (`rest`, compiled as one `&&`
+ * expression; null when there are none), which must be a boolean — in CEL a
+ * non-boolean operand of && is an error, and so it is here.
+ */
+export function pinnedEvaluator(pins: ConditionPins, rest: ((ctx: ConditionContext) => unknown) | null): (ctx: ConditionContext) => boolean {
+  const { principals, datasets } = pins;
+  return (ctx) => {
+    if (principals && !principals.has(ctx.principal.id)) return false;
+    if (datasets && !datasets.has(ctx.resource.id)) return false;
+    if (!rest) return true;
+    const value = rest(ctx);
+    if (typeof value !== 'boolean') throw new TypeError(`an operand of && is not a boolean: ${typeof value}`);
+    return value;
+  };
 }

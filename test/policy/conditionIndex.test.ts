@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ConditionContext } from '../../src/engine/snapshot.ts';
-import { analyseCondition } from '../../src/policy/condition.ts';
+import { analyseCondition, ConditionError } from '../../src/policy/condition.ts';
 
 /** What a condition pins, as sorted lists (null: not pinned). */
 function pinsOf(when: string): { principals: string[] | null; datasets: string[] | null } {
@@ -110,6 +110,8 @@ describe('a pinned condition is false for every id outside its pin (the index dr
     'principal.attributes.level >= 2',
     'request.purpose == "research"',
     'resource.project in principal.projects',
+    // dyn: a boolean, a number (a non-boolean operand of && or ||: an error) or missing.
+    'principal.attributes.flag',
     'true',
     'false',
   ];
@@ -127,34 +129,92 @@ describe('a pinned condition is false for every id outside its pin (the index dr
     principal: fc.constantFrom('a', 'b', 'c', 'z'),
     dataset: fc.constantFrom('d1', 'd2', 'd3'),
     level: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+    flag: fc.option(fc.oneof(fc.boolean(), fc.integer({ min: 0, max: 1 })), { nil: undefined }),
     purpose: fc.constantFrom('research', 'model-training'),
     member: fc.boolean(),
   });
-  const contextOf = (c: { principal: string; dataset: string; level: number | undefined; purpose: string; member: boolean }): ConditionContext => ({
-    principal: { id: c.principal, kind: 'user', projects: c.member ? ['p0'] : [], vendor: '', attributes: c.level === undefined ? {} : { level: c.level } },
+  const contextOf = (c: { principal: string; dataset: string; level: number | undefined; flag: boolean | number | undefined; purpose: string; member: boolean }): ConditionContext => ({
+    principal: { id: c.principal, kind: 'user', projects: c.member ? ['p0'] : [], vendor: '', attributes: { ...(c.level === undefined ? {} : { level: c.level }), ...(c.flag === undefined ? {} : { flag: c.flag }) } },
     resource: { id: c.dataset, project: 'p0', owner: 'o', classification: 'phi', purposes: [] },
     request: { action: 'dataset:read', purpose: c.purpose, columns: ['x'], context: {} },
   });
 
+  /** A condition's compiled forms, split (pins, then the rest) and whole; null when it does not compile (a bare dyn atom). */
+  const compiled = (when: string) => {
+    try {
+      return { split: analyseCondition(when), whole: analyseCondition(when, undefined, null) };
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConditionError);
+      return null;
+    }
+  };
+  /** The value, or that it threw (the engine treats every throw alike). */
+  const outcome = (f: () => boolean): boolean | 'throws' => {
+    try {
+      return f();
+    } catch {
+      return 'throws';
+    }
+  };
+
   it('on random &&, ||, ! and ?: over pins, decoys and failing atoms', () => {
     let pinned = 0;
     let outside = 0;
+    let inside = 0;
     fc.assert(
       fc.property(conditionArb, fc.array(ctxArb, { minLength: 1, maxLength: 6 }), (when, ctxs) => {
-        const { evaluate, pins } = analyseCondition(when);
+        const c = compiled(when);
+        if (!c) return;
+        const { pins } = c.split;
         if (pins.principals || pins.datasets) pinned++;
-        for (const c of ctxs) {
-          const off = (pins.principals && !pins.principals.has(c.principal)) || (pins.datasets && !pins.datasets.has(c.dataset));
-          if (!off) continue;
+        for (const x of ctxs) {
+          const ctx = contextOf(x);
+          // Split or whole, a condition means the same: the same value, or both throw.
+          expect(outcome(() => c.split.evaluate(ctx)), `${when} for ${JSON.stringify(x)}`).toBe(outcome(() => c.whole.evaluate(ctx)));
+          const off = (pins.principals && !pins.principals.has(x.principal)) || (pins.datasets && !pins.datasets.has(x.dataset));
+          if (!off) {
+            if (pins.principals || pins.datasets) inside++;
+            continue;
+          }
           outside++;
           // False, and not an error: an error would make a deny apply, and the index would have skipped it.
-          expect(evaluate(contextOf(c)), `${when} for ${c.principal}/${c.dataset}`).toBe(false);
+          expect(c.whole.evaluate(ctx), `${when} for ${x.principal}/${x.dataset}`).toBe(false);
         }
       }),
-      { numRuns: 1500, seed: 20261207 },
+      { numRuns: 2000, seed: 20261207 },
     );
-    // The generator must produce pinned conditions, and contexts outside their pins, or this proves little.
+    // The generator must produce pinned conditions, and contexts outside and inside their pins, or this proves little.
     expect(pinned).toBeGreaterThan(200);
     expect(outside).toBeGreaterThan(400);
+    expect(inside).toBeGreaterThan(400);
+  });
+});
+
+describe('a pinned condition is evaluated as its pins, then the rest, compiled once', () => {
+  it('conditions that differ only in their pins share one compiled rest', () => {
+    const shared = new Map();
+    const a = analyseCondition('principal.id == "a" && resource.project in principal.projects', undefined, shared);
+    const b = analyseCondition('resource.project in principal.projects && principal.id in ["b", "c"]', undefined, shared);
+    analyseCondition('principal.id == "d"', undefined, shared);
+    expect([...shared.keys()]).toEqual(['(resource.project in principal.projects)']);
+    const ctx = (id: string, projects: string[]): ConditionContext => ({
+      principal: { id, kind: 'user', projects, vendor: '', attributes: {} },
+      resource: { id: 'd', project: 'onc', owner: 'o', classification: 'phi', purposes: [] },
+      request: { action: 'dataset:read', purpose: 'research', columns: ['x'], context: {} },
+    });
+    expect([a.evaluate(ctx('a', ['onc'])), a.evaluate(ctx('a', [])), a.evaluate(ctx('b', ['onc']))]).toEqual([true, false, false]);
+    expect([b.evaluate(ctx('c', ['onc'])), b.evaluate(ctx('a', ['onc']))]).toEqual([true, false]);
+  });
+
+  it('a non-boolean rest is an error, as a non-boolean operand of && is in CEL', () => {
+    const when = 'principal.id == "a" && principal.attributes.flag';
+    const ctx: ConditionContext = {
+      principal: { id: 'a', kind: 'user', projects: [], vendor: '', attributes: { flag: 1 } },
+      resource: { id: 'd', project: 'onc', owner: 'o', classification: 'phi', purposes: [] },
+      request: { action: 'dataset:read', purpose: 'research', columns: ['x'], context: {} },
+    };
+    expect(() => analyseCondition(when, undefined, null).evaluate(ctx)).toThrow();
+    expect(() => analyseCondition(when).evaluate(ctx)).toThrow();
+    expect(analyseCondition(when).evaluate({ ...ctx, principal: { ...ctx.principal, id: 'b' } })).toBe(false);
   });
 });
