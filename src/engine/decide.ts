@@ -211,8 +211,8 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const held = effectiveRoles(principal, input, snapshot, gate);
   const failedConditions: string[] = [];
   const gated = emergency || principal.grants.some((g) => g.breakGlass);
-  const everything = gated ? matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any') : undefined;
-  const denies = [...(everything ?? new Map()).keys()].filter((r: CompiledRule) => r.effect === 'deny');
+  const denies: CompiledRule[] = [];
+  if (gated) for (const r of matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any').keys()) if (r.effect === 'deny') denies.push(r);
   if (emergency && !held.size && !denies.length) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
   const matched = matchingRules(input, snapshot, held, failedConditions, gate);
   for (const r of matched.keys()) if (r.effect === 'deny' && !denies.includes(r)) denies.push(r);

@@ -74,6 +74,19 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** "Any": the one empty set every rule without a restriction shares (nothing changes a snapshot's sets). */
+const ANY: ReadonlySet<string> = new Set();
+
+/**
+ * A rule's restriction as a set; unrestricted, the shared {@link ANY}. A
+ * decision reads every candidate rule's four restrictions: at 100,000 rules
+ * they are not in the processor's caches, and one shared empty set costs a
+ * cache miss once, not per rule.
+ */
+function setOf(values: readonly string[] | undefined): ReadonlySet<string> {
+  return values?.length ? new Set(values) : ANY;
+}
+
 function columnSelector(spec: RuleSpec['columns']): ColumnSelector {
   if (spec === undefined || spec === 'non-identifiers') return { kind: 'non-identifiers' };
   if (spec === 'all') return { kind: 'all' };
@@ -206,10 +219,10 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         effect: spec.effect,
         roles: [...new Set(spec.roles)],
         actions: [...new Set(spec.actions)],
-        datasets: new Set(spec.resource?.datasets ?? []),
-        projects: new Set(spec.resource?.projects ?? []),
-        classifications: new Set(spec.resource?.classification ?? []),
-        purposes: new Set(spec.purposes ?? []),
+        datasets: setOf(spec.resource?.datasets),
+        projects: setOf(spec.resource?.projects),
+        classifications: setOf(spec.resource?.classification),
+        purposes: setOf(spec.purposes),
         condition: analysed?.evaluate ?? null,
         conditionText: spec.when ?? null,
         columns: columnSelector(spec.columns),
