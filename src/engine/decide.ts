@@ -236,21 +236,15 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     return deny(snapshot, reasons);
   }
 
-  // Union of the columns each applicable allow grants.
-  const grantedBy = new Map<string, CompiledRule[]>();
-  for (const [rule] of allows) {
-    for (const c of selectColumns(rule.columns, input.dataset.columns)) {
-      const list = grantedBy.get(c);
-      if (list) list.push(rule);
-      else grantedBy.set(c, [rule]);
-    }
-  }
+  // The columns each applicable allow grants (memoised sets: nothing is built per decision).
+  const grantedBy = allows.map(([rule]) => selectColumns(rule.columns, input.dataset.columns));
+  const granted = (c: string) => grantedBy.some((names) => names.has(c));
   const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : [...new Set(input.columns)];
-  const missing = requested.filter((c) => !grantedBy.has(c));
+  const missing = requested.filter((c) => !granted(c));
   if (missing.length) {
-    const granted = input.dataset.columns.map((c) => c.name).filter((c) => grantedBy.has(c));
-    return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${granted.join(', ') || 'none'})`], {
-      grantedColumns: granted,
+    const grantedColumns = input.dataset.columns.map((c) => c.name).filter(granted);
+    return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${grantedColumns.join(', ') || 'none'})`], {
+      grantedColumns,
       deniedColumns: missing,
       rules: allows.map(([r]) => r.id).sort(),
     });
@@ -258,7 +252,11 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
 
   // The deciding allows: those that grant at least one requested column.
   const deciding = new Map<CompiledRule, Holding>();
-  for (const c of requested) for (const r of grantedBy.get(c)!) deciding.set(r, matched.get(r)!);
+  for (const c of requested) {
+    allows.forEach(([rule, holding], i) => {
+      if (grantedBy[i]!.has(c)) deciding.set(rule, holding);
+    });
+  }
   const obligations = dedupeObligations([...deciding.keys()].flatMap((r) => r.obligations));
   const reliedGrants = new Map<string, GrantFacts>();
   for (const h of deciding.values()) {

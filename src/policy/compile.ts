@@ -94,6 +94,23 @@ function columnSelector(spec: RuleSpec['columns']): ColumnSelector {
   return { kind: 'except-categories', categories: [...spec.except_categories] };
 }
 
+/**
+ * One selector object for every rule that selects the same columns: the
+ * engine memoises the columns a selector grants per selector and dataset
+ * (engine/columns.ts), so ten thousand rules granting the same columns ask
+ * once per dataset, not once per rule and dataset.
+ */
+function sharedSelectors(): (spec: RuleSpec['columns']) => ColumnSelector {
+  const seen = new Map<string, ColumnSelector>();
+  return (spec) => {
+    const selector = columnSelector(spec);
+    const key = JSON.stringify(selector);
+    let shared = seen.get(key);
+    if (!shared) seen.set(key, (shared = deepFreeze(selector)));
+    return shared;
+  };
+}
+
 /** Transitive closure of role inheritance (each role includes itself); cycles are issues. */
 export function closeRoles(roles: readonly RoleGraphEntry[], issues: PolicyIssue[]): Map<string, Set<string>> {
   const parents = new Map(roles.map((r) => [r.id, r.inherits]));
@@ -168,6 +185,7 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   // Conditions that differ only in the ids they pin share the rest (conditionIndex.ts).
   const rests: SharedRests = new Map();
   const pinsOf = new Map<CompiledRule, ConditionPins>();
+  const selector = sharedSelectors();
 
   const accessLimits = new Map<string, AccessLimit>();
   let breakGlass: BreakGlassLimit | null = null;
@@ -225,7 +243,7 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         purposes: setOf(spec.purposes),
         condition: analysed?.evaluate ?? null,
         conditionText: spec.when ?? null,
-        columns: columnSelector(spec.columns),
+        columns: selector(spec.columns),
         obligations: (spec.obligations ?? []) as Obligation[],
       });
       rules.push(rule);
