@@ -80,12 +80,24 @@ function inputsOf(ctx: ConditionContext): Bound {
   return b;
 }
 
-/** Whether a decision's inputs lie within the sizes the API accepts (cached like {@link inputsOf}). */
-const ordinary = new WeakMap<ConditionContext, boolean>();
+/**
+ * Whether a decision's inputs lie within the sizes the API accepts. The
+ * conditions of a decision ask about one context after another, so the
+ * answers for the last two contexts asked about (a decision's own, and the
+ * one a membership grant widens) are kept: a WeakMap entry per decision cost
+ * about a microsecond, in the map and in the collector.
+ */
+const recentContexts: (ConditionContext | undefined)[] = [undefined, undefined];
+const recentAnswers = [false, false];
+let replace = 0;
 function isOrdinary(ctx: ConditionContext): boolean {
-  let o = ordinary.get(ctx);
-  if (o === undefined) ordinary.set(ctx, (o = within(ctx, STATIC_BOUNDS)));
-  return o;
+  if (recentContexts[0] === ctx) return recentAnswers[0]!;
+  if (recentContexts[1] === ctx) return recentAnswers[1]!;
+  const answer = within(ctx, STATIC_BOUNDS);
+  recentContexts[replace] = ctx;
+  recentAnswers[replace] = answer;
+  replace ^= 1;
+  return answer;
 }
 
 /**
