@@ -3,18 +3,78 @@
  * rules (ten per dataset over 1,000 datasets, plus role-wide rules), 10,000
  * principals and 1,000 datasets; compared with plain casbin enforcement of
  * the same rules (policies/model.conf) on the same requests.
+ *
+ * Then `scaling`: the same measure at 100 to 100,000 rules, for rules all
+ * restricted by dataset and for a mix in which half the rules are
+ * per-principal stewardship rules (`principal.id == "<uuid>" && …`, one per
+ * steward, over 10,000 to 50,000 principals), which the snapshot indexes by
+ * principal id: a decision looks only at the rules that can apply to it,
+ * whatever the size. Each size is measured in a process of its own.
  */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { decide, ruleEffect } from '../src/engine/decide.ts';
+import type { PolicySnapshot } from '../src/engine/snapshot.ts';
 import type { DatasetFacts, DecisionInput, PrincipalFacts } from '../src/engine/types.ts';
 import { buildCasbinReference, casbinEffect } from '../src/policy/casbin.ts';
 import { compilePolicy } from '../src/policy/compile.ts';
 import { percentile, printTable, rng, writeResult } from './util.ts';
 
-
 const PURPOSES = ['model-training', 'model-evaluation', 'research', 'operations'];
 const CATEGORIES = ['names', 'dates', 'mrn', 'ssn', 'geographic', 'email'];
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
+  const { snapshot, compileMs, principals, inputs, now, nPrincipals, nDatasets } = hospitalWorld(smoke);
+  const iterations = smoke ? 20_000 : 200_000;
+  const { p50, p99, allows } = timeDecisions(inputs, snapshot, iterations);
+
+  // Plain casbin on the same rules and requests (far slower: a small sample).
+  const ref = await buildCasbinReference(snapshot, principals, now);
+  // Plain casbin walks every policy line per request (seconds each at full size): a small sample.
+  const casbinSample = smoke ? 10 : 3;
+  const ctimes: number[] = [];
+  let agree = 0;
+  for (let i = 0; i < casbinSample; i++) {
+    const input = inputs[i]!;
+    const s = process.hrtime.bigint();
+    const allowed = casbinEffect(ref, input);
+    ctimes.push(Number(process.hrtime.bigint() - s) / 1000);
+    // The rule-level effect must match plain casbin exactly.
+    if ((allowed ? 'allow' : 'deny') === ruleEffect(input, snapshot)) agree++;
+  }
+  ctimes.sort((a, b) => a - b);
+  const casbinP50 = percentile(ctimes, 50);
+  const speedup = casbinP50 / p50;
+
+  printTable(`decide() at ${snapshot.rules.length} rules, ${nPrincipals} principals, ${nDatasets} datasets`, [
+    ['rules', snapshot.rules.length],
+    ['compile ms', compileMs],
+    ['decisions timed', iterations],
+    ['allow share', `${((allows / iterations) * 100).toFixed(1)} %`],
+    ['p50 µs', p50],
+    ['p99 µs', p99],
+    ['casbin enforce p50 µs', casbinP50],
+    ['casbin enforce p99 µs', percentile(ctimes, 99)],
+    ['speed-up vs casbin (p50)', `${speedup.toFixed(0)}×`],
+  ]);
+  const scaling = await scalingRows(smoke);
+  writeResult('decide', {
+    p50_us: round(p50),
+    p99_us: round(p99),
+    compile_ms: Math.round(compileMs),
+    rules: snapshot.rules.length,
+    principals: nPrincipals,
+    datasets: nDatasets,
+    casbin_p50_us: round(casbinP50),
+    casbin_speedup: Math.round(speedup),
+    smoke,
+    casbin_agreement: `${agree}/${casbinSample}`,
+    scaling,
+  });
+}
+
+/** The hospital of the headline figures: 10,000 rules (ten per dataset), 10,000 principals, 1,000 datasets, 2,000 requests. */
+function hospitalWorld(smoke: boolean) {
   const nDatasets = smoke ? 100 : 1000;
   const nPrincipals = smoke ? 1000 : 10_000;
   const nProjects = smoke ? 10 : 40;
@@ -87,9 +147,12 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
     dataset: pick(datasets),
   }));
 
-  // Warm up, then time each decision.
+  return { snapshot, compileMs, principals, inputs, now, nPrincipals, nDatasets };
+}
+
+/** Times each decision after a warm-up: percentiles in µs, and how many allowed. */
+function timeDecisions(inputs: readonly DecisionInput[], snapshot: PolicySnapshot, iterations: number): { p50: number; p99: number; allows: number } {
   for (let i = 0; i < 20_000; i++) decide(inputs[i % inputs.length]!, snapshot);
-  const iterations = smoke ? 20_000 : 200_000;
   const times = new Float64Array(iterations);
   let allows = 0;
   for (let i = 0; i < iterations; i++) {
@@ -100,52 +163,173 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
     if (d.effect === 'allow') allows++;
   }
   times.sort();
-  const p50 = percentile(times, 50);
-  const p99 = percentile(times, 99);
+  return { p50: percentile(times, 50), p99: percentile(times, 99), allows };
+}
 
-  // Plain casbin on the same rules and requests (far slower: a small sample).
-  const ref = await buildCasbinReference(snapshot, principals, now);
-  // Plain casbin walks every policy line per request (seconds each at full size): a small sample.
-  const casbinSample = smoke ? 10 : 3;
-  const ctimes: number[] = [];
-  let agree = 0;
-  for (let i = 0; i < casbinSample; i++) {
-    const input = inputs[i]!;
-    const s = process.hrtime.bigint();
-    const allowed = casbinEffect(ref, input);
-    ctimes.push(Number(process.hrtime.bigint() - s) / 1000);
-    // The rule-level effect must match plain casbin exactly.
-    if ((allowed ? 'allow' : 'deny') === ruleEffect(input, snapshot)) agree++;
+/** One row of `scaling`. */
+interface ScalingRow {
+  rules: number;
+  family: string;
+  p50_us: number;
+  p99_us: number;
+}
+
+/**
+ * The rule families of `scaling`:
+ * - `datasets`: every rule restricted to one dataset (`resource.datasets`),
+ *   ten per dataset;
+ * - `datasets+stewards`: half of them, the other half per-principal
+ *   stewardship rules of a `steward` role every principal holds, one for
+ *   each of as many principals (v4 UUIDs), for the projects they belong to.
+ * The world grows with the policy, as a hospital's does: ten rules per
+ * dataset and a stewardship rule per steward, so the rules one request can
+ * match stay as many while those it must not look at grow a thousandfold.
+ */
+const FAMILIES = ['datasets', 'datasets+stewards'] as const;
+
+/** decide() at growing rule counts, each family, requests rotating over every principal and dataset (at least 10,000 principals). */
+async function scalingRows(smoke: boolean): Promise<ScalingRow[]> {
+  const sizes = smoke ? [100, 1000, 5000] : [100, 1000, 10_000, 100_000];
+  const rows: ScalingRow[] = [];
+  for (const family of FAMILIES) {
+    for (const n of sizes) {
+      const row = await measureRowApart(n, family, smoke);
+      rows.push({ rules: row.rules, family, p50_us: round(row.p50), p99_us: round(row.p99) });
+      printTable(`decide() scaling: ${family}, ${row.rules} rules`, [
+        ['compile ms', row.compileMs],
+        ['allow share', `${(row.allowShare * 100).toFixed(1)} %`],
+        ['p50 µs', row.p50],
+        ['p99 µs', row.p99],
+      ]);
+    }
   }
-  ctimes.sort((a, b) => a - b);
-  const casbinP50 = percentile(ctimes, 50);
-  const speedup = casbinP50 / p50;
+  return rows;
+}
 
-  printTable(`decide() at ${snapshot.rules.length} rules, ${nPrincipals} principals, ${nDatasets} datasets`, [
-    ['rules', snapshot.rules.length],
-    ['compile ms', compileMs],
-    ['decisions timed', iterations],
-    ['allow share', `${((allows / iterations) * 100).toFixed(1)} %`],
-    ['p50 µs', p50],
-    ['p99 µs', p99],
-    ['casbin enforce p50 µs', casbinP50],
-    ['casbin enforce p99 µs', percentile(ctimes, 99)],
-    ['speed-up vs casbin (p50)', `${speedup.toFixed(0)}×`],
-  ]);
-  writeResult('decide', {
-    p50_us: round(p50),
-    p99_us: round(p99),
-    compile_ms: Math.round(compileMs),
-    rules: snapshot.rules.length,
-    principals: nPrincipals,
-    datasets: nDatasets,
-    casbin_p50_us: round(casbinP50),
-    casbin_speedup: Math.round(speedup),
-    smoke,
-    casbin_agreement: `${agree}/${casbinSample}`,
+/** What one row's process reports. */
+interface RowFigures {
+  rules: number;
+  compileMs: number;
+  allowShare: number;
+  p50: number;
+  p99: number;
+}
+
+/** The argument that makes this file measure one row (see the end of the file). */
+const ROW = '--scaling-row';
+
+/**
+ * Measures one row in a process of its own: each size starts from a fresh
+ * heap, not one holding the casbin reference or the garbage of a larger world.
+ */
+function measureRowApart(n: number, family: (typeof FAMILIES)[number], smoke: boolean): Promise<RowFigures> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [ROW, JSON.stringify({ n, family, smoke })]);
+    child.once('message', (m) => resolve(m as RowFigures));
+    child.once('error', reject);
+    child.once('exit', (code) => (code ? reject(new Error(`scaling row ${family} ${n}: exit ${code}`)) : undefined));
   });
+}
+
+/** One row, in this process. */
+function measureRow(n: number, family: (typeof FAMILIES)[number], smoke: boolean): RowFigures {
+  const world = scalingWorld(n, family, smoke);
+  const iterations = smoke ? 20_000 : 200_000;
+  const { p50, p99, allows } = timeDecisions(world.inputs, world.snapshot, iterations);
+  return { rules: world.snapshot.rules.length, compileMs: world.compileMs, allowShare: allows / iterations, p50, p99 };
+}
+
+/** A v4-shaped UUID from the PRNG (stewardship rules name principals by their catalog id), one flat string like an id read from the database. */
+function uuid(rand: () => number): string {
+  const hex = (k: number) => Array.from({ length: k }, () => Math.floor(rand() * 16).toString(16)).join('');
+  return [hex(8), hex(4), `4${hex(3)}`, `${'89ab'[Math.floor(rand() * 4)]}${hex(3)}`, hex(12)].join('-');
+}
+
+/** The policy, principals and requests of one `scaling` row. */
+function scalingWorld(nRules: number, family: (typeof FAMILIES)[number], smoke: boolean): { snapshot: PolicySnapshot; inputs: DecisionInput[]; compileMs: number } {
+  const rand = rng(nRules);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const stewards = family === 'datasets' ? 0 : Math.floor(nRules / 2);
+  const nPrincipals = Math.max(smoke ? 2000 : 10_000, stewards);
+  const nDatasets = Math.max(5, Math.ceil((nRules - stewards) / 10));
+  const projects = Array.from({ length: 40 }, (_, i) => `proj-${i}`);
+  const teams = Array.from({ length: 40 }, (_, i) => `team-${i}`);
+  const roles = [{ id: 'steward', inherits: [] as string[] }, ...teams.map((id) => ({ id, inherits: [] as string[] }))];
+  const datasets: DatasetFacts[] = Array.from({ length: nDatasets }, (_, i) => ({
+    id: `ds-${i}`,
+    audience: `urn:custos:dataset:ds-${i}`,
+    project: pick(projects),
+    owner: 'owner',
+    classification: pick(['deidentified', 'limited', 'phi'] as const),
+    purposes: PURPOSES,
+    columns: Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined })),
+  }));
+  const principals: PrincipalFacts[] = Array.from({ length: nPrincipals }, () => {
+    const bindings = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({ role: pick(teams), project: rand() < 0.3 ? null : pick(projects) }));
+    return {
+      id: uuid(rand),
+      kind: 'user',
+      status: 'active',
+      projects: [...new Set(bindings.map((b) => b.project).filter((p): p is string => p !== null))],
+      vendorId: null,
+      baas: [],
+      attributes: { suspended: false },
+      roles: family === 'datasets' ? bindings : [...bindings, { role: 'steward', project: null }],
+      grants: [],
+    };
+  });
+  const columns = { include: Array.from({ length: 12 }, (_, c) => `c${c + 6}`) };
+  const rules: Record<string, unknown>[] = [];
+  for (let i = 0; i < nRules - stewards; i++) {
+    const d = datasets[i % nDatasets]!;
+    const deny = i % 10 === 9;
+    rules.push({
+      id: `${d.id}-r${i}`,
+      effect: deny ? 'deny' : 'allow',
+      roles: [pick(teams), pick(teams)],
+      actions: ['dataset:read'],
+      resource: { datasets: [d.id] },
+      ...(deny ? { when: 'principal.attributes.suspended == true' } : { purposes: [pick(PURPOSES), pick(PURPOSES)], columns }),
+      ...(!deny && i % 3 === 0 ? { when: 'resource.project in principal.projects' } : {}),
+    });
+  }
+  // One steward per rule, each a different principal.
+  for (let i = 0; i < stewards; i++) {
+    const p = principals[i % nPrincipals]!;
+    rules.push({
+      id: `steward-${i}`,
+      effect: 'allow',
+      roles: ['steward'],
+      actions: ['dataset:read'],
+      purposes: [pick(PURPOSES), pick(PURPOSES)],
+      when: `principal.id == "${p.id}" && resource.project in principal.projects`,
+      columns,
+    });
+  }
+  const t0 = performance.now();
+  const snapshot = compilePolicy({ documents: [{ name: 'scaling.yaml', text: '', value: { rules } }], roles });
+  const compileMs = Math.round(performance.now() - t0);
+  const now = Date.UTC(2026, 5, 1);
+  // Many distinct callers and datasets: no one principal's rules stay hot in the caches. Half the callers are stewards
+  // (they have a rule of their own to evaluate) at every size, so that each size asks for the same work per decision.
+  const withRule = principals.slice(0, Math.max(1, stewards));
+  const inputs: DecisionInput[] = Array.from({ length: 8192 }, (_, i) => ({
+    now,
+    action: 'dataset:read',
+    purpose: pick(PURPOSES),
+    columns: ['c10', 'c11', 'c12'],
+    principal: stewards && i % 2 ? pick(withRule) : pick(principals),
+    dataset: pick(datasets),
+  }));
+  return { snapshot, inputs, compileMs };
 }
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+// Run as `node bench/decide.ts --scaling-row '{"n":…,"family":…,"smoke":…}'` by measureRowApart: measure, report, exit.
+if (process.argv[2] === ROW) {
+  const { n, family, smoke } = JSON.parse(process.argv[3]!) as { n: number; family: (typeof FAMILIES)[number]; smoke: boolean };
+  process.send!(measureRow(n, family, smoke), () => process.disconnect());
 }

@@ -4,18 +4,19 @@
 import type { ColumnSelector } from './snapshot.ts';
 import type { ColumnFacts } from './types.ts';
 
-const selected = new WeakMap<ColumnSelector, WeakMap<readonly ColumnFacts[], readonly string[]>>();
+const selected = new WeakMap<ColumnSelector, WeakMap<readonly ColumnFacts[], ReadonlySet<string>>>();
 
 /**
  * The names of the dataset columns a selector grants. Memoised per selector
- * and column list: both are immutable (a compiled rule's selector, a dataset's
- * facts), and a busy decision path asks the same question over and over.
+ * and column list: both are immutable (a compiled rule's selector, shared by
+ * every rule selecting the same columns, and a dataset's facts), and a busy
+ * decision path asks the same question over and over.
  */
-export function selectColumns(selector: ColumnSelector, columns: readonly ColumnFacts[]): readonly string[] {
+export function selectColumns(selector: ColumnSelector, columns: readonly ColumnFacts[]): ReadonlySet<string> {
   let bySelector = selected.get(selector);
   if (!bySelector) selected.set(selector, (bySelector = new WeakMap()));
   let names = bySelector.get(columns);
-  if (!names) bySelector.set(columns, (names = Object.freeze(computeColumns(selector, columns))));
+  if (!names) bySelector.set(columns, (names = new Set(computeColumns(selector, columns))));
   return names;
 }
 

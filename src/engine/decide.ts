@@ -6,7 +6,7 @@
  * grants count only for the `emergency` purpose, and only they count for it.
  */
 import { columnNames, selectColumns } from './columns.ts';
-import { conditionContext, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot } from './snapshot.ts';
+import { conditionContext, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot, type RuleBucket } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
 /** The purpose reserved for break-glass access. */
@@ -88,6 +88,25 @@ function ruleApplies(rule: CompiledRule, input: DecisionInput, snapshot: PolicyS
   return via.length && !holds(rule, base()) ? via : NO_MEMBERSHIP;
 }
 
+/**
+ * The lists of a bucket a request can match, in order: its dataset's, its
+ * principal's, the rest — and, when its conditions may refuse to evaluate,
+ * every pinned deny (a refusing deny applies whoever it pins).
+ */
+function listOf(bucket: RuleBucket, input: DecisionInput, pass: number, refusing: () => boolean): readonly CompiledRule[] | undefined {
+  switch (pass) {
+    case 0:
+      return bucket.byDataset.get(input.dataset.id);
+    case 1:
+      // The principal being decided (the sponsor, for a service's second decision): the id its conditions see.
+      return bucket.byPrincipal.get(input.principal.id);
+    case 2:
+      return bucket.rest;
+    default:
+      return bucket.pinnedDenies.length && refusing() ? bucket.pinnedDenies : undefined;
+  }
+}
+
 /** Rules of the held roles that apply to this request, each once, with how it is held. */
 function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[], mode: GrantMode) {
   const byAction = snapshot.index.get(input.action);
@@ -96,14 +115,19 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
   // One context for every rule; grants may add the dataset's project to it, only for rules of the roles they confer.
   let ctx: ConditionContext | undefined;
   const base = () => (ctx ??= conditionContext(input));
+  // The widest context a condition of this request can see: with the dataset's project, if any grant could make it a member.
+  let refuses: boolean | undefined;
+  const refusing = () => (refuses ??= snapshot.mayRefuse(input.principal.grants.length ? conditionContext(input, input.principal.grants) : base()));
   const seen = new Set<CompiledRule>();
   for (const [role, holding] of held) {
     const bucket = byAction.get(role);
     if (!bucket) continue;
-    for (let pass = 0; pass < 2; pass++) {
-      const list = pass === 0 ? bucket.byDataset.get(input.dataset.id) : bucket.rest;
+    for (let pass = 0; pass < 4; pass++) {
+      const list = listOf(bucket, input, pass, refusing);
       if (!list) continue;
       for (const rule of list) {
+        // A pinned deny already met in this bucket through its id (pass 0 or 1) is not counted twice for one role.
+        if (pass === 3 && (bucket.byPrincipal.get(input.principal.id)?.includes(rule) || bucket.byDataset.get(input.dataset.id)?.includes(rule))) continue;
         const prior = out.get(rule);
         if (prior) {
           // Held through several roles: standing wins; otherwise remember every grant that enables it.
@@ -187,8 +211,8 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const held = effectiveRoles(principal, input, snapshot, gate);
   const failedConditions: string[] = [];
   const gated = emergency || principal.grants.some((g) => g.breakGlass);
-  const everything = gated ? matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any') : undefined;
-  const denies = [...(everything ?? new Map()).keys()].filter((r: CompiledRule) => r.effect === 'deny');
+  const denies: CompiledRule[] = [];
+  if (gated) for (const r of matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any').keys()) if (r.effect === 'deny') denies.push(r);
   if (emergency && !held.size && !denies.length) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
   const matched = matchingRules(input, snapshot, held, failedConditions, gate);
   for (const r of matched.keys()) if (r.effect === 'deny' && !denies.includes(r)) denies.push(r);
@@ -212,21 +236,15 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     return deny(snapshot, reasons);
   }
 
-  // Union of the columns each applicable allow grants.
-  const grantedBy = new Map<string, CompiledRule[]>();
-  for (const [rule] of allows) {
-    for (const c of selectColumns(rule.columns, input.dataset.columns)) {
-      const list = grantedBy.get(c);
-      if (list) list.push(rule);
-      else grantedBy.set(c, [rule]);
-    }
-  }
+  // The columns each applicable allow grants (memoised sets: nothing is built per decision).
+  const grantedBy = allows.map(([rule]) => selectColumns(rule.columns, input.dataset.columns));
+  const granted = (c: string) => grantedBy.some((names) => names.has(c));
   const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : [...new Set(input.columns)];
-  const missing = requested.filter((c) => !grantedBy.has(c));
+  const missing = requested.filter((c) => !granted(c));
   if (missing.length) {
-    const granted = input.dataset.columns.map((c) => c.name).filter((c) => grantedBy.has(c));
-    return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${granted.join(', ') || 'none'})`], {
-      grantedColumns: granted,
+    const grantedColumns = input.dataset.columns.map((c) => c.name).filter(granted);
+    return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${grantedColumns.join(', ') || 'none'})`], {
+      grantedColumns,
       deniedColumns: missing,
       rules: allows.map(([r]) => r.id).sort(),
     });
@@ -234,7 +252,11 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
 
   // The deciding allows: those that grant at least one requested column.
   const deciding = new Map<CompiledRule, Holding>();
-  for (const c of requested) for (const r of grantedBy.get(c)!) deciding.set(r, matched.get(r)!);
+  for (const c of requested) {
+    allows.forEach(([rule, holding], i) => {
+      if (grantedBy[i]!.has(c)) deciding.set(rule, holding);
+    });
+  }
   const obligations = dedupeObligations([...deciding.keys()].flatMap((r) => r.obligations));
   const reliedGrants = new Map<string, GrantFacts>();
   for (const h of deciding.values()) {

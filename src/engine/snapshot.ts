@@ -1,7 +1,8 @@
 /**
  * The compiled, immutable policy the engine decides against. Built once per
  * policy version by policy/compile.ts, indexed so that a decision touches
- * only rules that can apply: by action, then by role.
+ * only rules that can apply: by action, then by role, then by the principal
+ * or dataset a rule is for.
  */
 import type { DecisionInput, GrantFacts, Obligation } from './types.ts';
 
@@ -39,12 +40,26 @@ export interface CompiledRule {
   obligations: readonly Obligation[];
 }
 
-/** The rules of one (action, role) pair, split so per-dataset rules cost O(1) to find. */
+/**
+ * The rules of one (action, role) pair, split so that rules for one
+ * principal or one dataset cost O(1) to find, however many there are for
+ * others. Each rule is in exactly one of byPrincipal, byDataset and rest
+ * (under every id it is filed by).
+ */
 export interface RuleBucket {
-  /** Rules restricted to named datasets, under each dataset they name. */
+  /** Rules whose condition pins the principal's id (`principal.id == "…"` / `in […]`), under each id. */
+  byPrincipal: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Rules restricted to named datasets — by `resource.datasets`, or a condition pinning `resource.id`, or both (the ids in both) — under each. */
   byDataset: ReadonlyMap<string, readonly CompiledRule[]>;
-  /** Rules not restricted by dataset id. */
+  /** Rules restricted by neither. */
   rest: readonly CompiledRule[];
+  /**
+   * The denies filed under ids their condition pins: for any other id their
+   * condition is false, unless it refuses to run over budget — and a
+   * refusing deny applies. A decision whose inputs may make conditions
+   * refuse (PolicySnapshot.mayRefuse) considers them all.
+   */
+  pinnedDenies: readonly CompiledRule[];
 }
 
 /** How a role may be requested just in time. */
@@ -74,6 +89,8 @@ export interface PolicySnapshot {
   index: ReadonlyMap<string, ReadonlyMap<string, RuleBucket>>;
   /** role → itself and every role it inherits, transitively. */
   roleClosure: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Whether a condition may refuse to evaluate this context (its inputs too large for the cost checked when compiled) instead of answering. */
+  mayRefuse: (ctx: ConditionContext) => boolean;
 }
 
 /** Which grants count: all in force, only break-glass ones, or none of the break-glass ones. */

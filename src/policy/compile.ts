@@ -1,15 +1,17 @@
 /**
  * Compiles policy documents into an immutable, indexed PolicySnapshot:
  * parse YAML, validate against the schema, check cross-references, compile
- * conditions, index rules by action and role, and close the role graph.
- * Every problem is reported with its document, rule and field.
+ * conditions, index rules by action, role and the principal or dataset they
+ * are for, and close the role graph. Every problem is reported with its
+ * document, rule and field.
  */
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import type { AccessLimit, BreakGlassLimit, ColumnSelector, CompiledRule, PolicySnapshot, RuleBucket } from '../engine/snapshot.ts';
 import type { Obligation } from '../engine/types.ts';
 import { CustosError } from '../errors.ts';
-import { compileCondition, ConditionError } from './condition.ts';
+import { analyseCondition, ConditionError, mayRefuse, type AnalysedCondition, type SharedRests } from './condition.ts';
+import type { ConditionPins } from './conditionIndex.ts';
 import type { ConditionLimits } from './conditionCost.ts';
 import { durationSeconds, RuleDocument, type AccessSpec, type RuleSpec } from './document.ts';
 
@@ -72,11 +74,49 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** "Any": the one empty set every rule without a restriction shares (nothing changes a snapshot's sets). */
+const ANY: ReadonlySet<string> = new Set();
+
+/**
+ * One set object for every rule with the same restriction (the same values
+ * in the same order; none: {@link ANY}). A decision reads each candidate
+ * rule's four restrictions: at 100,000 rules the rules are not in the
+ * processor's caches, and a few hundred shared sets stay there where a
+ * hundred thousand would not.
+ */
+function sharedSets(): (values: readonly string[] | undefined) => ReadonlySet<string> {
+  const seen = new Map<string, ReadonlySet<string>>();
+  return (values) => {
+    if (!values?.length) return ANY;
+    const key = JSON.stringify(values);
+    let shared = seen.get(key);
+    if (!shared) seen.set(key, (shared = new Set(values)));
+    return shared;
+  };
+}
+
 function columnSelector(spec: RuleSpec['columns']): ColumnSelector {
   if (spec === undefined || spec === 'non-identifiers') return { kind: 'non-identifiers' };
   if (spec === 'all') return { kind: 'all' };
   if ('include' in spec) return { kind: 'include', columns: [...spec.include] };
   return { kind: 'except-categories', categories: [...spec.except_categories] };
+}
+
+/**
+ * One selector object for every rule that selects the same columns: the
+ * engine memoises the columns a selector grants per selector and dataset
+ * (engine/columns.ts), so ten thousand rules granting the same columns ask
+ * once per dataset, not once per rule and dataset.
+ */
+function sharedSelectors(): (spec: RuleSpec['columns']) => ColumnSelector {
+  const seen = new Map<string, ColumnSelector>();
+  return (spec) => {
+    const selector = columnSelector(spec);
+    const key = JSON.stringify(selector);
+    let shared = seen.get(key);
+    if (!shared) seen.set(key, (shared = deepFreeze(selector)));
+    return shared;
+  };
 }
 
 /** Transitive closure of role inheritance (each role includes itself); cycles are issues. */
@@ -149,7 +189,12 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   const ids = new Map<string, string>();
   const rules: CompiledRule[] = [];
   // Rules often share a condition text: compile each distinct text once.
-  const conditions = new Map<string, ReturnType<typeof compileCondition> | ConditionError>();
+  const conditions = new Map<string, AnalysedCondition | ConditionError>();
+  // Conditions that differ only in the ids they pin share the rest (conditionIndex.ts).
+  const rests: SharedRests = new Map();
+  const pinsOf = new Map<CompiledRule, ConditionPins>();
+  const selector = sharedSelectors();
+  const setOf = sharedSets();
 
   const accessLimits = new Map<string, AccessLimit>();
   let breakGlass: BreakGlassLimit | null = null;
@@ -182,56 +227,40 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
       spec.roles.forEach((r, i) => {
         if (!knownRoles.has(r)) issues.push({ ...where, field: `roles.${i}`, message: `unknown role ${r}` });
       });
-      let condition = null;
+      let compiled: AnalysedCondition | ConditionError | undefined;
       if (spec.when !== undefined) {
-        let compiled = conditions.get(spec.when);
+        compiled = conditions.get(spec.when);
         if (!compiled) {
           try {
-            compiled = compileCondition(spec.when, options.conditionLimits);
+            compiled = analyseCondition(spec.when, options.conditionLimits, rests);
           } catch (err) {
             compiled = err instanceof ConditionError ? err : new ConditionError('invalid condition');
           }
           conditions.set(spec.when, compiled);
         }
         if (compiled instanceof ConditionError) issues.push({ ...where, field: 'when', message: compiled.message });
-        else condition = compiled;
       }
-      rules.push(deepFreeze({
+      const analysed = compiled instanceof ConditionError ? undefined : compiled;
+      const rule: CompiledRule = deepFreeze({
         id: spec.id,
         effect: spec.effect,
         roles: [...new Set(spec.roles)],
         actions: [...new Set(spec.actions)],
-        datasets: new Set(spec.resource?.datasets ?? []),
-        projects: new Set(spec.resource?.projects ?? []),
-        classifications: new Set(spec.resource?.classification ?? []),
-        purposes: new Set(spec.purposes ?? []),
-        condition,
+        datasets: setOf(spec.resource?.datasets),
+        projects: setOf(spec.resource?.projects),
+        classifications: setOf(spec.resource?.classification),
+        purposes: setOf(spec.purposes),
+        condition: analysed?.evaluate ?? null,
         conditionText: spec.when ?? null,
-        columns: columnSelector(spec.columns),
+        columns: selector(spec.columns),
         obligations: (spec.obligations ?? []) as Obligation[],
-      }));
+      });
+      rules.push(rule);
+      if (analysed) pinsOf.set(rule, analysed.pins);
     }
   }
   if (issues.length) throw new PolicyInvalidError(issues);
-
-  const index = new Map<string, Map<string, { byDataset: Map<string, CompiledRule[]>; rest: CompiledRule[] }>>();
-  for (const rule of rules) {
-    for (const action of rule.actions) {
-      let byRole = index.get(action);
-      if (!byRole) index.set(action, (byRole = new Map()));
-      for (const role of rule.roles) {
-        let bucket = byRole.get(role);
-        if (!bucket) byRole.set(role, (bucket = { byDataset: new Map(), rest: [] }));
-        if (rule.datasets.size) {
-          for (const d of rule.datasets) {
-            const list = bucket.byDataset.get(d);
-            if (list) list.push(rule);
-            else bucket.byDataset.set(d, [rule]);
-          }
-        } else bucket.rest.push(rule);
-      }
-    }
-  }
+  const index = indexRules(rules, pinsOf);
 
   const version =
     options.version ??
@@ -245,7 +274,55 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
     accessLimits,
     breakGlass,
     rules: Object.freeze(rules),
-    index: index as ReadonlyMap<string, ReadonlyMap<string, RuleBucket>>,
+    index,
     roleClosure,
+    mayRefuse,
   });
+}
+
+/** Where a rule is filed in each of its buckets: under principal ids, under dataset ids, or with the rest. */
+function filing(rule: CompiledRule, pins: ConditionPins | undefined): { byPrincipal?: ReadonlySet<string>; byDataset?: ReadonlySet<string>; pinned: boolean } {
+  // Principal first: there are far more principals than datasets, so a principal's list is the shorter one.
+  if (pins?.principals) return { byPrincipal: pins.principals, pinned: true };
+  if (pins?.datasets) {
+    // Both resource.datasets and the condition restrict the dataset: only ids in both can match.
+    const ids = rule.datasets.size ? new Set([...pins.datasets].filter((d) => rule.datasets.has(d))) : pins.datasets;
+    return { byDataset: ids, pinned: true };
+  }
+  return rule.datasets.size ? { byDataset: rule.datasets, pinned: false } : { pinned: false };
+}
+
+/**
+ * action → role → bucket (see RuleBucket). A rule is filed under every
+ * action and role it names; within a bucket, under the principals or
+ * datasets it is restricted to. An empty set of ids (a condition pinning
+ * disjoint ids) files it under none: it can never hold, save a deny that
+ * refuses to evaluate, which is in pinnedDenies like every pinned deny.
+ */
+function indexRules(rules: readonly CompiledRule[], pinsOf: ReadonlyMap<CompiledRule, ConditionPins>): ReadonlyMap<string, ReadonlyMap<string, RuleBucket>> {
+  type Bucket = { byPrincipal: Map<string, CompiledRule[]>; byDataset: Map<string, CompiledRule[]>; rest: CompiledRule[]; pinnedDenies: CompiledRule[] };
+  const file = (map: Map<string, CompiledRule[]>, ids: ReadonlySet<string>, rule: CompiledRule) => {
+    for (const id of ids) {
+      const list = map.get(id);
+      if (list) list.push(rule);
+      else map.set(id, [rule]);
+    }
+  };
+  const index = new Map<string, Map<string, Bucket>>();
+  for (const rule of rules) {
+    const where = filing(rule, pinsOf.get(rule));
+    for (const action of rule.actions) {
+      let byRole = index.get(action);
+      if (!byRole) index.set(action, (byRole = new Map()));
+      for (const role of rule.roles) {
+        let bucket = byRole.get(role);
+        if (!bucket) byRole.set(role, (bucket = { byPrincipal: new Map(), byDataset: new Map(), rest: [], pinnedDenies: [] }));
+        if (where.byPrincipal) file(bucket.byPrincipal, where.byPrincipal, rule);
+        else if (where.byDataset) file(bucket.byDataset, where.byDataset, rule);
+        else bucket.rest.push(rule);
+        if (where.pinned && rule.effect === 'deny') bucket.pinnedDenies.push(rule);
+      }
+    }
+  }
+  return index;
 }

@@ -8,6 +8,7 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { CompiledCondition, ConditionContext } from '../engine/snapshot.ts';
+import { conjuncts, pinnedEvaluator, splitPins, type ConditionPins } from './conditionIndex.ts';
 import { DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, within, type Bound, type ConditionLimits } from './conditionCost.ts';
 
 const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
@@ -79,12 +80,41 @@ function inputsOf(ctx: ConditionContext): Bound {
   return b;
 }
 
-/** Whether a decision's inputs lie within the sizes the API accepts (cached like {@link inputsOf}). */
-const ordinary = new WeakMap<ConditionContext, boolean>();
+/**
+ * Whether a decision's inputs lie within the sizes the API accepts. The
+ * conditions of a decision ask about one context after another, so the
+ * answers for the last two contexts asked about (a decision's own, and the
+ * one a membership grant widens) are kept: a WeakMap entry per decision cost
+ * about a microsecond, in the map and in the collector.
+ */
+const recentContexts: (ConditionContext | undefined)[] = [undefined, undefined];
+const recentAnswers = [false, false];
+let replace = 0;
 function isOrdinary(ctx: ConditionContext): boolean {
-  let o = ordinary.get(ctx);
-  if (o === undefined) ordinary.set(ctx, (o = within(ctx, STATIC_BOUNDS)));
-  return o;
+  if (recentContexts[0] === ctx) return recentAnswers[0]!;
+  if (recentContexts[1] === ctx) return recentAnswers[1]!;
+  const answer = within(ctx, STATIC_BOUNDS);
+  recentContexts[replace] = ctx;
+  recentAnswers[replace] = answer;
+  replace ^= 1;
+  return answer;
+}
+
+/**
+ * Whether a compiled condition may refuse to evaluate a context (throw
+ * ConditionBudgetError) rather than answer: only when its inputs lie outside
+ * the sizes the API accepts, for which every condition's cost was checked
+ * when it was compiled. The engine asks before it may skip a deny a
+ * condition pins to other ids (a refusing deny applies).
+ */
+export function mayRefuse(ctx: ConditionContext): boolean {
+  return !isOrdinary(ctx);
+}
+
+/** A compiled condition and the ids it pins (see conditionIndex.ts). */
+export interface AnalysedCondition {
+  evaluate: CompiledCondition;
+  pins: ConditionPins;
 }
 
 /**
@@ -96,6 +126,57 @@ function isOrdinary(ctx: ConditionContext): boolean {
  * and as met for a deny (fail closed).
  */
 export function compileCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS): CompiledCondition {
+  return analyseCondition(text, limits).evaluate;
+}
+
+/** The conjuncts of a condition other than its pins, compiled as one expression (see conditionIndex.ts). */
+type Rest = (ctx: ConditionContext) => unknown;
+/** Rests compiled so far, by their text (null: not read back), shared by the conditions of one policy. */
+export type SharedRests = Map<string, Rest | null>;
+
+/** A conjunct's parsed form, comparable (bigint literals included). */
+const shapeOf = (n: ASTNode) => JSON.stringify(n.toOldStructure(), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+
+/**
+ * The conjuncts `rest` of `text`, as one expression of their source texts,
+ * compiled once for every condition with the same rest (`shared`); null when
+ * that text does not read back as the very same conjuncts, so that the
+ * condition is evaluated whole instead.
+ */
+function restOf(text: string, rest: readonly ASTNode[], shared: SharedRests): Rest | null {
+  const restText = rest.map((c) => `(${text.slice(c.range.start, c.range.end)})`).join(' && ');
+  let compiled = shared.get(restText);
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  try {
+    const parsed = env.parse(restText);
+    const again = conjuncts(parsed.ast);
+    if (parsed.check().valid && again.length === rest.length && again.every((n, i) => shapeOf(n) === shapeOf(rest[i]!))) {
+      compiled = (ctx) => parsed(ctx as unknown as Record<string, unknown>);
+    }
+  } catch {
+    // Not read back: evaluated whole.
+  }
+  shared.set(restText, compiled);
+  return compiled;
+}
+
+/** A pinned condition evaluated as its pins and its rest, or null (evaluate it whole) when the rest does not read back. */
+function splitEvaluator(text: string, pins: ConditionPins, rest: readonly ASTNode[], shared: SharedRests): CompiledCondition | null {
+  if (!rest.length) return pinnedEvaluator(pins, null);
+  const compiled = restOf(text, rest, shared);
+  return compiled ? pinnedEvaluator(pins, compiled) : null;
+}
+
+/**
+ * {@link compileCondition}, and what the condition pins, read off the same
+ * parsed expression. A condition that pins ids is evaluated as its pins,
+ * then its other conjuncts compiled once for every condition in `shared`
+ * with the same ones (null: evaluate every condition whole, as CEL text —
+ * the reference the tests compare with). The cost budget is always that of
+ * the whole condition.
+ */
+export function analyseCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS, shared: SharedRests | null = new Map()): AnalysedCondition {
   // Comments would let a condition read differently to a reviewer than to the engine.
   if (hasComment(text)) throw new ConditionError('comments (//) are not allowed in conditions');
   let parsed: ReturnType<typeof env.parse>;
@@ -129,14 +210,17 @@ export function compileCondition(text: string, limits: ConditionLimits = DEFAULT
     throw err;
   }
   if (over) throw new ConditionError(`too expensive: for requests of the sizes the API accepts, ${over}`);
-  return (ctx: ConditionContext) => {
+  const { pins, rest } = splitPins(parsed.ast);
+  const split = shared && (pins.principals || pins.datasets) ? splitEvaluator(text, pins, rest, shared) : null;
+  const evaluate = (ctx: ConditionContext) => {
     // Inputs within the static bounds are covered by the estimate above (the model is monotone in its bounds); others are estimated for what they are.
     if (!isOrdinary(ctx)) {
       const why = overLimits(estimateCost(parsed.ast, inputsOf(ctx)), limits);
       if (why) throw new ConditionBudgetError(`not evaluated: for these inputs, ${why}`);
     }
-    return parsed(ctx as unknown as Record<string, unknown>) === true;
+    return split ? split(ctx) : parsed(ctx as unknown as Record<string, unknown>) === true;
   };
+  return { evaluate, pins };
 }
 
 function firstLine(err: unknown): string {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { decide } from '../../src/engine/decide.ts';
+import type { RuleBucket } from '../../src/engine/snapshot.ts';
 import { CustosError } from '../../src/errors.ts';
 import { compilePolicy, formatIssue, PolicyInvalidError, type PolicyIssue, type PolicySource, type RoleGraphEntry } from '../../src/policy/compile.ts';
 import { columns, dataset, defaultDocuments, defaultRoles, principal, request, role } from '../engine/support.ts';
@@ -226,6 +227,12 @@ describe('role graph', () => {
   });
 });
 
+/** A bucket's rule ids, list by list. */
+function bucketIds(bucket: RuleBucket) {
+  const byId = (m: ReadonlyMap<string, readonly { id: string }[]>) => Object.fromEntries([...m].sort(([a], [b]) => a.localeCompare(b)).map(([k, rs]) => [k, rs.map((r) => r.id)]));
+  return { rest: bucket.rest.map((r) => r.id), byDataset: byId(bucket.byDataset), byPrincipal: byId(bucket.byPrincipal), pinnedDenies: bucket.pinnedDenies.map((r) => r.id) };
+}
+
 describe('index', () => {
   // Compiled in each test (not when the file is collected), so a mutation run attributes the compilation to the tests that check it.
   const indexed = () => compilePolicy({
@@ -245,14 +252,42 @@ describe('index', () => {
     expect([...snapshot.index.keys()]).toEqual(['dataset:read']);
     const byRole = snapshot.index.get('dataset:read')!;
     expect([...byRole.keys()].sort()).toEqual(['auditor', 'reader', 'writer']);
-    const ids = (role: string) => ({
-      rest: byRole.get(role)!.rest.map((r) => r.id),
-      byDataset: Object.fromEntries([...byRole.get(role)!.byDataset].map(([d, rs]) => [d, rs.map((r) => r.id)])),
-    });
-    expect(ids('reader')).toEqual({ rest: ['reader-any'], byDataset: { d1: ['both-two-datasets'], d2: ['both-two-datasets'] } });
+    const ids = (role: string) => bucketIds(byRole.get(role)!);
+    expect(ids('reader')).toEqual({ rest: ['reader-any'], byDataset: { d1: ['both-two-datasets'], d2: ['both-two-datasets'] }, byPrincipal: {}, pinnedDenies: [] });
     // writer inherits reader, but the index is by named role: inheritance is resolved through roleClosure.
-    expect(ids('writer')).toEqual({ rest: [], byDataset: { d1: ['both-two-datasets'], d2: ['both-two-datasets'] } });
-    expect(ids('auditor')).toEqual({ rest: ['auditor-deny'], byDataset: {} });
+    expect(ids('writer')).toEqual({ rest: [], byDataset: { d1: ['both-two-datasets'], d2: ['both-two-datasets'] }, byPrincipal: {}, pinnedDenies: [] });
+    expect(ids('auditor')).toEqual({ rest: ['auditor-deny'], byDataset: {}, byPrincipal: {}, pinnedDenies: [] });
+  });
+
+  it('files a rule whose condition pins principals or datasets under those ids, and nowhere else', () => {
+    const s = compilePolicy({
+      documents: [
+        doc(
+          'p.yaml',
+          rule({ id: 'steward-a', when: 'principal.id == "a" && resource.project in principal.projects' }),
+          rule({ id: 'stewards-bc', when: '"b" == principal.id || false' }),
+          rule({ id: 'pair', when: 'principal.id in ["b", "c"] && request.purpose == "research"' }),
+          rule({ id: 'person-and-dataset', when: 'principal.id == "a" && resource.id == "d1"' }),
+          rule({ id: 'on-d3', when: 'resource.id in ["d3", "d4"]' }),
+          rule({ id: 'named-and-pinned', resource: { datasets: ['d1', 'd2'] }, when: 'resource.id in ["d2", "d5"]' }),
+          rule({ id: 'never', when: 'principal.id == "a" && principal.id == "b"' }),
+          rule({ id: 'not-a', when: '!(principal.id == "a")' }),
+          rule({ id: 'deny-a', effect: 'deny', when: 'principal.id == "a"' }),
+          rule({ id: 'deny-d1', effect: 'deny', resource: { datasets: ['d1'] } }),
+        ),
+      ],
+      roles: ROLES,
+    });
+    expect(bucketIds(s.index.get('dataset:read')!.get('reader')!)).toEqual({
+      // A principal pin wins over a dataset pin: there are more principals than datasets.
+      byPrincipal: { a: ['steward-a', 'person-and-dataset', 'deny-a'], b: ['pair'], c: ['pair'] },
+      // resource.datasets and a pin of resource.id: only the ids in both.
+      byDataset: { d1: ['deny-d1'], d2: ['named-and-pinned'], d3: ['on-d3'], d4: ['on-d3'] },
+      // Decoys, not pins: an || and a negation. (`never` pins disjoint ids: it can hold for no one and is filed under none.)
+      rest: ['stewards-bc', 'not-a'],
+      // Denies filed by a condition's pin (deny-d1 is filed by its resource, which no condition can refuse).
+      pinnedDenies: ['deny-a'],
+    });
   });
 
   it('the default policy is indexed under the shipped roles', () => {
