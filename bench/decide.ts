@@ -92,15 +92,7 @@ function hospitalWorld(smoke: boolean) {
     ...Array.from({ length: 40 }, (_, i) => ({ id: `team-${i}`, inherits: i % 4 === 0 ? ['data-scientist'] : [] })),
   ];
   const roleIds = roles.map((r) => r.id);
-  const datasets: DatasetFacts[] = Array.from({ length: nDatasets }, (_, i) => ({
-    id: `ds-${i}`,
-    audience: `urn:custos:dataset:ds-${i}`,
-    project: pick(projects),
-    owner: 'owner',
-    classification: pick(['deidentified', 'limited', 'phi'] as const),
-    purposes: PURPOSES,
-    columns: Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined })),
-  }));
+  const datasets = makeDatasets(nDatasets, projects, pick);
 
   // Ten rules per dataset: allows for a few team roles with purposes and column lists, some conditions, some denies.
   const rules: Record<string, unknown>[] = [];
@@ -255,15 +247,7 @@ function scalingWorld(nRules: number, family: (typeof FAMILIES)[number], smoke: 
   const projects = Array.from({ length: 40 }, (_, i) => `proj-${i}`);
   const teams = Array.from({ length: 40 }, (_, i) => `team-${i}`);
   const roles = [{ id: 'steward', inherits: [] as string[] }, ...teams.map((id) => ({ id, inherits: [] as string[] }))];
-  const datasets: DatasetFacts[] = Array.from({ length: nDatasets }, (_, i) => ({
-    id: `ds-${i}`,
-    audience: `urn:custos:dataset:ds-${i}`,
-    project: pick(projects),
-    owner: 'owner',
-    classification: pick(['deidentified', 'limited', 'phi'] as const),
-    purposes: PURPOSES,
-    columns: Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined })),
-  }));
+  const datasets = makeDatasets(nDatasets, projects, pick);
   const principals: PrincipalFacts[] = Array.from({ length: nPrincipals }, () => {
     const bindings = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({ role: pick(teams), project: rand() < 0.3 ? null : pick(projects) }));
     return {
@@ -322,6 +306,19 @@ function scalingWorld(nRules: number, family: (typeof FAMILIES)[number], smoke: 
     dataset: pick(datasets),
   }));
   return { snapshot, inputs, compileMs };
+}
+
+/** Datasets of 30 columns (six with identifier categories), each in a random project and of a random classification. */
+function makeDatasets(n: number, projects: readonly string[], pick: <T>(xs: readonly T[]) => T): DatasetFacts[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `ds-${i}`,
+    audience: `urn:custos:dataset:ds-${i}`,
+    project: pick(projects),
+    owner: 'owner',
+    classification: pick(['deidentified', 'limited', 'phi'] as const),
+    purposes: PURPOSES,
+    columns: Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined })),
+  }));
 }
 
 function round(x: number): number {

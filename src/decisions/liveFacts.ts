@@ -209,15 +209,19 @@ export class LiveFacts implements FactsStore {
 
   // --- lookups --------------------------------------------------------------
 
-  async principal(id: string, now: Date): Promise<PrincipalFacts | undefined> {
+  /** Waits for keys being read again; then whether memory may answer (if not, the lookup is counted as read from the database). */
+  private async fromMemory(): Promise<boolean> {
     if (this.flushing) {
       this.stats.waits++;
       await this.flushing;
     }
-    if (!this.trusted) {
-      this.stats.misses++;
-      return this.fallback.principal(id, now);
-    }
+    if (this.trusted) return true;
+    this.stats.misses++;
+    return false;
+  }
+
+  async principal(id: string, now: Date): Promise<PrincipalFacts | undefined> {
+    if ((this.flushing || !this.trusted) && !(await this.fromMemory())) return this.fallback.principal(id, now);
     const rec = this.image!.principals.get(id);
     this.stats.hits++;
     if (!rec) {
@@ -228,14 +232,7 @@ export class LiveFacts implements FactsStore {
   }
 
   async dataset(id: string, now: Date): Promise<DatasetFacts | undefined> {
-    if (this.flushing) {
-      this.stats.waits++;
-      await this.flushing;
-    }
-    if (!this.trusted) {
-      this.stats.misses++;
-      return this.fallback.dataset(id, now);
-    }
+    if ((this.flushing || !this.trusted) && !(await this.fromMemory())) return this.fallback.dataset(id, now);
     const rec = this.image!.datasets.get(id);
     this.stats.hits++;
     if (!rec) {
