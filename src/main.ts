@@ -18,17 +18,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
-import { connectDatabase, openDatabase, type OpenDatabase } from './db/open.ts';
+import { openDatabase, type OpenDatabase } from './db/open.ts';
 import { CustosError } from './errors.ts';
 import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 import { prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
-
-/** What the primary tells its workers (in their environment). */
-const WORKER_DATABASE_URL = 'CUSTOS_WORKER_DATABASE_URL';
-const WORKER_EMBEDDED = 'CUSTOS_WORKER_EMBEDDED';
 
 async function start(): Promise<void> {
   let config: Config;
@@ -114,12 +110,14 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-/** A cluster worker: the primary prepared the database; connect to it and serve. */
+/**
+ * A cluster worker: the primary prepared the database; connect to it (the
+ * configured one, or the embedded one the primary started, through its
+ * password file: no secret passes through the environment) and serve.
+ */
 async function runWorker(config: Config, log: Logger): Promise<void> {
-  const url = process.env[WORKER_DATABASE_URL];
-  if (!url) throw new Error(`a worker needs ${WORKER_DATABASE_URL} from its primary`);
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
-  const db = connectDatabase(config, url, process.env[WORKER_EMBEDDED] === '1');
+  const db = await openDatabase(config, log, { mustBeRunning: true });
   config = withEmbeddedDefaults(config, db.embedded);
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
   await prepareWorker(wired, log);
@@ -132,12 +130,11 @@ async function runWorker(config: Config, log: Logger): Promise<void> {
  * before the database.
  */
 async function runPrimary(config: Config, log: Logger, db: OpenDatabase): Promise<void> {
-  const env = { [WORKER_DATABASE_URL]: db.url, [WORKER_EMBEDDED]: db.embedded ? '1' : '0' };
   let stopping = false;
   let quickDeaths = 0;
   /** Live workers and when each started. */
   const startedAt = new Map<Worker, number>();
-  const fork = () => startedAt.set(cluster.fork(env), Date.now());
+  const fork = () => startedAt.set(cluster.fork(), Date.now());
   const listening = new Set<number>();
   cluster.on('listening', (w) => {
     listening.add(w.id);

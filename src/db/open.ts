@@ -16,8 +16,6 @@ export interface OpenDatabase {
   /** A small pool as the connecting (owning) user: migrations, partitions, retention. */
   owner: Sql;
   embedded: boolean;
-  /** The database's address (with credentials): what further processes of this server connect with. */
-  url: string;
   /** Closes the pool and stops the embedded server if we started it. */
   close(): Promise<void>;
 }
@@ -55,15 +53,8 @@ async function embeddedUrlIfRunning(config: Config): Promise<string | undefined>
   }
 }
 
-/** Pools on a database another process of this server opened (a cluster worker's). */
-export function connectDatabase(config: Config, url: string, embedded: boolean): OpenDatabase {
-  const sql = createSql({ url, max: config.dbPoolMax, role: config.dbRole });
-  const owner = createSql({ url, max: 2, applicationName: 'custos-owner' });
-  return { sql, owner, embedded, url, close: () => Promise.all([sql.end({ timeout: 2 }), owner.end({ timeout: 2 })]).then(() => {}) };
-}
-
 /** Connects to (and if needed starts) the configured database. */
-export async function openDatabase(config: Config, log: Logger, options: { reuseRunning?: boolean } = {}): Promise<OpenDatabase> {
+export async function openDatabase(config: Config, log: Logger, options: { reuseRunning?: boolean; mustBeRunning?: boolean } = {}): Promise<OpenDatabase> {
   const pools = (url: string) => ({
     sql: createSql({ url, max: config.dbPoolMax, role: config.dbRole }),
     owner: createSql({ url, max: 2, applicationName: 'custos-owner' }),
@@ -71,14 +62,14 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
   const end = (p: { sql: Sql; owner: Sql }, timeout: number) => Promise.all([p.sql.end({ timeout }), p.owner.end({ timeout })]).then(() => {});
   if (config.databaseUrl) {
     const p = pools(config.databaseUrl);
-    return { ...p, embedded: false, url: config.databaseUrl, close: () => end(p, 2) };
+    return { ...p, embedded: false, close: () => end(p, 2) };
   }
-  const running = options.reuseRunning ? await embeddedUrlIfRunning(config) : undefined;
+  const running = options.reuseRunning || options.mustBeRunning ? await embeddedUrlIfRunning(config) : undefined;
+  if (!running && options.mustBeRunning) throw new Error(`the embedded PostgreSQL of ${config.dataDir} is not running`);
   if (running) {
     await ensureDatabase(running);
-    const url = running.replace(/\/postgres$/, `/${DATABASE}`);
-    const p = pools(url);
-    return { ...p, embedded: true, url, close: () => end(p, 5) };
+    const p = pools(running.replace(/\/postgres$/, `/${DATABASE}`));
+    return { ...p, embedded: true, close: () => end(p, 5) };
   }
   log.info({ dir: config.dataDir, port: config.embeddedPgPort }, 'starting embedded PostgreSQL');
   // Loaded only when used: an external database never loads the embedded package.
@@ -89,12 +80,10 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
     onLog: (line) => log.debug({ pg: line }, 'postgres'),
   });
   await ensureDatabase(pg.adminUrl);
-  const url = pg.urlFor(DATABASE);
-  const p = pools(url);
+  const p = pools(pg.urlFor(DATABASE));
   return {
     ...p,
     embedded: true,
-    url,
     async close() {
       await end(p, 5);
       await pg.stop();
