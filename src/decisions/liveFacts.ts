@@ -132,7 +132,7 @@ export class LiveFacts implements FactsStore {
     return this.trusted;
   }
 
-  /** Principals held (for memory measurements). */
+  /** How many principals, datasets and vendors (with BAAs) are held (start-up log, memory measurements). */
   get size(): { principals: number; datasets: number; vendors: number } {
     return { principals: this.image?.principals.size ?? 0, datasets: this.image?.datasets.size ?? 0, vendors: this.image?.baas.size ?? 0 };
   }
