@@ -15,7 +15,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { decide, ruleEffect } from '../src/engine/decide.ts';
 import type { PolicySnapshot } from '../src/engine/snapshot.ts';
-import type { DatasetFacts, DecisionInput, PrincipalFacts } from '../src/engine/types.ts';
+import type { DatasetFacts, DecisionInput, PrincipalFacts, RoleBinding } from '../src/engine/types.ts';
 import { buildCasbinReference, casbinEffect } from '../src/policy/casbin.ts';
 import { compilePolicy } from '../src/policy/compile.ts';
 import { percentile, printTable, rng, writeResult } from './util.ts';
@@ -115,20 +115,7 @@ function hospitalWorld(smoke: boolean) {
   const snapshot = compilePolicy({ documents: [{ name: 'bench.yaml', text: '', value: { rules } }], roles });
   const compileMs = performance.now() - t0;
 
-  const principals: PrincipalFacts[] = Array.from({ length: nPrincipals }, (_, i) => {
-    const bindings = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({ role: pick(roleIds), project: rand() < 0.3 ? null : pick(projects) }));
-    return {
-      id: `u${i}`,
-      kind: 'user',
-      status: 'active',
-      projects: [...new Set(bindings.map((b) => b.project).filter((p): p is string => p !== null))],
-      vendorId: null,
-      baas: [],
-      attributes: { suspended: false },
-      roles: bindings,
-      grants: [],
-    };
-  });
+  const principals = makePrincipals(nPrincipals, roleIds, projects, { rand, pick, id: (i) => `u${i}` });
   const now = Date.UTC(2026, 5, 1);
   const inputs: DecisionInput[] = Array.from({ length: 2000 }, () => ({
     now,
@@ -248,19 +235,11 @@ function scalingWorld(nRules: number, family: (typeof FAMILIES)[number], smoke: 
   const teams = Array.from({ length: 40 }, (_, i) => `team-${i}`);
   const roles = [{ id: 'steward', inherits: [] as string[] }, ...teams.map((id) => ({ id, inherits: [] as string[] }))];
   const datasets = makeDatasets(nDatasets, projects, pick);
-  const principals: PrincipalFacts[] = Array.from({ length: nPrincipals }, () => {
-    const bindings = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => ({ role: pick(teams), project: rand() < 0.3 ? null : pick(projects) }));
-    return {
-      id: uuid(rand),
-      kind: 'user',
-      status: 'active',
-      projects: [...new Set(bindings.map((b) => b.project).filter((p): p is string => p !== null))],
-      vendorId: null,
-      baas: [],
-      attributes: { suspended: false },
-      roles: family === 'datasets' ? bindings : [...bindings, { role: 'steward', project: null }],
-      grants: [],
-    };
+  const principals = makePrincipals(nPrincipals, teams, projects, {
+    rand,
+    pick,
+    id: () => uuid(rand),
+    extra: family === 'datasets' ? [] : [{ role: 'steward', project: null }],
   });
   const columns = { include: Array.from({ length: 12 }, (_, c) => `c${c + 6}`) };
   const rules: Record<string, unknown>[] = [];
@@ -319,6 +298,33 @@ function makeDatasets(n: number, projects: readonly string[], pick: <T>(xs: read
     purposes: PURPOSES,
     columns: Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined })),
   }));
+}
+
+/**
+ * People with one to three roles, each in a random project or (three times in
+ * ten) organisation-wide, plus `extra` roles; their projects are their roles'.
+ * Draws from `rand` in the same order as always, so each world stays the same.
+ */
+function makePrincipals(
+  n: number,
+  roles: readonly string[],
+  projects: readonly string[],
+  o: { rand: () => number; pick: <T>(xs: readonly T[]) => T; id: (i: number) => string; extra?: RoleBinding[] },
+): PrincipalFacts[] {
+  return Array.from({ length: n }, (_, i) => {
+    const bindings: RoleBinding[] = Array.from({ length: 1 + Math.floor(o.rand() * 3) }, () => ({ role: o.pick(roles), project: o.rand() < 0.3 ? null : o.pick(projects) }));
+    return {
+      id: o.id(i),
+      kind: 'user',
+      status: 'active',
+      projects: [...new Set(bindings.map((b) => b.project).filter((p): p is string => p !== null))],
+      vendorId: null,
+      baas: [],
+      attributes: { suspended: false },
+      roles: o.extra?.length ? [...bindings, ...o.extra.map((b) => ({ ...b }))] : bindings,
+      grants: [],
+    };
+  });
 }
 
 function round(x: number): number {
