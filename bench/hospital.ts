@@ -5,25 +5,18 @@
  * hit rate as the server reports it on SIGTERM. Every request is first
  * checked against the oracle (and Cerbos); any disagreement fails the run.
  */
-import os from 'node:os';
 import { existsSync } from 'node:fs';
-import { cpuSince, startBench } from './harness.ts';
+import { cpuSince } from './harness.ts';
 import { checkAgreement, describeDisagreements } from './hospital/agreement.ts';
 import { describeCaches, parseCacheStats } from './hospital/caches.ts';
 import { CERBOS_BINARY, startCerbos } from './hospital/cerbos.ts';
-import { custosBody, loadHospital } from './hospital/custos.ts';
+import { custosBody, startHospitalBench } from './hospital/custos.ts';
 import { rotatingLoad } from './hospital/load.ts';
-import { buildWorld, SIZES } from './hospital/world.ts';
 import { printTable, writeResult } from './util.ts';
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
-  const sizes = smoke ? SIZES.small : SIZES.full;
   const seconds = smoke ? 3 : 15;
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-  const world = buildWorld(sizes);
-  const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
-  let policy = { policyVersion: 0, rules: 0 };
-  const setup = await startBench({ extraSeed: async ({ databaseUrl }) => void (policy = await loadHospital(databaseUrl, world)) });
+  const { world, setup, policy, connections, loadAverage } = await startHospitalBench(smoke);
   let stopped = false;
   // Cerbos (an optional dependency, linux-x64 only) joins the agreement check when it is installed.
   const cerbos = existsSync(CERBOS_BINARY)
@@ -79,7 +72,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       agreement: agreement.agreement,
       mix: agreement.mix,
       requests: world.requests.length,
-      sizes,
+      sizes: world.sizes,
       rules: policy.rules,
       connections,
       seconds: timed.seconds,

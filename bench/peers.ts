@@ -14,26 +14,19 @@
  * gathering them for Cerbos is not measured. A Cerbos decision about a
  * service whose own answer allows is two calls (the sponsor's is the second).
  */
-import os from 'node:os';
-import { cpuSince, load as plainLoad, startBench, type CpuSeconds } from './harness.ts';
+import { cpuSince, load as plainLoad, type CpuSeconds } from './harness.ts';
 import { checkAgreement, describeDisagreements } from './hospital/agreement.ts';
 import { cerbosBodies, startCerbos, type CerbosServer } from './hospital/cerbos.ts';
-import { custosBody, loadHospital } from './hospital/custos.ts';
+import { custosBody, startHospitalBench } from './hospital/custos.ts';
 import { rotatingLoad, type DecisionCalls, type LoadResult } from './hospital/load.ts';
-import { buildWorld, SIZES } from './hospital/world.ts';
 import { printTable, writeResult } from './util.ts';
 
 type Engine = 'custos' | 'cerbos' | 'cerbos_audit';
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
-  const sizes = smoke ? SIZES.small : SIZES.full;
   const seconds = Number(process.env.BENCH_SECONDS ?? (smoke ? 3 : 10));
   const rounds = smoke ? 1 : 3;
-  const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-  const world = buildWorld(sizes);
-  const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
-  let policy = { policyVersion: 0, rules: 0 };
-  const setup = await startBench({ extraSeed: async ({ databaseUrl }) => void (policy = await loadHospital(databaseUrl, world)) });
+  const { world, setup, policy, connections, loadAverage } = await startHospitalBench(smoke);
   const cerbos: Partial<Record<Exclude<Engine, 'custos'>, CerbosServer>> = {};
   try {
     cerbos.cerbos = await startCerbos(world, { audit: 'off' });
@@ -108,7 +101,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       agreement: agreement.agreement,
       mix: agreement.mix,
       requests: world.requests.length,
-      sizes,
+      sizes: world.sizes,
       rules: policy.rules,
       connections,
       seconds,

@@ -27,7 +27,9 @@ import { compilePolicy } from '../../src/policy/compile.ts';
 import { roleGraph } from '../../src/policy/loadPolicy.ts';
 import { createPolicyStore } from '../../src/policy/postgres/index.ts';
 import { hospitalPolicyYaml } from './policy.ts';
-import { HOSPITAL_ROLES, type HospitalRequest, type World } from './world.ts';
+import os from 'node:os';
+import { startBench, type BenchSetup } from '../harness.ts';
+import { buildWorld, HOSPITAL_ROLES, SIZES, type HospitalRequest, type World } from './world.ts';
 
 /** The body of a decision request. */
 export function custosBody(req: HospitalRequest): string {
@@ -109,4 +111,24 @@ export async function loadHospital(databaseUrl: string, w: World): Promise<{ pol
   } finally {
     await sql.end({ timeout: 5 });
   }
+}
+
+/** A running hospital bench: the world, Custos serving it, and the run's settings. */
+export interface HospitalBench {
+  world: World;
+  setup: BenchSetup;
+  /** The stored policy's version and rule count. */
+  policy: { policyVersion: number; rules: number };
+  connections: number;
+  /** The machine's load average when the run started (it is shared). */
+  loadAverage: number[];
+}
+
+/** Builds the world at the bench's size, and starts PostgreSQL and the Custos bench server with the hospital loaded. */
+export async function startHospitalBench(smoke: boolean): Promise<HospitalBench> {
+  const world = buildWorld(smoke ? SIZES.small : SIZES.full);
+  const loadAverage = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  let policy = { policyVersion: 0, rules: 0 };
+  const setup = await startBench({ extraSeed: async ({ databaseUrl }) => void (policy = await loadHospital(databaseUrl, world)) });
+  return { world, setup, policy, connections: Number(process.env.BENCH_CONNECTIONS ?? 32), loadAverage };
 }
