@@ -34,7 +34,7 @@ if (cluster.isPrimary && config.workers > 1) {
   const log = createLogger({ level: 'warn' });
   const sql = createSql({ url: config.databaseUrl!, max: config.dbPoolMax });
   const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey! });
-  await prepareWorker(wired, log);
+  await prepareWorker(wired);
   await wired.catalogSync.start();
 
   // The bare route hangs off the same express app, ahead of Custos's middleware.

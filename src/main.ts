@@ -120,7 +120,7 @@ async function runWorker(config: Config, log: Logger): Promise<void> {
   const db = await openDatabase(config, log, { mustBeRunning: true });
   config = withEmbeddedDefaults(config, db.embedded);
   const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
-  await prepareWorker(wired, log);
+  await prepareWorker(wired);
   await serve(config, log, db, wired, () => log.info('worker stopped'));
 }
 

@@ -235,12 +235,12 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer };
 }
 
-/** What a cluster worker does before serving, once its primary has prepared the database: the policy and the signing keys. */
-export async function prepareWorker(wired: Wired, log: Logger): Promise<void> {
+/** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */
+export async function prepareWorker(wired: Wired): Promise<{ version: string }> {
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
   await wired.keys.init();
-  log.debug({ version: policy.version }, 'policy loaded');
+  return { version: policy.version };
 }
 
 /**
@@ -253,9 +253,7 @@ export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, opt
   log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
   const roles = await loadDefaultRoles(wired.catalog);
   if (roles.created.length) log.info({ roles: roles.created }, 'default roles created');
-  const policy = await wired.policy.reload();
-  if (!policy.ok) throw policy.error;
-  await wired.keys.init();
+  const policy = await prepareWorker(wired);
   log.info({ version: policy.version, rules: wired.policy.current().rules.length }, 'policy loaded');
   // The checkpoint key (made and certified on first start), and the root a verifier pins.
   const cert = await wired.app.auditLog.keys.activeCertificate();
