@@ -5,7 +5,7 @@
  */
 
 /** Administrative permissions of the management API. */
-export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate', 'access:review', 'grants:revoke', 'audit:read', 'policy:read', 'policy:write'] as const;
+export const PERMISSIONS = ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate', 'access:review', 'grants:revoke', 'audit:read', 'policy:read', 'policy:write', 'alerts:manage', 'incidents:manage', 'metrics:read'] as const;
 
 /** One administrative permission. */
 export type Permission = (typeof PERMISSIONS)[number];
@@ -19,13 +19,16 @@ export type Permission = (typeof PERMISSIONS)[number];
  *   closes break-glass reviews; queries and exports the decision log and
  *   audit events and runs the reports (`audit:read`); reads and simulates
  *   the policy; changes nothing else (may revoke a grant).
+ *   Reviewers also work the alerts and incidents of monitoring.
  * - enforcement-point: a dataset server or feature store asking for decisions.
+ * - metrics-reader: a scraper (Prometheus) reading /metrics with client credentials.
  * Administrators may also ask the decision API ("what if").
  */
 export const ROLE_PERMISSIONS: Readonly<Record<string, readonly Permission[]>> = {
   'system-administrator': ['catalog:read', 'catalog:write', 'roles:assign', 'pdp:check', 'keys:rotate', 'grants:revoke', 'policy:read', 'policy:write'],
-  'security-reviewer': ['catalog:read', 'access:review', 'audit:read', 'policy:read'],
+  'security-reviewer': ['catalog:read', 'access:review', 'audit:read', 'policy:read', 'alerts:manage', 'incidents:manage'],
   'enforcement-point': ['pdp:check'],
+  'metrics-reader': ['metrics:read'],
 };
 
 /** The authenticated caller of a request. */
