@@ -9,7 +9,7 @@
  */
 import type { RequestMeta } from '../audit/log.ts';
 import type { Tx } from '../db/client.ts';
-import { ValidationError } from '../errors.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
 import type { AuthDeps } from './deps.ts';
 import { newOpaqueToken } from './opaqueToken.ts';
 
@@ -33,6 +33,20 @@ export interface IssueEnrollmentOptions {
   meta?: RequestMeta | undefined;
   /** Added to the `enrollment.issued` event (e.g. `{ via: 'cli' }`). */
   details?: Record<string, unknown> | undefined;
+  /**
+   * Only for someone who has not enrolled (no password yet), checked under
+   * the person's lock: a secret for someone who has is a recovery, which
+   * needs a second administrator. Whoever decided "not enrolled" earlier, in
+   * another transaction, may have been overtaken by the person enrolling.
+   */
+  firstOnly?: boolean | undefined;
+}
+
+/** The person enrolled after the caller checked they had not ({@link IssueEnrollmentOptions.firstOnly}): nothing was issued. */
+export class EnrolledMeanwhileError extends ConflictError {
+  constructor(principalId: string) {
+    super(`Principal ${principalId} has enrolled meanwhile: a new secret would now be an account recovery, which needs a second administrator.`);
+  }
 }
 
 /**
@@ -54,6 +68,7 @@ export async function issueEnrollment(deps: AuthDeps, options: IssueEnrollmentOp
   await store.transaction(async (s, tx) => {
     // One issue or redeem per person at a time: of two concurrent issues, the later one wins.
     await s.lockPerson(principal.id);
+    if (options.firstOnly && (await s.getPasswordHash(principal.id)) !== undefined) throw new EnrolledMeanwhileError(principal.id);
     const superseded = await s.revokeEnrollments(principal.id, now, 'superseded');
     await s.createEnrollment({ id, principalId: principal.id, secretHash: hash, expiresAt, issuedBy: options.actorId ?? null });
     await deps.audit.recordIn(tx, {

@@ -14,11 +14,13 @@ export interface ReissueEnrollmentOptions {
   principalId: string;
   actorId: string;
   meta: RequestMeta;
+  /** Refuse (EnrolledMeanwhileError) if the person has enrolled by the time the secret is made (see issueEnrollment). */
+  firstOnly?: boolean;
 }
 
 /** Issues the secret (shown once) and records it; both commit or neither does. */
 export async function reissueEnrollment(deps: AuthDeps, options: ReissueEnrollmentOptions): Promise<IssuedEnrollment> {
   if (options.principalId === options.actorId) throw new ForbiddenError('You cannot issue an enrollment secret for yourself.');
   // The secret, the revocation of earlier ones and `enrollment.issued` commit together (issueEnrollment).
-  return issueEnrollment(deps, { principalId: options.principalId, actorId: options.actorId, meta: options.meta });
+  return issueEnrollment(deps, { principalId: options.principalId, actorId: options.actorId, meta: options.meta, firstOnly: options.firstOnly });
 }

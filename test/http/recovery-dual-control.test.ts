@@ -7,7 +7,9 @@
  * once, as before.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import type { AuthContext } from '../../src/auth/context.ts';
+import { requestEnrollment } from '../../src/changes/requestEnrollment.ts';
+import { adminOf, enrollPerson, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let ada: Person;
@@ -106,3 +108,38 @@ describe('a person who never enrolled', () => {
     expect(r.body.secret).toMatch(/^cen_/);
   });
 });
+
+describe('a person who enrolls while an administrator asks for their new secret', () => {
+  it('regression: the secret is not issued at once but held as the recovery it has become', async () => {
+    await loginAs(app, ada);
+    const created = await app.call('POST', '/v1/principals', { token: ada.token, body: { kind: 'user', name: 'racer' } });
+    expect(created.status).toBe(201);
+    const racer = created.body.id as string;
+    const firstSecret = created.body.enrollment.secret as string;
+    // The request decides "never enrolled" in one transaction; right after it commits, the person redeems their
+    // first secret, before the new one is made in the next transaction.
+    const deps = app.wired.app.changes;
+    let raced = false;
+    const store = {
+      ...deps.store,
+      begin: async <T>(fn: Parameters<typeof deps.store.begin<T>>[0]): Promise<T> => {
+        const out = await deps.store.begin(fn);
+        if (!raced) {
+          raced = true;
+          await enrollPerson(app, { id: racer, username: 'racer', secret: firstSecret });
+        }
+        return out;
+      },
+    };
+    const before = await enrollments(racer);
+    const auth = { principalId: ada.id } as unknown as AuthContext;
+    const r = await requestEnrollment({ ...deps, store }, { auth, meta: { ip: '127.0.0.1', requestId: 'race' }, principalId: racer });
+    expect(raced).toBe(true);
+    expect(r.status).toBe('pending');
+    if (r.status !== 'pending') return;
+    expect(r.change).toMatchObject({ kind: 'principal.recover', target: racer, status: 'pending' });
+    // No secret was made for the administrator alone.
+    expect(await enrollments(racer)).toBe(before);
+  });
+});
+
