@@ -38,6 +38,8 @@ import { policyRoutes } from './routes/policy.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { instrumented } from './instrument.ts';
 import { withLocals, type NodeRequest, type NodeResponse } from './transport.ts';
 
 function bearer(h: string | undefined): string | undefined {
@@ -48,7 +50,7 @@ function bearer(h: string | undefined): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps), ...metricsRoutes(deps)];
 }
 
 /** Options of {@link createRequestListener}. */
@@ -93,7 +95,8 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
     return auth;
   };
 
-  const routes = allRoutes(deps);
+  // Deciding routes (a `lane`) report their time and, for tokens, their outcome (src/metrics).
+  const routes = allRoutes(deps).map((r) => instrumented(r, deps.metrics.hooks, deps.isUnavailable));
   const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
