@@ -180,7 +180,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   // Counters of a fixed label set start at zero, so rate() and increase() see their first event.
   for (const c of [allow, deny, issued, ...byReason, ...byError.values(), ...Object.values(byMethod), ...Object.values(lockedBy), ...Object.values(throttledBy)]) c.inc(0);
-  for (const l of LOGS) byLog[l].failed.inc(0);
+  for (const log of LOGS) {
+    byLog[log].failed.inc(0);
+    commitTime.zero({ log });
+    batchSize.zero({ log });
+  }
+  for (const lane of DECISION_LANES) duration.zero({ lane });
 
   return {
     registry,
