@@ -31,7 +31,8 @@ async function registryNames(): Promise<Set<string>> {
   const m = createMetrics({ version: '0', decisionLogQueue: () => 0, dbPoolMax: 1, openAlerts: async () => ({ low: 0, medium: 0, high: 0, critical: 0 }) });
   const names = new Set<string>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
-    const { name, type } = metric as { name: string; type: string };
+    const name = metric.name;
+    const type = String(metric.type);
     if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
     else if (type === 'summary') for (const suffix of ['', '_sum', '_count']) names.add(name + suffix);
     else names.add(name);
