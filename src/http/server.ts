@@ -39,7 +39,7 @@ import { roleRoutes } from './routes/roles.ts';
 import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
 import { metricsRoutes } from './routes/metrics.ts';
-import { instrumented } from './instrument.ts';
+import { laneMeter } from './instrument.ts';
 import { withLocals, type NodeRequest, type NodeResponse } from './transport.ts';
 
 function bearer(h: string | undefined): string | undefined {
@@ -95,12 +95,17 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
     return auth;
   };
 
-  // Deciding routes (a `lane`) report their time and, for tokens, their outcome (src/metrics).
-  const routes = allRoutes(deps).map((r) => instrumented(r, deps.metrics.hooks, deps.isUnavailable));
+  const routes = allRoutes(deps);
   const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
-  const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
+  const routeOptions = {
+    afterWrite: deps.invalidate,
+    ipOf,
+    parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) },
+    // Deciding routes (a `lane`) report their time and, for tokens, their outcome (src/metrics).
+    meter: (route: AnyRoute) => laneMeter(route, deps.metrics.hooks, deps.isUnavailable),
+  };
   // The one error mapper: problem documents, or RFC 6749 §5.2 bodies on the routes that declare `errors: 'oauth'`.
   const respond = errorResponder(deps.log, deps.isUnavailable);
   const base = baseline({
