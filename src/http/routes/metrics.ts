@@ -45,8 +45,9 @@ export function metricsRoutes(deps: AppDeps): AnyRoute[] {
           headers: { 'Cache-Control': 'no-store' },
           stream: {
             contentType: CONTENT_TYPE,
+            // One write of text already in hand (a scrape is tens of kilobytes); nothing to send to a client that left.
             write: async (sink) => {
-              sink.write(text);
+              if (!sink.destroyed) sink.write(text);
             },
           },
         };
