@@ -223,6 +223,13 @@ export const envSchema = z.object({
   CUSTOS_WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(3600).default(2)
     .describe('first retry delay; doubles per attempt, capped at 5 minutes')
     .meta({ example: '5' }),
+  // Monitoring (docs/metrics.md).
+  CUSTOS_METRICS_ALLOW: z
+    .string()
+    .regex(/^(none|[0-9a-fA-F.:]+(\/\d{1,3})?(\s*,\s*[0-9a-fA-F.:]+(\/\d{1,3})?)*)$/, 'addresses/CIDRs, comma-separated, or none')
+    .default('127.0.0.0/8,::1')
+    .describe('source addresses/CIDRs served `GET /metrics` without credentials (the address as audit events record it: behind `CUSTOS_TRUST_PROXY`, the forwarded client). `none`: only clients with `metrics:read` (HTTP Basic)')
+    .meta({ example: '10.0.5.10,10.0.6.0/24' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -289,6 +296,8 @@ export interface Config {
   jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number; requestTtlSeconds: number };
   /** Where workflow notifications go (HMAC-signed), or undefined for none. */
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
+  /** Source addresses/CIDRs served /metrics without credentials (empty: none). */
+  metricsAllow: string[];
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -495,7 +504,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     webhook: e.CUSTOS_WEBHOOK_URL
       ? { url: e.CUSTOS_WEBHOOK_URL, secret: e.CUSTOS_WEBHOOK_SECRET!, maxAttempts: e.CUSTOS_WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds: e.CUSTOS_WEBHOOK_RETRY_BASE_SECONDS, timeoutMs: 5000 }
       : undefined,
+    metricsAllow: metricsAllowList(e.CUSTOS_METRICS_ALLOW),
   };
+}
+
+/** CUSTOS_METRICS_ALLOW as a list of addresses/CIDRs, each checked now (a typo must not widen or silently narrow access). */
+function metricsAllowList(value: string): string[] {
+  if (value === 'none') return [];
+  const entries = value.split(',').map((x) => x.trim());
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const family = isIP(address!);
+    const bits = family === 4 ? 32 : 128;
+    if (!family || (prefix !== undefined && Number(prefix) > bits)) throw new ConfigError(`CUSTOS_METRICS_ALLOW: ${entry} is not an address or CIDR.`);
+  }
+  return entries;
 }
 
 function defaultReadFile(p: string): string {

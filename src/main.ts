@@ -23,6 +23,7 @@ import { CustosError } from './errors.ts';
 import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { serveClusterMetrics } from './metrics/cluster.ts';
 
 import { prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
 
@@ -119,7 +120,8 @@ async function runWorker(config: Config, log: Logger): Promise<void> {
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   const db = await openDatabase(config, log, { mustBeRunning: true });
   config = withEmbeddedDefaults(config, db.embedded);
-  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
+  // A scrape on this worker reports every worker's metrics, merged by the primary.
+  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key, metrics: { clusterWorker: true } });
   await prepareWorker(wired);
   await serve(config, log, db, wired, () => log.info('worker stopped'));
 }
@@ -135,6 +137,8 @@ async function runPrimary(config: Config, log: Logger, db: OpenDatabase): Promis
   /** Live workers and when each started. */
   const startedAt = new Map<Worker, number>();
   const fork = () => startedAt.set(cluster.fork(), Date.now());
+  // Workers ask here for every worker's metrics when scraped (src/metrics/cluster.ts).
+  serveClusterMetrics((err) => log.warn({ err }, 'gathering the workers\' metrics failed'));
   const listening = new Set<number>();
   cluster.on('listening', (w) => {
     listening.add(w.id);

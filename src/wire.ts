@@ -49,6 +49,9 @@ import { Notifier } from './grants/webhook.ts';
 import type { AppDeps } from './http/deps.ts';
 import { type Logger } from './logger.ts';
 import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
+import { clusterScrape } from './metrics/cluster.ts';
+import { createMetrics, type Metrics, type OpenAlerts } from './metrics/metrics.ts';
+import { sourceAllow } from './metrics/sourceAllow.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -78,6 +81,16 @@ export interface Wired {
   notifier: Notifier;
   /** Signs checkpoints of this process's log chains (start() it in a server). */
   checkpointer: Checkpointer;
+  /** This process's metrics registry and hooks (GET /metrics). */
+  metrics: Metrics;
+}
+
+/** How the metrics are wired (docs/metrics.md). */
+export interface MetricsWiring {
+  /** A cluster worker: a scrape reports every worker, merged by the primary (src/metrics/cluster.ts). */
+  clusterWorker?: boolean;
+  /** Open alerts by severity (custos_alerts_open); until given, that gauge has no samples. */
+  openAlerts?: () => Promise<OpenAlerts>;
 }
 
 /**
@@ -106,12 +119,20 @@ export function withEmbeddedDefaults(config: Config, embedded: boolean): Config 
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
-export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock }): Wired {
+export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock; metrics?: MetricsWiring }): Wired {
   const { config, sql, log } = options;
   const clock = options.clock ?? systemClock;
   const ids = uuidv7Generator(clock);
+  // Metrics: the registry first, so the logs and the decision service get their hooks (src/metrics).
+  const metrics = createMetrics({
+    version: VERSION,
+    decisionLogQueue: () => decisionLog.waiting,
+    dbPoolMax: sql.options.max,
+    openAlerts: options.metrics?.openAlerts,
+    onCollectError: (err) => log.warn({ err }, 'reading open alerts for /metrics failed'),
+  });
   const catalog = createCatalogStore(sql, { clock, ids });
-  const audit = createAuditLog(sql, { clock, ids });
+  const audit = createAuditLog(sql, { clock, ids, onCommit: metrics.logCommitted, onRecorded: metrics.audited });
   const auth: AuthDeps = {
     store: createAuthStore(sql, { webhook: Boolean(config.webhook) }),
     clients: createClientCredentialStore(sql),
@@ -154,8 +175,9 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const decisionLog = createDecisionLogWriter(sql, {
     ids,
     onMismatch: (d) => log.error({ chain: d.chain, from: d.from, to: d.to }, 'decision records linked in process differ from the database encoding; the database links them from now on'),
+    onCommit: metrics.logCommitted,
   });
-  const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids };
+  const decisions: DecisionDeps = { facts, policy, log: decisionLog, clock, ids, committed: metrics.decided };
   const { root: auditRoot, trust } = auditTrust(config, options.encryptionKey);
   const auditKeys = new AuditKeys({ sql, encryptionKey: options.encryptionKey, clock, root: auditRoot, trust });
   // Anchors go where the database cannot rewrite them: the anchor file, the log stream, the webhook receiver.
@@ -223,6 +245,11 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     log,
     checkDatabase: () => ping(sql),
     isUnavailable: isConnectionError,
+    metrics: {
+      scrape: options.metrics?.clusterWorker ? clusterScrape(metrics.registry) : () => metrics.registry.metrics(),
+      sourceAllowed: sourceAllow(config.metricsAllow),
+      hooks: metrics,
+    },
     settings: {
       bodyLimit: config.bodyLimit,
       publicUrl: config.publicUrl,
@@ -232,7 +259,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */

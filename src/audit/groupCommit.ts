@@ -23,6 +23,11 @@ export interface GroupCommitOptions<T> {
   maxQueue: number;
   /** Transactions in flight at once (each on its own connection). */
   concurrency: number;
+  /**
+   * Told after each batch's transaction, committed or not (metrics): its
+   * size and how long it took. Called once per batch, never per item.
+   */
+  onFlushed?: (size: number, seconds: number, ok: boolean) => void;
 }
 
 interface Pending<T> {
@@ -42,6 +47,11 @@ export class GroupCommitter<T> {
   private readonly options: GroupCommitOptions<T>;
   constructor(options: GroupCommitOptions<T>) {
     this.options = options;
+  }
+
+  /** Items waiting for a batch (not yet in a transaction). */
+  get waiting(): number {
+    return this.queue.length;
   }
 
   /** Resolves once `item` is durably committed; rejects with UnavailableError otherwise. */
@@ -70,16 +80,20 @@ export class GroupCommitter<T> {
     while (this.queue.length && this.inFlight < this.options.concurrency) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight++;
+      const started = performance.now();
+      const flushed = this.options.onFlushed;
       // Promise.resolve().then: a flush that throws synchronously still rejects its batch.
       void Promise.resolve()
         .then(() => this.options.flush(batch.map((p) => p.item)))
         .then(
           () => {
+            flushed?.(batch.length, (performance.now() - started) / 1000, true);
             this.stats.batches++;
             this.stats.items += batch.length;
             for (const p of batch) p.resolve();
           },
           async (err: unknown) => {
+            flushed?.(batch.length, (performance.now() - started) / 1000, false);
             this.stats.failedBatches++;
             // A record the database refuses as data (SQLSTATE class 22) must not
             // take its batch-mates down with it: retry each on its own.

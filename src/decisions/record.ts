@@ -8,12 +8,15 @@
  */
 import type { DecisionLogWriter, DecisionRecord } from '../audit/decisionLog.ts';
 import type { IdGenerator } from '../clock.ts';
+import type { Decision } from '../engine/types.ts';
 import type { Evaluation } from './evaluate.ts';
 
 /** Dependencies of {@link record}. */
 export interface RecordDeps {
   log: DecisionLogWriter;
   ids: IdGenerator;
+  /** Told of each decision once its record has committed (metrics: effects, deny reasons). */
+  committed?: ((decision: Decision) => void) | undefined;
 }
 
 /** A token issued on an allow, committed in its decision's record. */
@@ -56,5 +59,6 @@ export async function record(deps: RecordDeps, evaluation: Evaluation, attachmen
     release: attachments.release,
   };
   await deps.log.append(entry);
+  deps.committed?.(entry.decision);
   return entry;
 }

@@ -24,6 +24,8 @@ import type { TokenSettings } from '../tokens/issueToken.ts';
 import type { KeyRing } from '../tokens/keyRing.ts';
 import type { ResourceServerStore } from '../tokens/resourceServers.ts';
 import type { TokenStateStore } from '../tokens/verifyToken.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { SourceAllow } from '../metrics/sourceAllow.ts';
 
 /** Dependencies of the request listener (createRequestListener in server.ts). */
 export interface AppDeps {
@@ -62,6 +64,8 @@ export interface AppDeps {
   log: Logger;
   /** Resolves when the database answers; rejects otherwise. */
   checkDatabase: () => Promise<void>;
+  /** GET /metrics (docs/metrics.md): the exposition text (this process's, or every worker's), the source addresses served without credentials, and the hooks the deciding routes call. */
+  metrics: { scrape: () => Promise<string>; sourceAllowed: SourceAllow; hooks: Metrics };
   settings: {
     bodyLimit: string;
     publicUrl: string;

@@ -47,6 +47,11 @@ function answer(f: Failure): OAuthAnswer {
   }
 }
 
+/** The `error` code a failure is answered with on an OAuth endpoint (metrics count token refusals by it). */
+export function oauthErrorCode(f: Failure): string {
+  return answer(f).error;
+}
+
 /** Renders a failure as an RFC 6749 §5.2 error body (node's own response API: it serves the lean hot lane too). */
 export function renderOAuth(res: ServerResponse, f: Failure): void {
   const a = answer(f);

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { FieldIssue } from '../errors.ts';
 import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext, Permission } from '../auth/context.ts';
+import type { DecisionLane } from '../metrics/metrics.ts';
 
 /** Who may call a route. */
 export type RouteAuth =
@@ -115,6 +116,8 @@ export interface RouteSpec<B = unknown, Q = unknown, P = unknown> {
    * from the first middleware layer, without walking express's route list.
    */
   hot?: boolean;
+  /** A route that decides (calls the decision service): its handler's time is observed under this lane (custos_decision_duration_seconds). */
+  lane?: DecisionLane;
   /** Body encoding: JSON (default), or form-urlencoded for the OAuth endpoints. */
   bodyType?: 'json' | 'form';
   /**

@@ -12,6 +12,7 @@ import type { RequestMeta } from '../audit/log.ts';
 import type { AuthContext } from '../auth/context.ts';
 import { ValidationError } from '../errors.ts';
 import { toFieldIssues, type AnyRoute, type RequestHeaders, type RouteAuth, type RouteResult, type RouteStream } from './route.ts';
+import type { Meter } from './instrument.ts';
 import type { Handler, NodeRequest, NodeResponse } from './transport.ts';
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -57,6 +58,8 @@ export interface RouteOptions {
   parsers?: { json: Handler[]; form: Handler[] };
   /** The client address of a request (express's req.ip, also for plain node requests). */
   ipOf?: (req: IncomingMessage) => string | undefined;
+  /** The meter of a route that is measured (metrics: the deciding routes), called once its handler has ended. */
+  meter?: (route: AnyRoute) => Meter | undefined;
 }
 
 /**
@@ -69,6 +72,7 @@ export function routeHandler(route: AnyRoute, authorize: Authorizer, options: Ro
   const action = `${route.method.toUpperCase()} ${route.path}`;
   const invalidates = route.method !== 'get' && route.changesFacts !== false;
   const ipOf = options.ipOf;
+  const meter = options.meter?.(route);
   const run = async (req: NodeRequest, res: NodeResponse): Promise<void> => {
     const requestId = res.locals.requestId!;
     // The source address is worked out (trust proxy, X-Forwarded-For) only if something reads it.
@@ -84,8 +88,13 @@ export function routeHandler(route: AnyRoute, authorize: Authorizer, options: Ro
     const query = route.query ? parsePart(route.query, req.query, 'query') : undefined;
     const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
     let result: RouteResult;
+    const start = meter ? performance.now() : 0;
     try {
       result = await route.handler({ body, query, params, auth, headers, requestId, meta });
+      meter?.(start, undefined);
+    } catch (err) {
+      meter?.(start, err);
+      throw err;
     } finally {
       // Whatever a write changed, no later decision of this process may be made on the facts before it.
       if (invalidates) await afterWrite();

@@ -38,6 +38,8 @@ import { policyRoutes } from './routes/policy.ts';
 import { roleRoutes } from './routes/roles.ts';
 import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { laneMeter } from './instrument.ts';
 import { withLocals, type NodeRequest, type NodeResponse } from './transport.ts';
 
 function bearer(h: string | undefined): string | undefined {
@@ -48,7 +50,7 @@ function bearer(h: string | undefined): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps), ...metricsRoutes(deps)];
 }
 
 /** Options of {@link createRequestListener}. */
@@ -97,7 +99,13 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   const trust = app.get('trust proxy fn') as (addr: string, i: number) => boolean;
   // The client's address under the `trust proxy` setting, as express's req.ip (for plain node requests too).
   const ipOf = (req: IncomingMessage) => proxyaddr(req, trust);
-  const routeOptions = { afterWrite: deps.invalidate, ipOf, parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) } };
+  const routeOptions = {
+    afterWrite: deps.invalidate,
+    ipOf,
+    parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) },
+    // Deciding routes (a `lane`) report their time and, for tokens, their outcome (src/metrics).
+    meter: (route: AnyRoute) => laneMeter(route, deps.metrics.hooks, deps.isUnavailable),
+  };
   // The one error mapper: problem documents, or RFC 6749 §5.2 bodies on the routes that declare `errors: 'oauth'`.
   const respond = errorResponder(deps.log, deps.isUnavailable);
   const base = baseline({

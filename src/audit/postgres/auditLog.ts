@@ -3,7 +3,7 @@
  */
 import type { Clock, IdGenerator } from '../../clock.ts';
 import type { Sql } from '../../db/client.ts';
-import { ChainedWriter } from './chainedWriter.ts';
+import { ChainedWriter, type ChainedWriterOptions } from './chainedWriter.ts';
 import { scrubDetails, type AuditEvent, type AuditLog, type StoredAuditEvent } from '../log.ts';
 
 /**
@@ -13,9 +13,17 @@ import { scrubDetails, type AuditEvent, type AuditLog, type StoredAuditEvent } f
  */
 export function createAuditLog(
   sql: Sql,
-  deps: { clock: Clock; ids: IdGenerator },
+  deps: {
+    clock: Clock;
+    ids: IdGenerator;
+    /** Told after each group commit (metrics). */
+    onCommit?: ChainedWriterOptions<Record<string, unknown>>['onCommit'];
+    /** Told of each event appended on its own once it has committed (metrics count authentication failures from these). */
+    onRecorded?: (event: AuditEvent) => void;
+  },
 ): AuditLog & { recent(filter: { type?: string; actorId?: string; limit?: number }): Promise<StoredAuditEvent[]>; chains(): Promise<string[]> } {
-  const writer = new ChainedWriter<Record<string, unknown>>(sql, { log: 'audit_events', ids: deps.ids, lanes: 1, rows: (batch) => JSON.stringify(batch) });
+  const writer = new ChainedWriter<Record<string, unknown>>(sql, { log: 'audit_events', ids: deps.ids, lanes: 1, rows: (batch) => JSON.stringify(batch), onCommit: deps.onCommit });
+  const recorded = deps.onRecorded;
   const row = (e: AuditEvent): Record<string, unknown> => ({
     id: deps.ids(),
     at: deps.clock.now().toISOString(),
@@ -28,7 +36,7 @@ export function createAuditLog(
     details: scrubDetails(e.details),
   });
   return {
-    record: (e) => writer.submit(row(e)),
+    record: recorded ? (e) => writer.submit(row(e)).then(() => recorded(e)) : (e) => writer.submit(row(e)),
     recordIn: (tx, e) => writer.appendIn(tx, row(e)),
     chains: () => writer.chains(),
     async recent({ type, actorId, limit = 100 }) {

@@ -36,6 +36,8 @@ export interface ChainedWriterOptions<T> {
   inProcess?: { encode: (item: T, chain: string, seq: number) => string; row: (item: T) => string };
   /** Told when a sampled self-check finds in-process links differing from the database's encoding. */
   onMismatch?: (detail: { chain: string; from: number; to: number }) => void;
+  /** Told after each group commit of this log, committed or not: records in it and seconds taken (metrics). */
+  onCommit?: (log: ChainedLog, size: number, seconds: number, ok: boolean) => void;
 }
 
 /** A chain's head as this process last committed it. */
@@ -76,6 +78,13 @@ export class ChainedWriter<T> {
     return s;
   }
 
+  /** Records waiting for a group commit, summed over lanes (not yet in a transaction). */
+  get waiting(): number {
+    let n = 0;
+    for (const l of this.lanes) n += l.committer.waiting;
+    return n;
+  }
+
   private readonly sql: Sql;
   private readonly o: ChainedWriterOptions<T>;
   constructor(
@@ -86,6 +95,8 @@ export class ChainedWriter<T> {
     this.o = o;
     const lanes = o.lanes ?? 1;
     this.inProcess = o.inProcess !== undefined && o.log === 'decision_log';
+    const onCommit = o.onCommit;
+    const onFlushed = onCommit && ((size: number, seconds: number, ok: boolean) => onCommit(o.log, size, seconds, ok));
     this.lanes = Array.from({ length: lanes }, () => {
       const lane: Lane<T> = {
         chain: undefined,
@@ -95,6 +106,7 @@ export class ChainedWriter<T> {
           maxBatch: o.maxBatch ?? 256,
           maxQueue: Math.ceil((o.maxQueue ?? 10_000) / lanes),
           concurrency: 1,
+          onFlushed,
           flush: async (batch) => {
             const chain = await this.chainOf(lane);
             try {

@@ -6,7 +6,7 @@ import type { Sql } from '../../db/client.ts';
 import type { DatasetFacts, PrincipalFacts } from '../../engine/types.ts';
 import type { DecisionLogWriter, DecisionRecord } from '../decisionLog.ts';
 import type { IdGenerator } from '../../clock.ts';
-import { ChainedWriter } from './chainedWriter.ts';
+import { ChainedWriter, type ChainedWriterOptions } from './chainedWriter.ts';
 import { decisionEncoding } from './decisionEncoding.ts';
 
 /** The stored form of a principal: who it was and what it held when decided. */
@@ -127,6 +127,8 @@ export interface DecisionLogWriterOptions {
   linkInProcess?: boolean;
   /** Told when a self-check finds an in-process link the database encodes otherwise (linking then moves to the database). */
   onMismatch?: (detail: { chain: string; from: number; to: number }) => void;
+  /** Told after each group commit (metrics). */
+  onCommit?: ChainedWriterOptions<DecisionRecord>['onCommit'];
 }
 
 /**
@@ -134,7 +136,7 @@ export interface DecisionLogWriterOptions {
  * into this process's hash chains (custos_append_decisions computes the links
  * with the same encoding the verifier uses).
  */
-export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOptions & { ids: IdGenerator }): DecisionLogWriter & { stats: ChainedWriter<unknown>['stats']; chains(): Promise<string[]> } {
+export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOptions & { ids: IdGenerator }): DecisionLogWriter & { stats: ChainedWriter<unknown>['stats']; readonly waiting: number; chains(): Promise<string[]> } {
   const writer = new ChainedWriter<DecisionRecord>(sql, {
     log: 'decision_log',
     ids: options.ids,
@@ -150,11 +152,15 @@ export function createDecisionLogWriter(sql: Sql, options: DecisionLogWriterOpti
     // Linked here, stored there (migration 0021); see decisionEncoding.ts.
     ...(options.linkInProcess === false ? {} : { inProcess: { encode: decisionEncoding, row: decisionRowText } }),
     onMismatch: options.onMismatch,
+    onCommit: options.onCommit,
   });
   return {
     append: (r) => writer.submit(r),
     get stats() {
       return writer.stats;
+    },
+    get waiting() {
+      return writer.waiting;
     },
     chains: () => writer.chains(),
   };

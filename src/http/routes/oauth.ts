@@ -63,6 +63,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
       // Client authentication happens inside, before any field is looked at, so failures answer the OAuth way.
       auth: { kind: 'public' },
       hot: true,
+      lane: 'token',
       changesFacts: false,
       bodyType: 'form',
       errors: 'oauth',
