@@ -67,10 +67,10 @@ function writes(tx: Tx, o: IncidentStoreOptions): IncidentWrites {
       return toIncident(r!);
     },
     async close(id, c) {
-      const [r] = await tx.unsafe(
-        `UPDATE incidents SET status = 'closed', closed_at = $2, closed_by = $3, determination = $4, assessment = $5::jsonb WHERE id = $1 AND status = 'open' RETURNING ${INCIDENT_COLUMNS}`,
-        [id, c.at, c.by, c.determination, JSON.stringify(c.assessment)] as never[],
-      );
+      await tx`
+        UPDATE incidents SET status = 'closed', closed_at = ${c.at}, closed_by = ${c.by}, determination = ${c.determination}, assessment = ${tx.json(c.assessment as never)}
+        WHERE id = ${id} AND status = 'open'`;
+      const [r] = await tx.unsafe(`SELECT ${INCIDENT_COLUMNS} FROM incidents WHERE id = $1`, [id]);
       return toIncident(r!);
     },
     async claimDueReminders(now, limit) {
@@ -124,9 +124,10 @@ export function createIncidentStore(sql: Sql, o: IncidentStoreOptions): Incident
       const [i] = await sql`SELECT created_at FROM incidents WHERE id = ${id}`;
       if (!i) return [];
       // Every event about an incident is at or after its creation: the bound prunes older log partitions.
+      // Within one instant, a chain's sequence is the order its events were appended.
       const rows = await sql`
         SELECT id, at, type, outcome, actor_id, subject_id, source_ip, request_id, details FROM audit_events
-        WHERE subject_id = ${id} AND at >= ${i.created_at as Date} ORDER BY at, id`;
+        WHERE subject_id = ${id} AND at >= ${i.created_at as Date} ORDER BY at, chain_id, seq, id`;
       return rows.map((r) => ({
         id: r.id as string,
         at: new Date(r.at as string).toISOString(),
