@@ -315,7 +315,7 @@ describe('closing', () => {
     // The application's role, straight in the database.
     await expect(app.db.appSql`UPDATE incidents SET determination = 'breach' WHERE id = ${r.body.id}`).rejects.toThrow(/closed/);
     await expect(app.db.appSql`DELETE FROM incidents WHERE id = ${r.body.id}`).rejects.toThrow(/closed/);
-    await expect(app.db.appSql`INSERT INTO incident_alerts (incident_id, alert_id, linked_at, linked_by) VALUES (${r.body.id}, ${alerts.dataset}, now(), ${rev.id})`).rejects.toThrow(/closed/);
+    await expect(app.db.appSql`INSERT INTO incident_alerts (incident_id, alert_id, linked_at, linked_by) VALUES (${r.body.id}, ${alerts.dataset!}, now(), ${rev.id})`).rejects.toThrow(/closed/);
     await expect(app.db.appSql`DELETE FROM incident_alerts WHERE incident_id = ${r.body.id}`).rejects.toThrow(/closed/);
     const [row] = await app.db.sql`SELECT determination FROM incidents WHERE id = ${r.body.id}`;
     expect(row!.determination).toBe('not_breach');

@@ -5,7 +5,6 @@
 import type { Assessment, Incident, LinkedAlert } from '../store.ts';
 
 /** A row as postgres.js returns it: untyped until mapped. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- database rows are untyped until mapped here
 export type Row = Record<string, any>;
 
 /** The incident columns, in the order every read selects them (dates as text, so no zone shifts them). */
