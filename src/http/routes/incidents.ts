@@ -99,7 +99,10 @@ const IncidentItem = z.object({
   closed_at: z.string().nullable(),
   closed_by: z.string().nullable(),
   determination: z.enum(['breach', 'not_breach']).nullable(),
-  assessment: z.unknown().nullable(),
+  assessment: z
+    .object({ nature_and_extent: z.string(), unauthorized_person: z.string(), acquired_or_viewed: z.string(), mitigation: z.string(), low_probability_of_compromise: z.boolean() })
+    .nullable()
+    .describe('the four-factor risk assessment of §164.402(2), once closed'),
 });
 const WithAlerts = IncidentItem.extend({ alerts: z.array(AlertItem) });
 const ScopeDoc = z.object({
