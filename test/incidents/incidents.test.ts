@@ -11,7 +11,7 @@ import { createSql } from '../../src/db/client.ts';
 import { createIncidentStore } from '../../src/incidents/postgres/index.ts';
 import { IncidentReminders } from '../../src/incidents/reminders.ts';
 import { createLogger } from '../../src/logger.ts';
-import { appendLogRows } from '../support/db.ts';
+import { appendLogRows, withAuditAppendRefused } from '../support/db.ts';
 import { adminOf, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { startReceiver, type Receiver } from '../grants/webhookReceiver.ts';
 
@@ -322,6 +322,25 @@ describe('closing', () => {
     // An open incident's row can change (the trigger refuses closed ones only).
     const o = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.mallory] });
     await app.db.appSql`UPDATE incidents SET description = description WHERE id = ${o.body.id}`;
+  });
+});
+
+describe('no change without its audit event', () => {
+  it('with the audit append refused, opening, linking and closing answer 503 and leave nothing behind', async () => {
+    const r = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.mallory] });
+    const [{ n: before }] = (await app.db.sql`SELECT count(*)::int AS n FROM incidents`) as unknown as [{ n: number }];
+    await withAuditAppendRefused(app.db.sql, async () => {
+      const o = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.mallory] });
+      expect(o.status, JSON.stringify(o.body)).toBe(503);
+      expect(o.body.code).toBe('audit_unavailable');
+      expect((await app.call('POST', `/v1/incidents/${r.body.id}/alerts`, { token: rev.token, body: { alert_ids: [alerts.dataset] } })).status).toBe(503);
+      expect((await close(rev, r.body.id, NOT_BREACH)).status).toBe(503);
+    });
+    const [{ n: after }] = (await app.db.sql`SELECT count(*)::int AS n FROM incidents`) as unknown as [{ n: number }];
+    expect(after).toBe(before);
+    const [row] = await app.db.sql`SELECT status FROM incidents WHERE id = ${r.body.id}`;
+    expect(row!.status).toBe('open');
+    expect(await app.db.sql`SELECT alert_id FROM incident_alerts WHERE incident_id = ${r.body.id}`).toEqual([{ alert_id: alerts.mallory }]);
   });
 });
 
