@@ -463,10 +463,15 @@ describe('reminders', () => {
   });
 
   it('days_left reads 0 on the last day and goes negative, overdue, after the deadline', async () => {
+    await loginAs(app, rev);
+    const own = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.mallory] });
+    expect(own.body.deadline_date).toBe('2026-07-29');
     const find = async (date: string) => {
       await loginAs(app, rev);
       const l = await app.call('GET', '/v1/incidents?status=open&limit=200', { token: rev.token });
-      return l.body.items.find((i: { deadline_date: string }) => i.deadline_date === date);
+      const i = l.body.items.find((x: { id: string }) => x.id === own.body.id);
+      expect(i.deadline_date).toBe(date);
+      return i;
     };
     // 16:00 EDT on 29 July, the last day of the incidents discovered on 30 May.
     app.clock.set(Date.parse('2026-07-29T20:00:00Z'));
