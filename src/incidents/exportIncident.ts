@@ -68,9 +68,12 @@ function drained(out: Writable): Promise<boolean> {
   });
 }
 
-/** Writes the export to `out` with backpressure (without ending it); `rows` counts the decisions. */
+/** Writes the export to `out` with backpressure (without ending it); `rows` counts the decisions, in either format. */
 export async function writeIncidentExport(o: WriteIncidentExportOptions): Promise<ExportResult> {
-  return o.format === 'json' ? writeJson(o) : writeExport({ format: 'csv', columns: INCIDENT_CSV_COLUMNS, batches: csvBatches(o.evidence, o.decisions), out: o.out });
+  if (o.format === 'json') return writeJson(o);
+  const head = csvHead(o.evidence);
+  const r = await writeExport({ format: 'csv', columns: INCIDENT_CSV_COLUMNS, batches: csvBatches(head, o.decisions), out: o.out });
+  return { rows: Math.max(0, r.rows - head.length), complete: r.complete };
 }
 
 async function writeJson(o: WriteIncidentExportOptions): Promise<ExportResult> {
@@ -101,7 +104,8 @@ async function writeJson(o: WriteIncidentExportOptions): Promise<ExportResult> {
 
 const json = (v: unknown) => JSON.stringify(v);
 
-async function* csvBatches(e: IncidentEvidence, decisions: AsyncIterable<Record<string, unknown>[]>): AsyncGenerator<Record<string, unknown>[]> {
+/** The records before the decisions: the incident, its determination, alerts, scope and trail. */
+function csvHead(e: IncidentEvidence): Record<string, unknown>[] {
   const { alerts, scope, trail, incident } = e;
   const head: Record<string, unknown>[] = [{ record: 'incident', id: incident.id, at: incident.discovered_at, details: json({ ...incident, exported_at: e.exported_at }) }];
   const d = determinationOf(incident);
@@ -112,6 +116,10 @@ async function* csvBatches(e: IncidentEvidence, decisions: AsyncIterable<Record<
   for (const s of scope.datasets) head.push({ record: 'dataset', id: s.id, dataset_id: s.id, details: json(s) });
   for (const c of scope.columns) head.push({ record: 'column', id: `${c.dataset_id}.${c.column}`, dataset_id: c.dataset_id, columns: c.column, details: json(c) });
   for (const t of trail) head.push({ record: 'audit', id: t.id, at: t.at, principal_id: t.actor_id, details: json(t) });
+  return head;
+}
+
+async function* csvBatches(head: Record<string, unknown>[], decisions: AsyncIterable<Record<string, unknown>[]>): AsyncGenerator<Record<string, unknown>[]> {
   yield head;
   for await (const batch of decisions) {
     yield batch.map((r) => ({

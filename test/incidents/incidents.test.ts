@@ -306,6 +306,16 @@ describe('closing', () => {
     expect(ev!.details).toMatchObject({ determination: 'breach', assessment: ASSESSMENT });
   });
 
+  it('two reviewers closing at once: one determination, the other answered 409', async () => {
+    const r = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.mallory] });
+    const both = await Promise.all([close(rev, r.body.id, NOT_BREACH), close(sam, r.body.id, { determination: 'breach', assessment: { ...ASSESSMENT, low_probability_of_compromise: false } })]);
+    expect(both.map((b) => b.status).sort()).toEqual([200, 409]);
+    const winner = both.find((b) => b.status === 200)!.body;
+    const [row] = await app.db.sql`SELECT determination, closed_by FROM incidents WHERE id = ${r.body.id}`;
+    expect(row).toEqual({ determination: winner.determination, closed_by: winner.closed_by });
+    expect((await eventsOf(r.body.id, 'incident.closed')).filter((e) => e.outcome === 'success')).toHaveLength(1);
+  });
+
   it('a closed incident never changes: no second close, no more alerts, and not through SQL either', async () => {
     const r = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.mallory] });
     expect((await close(rev, r.body.id, NOT_BREACH)).status).toBe(200);
@@ -383,6 +393,7 @@ describe('export', () => {
     expect(lines.find((l) => l.startsWith('decision,' + decisions.m1))).toContain('jti-mallory-1');
     // The title is inside the incident's JSON cell; no cell starts with '='.
     expect(lines.some((l) => /(^|,)=/.test(l))).toBe(false);
+    await expect.poll(async () => (await eventsOf(r.body.id, 'incident.export.completed')).map((e) => e.details)).toEqual([{ format: 'csv', rows: 3, complete: true }]);
   });
 
   it('streams many decisions in batches, all of them', async () => {
