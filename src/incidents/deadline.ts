@@ -38,13 +38,21 @@ function formatterOf(zone: string): Intl.DateTimeFormat {
  * are not a place's calendar.
  */
 export function canonicalTimeZone(zone: string): string | undefined {
+  const known = canonical.get(zone);
+  if (known) return known;
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return undefined;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    // Bounded: spellings are many (case), zones few.
+    if (canonical.size < 2048) canonical.set(zone, name);
+    return name;
   } catch {
     return undefined;
   }
 }
+
+/** Names already resolved (building a formatter to ask costs ~0.2 ms). */
+const canonical = new Map<string, string>();
 
 /** Local wall-clock fields of an instant in a zone. */
 function wallClock(t: number, zone: string): { y: number; m: number; d: number; h: number; mi: number; s: number } {
