@@ -7,9 +7,11 @@
  * probability (`breach` on one that does not).
  *
  * No one alone: the determination is not made by someone the incident is
- * about. A reviewer who is the subject of a linked alert, or who decided
- * anything (or sponsored a job that did) on the incident's datasets within
- * its window, may not close it (refused, audited). The principal filter is
+ * about. A reviewer whom the incident names among its principals, who is
+ * the subject of a linked alert, or who decided anything (or sponsored a job
+ * that did) on the incident's datasets within its window, may not close it
+ * (refused, audited): an incident can be about a reviewer's own conduct
+ * (their exports, say) without any decision of theirs in the log. The principal filter is
  * deliberately left out of that check: whoever opens an incident chooses it,
  * so it cannot be what clears them. Closing is a step-up action (route).
  * Once closed, an incident never changes (here, and by a database trigger).
@@ -58,6 +60,7 @@ export async function closeIncident(deps: IncidentDeps, o: CloseIncidentOptions)
       const incident = await w.lock(o.id);
       if (!incident) throw new NotFoundError('Incident');
       if (incident.status === 'closed') throw new ConflictError('The incident is already closed; a closed incident does not change.');
+      if (incident.principal_ids.includes(o.actorId)) throw new InvolvedError('named in the scope');
       const linked = await w.linkedSubjects(o.id);
       if (linked.includes(o.actorId)) throw new InvolvedError('subject of a linked alert');
       if (await deps.store.involves({ ...scopeFilter(incident), principalIds: [] }, o.actorId)) throw new InvolvedError('in the scope');

@@ -262,13 +262,22 @@ describe('closing', () => {
   });
 
   it('refuses the subject of a linked alert, and audits the refusal; another reviewer may close', async () => {
-    const r = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.sam] });
-    expect(r.body.principal_ids).toEqual([sam.id]);
+    // The principal list is given (so it does not name Sam): only the linked alert ties Sam to the incident.
+    const r = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', alert_ids: [alerts.sam], principal_ids: [ids.mallory] });
+    expect(r.body.principal_ids).toEqual([ids.mallory]);
     const c = await close(sam, r.body.id, NOT_BREACH);
     expect(c.status, JSON.stringify(c.body)).toBe(403);
     expect(c.body.code).toBe('forbidden');
     expect(await eventsOf(r.body.id, 'incident.closed')).toEqual([expect.objectContaining({ outcome: 'failure', actor_id: sam.id, details: { reason: 'involved', involvement: 'subject of a linked alert' } })]);
     expect((await app.call('GET', `/v1/incidents/${r.body.id}`, { token: rev.token })).body.status).toBe('open');
+    expect((await close(rev, r.body.id, NOT_BREACH)).status).toBe(200);
+  });
+
+  it('refuses a reviewer the incident names among its principals, though the log holds no decision of theirs', async () => {
+    const r = await open(rev, { ...BASE, discovered_at: '2026-05-30T12:00:00Z', window: { from: '2026-05-28T00:00:00Z' }, principal_ids: [sam.id, ids.mallory] });
+    const c = await close(sam, r.body.id, NOT_BREACH);
+    expect(c.status).toBe(403);
+    expect((await eventsOf(r.body.id, 'incident.closed'))[0]).toMatchObject({ outcome: 'failure', actor_id: sam.id, details: { involvement: 'named in the scope' } });
     expect((await close(rev, r.body.id, NOT_BREACH)).status).toBe(200);
   });
 
