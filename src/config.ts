@@ -10,6 +10,7 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { canonicalTimeZone, NOTIFICATION_DAYS } from './incidents/deadline.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -230,6 +231,13 @@ export const envSchema = z.object({
     .default('127.0.0.0/8,::1')
     .describe('source addresses/CIDRs served `GET /metrics` without credentials (the address as audit events record it: behind `CUSTOS_TRUST_PROXY`, the forwarded client). `none`: only clients with `metrics:read` (HTTP Basic)')
     .meta({ example: '10.0.5.10,10.0.6.0/24' }),
+  // Incidents: the breach-notification clock (45 CFR §164.404(b)).
+  CUSTOS_TIME_ZONE: z.string().min(1).max(64).default('UTC')
+    .describe("the covered entity's IANA time zone: an incident's 60 calendar days are counted in it (an incident may name its own)")
+    .meta({ example: 'America/New_York' }),
+  CUSTOS_INCIDENT_REMINDER_DAYS: z.string().regex(/^\s*\d{1,2}\s*(,\s*\d{1,2}\s*)*$/, 'comma-separated whole numbers of days').default('30,14,7,3,1')
+    .describe('webhook reminders of an open incident, in days before its notification deadline (0–59; 0: on the last day)')
+    .meta({ example: '45,30,14,7,1' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -298,6 +306,8 @@ export interface Config {
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
   /** Source addresses/CIDRs served /metrics without credentials (empty: none). */
   metricsAllow: string[];
+  /** Incidents: the zone calendar days are counted in (canonical IANA name), and the reminder points in days before the deadline. */
+  incidents: { timeZone: string; reminderDays: number[] };
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -415,6 +425,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
 
   if (e.CUSTOS_WEBHOOK_URL && !e.CUSTOS_WEBHOOK_SECRET) throw new ConfigError('CUSTOS_WEBHOOK_SECRET must be set (32+ characters) when CUSTOS_WEBHOOK_URL is: notifications are always signed.');
 
+  const timeZone = canonicalTimeZone(e.CUSTOS_TIME_ZONE);
+  if (!timeZone) throw new ConfigError(`CUSTOS_TIME_ZONE=${JSON.stringify(e.CUSTOS_TIME_ZONE)} is not a known IANA time zone (e.g. America/New_York, Europe/London, UTC).`);
+  const reminderDays = [...new Set(e.CUSTOS_INCIDENT_REMINDER_DAYS.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a);
+  if (reminderDays.some((d) => d >= NOTIFICATION_DAYS)) throw new ConfigError(`CUSTOS_INCIDENT_REMINDER_DAYS: each point must be under ${NOTIFICATION_DAYS} days before the deadline.`);
+
   const scheme = tls ? 'https' : 'http';
   const shownHost = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   const publicUrl = (e.CUSTOS_PUBLIC_URL ?? `${scheme}://${shownHost}:${e.PORT}`).replace(/\/+$/, '');
@@ -505,6 +520,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
       ? { url: e.CUSTOS_WEBHOOK_URL, secret: e.CUSTOS_WEBHOOK_SECRET!, maxAttempts: e.CUSTOS_WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds: e.CUSTOS_WEBHOOK_RETRY_BASE_SECONDS, timeoutMs: 5000 }
       : undefined,
     metricsAllow: metricsAllowList(e.CUSTOS_METRICS_ALLOW),
+    incidents: { timeZone, reminderDays },
   };
 }
 

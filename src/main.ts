@@ -70,6 +70,7 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
   }, 60_000).unref();
   wired.notifier.start();
   wired.checkpointer.start();
+  wired.incidentReminders.start();
   // Log partitions for the coming months, made again once a day.
   const partitionTimer = setInterval(() => {
     ensurePartitions(db.owner, 3).catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
@@ -95,6 +96,7 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
       clearInterval(reloadTimer);
       clearInterval(purgeTimer);
       clearInterval(partitionTimer);
+      await wired.incidentReminders.stop().catch(() => {});
       await wired.notifier.stop().catch(() => {});
       // A last signed checkpoint of every chain this process wrote.
       await wired.checkpointer.stop().catch(() => {});

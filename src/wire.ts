@@ -52,6 +52,9 @@ import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
 import { clusterScrape } from './metrics/cluster.ts';
 import { createMetrics, type Metrics, type OpenAlerts } from './metrics/metrics.ts';
 import { sourceAllow } from './metrics/sourceAllow.ts';
+import type { IncidentDeps } from './incidents/deps.ts';
+import { createIncidentStore } from './incidents/postgres/index.ts';
+import { IncidentReminders } from './incidents/reminders.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -83,6 +86,8 @@ export interface Wired {
   checkpointer: Checkpointer;
   /** This process's metrics registry and hooks (GET /metrics). */
   metrics: Metrics;
+  /** Sends incident deadline reminders through the webhook outbox (start() it in a server). */
+  incidentReminders: IncidentReminders;
 }
 
 /** How the metrics are wired (docs/metrics.md). */
@@ -220,6 +225,17 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const grants: GrantDeps = { store: grantStore, catalog, audit, clock, ids, policy, settings: config.jit, kick: () => notifier.kick() };
   // Reviews read fresh facts (uncached) and the live policy snapshot; simulations replay the logged requests.
   const auditReader = createAuditReader({ sql, clock, facts: createFactsStore(sql), policy: () => policy.current() });
+  // Incidents: the breach-notification clock, reminders through the webhook outbox.
+  const incidents: IncidentDeps = {
+    sql,
+    store: createIncidentStore(sql, { clock, ids, webhook: Boolean(config.webhook) }),
+    audit,
+    clock,
+    ids,
+    settings: config.incidents,
+    kick: () => notifier.kick(),
+  };
+  const incidentReminders = new IncidentReminders({ deps: incidents, log });
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
   const app: AppDeps = {
     keys,
@@ -240,6 +256,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: auditReader,
+    incidents,
     invalidate,
     clock,
     log,
@@ -259,7 +276,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */

@@ -16,6 +16,7 @@ import type { PolicyLimits } from '../config.ts';
 import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { GrantDeps } from '../grants/deps.ts';
+import type { IncidentDeps } from '../incidents/deps.ts';
 import type { Logger } from '../logger.ts';
 import type { PolicyChecker } from '../policy/checkInWorker.ts';
 import type { LoggedRequestSource } from '../policy/simulate.ts';
@@ -58,6 +59,8 @@ export interface AppDeps {
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */
   auditRead: AuditReader;
+  /** Incidents: the notification clock, scope, determination and export. */
+  incidents: IncidentDeps;
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => Promise<void>;
   clock: Clock;

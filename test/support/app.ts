@@ -55,6 +55,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   await wired.catalogSync.start();
   await wired.keys.init();
   wired.notifier.start();
+  wired.incidentReminders.start();
   server.on('request', createRequestListener(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -84,6 +85,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
       return { status: res.status, body: parsed, headers: res.headers };
     },
     async close() {
+      await wired.incidentReminders.stop();
       await wired.notifier.stop();
       await wired.catalogSync.stop();
       server.closeAllConnections();
