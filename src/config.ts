@@ -223,6 +223,10 @@ export const envSchema = z.object({
   CUSTOS_WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(3600).default(2)
     .describe('first retry delay; doubles per attempt, capped at 5 minutes')
     .meta({ example: '5' }),
+  // Alerts (the reviewer console's stream).
+  CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(15)
+    .describe('how often an alert stream (`GET /v1/alerts/stream`) sends a heartbeat comment and checks again that its caller may still read alerts (session, status, permission); keep it below proxies\' idle timeouts')
+    .meta({ example: '30' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -289,6 +293,8 @@ export interface Config {
   jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number; requestTtlSeconds: number };
   /** Where workflow notifications go (HMAC-signed), or undefined for none. */
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
+  /** Heartbeat (and access re-check) interval of alert streams. */
+  alertStreamHeartbeatSeconds: number;
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -495,6 +501,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     webhook: e.CUSTOS_WEBHOOK_URL
       ? { url: e.CUSTOS_WEBHOOK_URL, secret: e.CUSTOS_WEBHOOK_SECRET!, maxAttempts: e.CUSTOS_WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds: e.CUSTOS_WEBHOOK_RETRY_BASE_SECONDS, timeoutMs: 5000 }
       : undefined,
+    alertStreamHeartbeatSeconds: e.CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS,
   };
 }
 

@@ -49,6 +49,8 @@ import { Notifier } from './grants/webhook.ts';
 import type { AppDeps } from './http/deps.ts';
 import { type Logger } from './logger.ts';
 import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
+import { AlertFeed } from './monitoring/alertFeed.ts';
+import { createAlertStore } from './monitoring/postgres/alertStore.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -78,6 +80,8 @@ export interface Wired {
   notifier: Notifier;
   /** Signs checkpoints of this process's log chains (start() it in a server). */
   checkpointer: Checkpointer;
+  /** The process's one listener on alert changes, shared by every alert stream (listens on first use; close() it when stopping). */
+  alertFeed: AlertFeed;
 }
 
 /**
@@ -199,6 +203,10 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   // Reviews read fresh facts (uncached) and the live policy snapshot; simulations replay the logged requests.
   const auditReader = createAuditReader({ sql, clock, facts: createFactsStore(sql), policy: () => policy.current() });
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
+  // Alerts: the reviewer's lifecycle operations and the change feed behind the console's stream.
+  const alertStore = createAlertStore(sql);
+  const alertFeed = new AlertFeed({ sql, alerts: alertStore, log });
+  const alerts: AppDeps['alerts'] = { sql, audit, clock, alerts: alertStore, catalog, feed: alertFeed, heartbeatMs: config.alertStreamHeartbeatSeconds * 1000 };
   const app: AppDeps = {
     keys,
     tokens: { state: createTokenStateStore(sql), resourceServers: createResourceServerStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
@@ -218,6 +226,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     },
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: auditReader,
+    alerts,
     invalidate,
     clock,
     log,
@@ -232,7 +241,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, alertFeed };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */

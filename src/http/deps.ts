@@ -17,6 +17,8 @@ import type { DecisionDeps } from '../decisions/makeDecision.ts';
 import type { FactsStore } from '../decisions/facts.ts';
 import type { GrantDeps } from '../grants/deps.ts';
 import type { Logger } from '../logger.ts';
+import type { AlertFeed } from '../monitoring/alertFeed.ts';
+import type { AlertDeps } from '../monitoring/deps.ts';
 import type { PolicyChecker } from '../policy/checkInWorker.ts';
 import type { LoggedRequestSource } from '../policy/simulate.ts';
 import type { PolicyStore } from '../policy/store.ts';
@@ -56,6 +58,8 @@ export interface AppDeps {
   grants: GrantDeps;
   /** The security reviewer's reads: log queries, exports and reports. */
   auditRead: AuditReader;
+  /** Alerts: the reviewer's lifecycle operations, and the process's one change feed behind every alert stream (heartbeat every `heartbeatMs`). */
+  alerts: AlertDeps & { feed: AlertFeed; heartbeatMs: number };
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => Promise<void>;
   clock: Clock;
