@@ -1,9 +1,10 @@
 -- The alert lifecycle's change feed: every write to an alert (a detector's
 -- raise or repeat, a reviewer's acknowledgement, assignment or resolution)
--- gets a `revision` from one sequence, and `last_event` names what the write
--- was. The reviewer console's stream (GET /v1/alerts/stream) sends the
--- revision as each event's SSE `id:`, and replays `revision > Last-Event-ID`
--- to a client that reconnects.
+-- gets a `revision` from one sequence, `last_event` names what the write
+-- was, and the alert as it stood after it is kept in `alert_changes`. The
+-- reviewer console's stream (GET /v1/alerts/stream) sends one event per
+-- change with its revision as the SSE `id:`, and replays the changes after
+-- `Last-Event-ID` to a client that reconnects.
 --
 -- That replay is only honest if revisions are handed out in commit order (a
 -- client that saw revision 11 must never have missed a revision 10 that
@@ -69,3 +70,26 @@ CREATE TRIGGER alerts_write_order BEFORE INSERT OR UPDATE ON alerts
   FOR EACH STATEMENT EXECUTE FUNCTION custos_alerts_order_statement();
 CREATE TRIGGER alerts_revision BEFORE INSERT OR UPDATE ON alerts
   FOR EACH ROW EXECUTE FUNCTION custos_alerts_revision();
+
+-- One row per write to an alert, with the alert as it stood after it:
+-- what streams send and replay (every change, not only the latest state).
+-- Append-only for the application: history is not edited.
+CREATE TABLE alert_changes (
+  revision bigint PRIMARY KEY,
+  alert_id uuid NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+  event    text NOT NULL,
+  at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+  alert    jsonb NOT NULL
+);
+CREATE INDEX alert_changes_alert_idx ON alert_changes (alert_id, revision);
+GRANT SELECT, INSERT ON alert_changes TO custos_app;
+REVOKE UPDATE, DELETE, TRUNCATE ON alert_changes FROM custos_app;
+
+CREATE FUNCTION custos_alerts_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO alert_changes (revision, alert_id, event, alert) VALUES (NEW.revision, NEW.id, NEW.last_event, to_jsonb(NEW));
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER alerts_record_change AFTER INSERT OR UPDATE ON alerts
+  FOR EACH ROW EXECUTE FUNCTION custos_alerts_record_change();

@@ -2,9 +2,9 @@
  * The alert change feed of one process, shared by every stream (SSE client)
  * it serves: one LISTEN on `custos_alerts` (db/notify.ts), whichever replica
  * or detector sent the notification. A notification only wakes the feed:
- * it reads the alerts written since the last revision it passed on
- * (migration 0026) and passes their states on, one read at a time, so what
- * subscribers see is in commit order and never goes backwards.
+ * it reads the changes committed since the last revision it passed on
+ * (`alert_changes`, migration 0026) and passes each on, one read at a time,
+ * so subscribers see every change once, in commit order.
  *
  * When the listening connection was lost, notifications may have been
  * missed: once LISTEN is in force again the feed reads every alert written
@@ -15,15 +15,11 @@ import { openCatalogListener, type CatalogListener } from '../db/notify.ts';
 import type { Sql } from '../db/client.ts';
 import { RateLimitedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Alert, AlertEventName, AlertStore } from './alerts.ts';
+import type { AlertChangeRecord, AlertStore } from './alerts.ts';
 import { ALERTS_CHANNEL } from './channel.ts';
 
 /** One change, as streams send it. */
-export interface FeedEvent {
-  revision: bigint;
-  event: AlertEventName;
-  alert: Alert;
-}
+export type FeedEvent = AlertChangeRecord;
 
 /** A stream's subscription. */
 export interface Subscription {
@@ -155,8 +151,8 @@ export class AlertFeed {
 
   /**
    * A notification is only a wake-up call (its payload is not trusted, not
-   * even its id): the feed reads every alert written after the last
-   * revision it passed on, in revision order. Revisions follow commit order
+   * even its id): the feed reads every change after the last revision it
+   * passed on, in revision order. Revisions follow commit order
    * (migration 0026), so once a revision is visible every earlier one is
    * too, and nothing is skipped, whatever order the reads happen in.
    * Notifications that arrive while a read is pending share it.
@@ -173,17 +169,15 @@ export class AlertFeed {
       this.wakePending = false;
       for (;;) {
         const batch = await this.o.alerts.changedSince(this.last, REPLAY_BATCH);
-        for (const a of batch) this.pass(a);
+        for (const c of batch) this.pass(c);
         if (batch.length < REPLAY_BATCH) return;
       }
     });
   }
 
-  private pass(alert: Alert): void {
-    const revision = BigInt(alert.revision);
-    if (revision <= this.last) return;
-    this.last = revision;
-    const e: FeedEvent = { revision, event: alert.last_event, alert };
-    for (const s of this.subs) s.onEvent(e);
+  private pass(c: FeedEvent): void {
+    if (c.revision <= this.last) return;
+    this.last = c.revision;
+    for (const s of this.subs) s.onEvent(c);
   }
 }

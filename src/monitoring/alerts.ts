@@ -80,6 +80,14 @@ export interface Evidence {
   link: string;
 }
 
+/** One write to an alert, as the change feed keeps it (migration 0026). */
+export interface AlertChangeRecord {
+  revision: bigint;
+  event: AlertEventName;
+  /** The alert as it stood after this change. */
+  alert: Alert;
+}
+
 /** A lifecycle change to write. */
 export type AlertChange =
   | { kind: 'acknowledge'; by: string; at: Date }
@@ -102,8 +110,8 @@ export interface AlertStore {
   lockForChange(id: string): Promise<Alert | undefined>;
   /** In a transaction: writes the change and announces it on `custos_alerts` (delivered at commit). */
   apply(id: string, change: AlertChange): Promise<Alert>;
-  /** The latest revision handed out and committed (0 when no alert was ever written). */
+  /** The latest committed change's revision (0 when no alert was ever written). */
   latestRevision(): Promise<bigint>;
-  /** Alerts written after `revision`, in revision (commit) order, at most `limit`. */
-  changedSince(revision: bigint, limit: number): Promise<Alert[]>;
+  /** The changes after `revision`, in revision (commit) order, at most `limit`, each with the alert as it stood after it. */
+  changedSince(revision: bigint, limit: number): Promise<AlertChangeRecord[]>;
 }

@@ -6,10 +6,9 @@
  *     event: raised | repeated | acknowledged | assigned | resolved | updated
  *     data: {"event": …, "alert": {…}}
  *
- * with comment lines as heartbeats. A client that reconnects with
- * `Last-Event-ID` first gets every alert written after that revision (its
- * latest state: a raise and an acknowledgement missed together arrive as
- * one `acknowledged` event), then the live changes, with nothing lost
+ * with comment lines as heartbeats: one event per change, the alert as it
+ * stood after it. A client that reconnects with `Last-Event-ID` first gets
+ * every change after that revision, then the live ones, with nothing lost
  * between the two and nothing sent twice (revisions follow commit order,
  * migration 0026).
  *
@@ -109,10 +108,9 @@ export async function streamAlerts(feed: AlertFeed, o: StreamAlertsOptions): Pro
       for (;;) {
         if (ended) break;
         const batch = await feed.alerts.changedSince(since, REPLAY_BATCH);
-        for (const a of batch) {
-          const revision = BigInt(a.revision);
-          since = revision;
-          send({ revision, event: a.last_event, alert: a });
+        for (const c of batch) {
+          since = c.revision;
+          send(c);
           replayed++;
         }
         if (batch.length < REPLAY_BATCH) break;

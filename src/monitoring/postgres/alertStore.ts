@@ -7,7 +7,7 @@
  */
 import type { Sql, Tx } from '../../db/client.ts';
 import { AUDIT_EVENT_COLUMNS, auditEvents, DECISION_COLUMNS, decisionLog, decodeLogCursor, encodeLogCursor } from '../../audit/postgres/query.ts';
-import type { Alert, AlertFilter, AlertPage, AlertStore, Evidence } from '../alerts.ts';
+import type { Alert, AlertChangeRecord, AlertFilter, AlertPage, AlertStore, Evidence } from '../alerts.ts';
 import { ALERTS_CHANNEL } from '../channel.ts';
 
 type Row = Record<string, unknown>;
@@ -155,13 +155,15 @@ export function createAlertStore(sql: Sql | Tx): AlertStore {
     },
 
     async latestRevision() {
-      const [r] = await q<{ revision: string | null }[]>`SELECT max(revision)::text AS revision FROM alerts`;
+      const [r] = await q<{ revision: string | null }[]>`SELECT max(revision)::text AS revision FROM alert_changes`;
       return BigInt(r?.revision ?? 0);
     },
 
     async changedSince(revision, limit) {
-      const rows = await q<Row[]>`SELECT ${cols} FROM alerts WHERE revision > ${revision.toString()}::bigint ORDER BY revision LIMIT ${limit}`;
-      return rows.map(toAlert);
+      const rows = await q<{ revision: string; event: string; alert: Row }[]>`
+        SELECT revision::text AS revision, event, alert FROM alert_changes WHERE revision > ${revision.toString()}::bigint ORDER BY revision LIMIT ${limit}`;
+      // The snapshot is the row as jsonb (to_jsonb(NEW)): the same fields, timestamps as text.
+      return rows.map((r) => ({ revision: BigInt(r.revision), event: r.event as AlertChangeRecord['event'], alert: toAlert(r.alert) }));
     },
   };
 }
