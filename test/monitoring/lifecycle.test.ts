@@ -8,12 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminOf, loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows, withAuditAppendRefused } from '../support/db.ts';
 import { raiseAlert } from './alerts.ts';
 
 let app: TestApp;
-let admin: Person;
 let rev1: Person;
 let rev2: Person;
 let rev3: Person;
@@ -22,7 +21,6 @@ let nobody: Person;
 
 beforeAll(async () => {
   app = await startTestApp();
-  admin = await adminOf(app);
   rev1 = await personDirect(app, 'rev1', [{ role: 'security-reviewer' }]);
   rev2 = await personDirect(app, 'rev2', [{ role: 'security-reviewer' }]);
   rev3 = await personDirect(app, 'rev3', [{ role: 'security-reviewer' }]);
