@@ -65,18 +65,33 @@ export async function streamAlerts(feed: AlertFeed, o: StreamAlertsOptions): Pro
     finish();
   };
 
+  // Live events that arrive while the replay is read wait behind it.
+  let pending: FeedEvent[] | undefined = o.lastEventId === undefined ? undefined : [];
   const write = (text: string) => {
     if (ended || sink.destroyed) return;
     sink.write(text);
-    // A client that does not read would make the server hold its events forever: cut it.
-    if (sink.writableLength > maxBuffered) {
+    // Live, a client that does not read would make the server hold its events forever: cut it.
+    // (The replay waits for the client instead: see below.)
+    if (!pending && sink.writableLength > maxBuffered) {
       end('slow client');
       sink.destroy();
     }
   };
+  /** Resolves once the client has taken what is queued (or the stream ended). */
+  const drained = () =>
+    sink.writableNeedDrain && !ended
+      ? new Promise<void>((resolve) => {
+          const go = () => {
+            sink.off('drain', go);
+            sink.off('close', go);
+            resolve();
+          };
+          sink.on('drain', go);
+          sink.on('close', go);
+          void done.then(go);
+        })
+      : Promise.resolve();
 
-  // Live events that arrive while the replay is read wait behind it.
-  let pending: FeedEvent[] | undefined = o.lastEventId === undefined ? undefined : [];
   let sentUpTo = o.lastEventId ?? -1n;
   const send = (e: FeedEvent) => {
     if (e.revision <= sentUpTo) return;
@@ -113,6 +128,8 @@ export async function streamAlerts(feed: AlertFeed, o: StreamAlertsOptions): Pro
           send(c);
           replayed++;
         }
+        // A long history goes out at the pace the client reads it (backpressure), one batch in memory at a time.
+        await drained();
         if (batch.length < REPLAY_BATCH) break;
       }
       const held = pending ?? [];

@@ -161,7 +161,10 @@ export function createAlertStore(sql: Sql | Tx): AlertStore {
 
     async changedSince(revision, limit) {
       const rows = await q<{ revision: string; event: string; alert: Row }[]>`
-        SELECT revision::text AS revision, event, alert FROM alert_changes WHERE revision > ${revision.toString()}::bigint ORDER BY revision LIMIT ${limit}`;
+        SELECT c.revision::text AS revision, c.event, c.alert FROM alert_changes c
+        WHERE c.revision > ${revision.toString()}::bigint
+        -- By the bigint column, not the text alias of the same name (which would sort 1000 before 368).
+        ORDER BY c.revision LIMIT ${limit}`;
       // The snapshot is the row as jsonb (to_jsonb(NEW)): the same fields, timestamps as text.
       return rows.map((r) => ({ revision: BigInt(r.revision), event: r.event as AlertChangeRecord['event'], alert: toAlert(r.alert) }));
     },
