@@ -105,6 +105,11 @@ export function alertRoutes(deps: AppDeps): AnyRoute[] {
         const since = lastEventId(headers);
         const token = bearerOf(headers);
         const release = a.feed.reserve(auth!.principalId);
+        // If the stream never starts (the deadline answered first), the slot must not stay taken.
+        let started = false;
+        setTimeout(() => {
+          if (!started) release();
+        }, deps.settings.requestTimeoutMs + 1000).unref();
         try {
           await deps.audit.record({ type: 'alerts.stream.opened', outcome: 'info', actorId: auth!.principalId, meta, details: { last_event_id: since?.toString() ?? null } });
         } catch (err) {
@@ -117,6 +122,7 @@ export function alertRoutes(deps: AppDeps): AnyRoute[] {
           stream: {
             contentType: 'text/event-stream; charset=utf-8',
             write: async (sink) => {
+              started = true;
               try {
                 const r = await streamAlerts(a.feed, {
                   sink,
