@@ -111,4 +111,16 @@ describe("one process's listener", () => {
     await expect.poll(() => got.some((e) => e.alert.id === id), { timeout: 5000 }).toBe(true);
     sub.close();
   });
+
+  it('trusts no payload: junk and forged notifications only wake it, and it passes on what is committed', async () => {
+    const got: FeedEvent[] = [];
+    const sub = await app.wired.alertFeed.subscribe({ principalId: 'feed-test-2', onEvent: (e) => got.push(e), onClose: () => {} });
+    const forged = randomUUID();
+    for (const payload of ['garbage', '{"id":"not-a-uuid","event":"resolved"}', JSON.stringify({ id: forged, event: 'resolved' })]) {
+      await app.db.appSql`SELECT pg_notify('custos_alerts', ${payload})`;
+    }
+    const { id } = await raiseAlert(app.db.appSql, { subject: randomUUID(), dedupeKey: `k:${randomUUID()}` });
+    await expect.poll(() => got.map((e) => [e.alert.id, e.event]), { timeout: 5000 }).toEqual([[id, 'raised']]);
+    sub.close();
+  });
 });

@@ -235,6 +235,21 @@ describe('no one alone', () => {
   });
 });
 
+describe('the API description', () => {
+  it('/openapi.json documents every alert route', async () => {
+    const doc = (await app.call('GET', '/openapi.json')).body;
+    expect(Object.keys(doc.paths as object).filter((p) => p.startsWith('/v1/alerts')).sort()).toEqual([
+      '/v1/alerts',
+      '/v1/alerts/stream',
+      '/v1/alerts/{id}',
+      '/v1/alerts/{id}/acknowledge',
+      '/v1/alerts/{id}/assign',
+      '/v1/alerts/{id}/resolve',
+    ]);
+    expect(Object.keys(doc.paths['/v1/alerts/{id}/resolve'])).toEqual(['post']);
+  });
+});
+
 describe('who may call', () => {
   it('reads need audit:read', async () => {
     const { id } = await raise(randomUUID());
