@@ -238,6 +238,10 @@ export const envSchema = z.object({
   CUSTOS_INCIDENT_REMINDER_DAYS: z.string().regex(/^\s*\d{1,2}\s*(,\s*\d{1,2}\s*)*$/, 'comma-separated whole numbers of days').default('30,14,7,3,1')
     .describe('webhook reminders of an open incident, in days before its notification deadline (0–59; 0: on the last day)')
     .meta({ example: '45,30,14,7,1' }),
+  // Alerts (the reviewer console's stream).
+  CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(15)
+    .describe('how often an alert stream (`GET /v1/alerts/stream`) sends a heartbeat comment and checks again that its caller may still read alerts (session, status, permission); keep it below proxies\' idle timeouts')
+    .meta({ example: '30' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -308,6 +312,8 @@ export interface Config {
   metricsAllow: string[];
   /** Incidents: the zone calendar days are counted in (canonical IANA name), and the reminder points in days before the deadline. */
   incidents: { timeZone: string; reminderDays: number[] };
+  /** Heartbeat (and access re-check) interval of alert streams. */
+  alertStreamHeartbeatSeconds: number;
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -521,6 +527,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
       : undefined,
     metricsAllow: metricsAllowList(e.CUSTOS_METRICS_ALLOW),
     incidents: { timeZone, reminderDays },
+    alertStreamHeartbeatSeconds: e.CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS,
   };
 }
 

@@ -91,6 +91,8 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
     stopping = true;
     log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000).unref();
+    // Alert streams never finish by themselves: end them (each says so to its client) so the server can close.
+    void wired.alertFeed.close().catch((err: unknown) => log.warn({ err }, 'closing the alert feed failed'));
     server.close(async () => {
       clearTimeout(force);
       clearInterval(reloadTimer);

@@ -55,6 +55,8 @@ import { sourceAllow } from './metrics/sourceAllow.ts';
 import type { IncidentDeps } from './incidents/deps.ts';
 import { createIncidentStore } from './incidents/postgres/index.ts';
 import { IncidentReminders } from './incidents/reminders.ts';
+import { AlertFeed } from './monitoring/alertFeed.ts';
+import { createAlertStore } from './monitoring/postgres/alertStore.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -88,6 +90,8 @@ export interface Wired {
   metrics: Metrics;
   /** Sends incident deadline reminders through the webhook outbox (start() it in a server). */
   incidentReminders: IncidentReminders;
+  /** The process's one listener on alert changes, shared by every alert stream (listens on first use; close() it when stopping). */
+  alertFeed: AlertFeed;
 }
 
 /** How the metrics are wired (docs/metrics.md). */
@@ -237,6 +241,10 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   };
   const incidentReminders = new IncidentReminders({ deps: incidents, log });
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
+  // Alerts: the reviewer's lifecycle operations and the change feed behind the console's stream.
+  const alertStore = createAlertStore(sql);
+  const alertFeed = new AlertFeed({ sql, alerts: alertStore, log });
+  const alerts: AppDeps['alerts'] = { sql, audit, clock, alerts: alertStore, catalog, feed: alertFeed, heartbeatMs: config.alertStreamHeartbeatSeconds * 1000 };
   const app: AppDeps = {
     keys,
     tokens: { state: createTokenStateStore(sql), resourceServers: createResourceServerStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
@@ -257,6 +265,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     // Reviews read fresh facts (uncached) and the live policy snapshot.
     auditRead: auditReader,
     incidents,
+    alerts,
     invalidate,
     clock,
     log,
@@ -276,7 +285,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders, alertFeed };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */

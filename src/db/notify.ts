@@ -42,8 +42,10 @@ export interface CatalogListener {
  * rejects if the first attempt fails). Reconnects after a loss, retrying
  * every `retryMs` until the database answers.
  */
-export async function openCatalogListener(sql: Sql, events: ListenerEvents, options: { retryMs?: number } = {}): Promise<CatalogListener> {
+export async function openCatalogListener(sql: Sql, events: ListenerEvents, options: { retryMs?: number; channel?: string } = {}): Promise<CatalogListener> {
   const retryMs = options.retryMs ?? 1000;
+  // Another channel (e.g. custos_alerts) is kept the same way; the name is a constant of the caller's, never input.
+  const channel = options.channel ?? CATALOG_CHANNEL;
   let closed = false;
   let listening = false;
   let retry: NodeJS.Timeout | undefined;
@@ -57,8 +59,8 @@ export async function openCatalogListener(sql: Sql, events: ListenerEvents, opti
       idle_timeout: null,
       max_lifetime: null,
       fetch_types: false,
-      onnotify: (channel: string, payload: string) => {
-        if (channel === CATALOG_CHANNEL && listening && conn === own) events.onNotify(payload);
+      onnotify: (ch: string, payload: string) => {
+        if (ch === channel && listening && conn === own) events.onNotify(payload);
       },
       onclose: () => {
         if (conn === own) lost('the listening connection closed');
@@ -94,7 +96,7 @@ export async function openCatalogListener(sql: Sql, events: ListenerEvents, opti
 
   async function listen(): Promise<void> {
     const own = (conn = connect());
-    await own.unsafe(`LISTEN ${CATALOG_CHANNEL}`);
+    await own.unsafe(`LISTEN ${channel}`);
     if (closed || conn !== own) return;
     listening = true;
     events.onListening();
@@ -109,7 +111,7 @@ export async function openCatalogListener(sql: Sql, events: ListenerEvents, opti
   }
   return {
     notify: async (payload) => {
-      await sql`SELECT pg_notify(${CATALOG_CHANNEL}, ${payload})`;
+      await sql`SELECT pg_notify(${channel}, ${payload})`;
     },
     restart(reason) {
       if (!closed) lost(reason);

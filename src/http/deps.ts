@@ -18,6 +18,8 @@ import type { FactsStore } from '../decisions/facts.ts';
 import type { GrantDeps } from '../grants/deps.ts';
 import type { IncidentDeps } from '../incidents/deps.ts';
 import type { Logger } from '../logger.ts';
+import type { AlertFeed } from '../monitoring/alertFeed.ts';
+import type { AlertDeps } from '../monitoring/deps.ts';
 import type { PolicyChecker } from '../policy/checkInWorker.ts';
 import type { LoggedRequestSource } from '../policy/simulate.ts';
 import type { PolicyStore } from '../policy/store.ts';
@@ -61,6 +63,8 @@ export interface AppDeps {
   auditRead: AuditReader;
   /** Incidents: the notification clock, scope, determination and export. */
   incidents: IncidentDeps;
+  /** Alerts: the reviewer's lifecycle operations, and the process's one change feed behind every alert stream (heartbeat every `heartbeatMs`). */
+  alerts: AlertDeps & { feed: AlertFeed; heartbeatMs: number };
   /** Empties the caches of facts and service contexts (after a write). */
   invalidate: () => Promise<void>;
   clock: Clock;

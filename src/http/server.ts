@@ -23,6 +23,7 @@ import { problem, sendProblem } from './problem.ts';
 import type { AnyRoute, RequestHeaders, RouteAuth } from './route.ts';
 import { mountRoutes, routeHandler } from './runner.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -51,7 +52,10 @@ function bearer(h: string | undefined): string | undefined {
 /** Every route of the service, in one table (also the source of /openapi.json). */
 export function allRoutes(deps: AppDeps): AnyRoute[] {
   // The decision API is the hot path: express matches routes in order, so it comes first.
-  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps), ...metricsRoutes(deps), ...incidentRoutes(deps)];
+  return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps), ...metricsRoutes(deps), ...incidentRoutes(deps),
+    // Alerts: the reviewer's lifecycle operations and the console's stream.
+    ...alertRoutes(deps),
+  ];
 }
 
 /** Options of {@link createRequestListener}. */

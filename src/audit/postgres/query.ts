@@ -53,6 +53,7 @@ export const AuditEventFilter = z.strictObject({
   subject: z.uuid().optional(),
   type: Text(128).optional().describe('event type, exactly (e.g. login.success, audit.export)'),
   outcome: z.enum(['success', 'failure', 'info']).optional(),
+  event: z.uuid().optional().describe('one audit event id (the links of an alert\'s evidence)'),
   ...common,
 });
 /** A parsed audit event filter. */
@@ -123,6 +124,7 @@ export const auditEvents: LogSource<AuditEventFilter> = {
     if (f.subject) w.push(sql`subject_id = ${f.subject}`);
     if (f.type) w.push(sql`type = ${f.type}`);
     if (f.outcome) w.push(sql`outcome = ${f.outcome}`);
+    if (f.event) w.push(sql`id = ${f.event}`);
     return w;
   },
   toItem: (r) => ({ ...r, at: iso(r.at) }),
