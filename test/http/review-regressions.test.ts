@@ -378,6 +378,6 @@ describe('f7: sessions, problems and role names', () => {
     expectProblem(await app.call('GET', '/v1/datasets', { token: sam.token }), 403, 'forbidden');
 
     expect([...permissionsOf(['constructor', 'toString', '__proto__', 'hasOwnProperty'])]).toEqual([]);
-    expect([...permissionsOf(['constructor', 'security-reviewer'])]).toEqual(['catalog:read', 'access:review', 'audit:read', 'policy:read']);
+    expect([...permissionsOf(['constructor', 'security-reviewer'])]).toEqual(['catalog:read', 'access:review', 'audit:read', 'policy:read', 'alerts:manage', 'incidents:manage']);
   });
 });
