@@ -223,6 +223,19 @@ export const envSchema = z.object({
   CUSTOS_WEBHOOK_RETRY_BASE_SECONDS: z.coerce.number().min(0.05).max(3600).default(2)
     .describe('first retry delay; doubles per attempt, capped at 5 minutes')
     .meta({ example: '5' }),
+  // Monitoring (docs/monitoring.md).
+  CUSTOS_MONITORING: bool.default(true)
+    .describe('run the detectors (alerts from the committed decision and audit records); every replica takes part, one at a time consumes')
+    .meta({ example: 'false' }),
+  CUSTOS_MONITORING_FILE: z.string().min(1).optional()
+    .describe('the monitoring policy (detectors, thresholds, working hours, time zone), validated at start-up')
+    .meta({ example: '/etc/custos/monitoring.yaml', unset: 'the shipped `policies/monitoring.yaml`' }),
+  CUSTOS_MONITORING_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(200)
+    .describe('pause of the detection loop when it found nothing new (ms)')
+    .meta({ example: '100' }),
+  CUSTOS_MONITORING_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000)
+    .describe('records read per chain per detection pass')
+    .meta({ example: '5000' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -289,6 +302,8 @@ export interface Config {
   jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number; requestTtlSeconds: number };
   /** Where workflow notifications go (HMAC-signed), or undefined for none. */
   webhook: { url: string; secret: string; maxAttempts: number; retryBaseSeconds: number; timeoutMs: number } | undefined;
+  /** Detection: on or off, the policy file (undefined: the shipped one), poll pause and batch size. */
+  monitoring: { enabled: boolean; file: string | undefined; pollMs: number; batch: number };
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -495,6 +510,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     webhook: e.CUSTOS_WEBHOOK_URL
       ? { url: e.CUSTOS_WEBHOOK_URL, secret: e.CUSTOS_WEBHOOK_SECRET!, maxAttempts: e.CUSTOS_WEBHOOK_MAX_ATTEMPTS, retryBaseSeconds: e.CUSTOS_WEBHOOK_RETRY_BASE_SECONDS, timeoutMs: 5000 }
       : undefined,
+    monitoring: { enabled: e.CUSTOS_MONITORING, file: e.CUSTOS_MONITORING_FILE, pollMs: e.CUSTOS_MONITORING_POLL_MS, batch: e.CUSTOS_MONITORING_BATCH },
   };
 }
 

@@ -49,6 +49,10 @@ import { Notifier } from './grants/webhook.ts';
 import type { AppDeps } from './http/deps.ts';
 import { type Logger } from './logger.ts';
 import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
+import { MonitorPipeline } from './monitoring/pipeline.ts';
+import { DEFAULT_MONITORING_FILE, loadMonitoringPolicy, type MonitoringPolicy } from './monitoring/policy.ts';
+import { createMonitorStore } from './monitoring/postgres/index.ts';
+import type { MonitorStore } from './monitoring/store.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -78,6 +82,13 @@ export interface Wired {
   notifier: Notifier;
   /** Signs checkpoints of this process's log chains (start() it in a server). */
   checkpointer: Checkpointer;
+  /** Detection: the alerts store (openAlertCounts), and the pipeline when a monitoring policy was given (start() it in a server). */
+  monitoring: { store: MonitorStore; pipeline: MonitorPipeline | undefined };
+}
+
+/** The monitoring policy the configuration names (validated; ConfigError when it is not valid), or undefined when detection is off. */
+export function monitoringPolicyOf(config: Config): MonitoringPolicy | undefined {
+  return config.monitoring.enabled ? loadMonitoringPolicy(config.monitoring.file ?? DEFAULT_MONITORING_FILE) : undefined;
 }
 
 /**
@@ -106,7 +117,7 @@ export function withEmbeddedDefaults(config: Config, embedded: boolean): Config 
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
-export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock }): Wired {
+export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock; monitoring?: MonitoringPolicy | undefined }): Wired {
   const { config, sql, log } = options;
   const clock = options.clock ?? systemClock;
   const ids = uuidv7Generator(clock);
@@ -232,7 +243,15 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer };
+  // Monitoring: detection over the committed records, after the answers (docs/monitoring.md).
+  const monitorStore = createMonitorStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
+  const monitoring = {
+    store: monitorStore,
+    pipeline: options.monitoring
+      ? new MonitorPipeline({ store: monitorStore, policy: options.monitoring, log, pollMs: config.monitoring.pollMs, batch: config.monitoring.batch, onCommit: () => notifier.kick() })
+      : undefined,
+  };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, monitoring };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */
