@@ -1,0 +1,213 @@
+/**
+ * Detection through the real pipeline: decisions over HTTP and audit events
+ * through the chained writer, committed, tailed by the pipeline, alerts in
+ * the database within 5 s, with their evidence, a `custos_alerts`
+ * notification per alert raised or repeated, a signed webhook delivery per
+ * new alert; repeats grouped; near misses quiet; state that survives a
+ * restart; decision records that carry the caller's address and still
+ * verify; and a database that drops every connection does not stop it.
+ */
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyLogs } from '../../src/audit/postgres/verify.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
+import { signWebhook } from '../../src/grants/webhook.ts';
+import { createLogger } from '../../src/logger.ts';
+import { MonitorPipeline } from '../../src/monitoring/pipeline.ts';
+import { basicAuth, startTestApp, type TestApp } from '../support/app.ts';
+import { policyWith } from './records.ts';
+
+const policy = policyWith({ deny_burst: { threshold: 3 }, identifier_refusals: { threshold: 3 }, mfa_failures: { threshold: 3 } });
+const SECRET = 'a webhook secret of more than thirty-two characters';
+
+let app: TestApp;
+let receiver: Server;
+const deliveries: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+const notifications: { id: string; event: string }[] = [];
+let pep: string;
+let scientist: string;
+let job: string;
+
+beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      deliveries.push({ headers: req.headers, body });
+      res.end();
+    });
+  }).listen(0, '127.0.0.1');
+  await new Promise((r) => receiver.once('listening', r));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  app = await startTestApp({ CUSTOS_MONITORING_POLL_MS: '50', CUSTOS_WEBHOOK_URL: hook, CUSTOS_WEBHOOK_SECRET: SECRET }, { monitoring: policy });
+  await app.db.sql.listen('custos_alerts', (p) => notifications.push(JSON.parse(p)));
+  const c = app.wired.catalog;
+  await c.createProject({ id: 'onc', name: 'Oncology' });
+  scientist = (await c.createPrincipal({ kind: 'user', name: 'sci' })).id;
+  await c.assignRole({ principal_id: scientist, role_id: 'data-scientist', project_id: 'onc' }, null);
+  await c.createDataset({ id: 'notes', project_id: 'onc', owner_id: scientist, purposes: ['model-training'], columns: [{ name: 'note_text', type: 'string' }, { name: 'mrn', type: 'string', category: 'mrn' }] });
+  job = (await c.createPrincipal({ kind: 'service', name: 'train-job', sponsor_id: scientist, project_id: 'onc' })).id;
+  await c.assignRole({ principal_id: job, role_id: 'data-scientist', project_id: 'onc' }, null);
+  const p = await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: scientist, project_id: 'onc' });
+  pep = p.id;
+  await c.assignRole({ principal_id: pep, role_id: 'enforcement-point', project_id: null }, null);
+  const cred = await createClientCredential(app.wired.catalogOps, { principalId: pep, actorId: scientist, meta: { ip: undefined, requestId: undefined } });
+  auth = basicAuth(cred.client_id, cred.client_secret!);
+});
+
+afterAll(async () => {
+  await app?.close();
+  receiver?.close();
+});
+
+let auth: string;
+
+/** One decision from `localAddress` (the caller's source address as the server sees it). */
+function decide(principal: string, columns: string[], localAddress = '127.0.0.1'): Promise<{ status: number; body: any }> {
+  const body = JSON.stringify({ principal_id: principal, dataset: 'notes', purpose: 'model-training', columns });
+  const url = new URL(`${app.url}/v1/decisions`);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', localAddress, agent: false, headers: { authorization: auth, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The alert with this dedupe key once `ok(alert)` holds, and how long that took; fails after 5 s. */
+async function alertWhen(dedupeKey: string, ok: (a: any) => boolean = () => true): Promise<{ alert: any; ms: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const [a] = await app.db.sql`SELECT * FROM alerts WHERE dedupe_key = ${dedupeKey}`;
+    if (a && ok(a)) return { alert: a, ms: Date.now() - t0 };
+    if (Date.now() - t0 > 5000) throw new Error(`no alert ${dedupeKey} within 5 s (${JSON.stringify(a)})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const evidenceOf = async (id: string) => (await app.db.sql`SELECT record_id, log FROM alert_evidence WHERE alert_id = ${id} ORDER BY at, record_id`).map((r) => r.record_id as string);
+const alertCount = async () => (await app.db.sql`SELECT count(*)::int AS n FROM alerts`)[0]!.n as number;
+
+/** Waits until the pipeline has judged everything committed so far. */
+async function caughtUp(): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const [r] = await app.db.sql`SELECT count(*)::int AS n FROM audit_chains c LEFT JOIN monitoring_cursors m ON m.chain_id = c.id WHERE c.head_seq > coalesce(m.seq, 0)`;
+    if (r!.n === 0) return;
+    if (Date.now() - t0 > 5000) throw new Error('the pipeline did not catch up within 5 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('detection through the real pipeline', () => {
+  it('records the caller address inside the hashed decision record, and the chains still verify', async () => {
+    const r = await decide(scientist, ['note_text']);
+    expect(r.body.effect).toBe('allow');
+    const [row] = await app.db.sql`SELECT input FROM decision_log WHERE id = ${r.body.decision_id}`;
+    expect(row!.input.source).toBe('127.0.0.1');
+    const report = await verifyLogs({ sql: app.db.sql, roots: app.wired.app.auditLog.keys.roots }, { from: new Date('2020-01-01'), to: new Date('2100-01-01') });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+
+  it('a deny burst raises within 5 s with its records as evidence, notifies, queues a signed webhook; a repeat is grouped', async () => {
+    const denies = [];
+    for (let i = 0; i < 3; i++) denies.push((await decide(scientist, ['mrn'])).body);
+    expect(denies.map((d) => d.effect)).toEqual(['deny', 'deny', 'deny']);
+    const { alert, ms } = await alertWhen(`deny_burst:principal:${scientist}`);
+    expect(ms).toBeLessThan(5000);
+    expect(alert).toMatchObject({ detector: 'deny_burst', severity: 'medium', subject: scientist, occurrences: 1, status: 'open' });
+    expect(await evidenceOf(alert.id)).toEqual(denies.map((d) => d.decision_id).sort());
+    // The same denies named an identifier column three times.
+    const ids = await alertWhen(`identifier_refusals:${scientist}`);
+    expect(ids.alert.details.columns).toEqual(['mrn']);
+    // Three more: the open alert counts a second occurrence instead of a new row.
+    for (let i = 0; i < 3; i++) await decide(scientist, ['mrn']);
+    const again = await alertWhen(`deny_burst:principal:${scientist}`, (a) => a.occurrences === 2);
+    expect(again.alert.id).toBe(alert.id);
+    expect(await evidenceOf(alert.id)).toHaveLength(6);
+    await expect.poll(() => notifications.filter((n) => n.id === alert.id).map((n) => n.event), { timeout: 5000 }).toEqual(['raised', 'repeated']);
+    // One webhook delivery per new alert, signed.
+    await expect.poll(() => deliveries.filter((d) => JSON.parse(d.body).data.id === alert.id).length, { timeout: 5000 }).toBe(1);
+    const d = deliveries.find((x) => JSON.parse(x.body).data.id === alert.id)!;
+    expect(d.headers['custos-event']).toBe('alert.raised');
+    const t = Number(/t=(\d+)/.exec(String(d.headers['custos-signature']))![1]);
+    expect(d.headers['custos-signature']).toBe(signWebhook(SECRET, t, d.body));
+    // The enforcement point asked all six: a burst of its own too.
+    expect((await alertWhen(`deny_burst:caller:${pep}`)).alert.occurrences).toBe(2);
+    expect(await app.wired.monitoring.store.openAlertCounts()).toEqual({ low: 0, medium: 2, high: 1, critical: 0 });
+  });
+
+  it('stays quiet on two denies of another principal (threshold 3)', async () => {
+    const other = (await app.wired.catalog.createPrincipal({ kind: 'user', name: 'other' })).id;
+    await decide(other, ['mrn']);
+    await decide(other, ['mrn']);
+    await caughtUp();
+    expect(await app.db.sql`SELECT dedupe_key FROM alerts WHERE subject = ${other}`).toEqual([]);
+  });
+
+  it('first access of a job to a dataset raises once, also across a restart of detection', async () => {
+    const first = await decide(job, ['note_text']);
+    expect(first.body.effect).toBe('allow');
+    const { alert } = await alertWhen(`first_access:${job}:notes`);
+    expect(await evidenceOf(alert.id)).toEqual([first.body.decision_id]);
+    // A "restart": this pipeline stops, a new one (fresh memory) takes over from the database.
+    await app.wired.monitoring.pipeline!.stop();
+    const restarted = new MonitorPipeline({ store: app.wired.monitoring.store, policy, log: createLogger({ level: 'silent' }), pollMs: 50, batch: 100 });
+    restarted.start();
+    try {
+      await decide(job, ['note_text']);
+      await caughtUp();
+      const [a] = await app.db.sql`SELECT occurrences FROM alerts WHERE dedupe_key = ${`first_access:${job}:notes`}`;
+      expect(a!.occurrences).toBe(1);
+      // A new address of the enforcement point, though, is news (its first, 127.0.0.1, was learned quietly).
+      expect(await app.db.sql`SELECT 1 FROM alerts WHERE detector = 'new_source'`).toHaveLength(0);
+      await decide(scientist, ['note_text'], '127.0.0.2');
+      const src = await alertWhen(`new_source:${pep}:127.0.0.2`);
+      expect(src.alert.details).toMatchObject({ source: '127.0.0.2', known: ['127.0.0.1'] });
+    } finally {
+      await restarted.stop();
+      app.wired.monitoring.pipeline!.start();
+    }
+  });
+
+  it('audit events: a failed verification and a counter anomaly raise critical alerts; a passed verification does not', async () => {
+    const before = await alertCount();
+    await app.wired.audit.record({ type: 'audit.verified', outcome: 'success', actorId: null, details: { via: 'test' } });
+    await caughtUp();
+    expect(await alertCount()).toBe(before);
+    await app.wired.audit.record({ type: 'audit.verified', outcome: 'failure', actorId: null, details: { problems: 1, via: 'test' } });
+    await app.wired.audit.record({ type: 'webauthn.counter_anomaly', outcome: 'failure', subjectId: scientist, details: { factor_id: 'f-1', stored_counter: 9, reported_counter: 3 } });
+    expect((await alertWhen('chain_verification:verify')).alert.severity).toBe('critical');
+    expect((await alertWhen('webauthn_counter:f-1')).alert.subject).toBe(scientist);
+  });
+
+  it('PHI outside working hours raises; one minute inside does not', async () => {
+    // 18:59 in New York (EDT): inside.
+    app.clock.set(Date.UTC(2026, 5, 1, 22, 59));
+    await decide(scientist, ['note_text']);
+    await caughtUp();
+    expect(await app.db.sql`SELECT 1 FROM alerts WHERE detector = 'phi_after_hours'`).toHaveLength(0);
+    app.clock.set(Date.UTC(2026, 5, 1, 23, 0));
+    const r = await decide(scientist, ['note_text']);
+    const { alert } = await alertWhen(`phi_after_hours:${scientist}`);
+    expect(await evidenceOf(alert.id)).toEqual([r.body.decision_id]);
+    app.clock.set(Date.UTC(2026, 5, 2, 14, 0));
+  });
+
+  it('survives every connection being cut: the loop retries and detects again', async () => {
+    const probe = (await app.wired.catalog.createPrincipal({ kind: 'user', name: 'probe' })).id;
+    await app.wired.invalidate();
+    const cut = await app.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+    expect(cut.length).toBeGreaterThan(1);
+    // Answers may be 503 while the pool reconnects; three committed denies make the pattern.
+    let denied = 0;
+    while (denied < 3) if ((await decide(probe, ['note_text'])).status === 200) denied++;
+    const { alert } = await alertWhen(`deny_burst:principal:${probe}`);
+    expect(alert.occurrences).toBe(1);
+  });
+});
