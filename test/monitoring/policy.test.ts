@@ -40,7 +40,7 @@ describe('the monitoring policy', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'custos-mon-'));
     const file = path.join(dir, 'm.yaml');
     writeFileSync(file, SHIPPED.replace('America/New_York', 'Europe/Berlin'));
-    expect(monitoringPolicyOf(loadConfig({ CUSTOS_MONITORING_FILE: file }, () => '')).timezone).toBe('Europe/Berlin');
+    expect(monitoringPolicyOf(loadConfig({ CUSTOS_MONITORING_FILE: file }, () => ''))?.timezone).toBe('Europe/Berlin');
     expect(monitoringPolicyOf(loadConfig({ CUSTOS_MONITORING: 'false', CUSTOS_MONITORING_FILE: path.join(dir, 'missing.yaml') }, () => ''))).toBeUndefined();
     expect(() => monitoringPolicyOf(loadConfig({ CUSTOS_MONITORING_FILE: path.join(dir, 'missing.yaml') }, () => ''))).toThrow(/cannot be read \(CUSTOS_MONITORING_FILE\)/);
   });

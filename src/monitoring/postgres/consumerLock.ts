@@ -1,59 +1,48 @@
 /**
- * One consumer at a time: a session-level advisory lock held on a connection
- * reserved for it. The lock lives exactly as long as that backend: if the
- * connection drops (or is terminated), PostgreSQL releases the lock and
- * another replica's next try takes it. Each pass checks the backend is still
- * the one that locked (postgres.js may silently reconnect a dropped
- * connection, which would hold no lock); the cursors' compare-and-set
- * guards the moments in between.
+ * One consumer at a time: a session-level advisory lock held on a client of
+ * its own (one connection, db/client.ts dedicatedClient). The lock lives
+ * exactly as long as that backend: if the connection drops (or is
+ * terminated), PostgreSQL releases the lock and another replica's next try
+ * takes it. Each pass checks the backend is still the one that locked (the
+ * client reconnects by itself, and a new backend holds no lock); the
+ * cursors' compare-and-set guards the moments in between.
  */
-import type { Sql } from '../../db/client.ts';
+import { dedicatedClient, type Sql } from '../../db/client.ts';
 import type { ConsumerLock } from '../store.ts';
 
-/** The lock's key (pg_try_advisory_lock(bigint)): "custos monitoring". */
+/** The lock's key (pg_try_advisory_lock(bigint)). */
 export const MONITOR_LOCK_KEY = '7166484312653501';
 
-type Reserved = Awaited<ReturnType<Sql['reserve']>>;
-
-/** The lock, on a connection reserved from `sql`'s pool. */
+/** The lock, on a connection of its own opened from `sql`'s settings. */
 export function consumerLock(sql: Sql): ConsumerLock {
-  let conn: Reserved | undefined;
+  let conn: Sql | undefined;
+  /** The backend holding the lock, when this process holds it. */
   let pid: number | undefined;
-
-  /** Gives the connection back, after letting go of any lock it might hold (a pooled connection must never keep it). */
-  const drop = async () => {
-    const c = conn;
-    conn = undefined;
-    pid = undefined;
-    if (!c) return;
-    await c`SELECT pg_advisory_unlock_all()`.catch(() => {});
-    c.release();
-  };
 
   return {
     async hold() {
-      if (conn && pid !== undefined) {
-        try {
-          const [r] = await conn`SELECT pg_backend_pid() AS pid`;
-          if (r!.pid === pid) return 'held';
-        } catch {
+      conn ??= dedicatedClient(sql, 'custos-monitoring');
+      if (pid !== undefined) {
+        const [r] = await conn`SELECT pg_backend_pid() AS pid`.catch((err: unknown) => {
           // The connection is gone, and the lock with it.
-        }
-        await drop();
+          pid = undefined;
+          throw err;
+        });
+        if (r!.pid === pid) return 'held';
+        // Reconnected: a new backend, without the lock.
+        pid = undefined;
       }
-      conn ??= await sql.reserve();
-      try {
-        const [r] = await conn`SELECT pg_try_advisory_lock(${MONITOR_LOCK_KEY}::bigint) AS ok, pg_backend_pid() AS pid`;
-        if (r!.ok) {
-          pid = r!.pid as number;
-          return 'acquired';
-        }
-        return 'busy';
-      } catch (err) {
-        await drop();
-        throw err;
-      }
+      const [r] = await conn`SELECT pg_try_advisory_lock(${MONITOR_LOCK_KEY}::bigint) AS ok, pg_backend_pid() AS pid`;
+      if (!r!.ok) return 'busy';
+      pid = r!.pid as number;
+      return 'acquired';
     },
-    release: drop,
+    async release() {
+      const c = conn;
+      conn = undefined;
+      pid = undefined;
+      // Closing the session lets go of the lock.
+      await c?.end({ timeout: 2 });
+    },
   };
 }
