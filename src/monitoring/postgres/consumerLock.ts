@@ -13,29 +13,58 @@ import type { ConsumerLock } from '../store.ts';
 /** The lock's key (pg_try_advisory_lock(bigint)). */
 export const MONITOR_LOCK_KEY = '7166484312653501';
 
+/** Longest a lock check may take before the connection is given up on (ms). */
+const HOLD_TIMEOUT_MS = 5000;
+
 /** The lock, on a connection of its own opened from `sql`'s settings. */
 export function consumerLock(sql: Sql): ConsumerLock {
   let conn: Sql | undefined;
   /** The backend holding the lock, when this process holds it. */
   let pid: number | undefined;
 
+  /**
+   * Forgets the client after any failure: a postgres.js client whose
+   * connection was killed can answer its next queries with stale errors or
+   * not at all, so the next try starts on a new one. Ending the old one
+   * closes its session, and with it any lock it still held.
+   */
+  const reset = () => {
+    const c = conn;
+    conn = undefined;
+    pid = undefined;
+    c?.end({ timeout: 0 }).catch(() => {});
+  };
+
+  const attempt = async (): Promise<'held' | 'acquired' | 'busy'> => {
+    const c = (conn ??= dedicatedClient(sql, 'custos-monitoring'));
+    if (pid !== undefined) {
+      const [r] = await c`SELECT pg_backend_pid() AS pid`;
+      if (r!.pid === pid) return 'held';
+      // Reconnected: a new backend, without the lock.
+      pid = undefined;
+    }
+    const [r] = await c`SELECT pg_try_advisory_lock(${MONITOR_LOCK_KEY}::bigint) AS ok, pg_backend_pid() AS pid`;
+    if (!r!.ok) return 'busy';
+    pid = r!.pid as number;
+    return 'acquired';
+  };
+
   return {
     async hold() {
-      conn ??= dedicatedClient(sql, 'custos-monitoring');
-      if (pid !== undefined) {
-        const [r] = await conn`SELECT pg_backend_pid() AS pid`.catch((err: unknown) => {
-          // The connection is gone, and the lock with it.
-          pid = undefined;
-          throw err;
-        });
-        if (r!.pid === pid) return 'held';
-        // Reconnected: a new backend, without the lock.
-        pid = undefined;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await Promise.race([
+          attempt(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('the monitoring lock connection did not answer')), HOLD_TIMEOUT_MS);
+          }),
+        ]);
+      } catch (err) {
+        reset();
+        throw err;
+      } finally {
+        clearTimeout(timer);
       }
-      const [r] = await conn`SELECT pg_try_advisory_lock(${MONITOR_LOCK_KEY}::bigint) AS ok, pg_backend_pid() AS pid`;
-      if (!r!.ok) return 'busy';
-      pid = r!.pid as number;
-      return 'acquired';
     },
     async release() {
       const c = conn;
