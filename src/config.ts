@@ -230,7 +230,7 @@ export const envSchema = z.object({
   CUSTOS_MONITORING_FILE: z.string().min(1).optional()
     .describe('the monitoring policy (detectors, thresholds, working hours, time zone), validated at start-up')
     .meta({ example: '/etc/custos/monitoring.yaml', unset: 'the shipped `policies/monitoring.yaml`' }),
-  CUSTOS_MONITORING_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(200)
+  CUSTOS_MONITORING_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(100)
     .describe('pause of the detection loop when it found nothing new (ms)')
     .meta({ example: '100' }),
   CUSTOS_MONITORING_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000)

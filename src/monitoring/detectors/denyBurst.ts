@@ -5,7 +5,7 @@
  * access looks (§164.308(a)(1)(ii)(D), information system activity review).
  */
 import type { MonitoringPolicy } from '../policy.ts';
-import { evidenceOf, type AlertRaised, type RecordSeen } from '../records.ts';
+import { evidenceOf, type AlertRaised } from '../records.ts';
 import { BurstWindows } from '../window.ts';
 import type { Detector } from './detector.ts';
 
