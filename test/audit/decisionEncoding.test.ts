@@ -117,6 +117,19 @@ describe('jsonb text in process', () => {
   });
 });
 
+describe('the caller address in a record', () => {
+  it('sits after `action` where jsonb puts it, and a record without one encodes byte for byte as before', async () => {
+    const withSource = record({ source: '192.0.2.10' });
+    const { source: _source, ...without } = withSource;
+    const enc = decisionEncoding(withSource, CHAIN, 7);
+    expect(enc).toBe(decisionEncoding(without, CHAIN, 7).replace('"action": "dataset:read", ', '"action": "dataset:read", "source": "192.0.2.10", '));
+    expect(decisionEncoding(without, CHAIN, 7)).not.toContain('"source"');
+    // The database agrees on both, so records with and without it verify alike.
+    expect(await databaseEncoding(withSource, 7)).toBe(enc);
+    expect(await databaseEncoding(without, 7)).toBe(decisionEncoding(without, CHAIN, 7));
+  });
+});
+
 describe('a writer that links in process', () => {
   /** Re-derives every link of the chain from the stored columns, as verification does; the seqs of records that do not verify. */
   async function badLinks(chain: string): Promise<number[]> {

@@ -15,7 +15,7 @@ import { createClientCredential } from '../../src/auth/clients/clientCredentials
 import { signWebhook } from '../../src/grants/webhook.ts';
 import { createLogger } from '../../src/logger.ts';
 import { MonitorPipeline } from '../../src/monitoring/pipeline.ts';
-import { basicAuth, startTestApp, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, startTestApp, type TestApp } from '../support/app.ts';
 import { policyWith } from './records.ts';
 
 const policy = policyWith({ deny_burst: { threshold: 3 }, identifier_refusals: { threshold: 3 }, mfa_failures: { threshold: 3 } });
@@ -184,6 +184,28 @@ describe('detection through the real pipeline', () => {
     await app.wired.audit.record({ type: 'webauthn.counter_anomaly', outcome: 'failure', subjectId: scientist, details: { factor_id: 'f-1', stored_counter: 9, reported_counter: 3 } });
     expect((await alertWhen('chain_verification:verify')).alert.severity).toBe('critical');
     expect((await alertWhen('webauthn_counter:f-1')).alert.subject).toBe(scientist);
+  });
+
+  it('log-in monitoring: failed TOTP codes at the real endpoints raise a burst, and the lockout they cause its own alert', async () => {
+    const admin = await adminOf(app);
+    const attempt = async () => {
+      const pw = await app.call('POST', '/v1/auth/login', { body: { username: admin.username, password: admin.password } });
+      if (pw.status !== 200) return pw.status;
+      return (await app.call('POST', '/v1/auth/totp', { body: { mfa_token: pw.body.mfa_token, code: admin.code() === '000000' ? '111111' : '000000' } })).status;
+    };
+    // Two failures: under the threshold of 3.
+    expect([await attempt(), await attempt()]).toEqual([401, 401]);
+    await caughtUp();
+    expect(await app.db.sql`SELECT 1 FROM alerts WHERE detector = 'mfa_failures'`).toHaveLength(0);
+    expect(await attempt()).toBe(401);
+    const { alert } = await alertWhen(`mfa_failures:principal:${admin.id}`);
+    expect(alert).toMatchObject({ severity: 'high', subject: admin.id, details: { kind: 'burst', count: 3, last_type: 'auth.totp.login' } });
+    expect(await evidenceOf(alert.id)).toHaveLength(3);
+    // The account budget (5 by default) runs out: the throttle's lockout is an alert of its own.
+    let status = 0;
+    for (let i = 0; i < 5 && status !== 429; i++) status = await attempt();
+    expect(status).toBe(429);
+    expect((await alertWhen(`mfa_lockout:mfa:${admin.id}`)).alert.details).toMatchObject({ kind: 'lockout', key_kind: 'account' });
   });
 
   it('PHI outside working hours raises; one minute inside does not', async () => {
