@@ -248,7 +248,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const monitoring = {
     store: monitorStore,
     pipeline: options.monitoring
-      ? new MonitorPipeline({ store: monitorStore, policy: options.monitoring, log, pollMs: config.monitoring.pollMs, batch: config.monitoring.batch, onCommit: () => notifier.kick() })
+      ? // New alerts' webhook deliveries go out with the notifier's next pass (every second).
+        new MonitorPipeline({ store: monitorStore, policy: options.monitoring, log, pollMs: config.monitoring.pollMs, batch: config.monitoring.batch })
       : undefined,
   };
   return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, monitoring };

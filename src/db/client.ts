@@ -95,6 +95,8 @@ export function dedicatedClient(sql: Sql, applicationName: string): Sql {
     idle_timeout: 0,
     max_lifetime: null,
     connect_timeout: 5,
+    // No array-type lookup on connect: a connection killed in its handshake would reject that internal query unobserved.
+    fetch_types: false,
     onnotice: () => {},
     connection: { ...o.connection, application_name: applicationName },
     types: {},

@@ -23,7 +23,7 @@ import type { Logger } from '../logger.ts';
 import { Detection } from './detection.ts';
 import type { MonitoringPolicy } from './policy.ts';
 import type { RecordSeen } from './records.ts';
-import { CursorConflictError, type Advance, type CommitResult, type ConsumerLock, type MonitorStore } from './store.ts';
+import { CursorConflictError, type Advance, type ConsumerLock, type MonitorStore } from './store.ts';
 
 /** Settings of the pipeline. */
 export interface PipelineOptions {
@@ -34,8 +34,6 @@ export interface PipelineOptions {
   pollMs: number;
   /** Records read per chain per pass. */
   batch: number;
-  /** Told after each committed pass that raised or repeated alerts. */
-  onCommit?: (r: CommitResult) => void;
 }
 
 /** Longest pause after repeated failures (ms). */
@@ -47,6 +45,8 @@ export class MonitorPipeline {
   private readonly lock: ConsumerLock;
   /** The detectors' state; undefined until rebuilt (after a takeover or a failed pass). */
   private detection: Detection | undefined;
+  /** The cursors that state stands at (chain → seq; absent: 0). */
+  private cursors = new Map<string, number>();
   private running: Promise<void> | undefined;
   private stopped = true;
   private wake: (() => void) | undefined;
@@ -89,10 +89,9 @@ export class MonitorPipeline {
         // Whatever was judged in memory may not have committed: judge again from the database.
         this.detection = undefined;
         if (err instanceof CursorConflictError) {
-          // Another consumer committed these records: this one was not (or no longer) the only one.
-          this.o.log.warn('monitoring: another consumer advanced the cursors; letting the lock go');
-          await this.lock.release().catch(() => {});
-          this.consumer = false;
+          // A previous consumer's commit, in flight when it lost the lock, landed first: those records are
+          // judged. This consumer still holds the lock (checked every pass); it rebuilds and goes on.
+          this.o.log.warn('monitoring: the cursors moved under this consumer (a previous consumer committed); rebuilding');
         } else {
           this.o.log.warn({ err, failures: this.failures }, 'monitoring pass failed; retrying');
         }
@@ -128,7 +127,12 @@ export class MonitorPipeline {
       this.detection = await this.rebuild();
     }
     const detection = this.detection;
-    const pending = await this.o.store.pending();
+    const { chains: pending, cursorSum } = await this.o.store.pending();
+    // Cursors not where this state stands were moved by another commit (a previous consumer's, in flight when
+    // it lost the lock): judging on would miss its records in the windows, or count them twice.
+    let expected = 0;
+    for (const seq of this.cursors.values()) expected += seq;
+    if (expected !== cursorSum) throw new CursorConflictError();
     if (!pending.length) return false;
     const records: RecordSeen[] = [];
     const advances: Advance[] = [];
@@ -142,8 +146,8 @@ export class MonitorPipeline {
     }
     if (!advances.length) return false;
     const alerts = detection.observe(records);
-    const result = await this.o.store.commit({ advances, alerts, changes: detection.drain() });
-    if (result.raised.length || result.repeated.length) this.o.onCommit?.(result);
+    await this.o.store.commit({ cursorSum, advances, alerts, changes: detection.drain() });
+    for (const a of advances) this.cursors.set(a.chain, a.to);
     return full;
   }
 
@@ -151,6 +155,7 @@ export class MonitorPipeline {
   private async rebuild(): Promise<Detection> {
     const detection = new Detection(this.o.policy);
     const r = await this.o.store.rebuild(detection.windowMs);
+    this.cursors = r.cursors;
     detection.load(r.state);
     const none = new Set<never>();
     detection.replay(r.records, (rec) => r.usedBy.get(rec.id) ?? none);

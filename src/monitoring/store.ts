@@ -29,6 +29,8 @@ export interface Advance {
 
 /** One pass to commit. */
 export interface PassCommit {
+  /** The sum of every cursor the pass was judged from (refused if the table's differs). */
+  cursorSum: number;
   advances: Advance[];
   alerts: AlertRaised[];
   changes: StateChanges;
@@ -43,6 +45,8 @@ export interface CommitResult {
 /** The state a takeover starts from. */
 export interface Rebuild {
   state: PersistedState;
+  /** The cursors the rebuild read up to (chain → seq); the state is exact for these. */
+  cursors: Map<string, number>;
   /** Records of the longest window before the cursors. */
   records: RecordSeen[];
   /** Which detectors already used a record as evidence (by record id). */
@@ -67,7 +71,8 @@ export interface ConsumerLock {
 /** The pipeline's store. */
 export interface MonitorStore {
   lock(): ConsumerLock;
-  pending(): Promise<PendingChain[]>;
+  /** Chains with records after their cursor, and the sum of every cursor (they only move forward: a changed sum is another commit). */
+  pending(): Promise<{ chains: PendingChain[]; cursorSum: number }>;
   read(chain: PendingChain, limit: number): Promise<RecordSeen[]>;
   rebuild(windowMs: number): Promise<Rebuild>;
   commit(pass: PassCommit): Promise<CommitResult>;

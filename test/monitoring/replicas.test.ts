@@ -119,6 +119,7 @@ async function lockHolder(): Promise<number | undefined> {
   const key = BigInt(MONITOR_LOCK_KEY);
   const [r] = await db.sql`
     SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
       AND classid = ${Number(key >> 32n)}::bigint::oid AND objid = ${Number(key & 0xffffffffn)}::bigint::oid`;
   return r?.pid as number | undefined;
 }
@@ -210,6 +211,12 @@ describe('two server processes on one database', () => {
     const a = await until('every occurrence', async () => {
       const x = await alertOf(`deny_burst:principal:${scientist}`);
       return x && x.occurrences >= bursts ? x : undefined;
+    }).catch(async (err: Error) => {
+      // What each process said about detection, for the failure report.
+      const said = (r: Replica) => r.out.split('\n').filter((l) => l.includes('monitoring')).join('\n');
+      const x = await alertOf(`deny_burst:principal:${scientist}`);
+      const cursors = await db.sql`SELECT m.chain_id, m.seq::int, c.head_seq::int FROM audit_chains c LEFT JOIN monitoring_cursors m ON m.chain_id = c.id`;
+      throw new Error(`${err.message}: ${x?.occurrences} of ${bursts}; cursors ${JSON.stringify(cursors)}\nconsumer:\n${said(consumer)}\nother:\n${said(other)}`);
     });
     // Nothing late, nothing twice.
     await new Promise((r) => setTimeout(r, 500));

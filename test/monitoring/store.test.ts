@@ -37,7 +37,8 @@ const alert = (key: string, severity: AlertRaised['severity'] = 'high'): AlertRa
   evidence: [{ log: 'decision_log', id: randomUUID(), at: Date.UTC(2026, 5, 1) }],
 });
 
-const pass = (from: number, to: number, alerts: AlertRaised[]): PassCommit => ({ advances: [{ chain, log: 'decision_log', from, to }], alerts, changes: { seen: [], baselines: new Map() } });
+// One chain here, so the sum of the cursors the pass was judged from is its `from`.
+const pass = (from: number, to: number, alerts: AlertRaised[]): PassCommit => ({ cursorSum: from, advances: [{ chain, log: 'decision_log', from, to }], alerts, changes: { seen: [], baselines: new Map() } });
 const count = async (table: 'alerts' | 'alert_evidence' | 'webhook_deliveries') => (await db.sql`SELECT count(*)::int AS n FROM ${db.sql(table)}`)[0]!.n as number;
 
 describe('the monitoring store', () => {
@@ -59,6 +60,19 @@ describe('the monitoring store', () => {
     expect((results.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(CursorConflictError);
     const [a] = await db.sql`SELECT occurrences FROM alerts WHERE dedupe_key = 'race'`;
     expect(a!.occurrences).toBe(1);
+  });
+
+  it('refuses a pass judged before the cursor of another chain moved, though the cursor of its own is unchanged', async () => {
+    const other = randomUUID();
+    await db.sql`INSERT INTO audit_chains (id, log, instance, started_at, head_seq) VALUES (${other}, 'audit_events', 'test', now(), 5)`;
+    // Judged when the cursors summed to 20 (chain at 20, `other` at 0); meanwhile `other` moved to 3.
+    await store.commit({ cursorSum: 20, advances: [{ chain: other, log: 'audit_events', from: 0, to: 3 }], alerts: [], changes: { seen: [], baselines: new Map() } });
+    await expect(store.commit({ cursorSum: 20, advances: [{ chain, log: 'decision_log', from: 20, to: 21 }], alerts: [alert('stale')], changes: { seen: [], baselines: new Map() } })).rejects.toBeInstanceOf(CursorConflictError);
+    expect(await db.sql`SELECT 1 FROM alerts WHERE dedupe_key = 'stale'`).toHaveLength(0);
+    // Judged from where the cursors really are, it lands.
+    await store.commit({ cursorSum: 23, advances: [{ chain, log: 'decision_log', from: 20, to: 21 }], alerts: [], changes: { seen: [], baselines: new Map() } });
+    await db.sql`UPDATE monitoring_cursors SET seq = 20 WHERE chain_id = ${chain}`;
+    await db.sql`DELETE FROM monitoring_cursors WHERE chain_id = ${other}`;
   });
 
   it('groups a repeat into the unresolved alert, and starts a new one once it is resolved', async () => {
@@ -93,7 +107,8 @@ describe('the monitoring store', () => {
     let after: string | undefined;
     for (let i = 0; i < 5 && after === undefined; i++) after = await b.hold().catch(() => undefined);
     expect(after).toBe('acquired');
-    const holders = await db.sql`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted`;
+    const holders = await db.sql`
+      SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
     expect(holders).toHaveLength(1);
     expect(holders[0]!.pid).not.toBe(killed!.pid);
     await b.release();

@@ -3,7 +3,9 @@
  * sees committed records in time order; `observe` returns the alerts a
  * record completes. Replayed records (a takeover rebuilding windows from the
  * records before the cursors) only rebuild state: nothing they complete is
- * raised again.
+ * raised again. Only denies and failed audit events are replayed (see
+ * postgres/records.ts): a detector with a window over anything else must
+ * widen that query.
  */
 import type { AlertRaised, DetectorName, RecordSeen } from '../records.ts';
 

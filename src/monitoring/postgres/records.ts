@@ -66,13 +66,20 @@ function auditOf(r: any): AuditSeen {
   };
 }
 
-/** Chains whose head is past their cursor. */
-export async function pendingChains(sql: Sql): Promise<PendingChain[]> {
+/**
+ * Chains whose head is past their cursor, and the sum of all cursors: as
+ * cursors only move forward, a sum other than the one a consumer expects
+ * means another commit moved one.
+ */
+export async function pendingChains(sql: Sql): Promise<{ chains: PendingChain[]; cursorSum: number }> {
   const rows = await sql`
-    SELECT c.id, c.log, coalesce(m.seq, 0)::float8 AS cursor, c.head_seq::float8 AS head
+    SELECT c.id, c.log, coalesce(m.seq, 0)::float8 AS cursor, c.head_seq::float8 AS head,
+           (SELECT coalesce(sum(seq), 0)::float8 FROM monitoring_cursors) AS total
     FROM audit_chains c LEFT JOIN monitoring_cursors m ON m.chain_id = c.id
     WHERE c.head_seq > coalesce(m.seq, 0)`;
-  return rows.map((r) => ({ chain: r.id as string, log: r.log as ChainedLog, cursor: r.cursor as number, head: r.head as number }));
+  const chains = rows.map((r) => ({ chain: r.id as string, log: r.log as ChainedLog, cursor: r.cursor as number, head: r.head as number }));
+  const cursorSum = rows.length ? (rows[0]!.total as number) : ((await sql`SELECT coalesce(sum(seq), 0)::float8 AS total FROM monitoring_cursors`)[0]!.total as number);
+  return { chains, cursorSum };
 }
 
 /** A chain's next records after its cursor, in seq order. */
@@ -85,8 +92,16 @@ export async function readChain(sql: Sql, c: PendingChain, limit: number): Promi
   return rows.map(auditOf);
 }
 
-/** The persisted state, and the records of the `windowMs` before the cursors (from the newest record judged). */
+/**
+ * The persisted state, and the records of the `windowMs` before the cursors
+ * (from the newest record judged). The cursors are read first and the rest
+ * is read up to them: if another commit lands meanwhile, the cursors the
+ * rebuild returns no longer match the table, and the consumer's next pass
+ * notices (and rebuilds again) before it judges anything on that state.
+ */
 export async function rebuildState(sql: Sql, windowMs: number): Promise<Rebuild> {
+  const cursorRows = await sql`SELECT chain_id, seq::float8 AS seq FROM monitoring_cursors`;
+  const cursors = new Map<string, number>(cursorRows.map((r) => [r.chain_id as string, r.seq as number]));
   const seen = (await sql`SELECT kind, subject, value, first_at, record_id FROM monitoring_seen`).map(
     (r): Seen => ({ kind: r.kind, subject: r.subject, value: r.value, at: (r.first_at as Date).getTime(), recordId: r.record_id }),
   );
@@ -95,21 +110,30 @@ export async function rebuildState(sql: Sql, windowMs: number): Promise<Rebuild>
     baselines.set(r.principal_id, { interval: r.i, count: r.count, mean: r.mean, variance: r.variance, intervals: r.intervals, alerted: r.a });
   }
   const state = { seen, baselines };
-  if (windowMs <= 0) return { state, records: [], usedBy: new Map() };
+  const none: Rebuild = { state, cursors, records: [], usedBy: new Map() };
+  if (windowMs <= 0 || !cursors.size) return none;
+  // The cursors as read, as a relation the record queries join.
+  const c = sql`SELECT * FROM jsonb_to_recordset(${sql.json(cursorRows.map((r) => ({ chain_id: r.chain_id, seq: r.seq })) as never)}) AS x(chain_id uuid, seq bigint)`;
   // The newest record judged, over both logs: the window ends there.
   const [end] = await sql`
     SELECT greatest(
-      (SELECT max(d.at) FROM monitoring_cursors m JOIN decision_log d ON d.chain_id = m.chain_id AND d.seq = m.seq WHERE m.log = 'decision_log'),
-      (SELECT max(e.at) FROM monitoring_cursors m JOIN audit_events e ON e.chain_id = m.chain_id AND e.seq = m.seq WHERE m.log = 'audit_events')) AS at`;
-  if (!end?.at) return { state, records: [], usedBy: new Map() };
+      (SELECT max(d.at) FROM (${c}) m JOIN decision_log d ON d.chain_id = m.chain_id AND d.seq = m.seq),
+      (SELECT max(e.at) FROM (${c}) m JOIN audit_events e ON e.chain_id = m.chain_id AND e.seq = m.seq)) AS at`;
+  if (!end?.at) return none;
   const since = new Date((end.at as Date).getTime() - windowMs);
-  const decisions = await sql`SELECT ${decisionColumns(sql)} FROM decision_log d JOIN monitoring_cursors m ON m.chain_id = d.chain_id WHERE d.at > ${since} AND d.seq <= m.seq`;
-  const events = await sql`SELECT ${auditColumns(sql)} FROM audit_events e JOIN monitoring_cursors m ON m.chain_id = e.chain_id WHERE e.at > ${since} AND e.seq <= m.seq`;
+  // Only what windows hold: denies (deny bursts, identifier refusals) and failures (second factors). Every
+  // other detector keeps no window, or persists its state, so allows (most of the traffic) are not read again.
+  const decisions = await sql`
+    SELECT ${decisionColumns(sql)} FROM decision_log d JOIN (${c}) m ON m.chain_id = d.chain_id
+    WHERE d.at > ${since} AND d.seq <= m.seq AND d.effect = 'deny'`;
+  const events = await sql`
+    SELECT ${auditColumns(sql)} FROM audit_events e JOIN (${c}) m ON m.chain_id = e.chain_id
+    WHERE e.at > ${since} AND e.seq <= m.seq AND e.outcome = 'failure'`;
   const records: RecordSeen[] = [...decisions.map(decisionOf), ...events.map(auditOf)];
   const usedBy = new Map<string, Set<DetectorName>>();
   const used = await sql`
     SELECT e.record_id, array_agg(DISTINCT a.detector) AS detectors FROM alert_evidence e JOIN alerts a ON a.id = e.alert_id
     WHERE e.at > ${since} GROUP BY e.record_id`;
   for (const u of used) usedBy.set(u.record_id, new Set(u.detectors as DetectorName[]));
-  return { state, records, usedBy };
+  return { state, cursors, records, usedBy };
 }
