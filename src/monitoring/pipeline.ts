@@ -9,8 +9,10 @@
  *  - one consumer at a time: a session advisory lock on a connection of its
  *    own (postgres/consumerLock.ts); every replica runs the loop, and only
  *    the holder reads; when its connection goes, another takes over;
- *  - the cursors advance by compare-and-set in the commit: two consumers can
- *    never both commit the same records (a loser rolls back and rebuilds);
+ *  - the cursors advance by compare-and-set in the commit, which is refused
+ *    unless every cursor is where this consumer judged from (their sum): two
+ *    consumers can never both commit the same records, nor one commit on
+ *    windows that miss another's records (a refused pass rebuilds);
  *  - on takeover (and after any failed pass) the detectors' state is rebuilt:
  *    the persisted state, then the records of the longest window before the
  *    cursors replayed without raising (records already used as evidence by a
