@@ -85,6 +85,17 @@ describe('the monitoring store', () => {
     expect(fresh.raised[0]).not.toBe(first.raised[0]);
   });
 
+  it('queues no webhook delivery when no webhook is configured', async () => {
+    const clock = new ManualClock();
+    const quiet = createMonitorStore(db.appSql, { clock, ids: uuidv7Generator(clock), webhook: false });
+    const before = await count('webhook_deliveries');
+    const r = await quiet.commit(pass(23, 24, [alert('no-hook', 'medium')]));
+    expect(r.raised).toHaveLength(1);
+    expect(await count('webhook_deliveries')).toBe(before);
+    await db.sql`UPDATE alerts SET status = 'resolved', resolved_at = now(), finding = 'test' WHERE dedupe_key = 'no-hook'`;
+    await db.sql`UPDATE monitoring_cursors SET seq = 23 WHERE chain_id = ${chain}`;
+  });
+
   it('counts unresolved alerts by severity', async () => {
     await store.commit(pass(23, 24, [alert('c1', 'critical'), alert('l1', 'low')]));
     // k1, race, the new rep: high; c1 critical; l1 low; the resolved rep left out.
