@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { ManualClock } from '../../src/clock.ts';
 import { parseMonitoringPolicy, type MonitoringPolicy } from '../../src/monitoring/policy.ts';
-import type { AlertRaised, AuditSeen, DecisionSeen } from '../../src/monitoring/records.ts';
+import type { AuditSeen, DecisionSeen } from '../../src/monitoring/records.ts';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_MONITORING_FILE } from '../../src/monitoring/policy.ts';
 
@@ -65,7 +65,3 @@ export class Recorder {
   }
 }
 
-/** The delay from the record that completed a pattern to its alert's time (ms). */
-export function delay(a: AlertRaised, triggeredAt: number): number {
-  return a.at - triggeredAt;
-}
