@@ -5,7 +5,8 @@
  * notification per alert raised or repeated, a signed webhook delivery per
  * new alert; repeats grouped; near misses quiet; state that survives a
  * restart; decision records that carry the caller's address and still
- * verify; and a database that drops every connection does not stop it.
+ * verify; break-glass and log-in failures at the real endpoints; and a loop
+ * whose connections are cut again and again keeps going.
  */
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,7 +20,7 @@ import { createMonitorStore } from '../../src/monitoring/postgres/index.ts';
 import { dedicatedClient } from '../../src/db/client.ts';
 import { uuidv7Generator } from '../../src/clock.ts';
 import { capturedLog } from '../support/capturedLog.ts';
-import { adminOf, basicAuth, startTestApp, type TestApp } from '../support/app.ts';
+import { adminOf, basicAuth, personDirect, startTestApp, type TestApp } from '../support/app.ts';
 import { policyWith } from './records.ts';
 
 const policy = policyWith({ deny_burst: { threshold: 3 }, identifier_refusals: { threshold: 3 }, mfa_failures: { threshold: 3 } });
@@ -188,6 +189,16 @@ describe('detection through the real pipeline', () => {
     await app.wired.audit.record({ type: 'webauthn.counter_anomaly', outcome: 'failure', subjectId: scientist, details: { factor_id: 'f-1', stored_counter: 9, reported_counter: 3 } });
     expect((await alertWhen('chain_verification:verify')).alert.severity).toBe('critical');
     expect((await alertWhen('webauthn_counter:f-1')).alert.subject).toBe(scientist);
+  });
+
+  it('a break-glass activation at the real endpoint raises a critical alert with its audit event as evidence', async () => {
+    const doc = await personDirect(app, 'doc', [{ role: 'data-scientist', project: 'onc' }]);
+    const r = await app.call('POST', '/v1/break-glass', { token: doc.token, body: { project: 'onc', reason: 'Patient safety review of a model alert on ward 7, on call.' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const { alert } = await alertWhen(`break_glass:${r.body.id}`);
+    expect(alert).toMatchObject({ detector: 'break_glass', severity: 'critical', subject: doc.id, details: { grant_id: r.body.id, project: 'onc' } });
+    const [event] = await app.db.sql`SELECT id FROM audit_events WHERE type = 'break_glass.activated' AND outcome = 'success' AND details->>'grant_id' = ${r.body.id}`;
+    expect(await evidenceOf(alert.id)).toEqual([event!.id]);
   });
 
   it('log-in monitoring: failed TOTP codes at the real endpoints raise a burst, and the lockout they cause its own alert', async () => {
