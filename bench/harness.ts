@@ -33,6 +33,8 @@ export interface BenchSetup {
   cpu(): CpuSeconds;
   /** What the server wrote to stderr so far (also passed through); after stop(), including what it wrote on SIGTERM. */
   serverStderr(): string;
+  /** Stops the server and starts it again on the same database and port, with `env` added (e.g. a feature on or off). */
+  restartServer(env: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,7 @@ export function cpuSince(a: CpuSeconds, b: CpuSeconds): CpuSeconds {
 }
 
 /** Starts PostgreSQL, seeds it (`extraSeed` may add more), and starts the bench server. */
-export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key: string; seeded: BenchWorld }) => Promise<void> } = {}): Promise<BenchSetup> {
+export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key: string; seeded: BenchWorld }) => Promise<void>; serverEnv?: Record<string, string> } = {}): Promise<BenchSetup> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-bench-'));
   const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
   const admin = createSql({ url: pg.adminUrl, max: 1 });
@@ -98,21 +100,30 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
   await o.extraSeed?.({ databaseUrl, key, seeded });
 
   const port = await freePort();
-  const server = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'bench/server.ts'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   // Passed through as before, and kept: the server reports its statistics there on SIGTERM.
   let stderr = '';
-  server.stderr!.on('data', (d: Buffer) => {
-    process.stderr.write(d);
-    stderr += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    server.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    server.on('exit', (code) => reject(new Error(`bench server exited ${code}`)));
-  });
+  const startServer = async (extraEnv: Record<string, string>) => {
+    const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'bench/server.ts'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10', ...o.serverEnv, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      stderr += d.toString();
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.on('exit', (code) => reject(new Error(`bench server exited ${code}`)));
+    });
+    return { child, exited };
+  };
+  const stopServer = async (s: { child: ReturnType<typeof spawn>; exited: Promise<void> }) => {
+    s.child.kill('SIGTERM');
+    // Wait (a little) for its last words on stderr.
+    await Promise.race([s.exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  };
+  let current = await startServer({});
   return {
     base: `http://127.0.0.1:${port}`,
     databaseUrl,
@@ -121,16 +132,18 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
     cpu() {
       const self = process.cpuUsage();
       return {
-        server: withChildren(server.pid!).reduce((a, pid) => a + procCpu(pid), 0),
+        server: withChildren(current.child.pid!).reduce((a, pid) => a + procCpu(pid), 0),
         postgres: postgresPids(dir).reduce((a, pid) => a + procCpu(pid), 0),
         load: (self.user + self.system) / 1e6,
       };
     },
     serverStderr: () => stderr,
+    async restartServer(env) {
+      await stopServer(current);
+      current = await startServer(env);
+    },
     async stop() {
-      server.kill('SIGTERM');
-      // Wait (a little) for its last words on stderr.
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      await stopServer(current);
       await seeded.close();
       await pg.stop();
       await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   facts: () => import('./facts.ts'),
   hospital: () => import('./hospital.ts'),
   peers: () => import('./peers.ts'),
+  alerts: () => import('./alerts.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

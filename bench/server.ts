@@ -4,6 +4,10 @@
  * bare express hello-world route on the same app, so both are measured
  * under the same conditions. The database is prepared by the benchmark.
  *
+ * Detection (docs/monitoring.md) runs only with BENCH_DETECTION=1, with the
+ * policy CUSTOS_MONITORING_FILE names (or the shipped one), so the other
+ * benchmarks measure what they always did.
+ *
  * On SIGTERM each worker writes its counters to stderr, one line each:
  * `facts: {...}` (the facts in memory) and `group commit: {...}`.
  */
@@ -13,7 +17,7 @@ import { createRequestListener } from '../src/http/server.ts';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
-import { prepareWorker, wire } from '../src/wire.ts';
+import { monitoringPolicyOf, prepareWorker, wire } from '../src/wire.ts';
 
 const config = loadConfig();
 
@@ -33,9 +37,11 @@ if (cluster.isPrimary && config.workers > 1) {
 } else {
   const log = createLogger({ level: 'warn' });
   const sql = createSql({ url: config.databaseUrl!, max: config.dbPoolMax });
-  const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey! });
+  const monitoring = process.env.BENCH_DETECTION === '1' ? monitoringPolicyOf({ ...config, monitoring: { ...config.monitoring, enabled: true } }) : undefined;
+  const wired = wire({ config, sql, log, encryptionKey: config.encryptionKey!, monitoring });
   await prepareWorker(wired);
   await wired.catalogSync.start();
+  wired.monitoring.pipeline?.start();
 
   // The bare route hangs off the same express app, ahead of Custos's middleware.
   const app = createRequestListener(wired.app, {

@@ -242,6 +242,19 @@ export const envSchema = z.object({
   CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS: z.coerce.number().int().min(1).max(300).default(15)
     .describe('how often an alert stream (`GET /v1/alerts/stream`) sends a heartbeat comment and checks again that its caller may still read alerts (session, status, permission); keep it below proxies\' idle timeouts')
     .meta({ example: '30' }),
+  // Monitoring (docs/monitoring.md).
+  CUSTOS_MONITORING: bool.default(true)
+    .describe('run the detectors (alerts from the committed decision and audit records); every replica takes part, one at a time consumes')
+    .meta({ example: 'false' }),
+  CUSTOS_MONITORING_FILE: z.string().min(1).optional()
+    .describe('the monitoring policy (detectors, thresholds, working hours, time zone), validated at start-up')
+    .meta({ example: '/etc/custos/monitoring.yaml', unset: 'the shipped `policies/monitoring.yaml`' }),
+  CUSTOS_MONITORING_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(100)
+    .describe('pause of the detection loop when it found nothing new (ms)')
+    .meta({ example: '100' }),
+  CUSTOS_MONITORING_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000)
+    .describe('records read per chain per detection pass')
+    .meta({ example: '5000' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -314,6 +327,8 @@ export interface Config {
   incidents: { timeZone: string; reminderDays: number[] };
   /** Heartbeat (and access re-check) interval of alert streams. */
   alertStreamHeartbeatSeconds: number;
+  /** Detection: on or off, the policy file (undefined: the shipped one), poll pause and batch size. */
+  monitoring: { enabled: boolean; file: string | undefined; pollMs: number; batch: number };
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -528,6 +543,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     metricsAllow: metricsAllowList(e.CUSTOS_METRICS_ALLOW),
     incidents: { timeZone, reminderDays },
     alertStreamHeartbeatSeconds: e.CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS,
+    monitoring: { enabled: e.CUSTOS_MONITORING, file: e.CUSTOS_MONITORING_FILE, pollMs: e.CUSTOS_MONITORING_POLL_MS, batch: e.CUSTOS_MONITORING_BATCH },
   };
 }
 

@@ -25,24 +25,28 @@ import { ensurePartitions } from './audit/postgres/partitions.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { serveClusterMetrics } from './metrics/cluster.ts';
 
-import { prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
+import { monitoringPolicyOf, prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
+import type { MonitoringPolicy } from './monitoring/policy.ts';
 
 async function start(): Promise<void> {
   let config: Config;
+  let monitoring: MonitoringPolicy | undefined;
   try {
     config = loadConfig();
+    // A bad monitoring policy stops start-up here, with the field it is about.
+    monitoring = monitoringPolicyOf(config);
   } catch (err) {
     process.stderr.write(`custos: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);
   }
   const log = createLogger({ level: config.logLevel });
-  if (cluster.isWorker) return runWorker(config, log.child({ worker: cluster.worker!.id }));
+  if (cluster.isWorker) return runWorker(config, log.child({ worker: cluster.worker!.id }), monitoring);
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   if (key.generatedFile) log.warn({ file: key.generatedFile }, 'generated an encryption key for secrets at rest (development only); set CUSTOS_ENCRYPTION_KEY in production');
   const db = await openDatabase(config, log);
   config = withEmbeddedDefaults(config, db.embedded);
   if (!config.audit.anchorFile) log.warn('no anchor file (CUSTOS_AUDIT_ANCHOR_FILE): checkpoints are anchored to the log stream only');
-  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key });
+  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key, monitoring });
   try {
     await prepareDatabase(db.owner, wired, log, { autoBootstrap: config.autoBootstrap });
   } catch (err) {
@@ -71,6 +75,8 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
   wired.notifier.start();
   wired.checkpointer.start();
   wired.incidentReminders.start();
+  // Detection over the committed records (one replica at a time consumes; see docs/monitoring.md).
+  wired.monitoring.pipeline?.start();
   // Log partitions for the coming months, made again once a day.
   const partitionTimer = setInterval(() => {
     ensurePartitions(db.owner, 3).catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
@@ -99,6 +105,8 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
       clearInterval(purgeTimer);
       clearInterval(partitionTimer);
       await wired.incidentReminders.stop().catch(() => {});
+      // Its lock goes with it: another replica takes over detection at once.
+      await wired.monitoring.pipeline?.stop().catch(() => {});
       await wired.notifier.stop().catch(() => {});
       // A last signed checkpoint of every chain this process wrote.
       await wired.checkpointer.stop().catch(() => {});
@@ -120,12 +128,12 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
  * configured one, or the embedded one the primary started, through its
  * password file: no secret passes through the environment) and serve.
  */
-async function runWorker(config: Config, log: Logger): Promise<void> {
+async function runWorker(config: Config, log: Logger, monitoring: MonitoringPolicy | undefined): Promise<void> {
   const key = await resolveEncryptionKey(config.encryptionKey, config.dataDir);
   const db = await openDatabase(config, log, { mustBeRunning: true });
   config = withEmbeddedDefaults(config, db.embedded);
   // A scrape on this worker reports every worker's metrics, merged by the primary.
-  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key, metrics: { clusterWorker: true } });
+  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key, metrics: { clusterWorker: true }, monitoring });
   await prepareWorker(wired);
   await serve(config, log, db, wired, () => log.info('worker stopped'));
 }

@@ -57,6 +57,10 @@ import { createIncidentStore } from './incidents/postgres/index.ts';
 import { IncidentReminders } from './incidents/reminders.ts';
 import { AlertFeed } from './monitoring/alertFeed.ts';
 import { createAlertStore } from './monitoring/postgres/alertStore.ts';
+import { MonitorPipeline } from './monitoring/pipeline.ts';
+import { DEFAULT_MONITORING_FILE, loadMonitoringPolicy, type MonitoringPolicy } from './monitoring/policy.ts';
+import { createMonitorStore, openAlertCounts } from './monitoring/postgres/index.ts';
+import type { MonitorStore } from './monitoring/store.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -92,6 +96,8 @@ export interface Wired {
   incidentReminders: IncidentReminders;
   /** The process's one listener on alert changes, shared by every alert stream (listens on first use; close() it when stopping). */
   alertFeed: AlertFeed;
+  /** Detection: the alerts store (openAlertCounts), and the pipeline when a monitoring policy was given (start() it in a server). */
+  monitoring: { store: MonitorStore; pipeline: MonitorPipeline | undefined };
 }
 
 /** How the metrics are wired (docs/metrics.md). */
@@ -100,6 +106,11 @@ export interface MetricsWiring {
   clusterWorker?: boolean;
   /** Open alerts by severity (custos_alerts_open); until given, that gauge has no samples. */
   openAlerts?: () => Promise<OpenAlerts>;
+}
+
+/** The monitoring policy the configuration names (validated; ConfigError when it is not valid), or undefined when detection is off. */
+export function monitoringPolicyOf(config: Config): MonitoringPolicy | undefined {
+  return config.monitoring.enabled ? loadMonitoringPolicy(config.monitoring.file ?? DEFAULT_MONITORING_FILE) : undefined;
 }
 
 /**
@@ -128,7 +139,7 @@ export function withEmbeddedDefaults(config: Config, embedded: boolean): Config 
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
-export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock; metrics?: MetricsWiring }): Wired {
+export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock; metrics?: MetricsWiring; monitoring?: MonitoringPolicy | undefined }): Wired {
   const { config, sql, log } = options;
   const clock = options.clock ?? systemClock;
   const ids = uuidv7Generator(clock);
@@ -137,7 +148,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     version: VERSION,
     decisionLogQueue: () => decisionLog.waiting,
     dbPoolMax: sql.options.max,
-    openAlerts: options.metrics?.openAlerts,
+    // Unresolved alerts (open or acknowledged), counted by each worker at each scrape.
+    openAlerts: options.metrics?.openAlerts ?? (() => openAlertCounts(sql)),
     onCollectError: (err) => log.warn({ err }, 'reading open alerts for /metrics failed'),
   });
   const catalog = createCatalogStore(sql, { clock, ids });
@@ -285,7 +297,16 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
       requestTimeoutMs: config.requestTimeoutMs,
     },
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders, alertFeed };
+  // Monitoring: detection over the committed records, after the answers (docs/monitoring.md).
+  const monitorStore = createMonitorStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
+  const monitoring = {
+    store: monitorStore,
+    pipeline: options.monitoring
+      ? // New alerts' webhook deliveries go out with the notifier's next pass (every second).
+        new MonitorPipeline({ store: monitorStore, policy: options.monitoring, log, pollMs: config.monitoring.pollMs, batch: config.monitoring.batch })
+      : undefined,
+  };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders, alertFeed, monitoring };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */

@@ -23,6 +23,13 @@ export interface DecisionRecord {
    * hashed record; the accounting of disclosures (§164.528) lists releases only.
    */
   release: boolean;
+  /**
+   * The caller's network address as the server saw it (after `trust proxy`),
+   * when known. Stored as `input.source`, inside the hashed record, and left
+   * out entirely when unknown, so records without it encode as before.
+   * Monitoring learns each service's addresses from it (docs/monitoring.md).
+   */
+  source?: string | undefined;
 }
 
 /** Appends decision records; `append` resolves only after commit. */

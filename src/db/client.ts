@@ -72,3 +72,33 @@ export function isConnectionError(err: unknown): boolean {
 export async function ping(sql: Sql): Promise<void> {
   await sql`SELECT 1`;
 }
+
+/**
+ * A client of ONE connection to the same server, database and role as
+ * `sql`, never closed for idleness or age: for state that lives on a session
+ * (an advisory lock). If the connection drops, the next query reconnects
+ * (a new backend: the caller compares pg_backend_pid() to notice). A pool's
+ * reserved connection is not used for this: postgres.js crashes the process
+ * when a query is sent on a reserved connection the server has closed.
+ */
+export function dedicatedClient(sql: Sql, applicationName: string): Sql {
+  const o = sql.options as unknown as { host: string[]; port: number[]; path: string | false; user: string; pass: string; database: string; ssl: unknown; connection: Record<string, unknown> };
+  return postgres({
+    host: o.host,
+    port: o.port,
+    ...(o.path ? { path: o.path } : {}),
+    user: o.user,
+    pass: o.pass,
+    database: o.database,
+    ssl: o.ssl as never,
+    max: 1,
+    idle_timeout: 0,
+    max_lifetime: null,
+    connect_timeout: 5,
+    // No array-type lookup on connect: a connection killed in its handshake would reject that internal query unobserved.
+    fetch_types: false,
+    onnotice: () => {},
+    connection: { ...o.connection, application_name: applicationName },
+    types: {},
+  } as never) as Sql;
+}

@@ -41,6 +41,8 @@ export interface Attachments {
   release: boolean;
   /** The token an allow yields (token endpoint only). */
   token?: TokenRecord | undefined;
+  /** The caller's address, when known (see DecisionRecord.source). */
+  source?: string | undefined;
 }
 
 /** Commits the evaluation's record; resolves with it once committed. */
@@ -57,6 +59,7 @@ export async function record(deps: RecordDeps, evaluation: Evaluation, attachmen
     latencyUs: evaluation.latencyUs,
     token: attachments.token,
     release: attachments.release,
+    ...(attachments.source ? { source: attachments.source } : {}),
   };
   await deps.log.append(entry);
   deps.committed?.(entry.decision);

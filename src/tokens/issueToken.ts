@@ -75,7 +75,7 @@ export async function issueToken(deps: IssueTokenDeps, options: IssueTokenOption
   // Record, token included; it resolves only once committed, and if it fails nothing below runs.
   // The key is in hand first, so no record names a token that could not be signed.
   const key = await deps.keys.activeKey();
-  const recorded = await record(deps.decisions, evaluation, { callerId: client.principalId, requestId: options.meta.requestId, release: token !== undefined, token });
+  const recorded = await record(deps.decisions, evaluation, { callerId: client.principalId, requestId: options.meta.requestId, release: token !== undefined, token, source: options.meta.ip });
   if (!token) throw refusal(recorded);
 
   // Sign.

@@ -27,7 +27,7 @@ afterAll(async () => db?.drop());
 
 const ids = uuidv7Generator();
 
-function record(o: { principal?: PrincipalFacts; context?: Record<string, unknown>; token?: DecisionRecord['token']; callerId?: string | null; requestId?: string; columns?: string[] | '*'; obligations?: DecisionRecord['decision']['obligations']; latencyUs?: number; now?: number; project?: string | null } = {}): DecisionRecord {
+function record(o: { principal?: PrincipalFacts; context?: Record<string, unknown>; token?: DecisionRecord['token']; callerId?: string | null; requestId?: string; columns?: string[] | '*'; obligations?: DecisionRecord['decision']['obligations']; latencyUs?: number; now?: number; project?: string | null; source?: string } = {}): DecisionRecord {
   const at = new Date();
   return {
     id: ids(),
@@ -39,6 +39,7 @@ function record(o: { principal?: PrincipalFacts; context?: Record<string, unknow
     latencyUs: o.latencyUs ?? 123.456,
     token: o.token,
     release: true,
+    ...(o.source === undefined ? {} : { source: o.source }),
   };
 }
 
@@ -51,6 +52,9 @@ const awkward: [string, DecisionRecord][] = [
   ['JSON.stringify semantics: toJSON, undefined and functions', record({ context: { when: new Date(0), gone: undefined, list: [undefined, () => 1], f: () => 1 } })],
   ['a token with its job', record({ token: { jti: 'j-1', expiresAt: new Date(1_800_000_000_123), job: { name: 'train', n: 1, params: { lr: 1e-4 } } } })],
   ['all columns, no project, a time apart, a rounded latency', record({ columns: '*', project: null, now: 5, latencyUs: 0.4 })],
+  // `source` sorts beside `action` (same length, bytewise after it): the key order jsonb gives must be the one written here.
+  ['a caller address (IPv4)', record({ source: '10.1.2.3', context: { a: 1 } })],
+  ['a caller address (IPv6, escapes)', record({ principal: service, callerId: service.id, source: '::ffff:127.0.0.1"\\' })],
   ['obligations with keys in any order', record({ obligations: [{ type: 'dp', zeta: 1, alpha: [2, { y: 1, x: 2 }] }] })],
 ];
 
@@ -110,6 +114,19 @@ describe('jsonb text in process', () => {
     const texts = docs.map((d) => JSON.stringify(d));
     const rows = await db.sql<{ t: string }[]>`SELECT t::jsonb::text AS t FROM unnest(${texts}::text[]) WITH ORDINALITY AS u(t, o) ORDER BY o`;
     expect(docs.map((d) => jsonbText(d))).toEqual(rows.map((r) => r.t));
+  });
+});
+
+describe('the caller address in a record', () => {
+  it('sits after `action` where jsonb puts it, and a record without one encodes byte for byte as before', async () => {
+    const withSource = record({ source: '192.0.2.10' });
+    const { source: _source, ...without } = withSource;
+    const enc = decisionEncoding(withSource, CHAIN, 7);
+    expect(enc).toBe(decisionEncoding(without, CHAIN, 7).replace('"action": "dataset:read", ', '"action": "dataset:read", "source": "192.0.2.10", '));
+    expect(decisionEncoding(without, CHAIN, 7)).not.toContain('"source"');
+    // The database agrees on both, so records with and without it verify alike.
+    expect(await databaseEncoding(withSource, 7)).toBe(enc);
+    expect(await databaseEncoding(without, 7)).toBe(decisionEncoding(without, CHAIN, 7));
   });
 });
 

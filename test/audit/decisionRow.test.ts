@@ -33,6 +33,7 @@ function record(o: Partial<DecisionRecord> & { principal: PrincipalFacts; now?: 
     latencyUs: 123.456,
     token: o.token,
     release: o.release ?? true,
+    ...(o.source === undefined ? {} : { source: o.source }),
   };
 }
 
@@ -42,6 +43,7 @@ describe('decision log row text', () => {
     ['a service with a sponsor, context and caller', record({ principal: service, requestId: 'req-1234', callerId: service.id, context: { a: 'é\u0000"', b: 2, c: true } })],
     ['a time apart from the record time', record({ principal: sponsor, now: 5 })],
     ["an administrator's what-if", record({ principal: sponsor, callerId: sponsor.id, release: false })],
+    ['a caller address', record({ principal: service, callerId: service.id, source: '2001:db8::1' })],
     ['a token', record({ principal: service, token: { jti: 'j1', expiresAt: new Date(1_800_000_000_000), job: { name: 'train', n: 1, skip: undefined } } })],
   ];
   for (const [name, r] of cases) {

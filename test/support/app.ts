@@ -11,7 +11,8 @@ import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createRequestListener } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
-import { wire, type Wired } from '../../src/wire.ts';
+import { monitoringPolicyOf, wire, type Wired } from '../../src/wire.ts';
+import type { MonitoringPolicy } from '../../src/monitoring/policy.ts';
 import { loadDefaultRoles } from '../../src/policy/loadDefaultRoles.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -33,7 +34,11 @@ export const TEST_KEY = Buffer.alloc(32, 7);
  * Starts an instance; `env` overrides configuration. `envFor(port)` adds
  * settings that depend on the port it listens on (e.g. WebAuthn origins).
  */
-export async function startTestApp(env: Record<string, string> = {}, options: { envFor?: (port: number) => Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  env: Record<string, string> = {},
+  // `monitoring`: run the detection pipeline (true: the configured policy file), as a server does; off unless a test asks.
+  options: { envFor?: (port: number) => Record<string, string>; monitoring?: true | MonitoringPolicy } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const server: Server = createServer().listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
@@ -48,7 +53,8 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   }
   const clock = new ManualClock(Date.UTC(2026, 5, 1, 12, 0, 0));
   const log = createLogger({ level: config.logLevel });
-  const wired = wire({ config, sql: db.appSql, log, encryptionKey: TEST_KEY, clock });
+  const monitoring = options.monitoring === true ? monitoringPolicyOf(config) : options.monitoring;
+  const wired = wire({ config, sql: db.appSql, log, encryptionKey: TEST_KEY, clock, monitoring });
   await loadDefaultRoles(wired.catalog);
   const policy = await wired.policy.reload();
   if (!policy.ok) throw policy.error;
@@ -56,6 +62,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   await wired.keys.init();
   wired.notifier.start();
   wired.incidentReminders.start();
+  wired.monitoring.pipeline?.start();
   server.on('request', createRequestListener(wired.app));
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -86,6 +93,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     },
     async close() {
       await wired.incidentReminders.stop();
+      await wired.monitoring.pipeline?.stop();
       await wired.notifier.stop();
       await wired.catalogSync.stop();
       server.closeAllConnections();

@@ -62,9 +62,10 @@ function inputEncoding(r: DecisionRecord): string {
   const { input } = r;
   const now = new Date(input.now).toISOString();
   const sponsor = input.principal.sponsor;
-  // Keys by length, then bytewise: now; action; columns context dataset purpose release sponsor; principal.
+  // Keys by length, then bytewise: now; action source; columns context dataset purpose release sponsor; principal.
+  // `source` is present only when known (see DecisionRecord.source).
   return (
-    `{"now": "${now}", "action": ${jsonbString(input.action)}, "columns": ${jsonbText(input.columns ?? null)}, "context": ${jsonbText(input.context ?? {})}` +
+    `{"now": "${now}", "action": ${jsonbString(input.action)}${r.source ? `, "source": ${jsonbString(r.source)}` : ''}, "columns": ${jsonbText(input.columns ?? null)}, "context": ${jsonbText(input.context ?? {})}` +
     `, "dataset": ${datasetEncoding(input.dataset)}, "purpose": ${jsonbString(input.purpose)}, "release": ${r.release ? 'true' : 'false'}` +
     `, "sponsor": ${sponsor ? principalEncoding(sponsor) : 'null'}, "principal": ${principalEncoding(input.principal)}}`
   );

@@ -35,6 +35,8 @@ export function storedInput(r: DecisionRecord): Record<string, unknown> {
     context: input.context ?? {},
     // Inside `input`, so custos_decision_enc (which hashes `input` whole) covers it with no change of encoding.
     release: r.release,
+    // Likewise; absent (not null) when unknown, so older records and records without it encode alike.
+    ...(r.source ? { source: r.source } : {}),
   };
 }
 
@@ -112,7 +114,7 @@ export function decisionRowText(r: DecisionRecord): string {
     `,"granted_columns":${list(decision.grantedColumns)},"denied_columns":${list(decision.deniedColumns)},"obligations":${list(decision.obligations)}` +
     `,"grant_ids":${list(decision.grantIds)},"break_glass":${json(decision.breakGlass)},"policy_version":${json(decision.policyVersion)},"latency_us":${json(Math.round(r.latencyUs))}` +
     `,"input":{"action":${json(input.action)},"purpose":${json(input.purpose)},"columns":${json(input.columns)},"now":"${now}"` +
-    `,"principal":${principalText(principal)},"sponsor":${sponsor ? principalText(sponsor) : 'null'},"dataset":${datasetText(input.dataset)},"context":${json(input.context ?? {})},"release":${r.release ? 'true' : 'false'}}` +
+    `,"principal":${principalText(principal)},"sponsor":${sponsor ? principalText(sponsor) : 'null'},"dataset":${datasetText(input.dataset)},"context":${json(input.context ?? {})},"release":${r.release ? 'true' : 'false'}${r.source ? `,"source":${json(r.source)}` : ''}}` +
     `,"token_jti":${json(r.token?.jti ?? null)},"token_expires_at":${r.token ? `"${r.token.expiresAt.toISOString()}"` : 'null'},"job":${json(r.token?.job ?? null)}}`
   );
 }

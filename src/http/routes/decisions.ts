@@ -79,7 +79,7 @@ function requestOf(body: DecisionRequestBody): DecisionRequest {
 
 /** What is recorded with the caller's decisions: an enforcement point's release, or an administrator's what-if (no release). */
 function attachmentsOf(auth: AuthContext, meta: RequestMeta): Attachments {
-  return { callerId: auth.principalId, requestId: meta.requestId, release: !isWhatIf(auth) };
+  return { callerId: auth.principalId, requestId: meta.requestId, release: !isWhatIf(auth), source: meta.ip };
 }
 
 const pdp = { kind: 'permission', permission: 'pdp:check', clients: true } as const;
