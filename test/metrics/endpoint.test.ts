@@ -108,11 +108,32 @@ describe('GET /metrics counts the traffic sent, exactly', () => {
     expect(count(s, 'custos_log_commit_duration_seconds', { log: 'decision_log' })).toBe(count(s, 'custos_log_commit_batch_size', { log: 'decision_log' }));
     expect(value(s, 'custos_log_commit_failures_total', { log: 'decision_log' })).toBe(0);
     expect(count(s, 'custos_log_commit_batch_size', { log: 'audit_events' })).toBeGreaterThan(0);
-    // Nothing waits, the pool is what postgres.js was given, alerts are not wired yet.
+    // Nothing waits, the pool is what postgres.js was given, no alert has been raised.
     expect(value(s, 'custos_decision_log_queue_depth')).toBe(0);
     expect(value(s, 'custos_db_pool_max_connections')).toBe(app.db.appSql.options.max);
-    expect(s.get('custos_alerts_open')?.metrics ?? []).toEqual([]);
+    for (const severity of ['low', 'medium', 'high', 'critical']) expect(value(s, 'custos_alerts_open', { severity })).toBe(0);
     expect(value(s, 'custos_build_info', { version: app.wired.app.settings.version, node_version: process.versions.node })).toBe(1);
     expect(value(s, 'process_start_time_seconds')).toBeGreaterThan(0);
+  });
+});
+
+describe('custos_alerts_open', () => {
+  it('counts the unresolved alerts of each severity in the alerts table', async () => {
+    const raise = async (severity: string, status: 'open' | 'acknowledged' | 'resolved', key: string) => {
+      const resolved = status === 'resolved';
+      await app.db.sql`
+        INSERT INTO alerts (id, detector, severity, subject, dedupe_key, title, status, first_at, last_at, resolved_at, finding)
+        VALUES (gen_random_uuid(), 'deny_burst', ${severity}, 'someone', ${key}, 'test', ${status}, now(), now(), ${resolved ? new Date() : null}, ${resolved ? 'benign' : null})`;
+    };
+    await raise('high', 'open', 'a');
+    await raise('high', 'acknowledged', 'b');
+    await raise('critical', 'open', 'c');
+    await raise('high', 'resolved', 'd');
+    await raise('low', 'resolved', 'e');
+    const s = await scrape();
+    expect(value(s, 'custos_alerts_open', { severity: 'high' })).toBe(2);
+    expect(value(s, 'custos_alerts_open', { severity: 'critical' })).toBe(1);
+    expect(value(s, 'custos_alerts_open', { severity: 'low' })).toBe(0);
+    expect(value(s, 'custos_alerts_open', { severity: 'medium' })).toBe(0);
   });
 });
