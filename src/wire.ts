@@ -51,6 +51,7 @@ import { type Logger } from './logger.ts';
 import { loadDefaultRoles } from './policy/loadDefaultRoles.ts';
 import { clusterScrape } from './metrics/cluster.ts';
 import { createMetrics, type Metrics, type OpenAlerts } from './metrics/metrics.ts';
+import { poolConnections } from './metrics/postgres/poolConnections.ts';
 import { sourceAllow } from './metrics/sourceAllow.ts';
 import type { IncidentDeps } from './incidents/deps.ts';
 import { createIncidentStore } from './incidents/postgres/index.ts';
@@ -150,6 +151,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     dbPoolMax: sql.options.max,
     // Unresolved alerts (open or acknowledged), counted by each worker at each scrape.
     openAlerts: options.metrics?.openAlerts ?? (() => openAlertCounts(sql)),
+    dbConnections: () => poolConnections(sql),
     onCollectError: (err) => log.warn({ err }, 'reading open alerts for /metrics failed'),
   });
   const catalog = createCatalogStore(sql, { clock, ids });

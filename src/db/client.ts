@@ -25,7 +25,7 @@ export interface CreateSqlOptions {
 }
 
 /** Opens a pooled client. Connections are made lazily, on first query. */
-export function createSql({ url, max = 10, applicationName = 'custos', role }: CreateSqlOptions): Sql {
+export function createSql({ url, max = 10, applicationName = `custos/${process.pid}`, role }: CreateSqlOptions): Sql {
   return postgres(url, {
     max,
     // Fail fast while the database is away, so callers answer 503 quickly.

@@ -53,8 +53,11 @@ export async function openCatalogListener(sql: Sql, events: ListenerEvents, opti
 
   /** A new connection with the pool's own settings (address, credentials, role) that never idles out. */
   function connect(): Sql {
+    const options = sql.options as unknown as postgres.Options<Record<string, never>> & { connection?: Record<string, unknown> };
     const own: Sql = postgres({
-      ...(sql.options as unknown as postgres.Options<Record<string, never>>),
+      ...options,
+      // Named apart from the pool, whose connections /metrics counts by name.
+      connection: { ...options.connection, application_name: `${String(options.connection?.application_name ?? 'custos')}:listen` },
       max: 1,
       idle_timeout: null,
       max_lifetime: null,

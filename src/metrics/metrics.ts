@@ -71,6 +71,8 @@ export interface MetricsOptions {
   dbPoolMax: number;
   /** Open alerts by severity; until given, custos_alerts_open has no samples. */
   openAlerts?: (() => Promise<OpenAlerts>) | undefined;
+  /** The pool's connections open now, as the database lists them; until given, custos_db_pool_connections has no samples. */
+  dbConnections?: (() => Promise<number>) | undefined;
   /** Told when openAlerts fails during a scrape (the gauge then has no samples). */
   onCollectError?: (err: unknown) => void;
 }
@@ -140,6 +142,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers: [registry],
     collect() {
       this.set(options.decisionLogQueue());
+    },
+  });
+  const dbConnections = options.dbConnections;
+  new Gauge({
+    name: 'custos_db_pool_connections',
+    help: "Connections of this server's database pool open now, as PostgreSQL lists them (the counting query's own included); summed over workers.",
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!dbConnections) return;
+      try {
+        this.set(await dbConnections());
+      } catch (err) {
+        options.onCollectError?.(err);
+      }
     },
   });
   new Gauge({

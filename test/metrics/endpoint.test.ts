@@ -137,3 +137,19 @@ describe('custos_alerts_open', () => {
     expect(value(s, 'custos_alerts_open', { severity: 'medium' })).toBe(0);
   });
 });
+
+describe('custos_db_pool_connections', () => {
+  it("counts the pool's open connections as PostgreSQL lists them, and no other connection of this database", async () => {
+    // Several connections at once, so the pool has more than the one that counts.
+    await Promise.all(Array.from({ length: 4 }, () => app.db.appSql`SELECT pg_sleep(0.05)`));
+    const s = await scrape();
+    const [{ n, others }] = (await app.db.sql`
+      SELECT count(*) FILTER (WHERE application_name = ${`custos/${process.pid}`})::int AS n,
+             count(*) FILTER (WHERE application_name <> ${`custos/${process.pid}`} AND backend_type = 'client backend')::int AS others
+      FROM pg_stat_activity WHERE datname = current_database()`) as unknown as [{ n: number; others: number }];
+    expect(n).toBeGreaterThanOrEqual(4);
+    expect(value(s, 'custos_db_pool_connections')).toBe(n);
+    // The listeners and the test's superuser connections are there, and not counted.
+    expect(others).toBeGreaterThan(0);
+  });
+});

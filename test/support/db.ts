@@ -28,7 +28,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   // Identifiers cannot be bound as parameters; both are generated here, not user input.
   await admin.unsafe(`CREATE DATABASE ${name} TEMPLATE ${template}`);
   const url = adminUrl.replace(/\/postgres$/, `/${name}`);
-  const sql = createSql({ url, max: 5 });
+  // Named apart from the application's pool (whose connections /metrics counts by name).
+  const sql = createSql({ url, max: 5, applicationName: 'custos-test-superuser' });
   const appSql = createSql({ url, max: 5, role: 'custos_app' });
   return {
     url,
