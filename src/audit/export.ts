@@ -66,7 +66,7 @@ export interface ExportResult {
 }
 
 /** Resolves true once `out` can take more, false if it closes or fails first. */
-function drained(out: Writable): Promise<boolean> {
+export function drained(out: Writable): Promise<boolean> {
   return new Promise((resolve) => {
     const done = (ok: boolean) => () => {
       out.off('drain', onDrain);

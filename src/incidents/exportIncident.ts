@@ -13,7 +13,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { StoredAuditEvent } from '../audit/log.ts';
-import { writeExport, type ExportResult } from '../audit/export.ts';
+import { drained, writeExport, type ExportResult } from '../audit/export.ts';
 import type { IncidentView } from './deps.ts';
 import type { LinkedAlert, Scope } from './store.ts';
 
@@ -49,23 +49,6 @@ export interface WriteIncidentExportOptions {
 /** The determination part of the export (null while open). */
 function determinationOf(i: IncidentView) {
   return i.determination ? { determination: i.determination, assessment: i.assessment, closed_at: i.closed_at, closed_by: i.closed_by } : null;
-}
-
-/** Resolves true once `out` can take more, false if it closes or fails first. */
-function drained(out: Writable): Promise<boolean> {
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => () => {
-      out.off('drain', onDrain);
-      out.off('close', onClose);
-      out.off('error', onClose);
-      resolve(ok);
-    };
-    const onDrain = done(true);
-    const onClose = done(false);
-    out.on('drain', onDrain);
-    out.on('close', onClose);
-    out.on('error', onClose);
-  });
 }
 
 /** Writes the export to `out` with backpressure (without ending it); `rows` counts the decisions, in either format. */

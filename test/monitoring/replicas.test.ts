@@ -7,111 +7,50 @@
  * the grouped alert ends with every occurrence and every record once: no
  * duplicate, no loss.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
 import { DEFAULT_MONITORING_FILE } from '../../src/monitoring/policy.ts';
 import { MONITOR_LOCK_KEY } from '../../src/monitoring/postgres/consumerLock.ts';
-import { loadDefaultRoles } from '../../src/policy/loadDefaultRoles.ts';
-import { wire } from '../../src/wire.ts';
-import { basicAuth, TEST_KEY } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { freePort } from '../support/net.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { notesWorld, sendOnce, startServer, type ServerProcess } from '../support/servers.ts';
 const THRESHOLD = 4;
 
-interface Replica {
-  child: ChildProcess;
-  url: string;
-  out: string;
-}
+type Replica = ServerProcess;
 
 let db: TestDatabase;
 const replicas: Replica[] = [];
 let auth: string;
-let pep: string;
 let scientist: string;
 let job: string;
 
-async function startReplica(env: NodeJS.ProcessEnv): Promise<Replica> {
-  const port = await freePort();
-  const r: Replica = { child: undefined as never, url: `http://127.0.0.1:${port}`, out: '' };
-  r.child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  r.child.stdout!.setEncoding('utf8').on('data', (d: string) => (r.out += d));
-  r.child.stderr!.setEncoding('utf8').on('data', (d: string) => (r.out += d));
-  const deadline = Date.now() + 30_000;
-  while (!r.out.includes('custos is listening')) {
-    if (Date.now() > deadline || r.child.exitCode !== null) throw new Error(`not ready:\n${r.out}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  return r;
-}
-
 beforeAll(async () => {
   db = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: db.url, CUSTOS_ENCRYPTION_KEY: TEST_KEY.toString('base64'), CUSTOS_LOG_LEVEL: 'silent' });
-  const wired = wire({ config, sql: db.appSql, log: createLogger({ level: 'silent' }), encryptionKey: TEST_KEY });
-  await loadDefaultRoles(wired.catalog);
-  const c = wired.catalog;
-  await c.createProject({ id: 'onc', name: 'Oncology' });
-  scientist = (await c.createPrincipal({ kind: 'user', name: 'sci' })).id;
-  await c.assignRole({ principal_id: scientist, role_id: 'data-scientist', project_id: 'onc' }, null);
-  await c.createDataset({ id: 'notes', project_id: 'onc', owner_id: scientist, purposes: ['model-training'], columns: [{ name: 'note_text', type: 'string' }, { name: 'mrn', type: 'string', category: 'mrn' }] });
+  const world = await notesWorld(db);
+  ({ scientist, auth } = world);
+  const c = world.wired.catalog;
   job = (await c.createPrincipal({ kind: 'service', name: 'train-job', sponsor_id: scientist, project_id: 'onc' })).id;
   await c.assignRole({ principal_id: job, role_id: 'data-scientist', project_id: 'onc' }, null);
-  pep = (await c.createPrincipal({ kind: 'service', name: 'notes-server', sponsor_id: scientist, project_id: 'onc' })).id;
-  await c.assignRole({ principal_id: pep, role_id: 'enforcement-point', project_id: null }, null);
-  const cred = await createClientCredential(wired.catalogOps, { principalId: pep, actorId: scientist, meta: { ip: undefined, requestId: undefined } });
-  auth = basicAuth(cred.client_id, cred.client_secret!);
 
   const dir = mkdtempSync(path.join(tmpdir(), 'custos-replicas-'));
   const policyFile = path.join(dir, 'monitoring.yaml');
   // Bursts of 4 in 10 minutes: the whole test stays inside one window.
   writeFileSync(policyFile, readFileSync(DEFAULT_MONITORING_FILE, 'utf8').replace('threshold: 20, window_seconds: 60', `threshold: ${THRESHOLD}, window_seconds: 600`));
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_') && k !== 'DATABASE_URL' && k !== 'PORT') env[k] = v;
-  Object.assign(env, {
-    DATABASE_URL: db.url,
-    CUSTOS_ENCRYPTION_KEY: TEST_KEY.toString('base64'),
-    CUSTOS_WORKERS: '1',
-    CUSTOS_AUTO_BOOTSTRAP: 'false',
-    CUSTOS_LOG_LEVEL: 'info',
-    CUSTOS_MONITORING_FILE: policyFile,
-    CUSTOS_MONITORING_POLL_MS: '50',
-  });
-  replicas.push(await startReplica(env), await startReplica(env));
+  const env = { CUSTOS_WORKERS: '1', CUSTOS_MONITORING_FILE: policyFile, CUSTOS_MONITORING_POLL_MS: '50' };
+  for (let i = 0; i < 2; i++) replicas.push(await startServer(db, { env, ready: 'custos is listening' }));
 }, 90_000);
 
 afterAll(async () => {
-  for (const r of replicas) {
-    if (r.child.signalCode === null && r.child.exitCode === null) {
-      r.child.kill('SIGCONT');
-      r.child.kill('SIGKILL');
-    }
-  }
+  for (const r of replicas) r.kill();
   await db?.drop();
 });
 
 /** One decision through replica `i`. */
-function decide(i: number, principal: string, columns: string[]): Promise<{ status: number; body: any }> {
+async function decide(i: number, principal: string, columns: string[]): Promise<{ status: number; body: any }> {
   const body = JSON.stringify({ principal_id: principal, dataset: 'notes', purpose: 'model-training', columns });
-  return new Promise((resolve, reject) => {
-    const req = request(`${replicas[i]!.url}/v1/decisions`, { method: 'POST', agent: false, headers: { authorization: auth, 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
+  const r = await sendOnce(`${replicas[i]!.url}/v1/decisions`, 'POST', { authorization: auth, 'content-type': 'application/json' }, body);
+  return { status: r.status, body: JSON.parse(r.text) };
 }
 
 /** The backend holding the consumer lock, and the replica whose log says it became the consumer last. */
@@ -124,7 +63,7 @@ async function lockHolder(): Promise<number | undefined> {
   return r?.pid as number | undefined;
 }
 
-const consumerLines = (r: Replica) => (r.out.match(/"msg":"monitoring: this replica is now the consumer"/g) ?? []).length;
+const consumerLines = (r: Replica) => (r.out().match(/"msg":"monitoring: this replica is now the consumer"/g) ?? []).length;
 
 async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
   const t0 = Date.now();
@@ -213,7 +152,7 @@ describe('two server processes on one database', () => {
       return x && x.occurrences >= bursts ? x : undefined;
     }).catch(async (err: Error) => {
       // What each process said about detection, for the failure report.
-      const said = (r: Replica) => r.out.split('\n').filter((l) => l.includes('monitoring')).join('\n');
+      const said = (r: Replica) => r.out().split('\n').filter((l) => l.includes('monitoring')).join('\n');
       const x = await alertOf(`deny_burst:principal:${scientist}`);
       const cursors = await db.sql`SELECT m.chain_id, m.seq::int, c.head_seq::int FROM audit_chains c LEFT JOIN monitoring_cursors m ON m.chain_id = c.id`;
       throw new Error(`${err.message}: ${x?.occurrences} of ${bursts}; cursors ${JSON.stringify(cursors)}\nconsumer:\n${said(consumer)}\nother:\n${said(other)}`);
