@@ -70,6 +70,11 @@ export class PolicyChecker {
     this.settings = settings;
   }
 
+  /** Checks and simulations holding a worker now. */
+  get inFlight(): number {
+    return this.running;
+  }
+
   /** Compiles the candidate and runs its tests in a worker; throws PolicyTestsTooLargeError, PolicyCheckLimitError, PolicyCheckBusyError. */
   async check(o: Pick<CheckPolicyOptions, 'documents' | 'tests' | 'roles'>): Promise<PolicyCheckSummary> {
     const s = this.settings;

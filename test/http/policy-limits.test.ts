@@ -113,8 +113,10 @@ describe('a policy check never stalls the server', () => {
     const started = performance.now();
     const { answer, slowest } = await whilePolling(async () => {
       const first = validate({ 'slow.yaml': file });
-      // The only worker is taken: a second check is refused at once, not queued.
-      await new Promise((res) => setTimeout(res, 100));
+      // Once the only worker is taken (not after a guessed delay: reading the request may take a while on a
+      // loaded machine), a second check is refused at once, not queued.
+      const checker = app.wired.app.policies.checker;
+      while (checker.inFlight === 0) await new Promise((res) => setTimeout(res, 5));
       const second = await validate({ 'slow.yaml': file });
       // A simulation decides in the same workers: refused too while they are taken.
       const simulation = await app.call('POST', '/v1/policy/simulate', { token: admin.token, body: { documents } });
