@@ -163,7 +163,7 @@ async function runPrimary(config: Config, log: Logger, db: OpenDatabase): Promis
       if (!startedAt.size) void finish();
       return;
     }
-    log.error({ worker: w.id, code, signal }, 'a worker exited; starting another');
+    log.error({ worker: w.id, exitCode: code, signal }, 'a worker exited; starting another');
     quickDeaths = lived < 10_000 ? quickDeaths + 1 : 0;
     if (quickDeaths >= 3 * config.workers) {
       log.fatal('workers keep exiting at start; stopping');
