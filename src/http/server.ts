@@ -24,6 +24,8 @@ import type { AnyRoute, RequestHeaders, RouteAuth } from './route.ts';
 import { mountRoutes, routeHandler } from './runner.ts';
 import { auditIntegrityRoutes } from './routes/auditIntegrity.ts';
 import { alertRoutes } from './routes/alerts.ts';
+// Reach: what a principal or a dataset's readers can read now.
+import { accessRoutes } from './routes/access.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { authRoutes } from './routes/auth.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -55,6 +57,8 @@ export function allRoutes(deps: AppDeps): AnyRoute[] {
   return [...decisionRoutes(deps), ...oauthRoutes(deps), ...healthRoutes(deps), ...authRoutes(deps), ...webauthnRoutes(deps), ...catalogRoutes(deps), ...roleRoutes(deps), ...changeRoutes(deps), ...resourceServerRoutes(deps), ...sponsorRoutes(deps), ...grantRoutes(deps), ...auditIntegrityRoutes(deps), ...keyRoutes(deps), ...auditRoutes(deps), ...policyRoutes(deps), ...metricsRoutes(deps), ...incidentRoutes(deps),
     // Alerts: the reviewer's lifecycle operations and the console's stream.
     ...alertRoutes(deps),
+    // Reach: what a principal can read now, and who can read a dataset now.
+    ...accessRoutes(deps),
   ];
 }
 
