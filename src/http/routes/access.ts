@@ -64,7 +64,7 @@ export function accessRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Who can read a dataset now (optionally only its identifier columns)',
       tag: 'audit',
       auth: { kind: 'session' },
-      params: z.strictObject({ id: S.Slug }),
+      params: z.strictObject({ id: S.DatasetId }),
       query: z.strictObject({ identifiers: z.enum(['true', 'false']).default('false').describe('true: only principals who can read an identifier column, listing those columns') }),
       responses: { 200: { description: 'One item per principal and purpose with a column it can read', schema: ReachBody } },
       handler: async ({ params, query, auth, meta }) => ({ body: bodyOf(await readDatasetReach(reach, auth!, params.id, query.identifiers === 'true', meta)) }),
