@@ -7,7 +7,6 @@
  * raises it, with a decision record as evidence. Shell variables carry from
  * one block to the next, as in the reader's terminal.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
 import { appendLogRows } from '../support/db.ts';
 import { raiseAlert } from '../monitoring/alerts.ts';
+import { runBash, statefulScript, type ShellResult } from './runShell.ts';
 import { expectedOutputs, shellBlocks } from './shellBlocks.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -52,36 +52,14 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-function bash(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '/tmp', REV1: rev1?.token ?? '', REV2: rev2?.token ?? '', REV2_ID: rev2?.id ?? '' };
-    const child = spawn('bash', ['-c', script], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function bash(script: string): Promise<ShellResult> {
+  const env = { PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '/tmp', REV1: rev1?.token ?? '', REV2: rev2?.token ?? '', REV2_ID: rev2?.id ?? '' };
+  return runBash(script, { cwd: ROOT, env, timeoutMs: 30_000 });
 }
 
 /** One block in a shell that restores what earlier blocks left (variables, functions) and saves it again. */
 function runBlock(block: string) {
-  const state = path.join(work, 'state.sh');
-  return bash(
-    [
-      `source ${JSON.stringify(state)}`,
-      'set -eo pipefail',
-      block,
-      'set +eo pipefail',
-      `{ for __v in $(compgen -v); do case "$__v" in __*) continue;; esac; grep -qxF "$__v" ${JSON.stringify(path.join(work, 'baseline'))} || declare -p "$__v"; done; declare -f; } | grep -v '^declare -[a-zA-Z]*r' > ${JSON.stringify(state + '.new')}`,
-      `mv ${JSON.stringify(state + '.new')} ${JSON.stringify(state)}`,
-    ].join('\n'),
-  );
+  return bash(statefulScript(block, work));
 }
 
 describe('docs/alerts.md', () => {

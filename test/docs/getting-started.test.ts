@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { freePort } from '../support/net.ts';
+import { runBash, statefulScript, type ShellResult } from './runShell.ts';
 import { expectedOutputs, shellBlocks } from './shellBlocks.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -87,37 +88,16 @@ afterAll(async () => {
 });
 
 /** Runs a bash script from the checkout and collects its output. */
-function bash(script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: baseEnv({ ...serverConfig, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function bash(script: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ShellResult> {
+  return runBash(script, { cwd: ROOT, env: baseEnv({ ...serverConfig, ...env }), timeoutMs });
 }
 
 /**
  * Runs one block in a shell that first restores the variables and functions
  * the earlier blocks left, with `set -eo pipefail`, then saves them again.
  */
-async function runBlock(block: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const state = path.join(work, 'state.sh');
-  const script = [
-    `source ${JSON.stringify(state)}`,
-    'set -eo pipefail',
-    block,
-    'set +eo pipefail',
-    `{ for __v in $(compgen -v); do case "$__v" in __*) continue;; esac; grep -qxF "$__v" ${JSON.stringify(path.join(work, 'baseline'))} || declare -p "$__v"; done; declare -f; } | grep -v '^declare -[a-zA-Z]*r' > ${JSON.stringify(state + '.new')}`,
-    `mv ${JSON.stringify(state + '.new')} ${JSON.stringify(state)}`,
-  ].join('\n');
-  return bash(script, {});
+function runBlock(block: string): Promise<ShellResult> {
+  return bash(statefulScript(block, work), {});
 }
 
 /** What a reader types: the document's block with their server's address and secret. */

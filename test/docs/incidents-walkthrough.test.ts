@@ -9,13 +9,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendLogRows } from '../support/db.ts';
 import { loginAs, personDirect, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { runBash, type ShellResult } from './runShell.ts';
 import { expectedOutputs, shellBlocks } from './shellBlocks.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,22 +26,10 @@ let rev: Person;
 let work: string;
 const env: Record<string, string> = {};
 
-function bash(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const clean: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_')) clean[k] = v;
-    const child = spawn('bash', ['-c', script], { cwd: work, env: { ...clean, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function bash(script: string): Promise<ShellResult> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_')) clean[k] = v;
+  return runBash(script, { cwd: work, env: { ...clean, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, ...env }, timeoutMs: 30_000 });
 }
 
 beforeAll(async () => {

@@ -6,10 +6,10 @@
  * variables the document names. Each block must exit 0 and print the output
  * the document shows.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBash, type ShellResult } from '../docs/runShell.ts';
 import { expectedOutputs, shellBlocks } from '../docs/shellBlocks.ts';
 import { adminOf, loginAs, startTestApp, type TestApp } from '../support/app.ts';
 
@@ -36,16 +36,8 @@ afterAll(async () => {
   await closed?.close();
 });
 
-function bash(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', `set -eo pipefail\n${script}`], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function bash(script: string, env: Record<string, string>): Promise<ShellResult> {
+  return runBash(`set -eo pipefail\n${script}`, { cwd: ROOT, env: { PATH: process.env.PATH, ...env } });
 }
 
 describe('docs/metrics.md', () => {
