@@ -4,11 +4,9 @@
  * 409 with the reason.
  */
 import type { RequestMeta } from '../audit/log.ts';
-import { NotFoundError } from '../errors.ts';
 import type { Alert } from './alerts.ts';
-import { changeAlert } from './changeAlert.ts';
+import { alertForActor, changeAlert } from './changeAlert.ts';
 import type { AlertDeps } from './deps.ts';
-import { refuseIfClose } from './noOneAlone.ts';
 
 /** Options of {@link acknowledgeAlert}. */
 export interface AcknowledgeAlertOptions {
@@ -21,10 +19,7 @@ const TYPE = 'alert.acknowledged';
 
 /** Acknowledges the alert, with its audit event and notification, in one transaction. */
 export async function acknowledgeAlert(deps: AlertDeps, o: AcknowledgeAlertOptions): Promise<Alert> {
-  const alert = await deps.alerts.get(o.id);
-  if (!alert) throw new NotFoundError('The alert');
-  // The subject never changes, so this check needs no lock; the state is checked again under one.
-  await refuseIfClose(deps, { alert, principalId: o.actorId, role: 'actor', actorId: o.actorId, type: TYPE, meta: o.meta });
+  await alertForActor(deps, { id: o.id, actorId: o.actorId, type: TYPE, meta: o.meta });
   return changeAlert(deps, {
     id: o.id,
     actorId: o.actorId,

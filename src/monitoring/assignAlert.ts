@@ -6,9 +6,9 @@
  */
 import type { RequestMeta } from '../audit/log.ts';
 import { permissionsOf } from '../auth/context.ts';
-import { CustosError, NotFoundError, ValidationError } from '../errors.ts';
+import { CustosError, ValidationError } from '../errors.ts';
 import type { Alert } from './alerts.ts';
-import { changeAlert } from './changeAlert.ts';
+import { alertForActor, changeAlert } from './changeAlert.ts';
 import type { AlertDeps } from './deps.ts';
 import { refuseIfClose } from './noOneAlone.ts';
 
@@ -39,9 +39,7 @@ async function unfitAssignee(deps: AlertDeps, assigneeId: string): Promise<strin
 
 /** Assigns the alert, with its audit event and notification, in one transaction. */
 export async function assignAlert(deps: AlertDeps, o: AssignAlertOptions): Promise<Alert> {
-  const alert = await deps.alerts.get(o.id);
-  if (!alert) throw new NotFoundError('The alert');
-  await refuseIfClose(deps, { alert, principalId: o.actorId, role: 'actor', actorId: o.actorId, type: TYPE, meta: o.meta });
+  const alert = await alertForActor(deps, { id: o.id, actorId: o.actorId, type: TYPE, meta: o.meta });
   const unfit = await unfitAssignee(deps, o.assigneeId);
   if (unfit) {
     await deps.audit.record({ type: TYPE, outcome: 'failure', actorId: o.actorId, subjectId: o.id, meta: o.meta, details: { alert_id: o.id, assignee_id: o.assigneeId, reason: unfit } });

@@ -10,6 +10,7 @@ import { commitWithEvent } from '../catalog/commitWithEvent.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Alert, AlertChange } from './alerts.ts';
 import type { AlertDeps } from './deps.ts';
+import { refuseIfClose } from './noOneAlone.ts';
 
 /** Options of {@link changeAlert}. */
 export interface ChangeAlertOptions {
@@ -44,4 +45,17 @@ export async function changeAlert(deps: AlertDeps, o: ChangeAlertOptions): Promi
     }
     throw err;
   }
+}
+
+/**
+ * The alert an actor is about to change, once they may: not found, or
+ * refused (403, recorded as `type`) when the actor is its subject or that
+ * subject's sponsor. The subject never changes, so this needs no lock; the
+ * state is checked again under one by {@link changeAlert}.
+ */
+export async function alertForActor(deps: AlertDeps, o: { id: string; actorId: string; type: string; meta: RequestMeta }): Promise<Alert> {
+  const alert = await deps.alerts.get(o.id);
+  if (!alert) throw new NotFoundError('The alert');
+  await refuseIfClose(deps, { alert, principalId: o.actorId, role: 'actor', actorId: o.actorId, type: o.type, meta: o.meta });
+  return alert;
 }

@@ -6,11 +6,9 @@
  * a repeat of the same pattern raises a new alert (migration 0023).
  */
 import type { RequestMeta } from '../audit/log.ts';
-import { NotFoundError } from '../errors.ts';
 import type { Alert } from './alerts.ts';
-import { changeAlert } from './changeAlert.ts';
+import { alertForActor, changeAlert } from './changeAlert.ts';
 import type { AlertDeps } from './deps.ts';
-import { refuseIfClose } from './noOneAlone.ts';
 
 /** Options of {@link resolveAlert}. */
 export interface ResolveAlertOptions {
@@ -25,9 +23,7 @@ const TYPE = 'alert.resolved';
 
 /** Resolves the alert, with its audit event and notification, in one transaction. */
 export async function resolveAlert(deps: AlertDeps, o: ResolveAlertOptions): Promise<Alert> {
-  const alert = await deps.alerts.get(o.id);
-  if (!alert) throw new NotFoundError('The alert');
-  await refuseIfClose(deps, { alert, principalId: o.actorId, role: 'actor', actorId: o.actorId, type: TYPE, meta: o.meta });
+  await alertForActor(deps, { id: o.id, actorId: o.actorId, type: TYPE, meta: o.meta });
   return changeAlert(deps, {
     id: o.id,
     actorId: o.actorId,
