@@ -66,9 +66,9 @@ export default tseslint.config(
   },
   {
     // Route handlers know no transport (types included), so both lanes serve them as they are.
-    // docs.ts is exempt: /docs is a plain express handler, not a declared route.
+    // docs.ts and console.ts are exempt: /docs and /console are plain express handlers serving files, not declared routes.
     files: ['src/http/routes/**/*.ts'],
-    ignores: ['src/http/routes/docs.ts'],
+    ignores: ['src/http/routes/docs.ts', 'src/http/routes/console.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [...HTTP_PATHS, ...TRANSPORT_PATHS], patterns: HTTP_PATTERNS }] },
   },
   {
@@ -79,5 +79,18 @@ export default tseslint.config(
   {
     files: ['src/engine/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['postgres', 'express', 'node:fs', 'fs'] }] },
+  },
+  {
+    // The console runs in the browser and speaks to Custos only over HTTP: no server module, no node built-in.
+    // JSON from the API is typed by the page that reads it.
+    files: ['src/console/**/*.ts', 'src/console/**/*.tsx'],
+    ignores: ['src/console/vite.config.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:*'], message: 'The console runs in a browser.' },
+        { group: ['../../../*', '**/http/**', '**/db/**', '**/engine/**', '**/auth/**', '**/audit/**', '**/wire.ts'], message: 'The console talks to Custos over HTTP only (src/console/api/client.ts).' },
+      ] }],
+    },
   },
 );

@@ -32,6 +32,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { changeRoutes } from './routes/changes.ts';
 import { sponsorRoutes } from './routes/sponsor.ts';
 import { decisionRoutes } from './routes/decisions.ts';
+import { consolePages } from './routes/console.ts';
 import { docsPages } from './routes/docs.ts';
 import { grantRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -141,6 +142,8 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
   });
   // Swagger UI over /openapi.json, its assets served from node_modules (no CDN).
   for (const { path, handler } of docsPages()) app.get(path, handler);
+  // The web console (src/console), built into dist/console; its own strict CSP.
+  for (const { path, handler } of consolePages()) app.get(path, handler);
 
   app.use((req, res) => {
     sendProblem(res, problem(404, 'not_found', `No route for ${req.method} ${req.path}.`, res.locals.requestId as string));

@@ -10,6 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { createSql } from '../../src/db/client.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { buildConsole } from '../../scripts/build-console.ts';
 import { freePort } from './net.ts';
 
 export const TEMPLATE_DB = 'custos_template';
@@ -23,6 +24,8 @@ declare module 'vitest' {
 
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // The console's browser tests (test/console) load the build; unchanged sources take a hash.
+  await buildConsole({ quiet: true });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-test-'));
   const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
   const admin = createSql({ url: pg.adminUrl, max: 1 });

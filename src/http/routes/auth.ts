@@ -163,6 +163,7 @@ export function authRoutes(deps: AppDeps) {
             mfa_method: z.enum(['totp', 'webauthn', 'recovery']).nullable(),
             roles: z.array(z.string()),
             permissions: z.array(z.string()),
+            idle_timeout_seconds: z.number().int().describe('A session unused this long ends (the console signs out after it)'),
           }),
         },
       },
@@ -180,6 +181,7 @@ export function authRoutes(deps: AppDeps) {
             mfa_method: a.mfaMethod,
             roles: a.orgRoles,
             permissions: [...a.permissions].sort(),
+            idle_timeout_seconds: deps.auth.settings.idleTimeoutSeconds,
           },
         };
       },

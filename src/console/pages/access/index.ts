@@ -1,0 +1,3 @@
+import type { PageDef } from '../types.ts';
+
+export const accessPages: PageDef[] = [];
