@@ -22,20 +22,19 @@ import { ThemeSwitch } from './ui/theme.tsx';
 import { useLoad } from './ui/useLoad.ts';
 
 const ACTIVITY = ['keydown', 'pointerdown', 'wheel', 'touchstart'] as const;
+// The last sign of a person at this tab: any input, or the start of the session. Tracked from
+// the first moment, not from when the timer starts, so a tab left alone is measured from then.
+let lastActivity = Date.now();
+for (const a of ACTIVITY) addEventListener(a, () => void (lastActivity = Date.now()), { passive: true, capture: true });
+onSessionChange(() => void (lastActivity = Date.now()));
 
 function useIdleLogout(seconds: number | undefined, onIdle: () => void): void {
   useEffect(() => {
     if (!seconds) return;
-    let last = Date.now();
-    const seen = () => {
-      last = Date.now();
-    };
-    for (const a of ACTIVITY) addEventListener(a, seen, { passive: true });
-    const t = setInterval(() => Date.now() - last > seconds * 1000 && onIdle(), 5_000);
-    return () => {
-      clearInterval(t);
-      for (const a of ACTIVITY) removeEventListener(a, seen);
-    };
+    const check = () => Date.now() - lastActivity > seconds * 1000 && onIdle();
+    check();
+    const t = setInterval(check, 5_000);
+    return () => clearInterval(t);
   }, [seconds]);
 }
 
