@@ -1,5 +1,14 @@
 # Custos service image. PostgreSQL runs separately (see docker-compose.yml);
 # the embedded development database is not used when DATABASE_URL is set.
+# The web console is built in a stage of its own (Vite and Preact are build tools only); the image gets its output.
+FROM node:24-bookworm-slim AS console
+WORKDIR /build
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY scripts/build-console.ts ./scripts/
+COPY src/console ./src/console
+RUN node scripts/build-console.ts
+
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production CUSTOS_ENV=production HOST=0.0.0.0 PORT=8080 CUSTOS_DATA_DIR=/var/lib/custos
 WORKDIR /app
@@ -10,6 +19,7 @@ COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
 COPY policies ./policies
+COPY --from=console /build/dist/console ./dist/console
 RUN mkdir -p /var/lib/custos && chown node:node /var/lib/custos
 USER node
 EXPOSE 8080
