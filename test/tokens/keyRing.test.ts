@@ -122,6 +122,18 @@ describe('signing keys', () => {
     expect(p!.n).toBe(1);
   });
 
+  it('a scheduled rotation while one is pending is 409 conflict: no key added, no audit event', async () => {
+    await loginAs(app, admin);
+    const rows = async () => app.db.sql`SELECT kid, activates_at, retired_at, publish_until FROM signing_keys ORDER BY kid`;
+    const events = async () => (await app.db.sql`SELECT count(*)::int AS n FROM audit_events WHERE type = 'keys.rotated'`)[0]!.n as number;
+    const [before, eventsBefore] = [await rows(), await events()];
+    const r = await app.call('POST', '/v1/keys/rotate', { token: admin.token, body: {} });
+    expect(r.status).toBe(409);
+    expect(r.body.code).toBe('conflict');
+    expect(await rows()).toEqual(before);
+    expect(await events()).toBe(eventsBefore);
+  });
+
   it('refuses to use a private key whose sealed bytes were tampered with', async () => {
     const k = await app.wired.keys.activeKey();
     await app.db.sql`UPDATE signing_keys SET private_enc = set_byte(private_enc, 20, (get_byte(private_enc, 20) + 1) % 256) WHERE kid = ${k.kid}`;
