@@ -187,13 +187,13 @@ describe('key rotation with caching verifiers', () => {
     expect(kidOf(t1)).toBe(rotation.retired);
     await accepted(before, t1, 'during the publish-ahead period');
 
-    // A second before the activation: the first verifiers' set has aged out, so they fetch it again; new
+    // Half a second before the activation: the first verifiers' set has aged out, so they fetch it again; new
     // verifiers start and fetch it for the first time. Each now holds a set fetched within its cooldown.
-    await sleepUntil(activation - 1000);
-    await accepted(before, t1, 'a second before the activation');
+    await sleepUntil(activation - 500);
+    await accepted(before, t1, 'just before the activation');
     expect(before.fetches()).toEqual({ jose: 2, express: 2 });
     const during = await verifiers();
-    await accepted(during, t1, 'a second before the activation (warm-up of a verifier started during the period)');
+    await accepted(during, t1, 'just before the activation (warm-up of a verifier started during the period)');
     const fetchedAt = Date.now();
 
     // After the activation: the new key. Both sets are fresh and in their cooldown, so neither verifier may fetch
