@@ -65,7 +65,7 @@ const PUBLISH_MARGIN_SECONDS = 300;
 /**
  * How old this process's copy of the schedule may be when it signs or serves
  * the JWKS: a key stored on another replica is in every replica's JWKS
- * within this time (part of the publish-ahead budget, docs/tokens.md).
+ * within this time (part of the publish-ahead budget, docs/resource-servers.md).
  */
 export const KEY_REFRESH_MS = 5_000;
 /** The most the JWKS response lets HTTP caches keep it. */
