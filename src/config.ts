@@ -200,6 +200,10 @@ export const envSchema = z.object({
   CUSTOS_TOKEN_MAX_SECONDS: seconds(3600)
     .describe('cap on any token lifetime (and how long a retired signing key stays published)')
     .meta({ example: '1800' }),
+  // Signing-key rotation: how long the next key is in the JWKS before it signs (docs/tokens.md, docs/resource-servers.md).
+  CUSTOS_KEY_PUBLISH_AHEAD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900)
+    .describe('how long a rotated-in signing key is published in the JWKS before any token is signed with it; keep it above the verifiers\' JWKS cache age (jose and express-oauth2-jwt-bearer: 600 s) plus the JWKS `max-age` (60 s) and 5 s, with room for clock skew between replicas')
+    .meta({ example: '1200' }),
   CUSTOS_JIT_MIN_JUSTIFICATION: z.coerce.number().int().min(1).max(2000).default(20)
     .describe('shortest justification, denial reason or review finding (characters)')
     .meta({ example: '40' }),
@@ -317,6 +321,8 @@ export interface Config {
   /** Default lifetime of a dataset token, and the cap no request or grant can exceed. */
   tokenTtlSeconds: number;
   tokenMaxSeconds: number;
+  /** Signing-key rotation: seconds a new key is published before it signs. */
+  keyPublishAheadSeconds: number;
   /** Just-in-time access: shortest justification, furthest scheduled start, break-glass cap. */
   jit: { minJustification: number; maxStartAheadSeconds: number; breakGlassMaxSeconds: number; requestTtlSeconds: number };
   /** Where workflow notifications go (HMAC-signed), or undefined for none. */
@@ -531,6 +537,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     },
     tokenTtlSeconds: Math.min(e.CUSTOS_TOKEN_TTL_SECONDS, e.CUSTOS_TOKEN_MAX_SECONDS),
     tokenMaxSeconds: e.CUSTOS_TOKEN_MAX_SECONDS,
+    keyPublishAheadSeconds: e.CUSTOS_KEY_PUBLISH_AHEAD_SECONDS,
     jit: {
       minJustification: e.CUSTOS_JIT_MIN_JUSTIFICATION,
       maxStartAheadSeconds: e.CUSTOS_JIT_MAX_START_AHEAD_SECONDS,

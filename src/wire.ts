@@ -254,7 +254,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     kick: () => notifier.kick(),
   };
   const incidentReminders = new IncidentReminders({ deps: incidents, log });
-  const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds });
+  const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds, publishAheadSeconds: config.keyPublishAheadSeconds });
   // Alerts: the reviewer's lifecycle operations and the change feed behind the console's stream.
   const alertStore = createAlertStore(sql);
   const alertFeed = new AlertFeed({ sql, alerts: alertStore, log });
