@@ -69,6 +69,16 @@ const AccessEntry = z.object({
   expires_at: z.string().nullable(),
 });
 
+/** Columns of the access review as CSV: the dataset, then one principal's basis of access. */
+export const ACCESS_REVIEW_COLUMNS = [
+  'dataset_id', 'project_id', 'classification', 'principal_id', 'principal_name', 'principal_kind', 'basis', 'purposes', 'columns', 'rules',
+  'grant_ids', 'expires_at', 'policy_version', 'generated_at',
+] as const;
+
+async function* oneBatch(rows: Record<string, unknown>[]): AsyncGenerator<Record<string, unknown>[]> {
+  yield rows;
+}
+
 /**
  * A streamed export: its audit event first (fail closed: no row leaves
  * before the export itself is on record), then the batches (the route runner
@@ -181,10 +191,10 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Who can read each PHI or limited dataset now, and why (standing role, grant, break-glass)',
       tag: 'audit',
       auth,
-      query: AccessReviewParams,
+      query: AccessReviewParams.extend({ format: z.enum(['json', 'csv']).default('json').describe('csv: one row per dataset and principal basis (ACCESS_REVIEW_COLUMNS)') }),
       responses: {
         200: {
-          description: 'The review, per dataset',
+          description: 'The review, per dataset; with format=csv, one CSV row per dataset and basis of access',
           schema: z.object({
             generated_at: z.string(),
             policy_version: z.string(),
@@ -197,7 +207,17 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
         404: { description: 'No such dataset' },
       },
       handler: async ({ query, auth: who, meta }) => {
-        const review = await r.accessReview(query);
+        const { format, ...params } = query;
+        const review = await r.accessReview(params);
+        if (format === 'csv') {
+          // Worked out in full first (the review is bounded by its principal limit), then written as one batch.
+          const rows = review.datasets.flatMap((d) =>
+            d.access.map((e) => ({ dataset_id: d.dataset_id, project_id: d.project_id, classification: d.classification, ...e, policy_version: review.policy_version, generated_at: review.generated_at })),
+          );
+          const details = { report: 'access-review', dataset: params.dataset ?? null, datasets: review.datasets.length, entries: rows.length };
+          const name = `access-review${params.dataset ? `-${params.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
+          return exportAnswer(deps, { auth: who!, meta, format: 'csv', name, columns: ACCESS_REVIEW_COLUMNS, batches: oneBatch(rows), details });
+        }
         await deps.audit.record({
           type: 'audit.report',
           outcome: 'success',
