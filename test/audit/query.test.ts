@@ -233,6 +233,25 @@ describe('GET /v1/decision-logs', () => {
     expect(r.body.items.map((i: { id: string }) => i.id)).toEqual([s.id]);
   });
 
+  it('reads one decision at /v1/decision-logs/{id}, as an audited query; 404 for an unknown id', async () => {
+    const s = seeds.find((x) => x.token_jti)!;
+    const r = await get(`/v1/decision-logs/${s.id}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const listed = await get(`/v1/decision-logs?decision=${s.id}`);
+    expect(r.body).toEqual(listed.body.items[0]);
+    expect(r.body).toMatchObject({ id: s.id, token_jti: s.token_jti, job: s.job });
+    const missing = randomUUID();
+    expect((await get(`/v1/decision-logs/${missing}`)).status).toBe(404);
+    expect((await get('/v1/decision-logs/not-a-uuid')).status).toBe(400);
+    // The export is still the export, not an id.
+    expect((await get('/v1/decision-logs/export?format=csv')).status).toBe(200);
+    const events = await app.db.sql`SELECT details FROM audit_events WHERE type = 'audit.query' AND actor_id = ${reviewer.id} AND details->'filters'->>'decision' IN (${s.id}, ${missing}) AND details->>'limit' = '1'`;
+    expect(events.map((e) => e.details.rows).sort()).toEqual([0, 1]);
+    // Reviewers only, as for the list.
+    expect((await get(`/v1/decision-logs/${s.id}`, scientist)).status).toBe(403);
+    expect((await get(`/v1/decision-logs/${s.id}`, admin)).status).toBe(403);
+  });
+
   it('pages newest first by default and oldest first on request: complete, no duplicates, equal timestamps and microseconds included', async () => {
     for (const [qs, order] of [['', 'desc'], ['order=asc', 'asc'], [`principal=${P1}`, 'desc'], [`principal=${P1}&order=asc`, 'asc']] as const) {
       const want = expected((s) => !qs.includes('principal') || s.principal_id === P1, order);

@@ -11,6 +11,7 @@ import type { RequestMeta } from '../../audit/log.ts';
 import { auditEvents, AuditEventFilter, decisionLog, DecisionFilter, filtersUsed, PageParams, type LogSource } from '../../audit/postgres/query.ts';
 import { AccessReviewParams, DISCLOSURE_COLUMNS, disclosurePeriod, DisclosureParams } from '../../audit/postgres/reports.ts';
 import type { AuthContext } from '../../auth/context.ts';
+import { NotFoundError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.ts';
 
@@ -160,6 +161,29 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
   const r = deps.auditRead;
   return [
     ...logRoutes(deps, { path: '/v1/decision-logs', what: 'decision records', source: decisionLog, filter: DecisionFilter, item: DecisionItem }),
+    // After /v1/decision-logs/export, which would otherwise be taken for an id.
+    defineRoute({
+      method: 'get',
+      path: '/v1/decision-logs/:id',
+      summary: 'One decision record: its rules, reasons, columns granted and refused, grants, break-glass, policy version, token and job',
+      tag: 'audit',
+      auth,
+      params: z.strictObject({ id: z.uuid() }),
+      responses: { 200: { description: 'The decision record', schema: DecisionItem }, 404: { description: 'No such decision' } },
+      handler: async ({ params, auth: who, meta }) => {
+        const page = await r.page(decisionLog, { filter: { decision: params.id, order: 'desc' }, limit: 1 });
+        // Recorded like any other read of the log, found or not (who looked for what).
+        await deps.audit.record({
+          type: 'audit.query',
+          outcome: 'success',
+          actorId: who!.principalId,
+          meta,
+          details: { log: 'decision_log', filters: { decision: params.id }, limit: 1, page: 'first', rows: page.items.length },
+        });
+        if (!page.items[0]) throw new NotFoundError(`Decision ${params.id}`);
+        return { body: page.items[0] };
+      },
+    }),
     ...logRoutes(deps, { path: '/v1/audit-events', what: 'audit events', source: auditEvents, filter: AuditEventFilter, item: AuditEventItem }),
     defineRoute({
       method: 'get',
