@@ -112,7 +112,7 @@ function Explanation({ d }: { d: DecisionRecord }) {
       </dl>
 
       <section aria-labelledby="rules">
-        <h2 id="rules">{allow ? 'Rules that granted it' : 'Rules that decided'}</h2>
+        <h2 id="rules">{allow ? 'Rules that granted it' : 'Rules that matched'}</h2>
         <Items items={d.rules} none={allow ? 'None' : 'No rule allowed it (deny by default).'} render={(r) => <code>{r}</code>} />
       </section>
 
@@ -139,7 +139,7 @@ function Explanation({ d }: { d: DecisionRecord }) {
                   <td>
                     <code>{c.name}</code>
                   </td>
-                  <td class={c.granted && allow ? 'allow' : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
+                  <td class={c.granted ? (allow ? 'allow' : undefined) : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
                 </tr>
               ))}
             </tbody>
