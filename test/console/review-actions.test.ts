@@ -97,6 +97,10 @@ describe('console: reviewers at work', () => {
     await signInWithTotp(cp, srv.app, rev);
     await nav(cp, 'Alerts');
     await cp.page.getByRole('table', { name: 'Alerts, newest first' }).getByRole('row').filter({ hasText: 'Many denied requests' }).getByRole('cell', { name: 'doc', exact: true }).waitFor();
+    // The inbox follows the alert stream: a new alert shows without a reload.
+    await cp.page.getByText('Live: changes appear as they happen.').waitFor();
+    await raiseAlert(srv.app.db.appSql, { subject: doc.id, detector: 'export-volume', severity: 'critical', title: 'Unusual export volume', at: srv.app.clock.now() });
+    await cp.page.getByRole('table', { name: 'Alerts, newest first' }).getByRole('link', { name: 'Unusual export volume' }).waitFor();
     await checkA11yBothThemes(cp, 'alerts');
     await screenshot(cp, 'alerts');
     await cp.page.getByRole('link', { name: 'Many denied requests' }).click();

@@ -15,7 +15,8 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import type { Alert } from './Alerts.tsx';
-import { Subject } from './Alerts.tsx';
+import { LiveNote, Subject } from './Alerts.tsx';
+import { useAlertStream } from './alertStream.ts';
 import { Json, PrincipalName, resolvePrincipal } from './common.tsx';
 
 interface Evidence {
@@ -34,6 +35,8 @@ export function AlertDetail({ params }: PageProps) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [status, setStatus] = useState<string>();
+  // Someone else's acknowledgement, assignment or resolution shows at once.
+  const live = useAlertStream((e) => e.data.alert?.id === id && a.reload());
 
   const act = async (what: string, f: () => Promise<unknown>) => {
     setBusy(true);
@@ -81,6 +84,7 @@ export function AlertDetail({ params }: PageProps) {
         <Link to="/alerts">Alerts</Link>
       </p>
       <h1>{al.title}</h1>
+      <LiveNote state={live} />
       <dl class="facts">
         <dt>Severity</dt>
         <dd class={`sev-${al.severity}`}>{al.severity}</dd>

@@ -1,15 +1,27 @@
 /**
  * The alerts inbox (`GET /v1/alerts`, `audit:read`): what the detectors
- * raised, filtered by status, severity, detector and subject (in the URL).
- * Each alert opens its page, where it is acknowledged, assigned and resolved.
+ * raised, filtered by status, severity, detector and subject (in the URL),
+ * kept current by the alert stream (`GET /v1/alerts/stream`). Each alert
+ * opens its page, where it is acknowledged, assigned and resolved.
  */
+import { useState } from 'preact/hooks';
 import { useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { Field, Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
+import { useAlertStream } from './alertStream.ts';
 import { PrincipalName, useFilters } from './common.tsx';
+
+/** The stream's state, said once (a polite live region). */
+export function LiveNote({ state }: { state: 'connecting' | 'live' | 'offline' }) {
+  return (
+    <p class="muted" role="status">
+      {state === 'live' ? 'Live: changes appear as they happen.' : state === 'offline' ? 'Live updates interrupted; reconnecting…' : 'Connecting to live updates…'}
+    </p>
+  );
+}
 
 export interface Alert {
   id: string;
@@ -42,9 +54,13 @@ export function Subject({ value }: { value: string }) {
 export function Alerts({ query }: PageProps) {
   const me = useMe();
   const f = useFilters(PATH, query, ['status', 'severity', 'detector', 'subject', 'assignee']);
+  // Any change to any alert reloads the list (its first page): what changed may now match the filters, or no longer.
+  const [version, setVersion] = useState(0);
+  const live = useAlertStream(() => setVersion((v) => v + 1));
   return (
     <main id="main">
       <h1>Alerts</h1>
+      <LiveNote state={live} />
       <form
         class="filters"
         aria-label="Alert filters"
@@ -79,7 +95,7 @@ export function Alerts({ query }: PageProps) {
           </button>
         </div>
       </form>
-      <Paged<Alert> path="/v1/alerts" query={f.applied} label="alerts" empty="No alert matches these filters.">
+      <Paged<Alert> key={version} path="/v1/alerts" query={f.applied} label="alerts" empty="No alert matches these filters.">
         {(items) => (
           <table>
             <caption>Alerts, newest first</caption>
