@@ -143,7 +143,11 @@ describe('console: reviewers at work', () => {
     await cp.page.getByLabel(/demonstrates a low probability/).check();
     await checkA11yBothThemes(cp, 'incident');
     await screenshot(cp, 'incident');
+    // By now the page's access token has lapsed too (two step-up windows since sign-in are longer than a
+    // session token lives): the close is refused as unauthenticated, the session refreshed, and the retry's
+    // step_up_required must still open the dialog.
     staleMfa();
+    expect(2 * (srv.app.config.stepUpSeconds + 1)).toBeGreaterThan(srv.app.config.sessionTtlSeconds);
     await cp.page.getByRole('button', { name: 'Close incident' }).click();
     await stepUpWithTotp(cp, srv.app, rev);
     await cp.page.getByRole('definition').getByText('Closed: not a breach').waitFor();

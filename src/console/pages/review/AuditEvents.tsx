@@ -92,7 +92,7 @@ export function AuditEvents({ query }: PageProps) {
       ) : (
         <Paged<AuditEvent>
           path="/v1/audit-events"
-          query={{ ...rest, actor: who.data && 'principal' in who.data ? who.data.principal.id : undefined }}
+          query={{ ...rest, actor: name && who.data && 'principal' in who.data ? who.data.principal.id : undefined }}
           label="audit events"
           empty="No audit event matches these filters."
         >

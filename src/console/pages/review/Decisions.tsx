@@ -119,7 +119,7 @@ export function Decisions({ query }: PageProps) {
       ) : (
         <Paged<DecisionRecord>
           path="/v1/decision-logs"
-          query={{ ...rest, principal: who.data && 'principal' in who.data ? who.data.principal.id : undefined }}
+          query={{ ...rest, principal: name && who.data && 'principal' in who.data ? who.data.principal.id : undefined }}
           label="decisions"
           empty="No decision matches these filters."
         >
