@@ -15,12 +15,15 @@ import { adminOf, loginAs, personDirect, type Person } from '../support/app.ts';
 import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, type ConsolePage, type ConsoleServer } from './browser.ts';
 
 const REASON = 'Patient safety review of a model alert on ward 7, on call tonight.';
+const OWN_REASON = 'Sepsis model alert on ward 3 needs the notes of two patients now.';
 
 describe('console: reviewers at work', () => {
   let srv: ConsoleServer;
   let browser: Browser;
   let rev: Person;
   let doc: Person;
+  let rex: Person;
+  let ownGrantId: string;
   let grantId: string;
   let alertId: string;
   let decisionId: string;
@@ -38,6 +41,12 @@ describe('console: reviewers at work', () => {
     const bg = await srv.app.call('POST', '/v1/break-glass', { token: doc.token, body: { project: 'onc', reason: REASON } });
     expect(bg.status, JSON.stringify(bg.body)).toBe(201);
     grantId = bg.body.id;
+    // rex is a reviewer who is also a data scientist of onc, and breaks the glass himself.
+    rex = await personDirect(srv.app, 'rex', [{ role: 'security-reviewer' }, { role: 'data-scientist', project: 'onc' }]);
+    await loginAs(srv.app, rex);
+    const own = await srv.app.call('POST', '/v1/break-glass', { token: rex.token, body: { project: 'onc', reason: OWN_REASON } });
+    expect(own.status, JSON.stringify(own.body)).toBe(201);
+    ownGrantId = own.body.id;
     // A detector's alert about doc, with a decision as its evidence.
     const deps = srv.app.wired.decisions;
     const d = await record(deps, await evaluate(deps, { principalId: doc.id, datasetId: 'onc-notes', action: 'dataset:read', purpose: 'research', columns: ['note_text'] }), { callerId: null, requestId: 'console-actions', release: true });
@@ -88,6 +97,26 @@ describe('console: reviewers at work', () => {
     // The step-up itself is on record, before the review.
     const [s] = await srv.app.db.sql`SELECT count(*)::int AS n FROM audit_events WHERE type = 'auth.step_up_required' AND actor_id = ${rev.id}`;
     expect(s!.n).toBeGreaterThan(0);
+    cp.expectClean();
+    await cp.context.close();
+  });
+
+  it("shows the API's refusal when a reviewer tries to close the review of their own break-glass", async () => {
+    const cp = await openConsole(browser, srv.origin);
+    await signInWithTotp(cp, srv.app, rex);
+    await nav(cp, 'Break-glass reviews');
+    const row = cp.page.getByRole('row').filter({ hasText: OWN_REASON });
+    await row.getByRole('button', { name: 'Close review' }).click();
+    const dialog = cp.page.getByRole('dialog', { name: 'Close the break-glass review' });
+    await dialog.getByLabel('Finding', { exact: true }).fill('Looks fine to me, it was my own emergency after all.');
+    // Past the step-up first, so the refusal comes from the own-review check and not from a stale factor.
+    staleMfa();
+    await dialog.getByRole('button', { name: 'Close review' }).click();
+    await stepUpWithTotp(cp, srv.app, rex);
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toBe('You may not review your own break-glass activation.');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await loginAs(srv.app, rev);
+    expect((await srv.app.call('GET', `/v1/grants/${ownGrantId}`, { token: rev.token })).body.review).toMatchObject({ status: 'open', outcome: null, finding: null });
     cp.expectClean();
     await cp.context.close();
   });
