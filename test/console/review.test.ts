@@ -144,6 +144,14 @@ describe('console: reviewers', () => {
     await cp.page.getByRole('region', { name: 'Rules that granted it' }).getByText('scientist-own-project-phi').waitFor();
     // The service's sponsor is named.
     expect(await cp.page.getByRole('definition').allTextContents()).toContain('alice');
+
+    // A search is a link: opened afresh (a reload of the tab keeps its session), it shows the same rows.
+    await cp.page.goto(`${srv.origin}/console/decisions?principal=alice&dataset=onc-notes&effect=deny`);
+    await expect.poll(async () => (await cells(cp, 'Decisions, newest first')).map((r) => r.slice(1, 5))).toEqual([
+      ['alice', 'onc-notes', 'model-training', 'Deny'],
+      ['alice', 'onc-notes', 'research', 'Deny'],
+    ]);
+    expect(await cp.page.getByLabel('Principal name', { exact: true }).inputValue()).toBe('alice');
     cp.expectClean();
     await cp.context.close();
   });
