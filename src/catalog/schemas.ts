@@ -111,6 +111,10 @@ export const RoleAssignment = z.object({
   created_by: z.string().nullable(),
   created_at: Timestamp,
 });
+/** The principals list: pagination, and the start of a name (ignoring case). */
+export const PrincipalListQuery = PageQuery.extend({
+  name: Text(200).min(1).optional().describe('principals whose name starts with this text, ignoring case (e.g. `ali` finds `alice` and `Alistair`)'),
+});
 export const RoleAssignmentQuery = PageQuery.extend({ principal_id: z.uuid().optional() });
 
 export const DatasetColumn = z.strictObject({

@@ -52,7 +52,8 @@ export interface CatalogStore {
   /** Reads a principal and locks its row until the transaction ends (use through `withTx`). */
   lockPrincipal(id: string): Promise<Principal>;
   findPrincipalByName(name: string): Promise<Principal | undefined>;
-  listPrincipals(page: PageRequest): Promise<Page<Principal>>;
+  /** By id; `name`: only those whose name starts with it, ignoring case. */
+  listPrincipals(page: PageRequest & { name?: string | undefined }): Promise<Page<Principal>>;
   /** The services a person sponsors, by id. */
   listSponsoredBy(sponsorId: string, page: PageRequest): Promise<Page<Principal>>;
   /** Changes a principal; a new sponsor (services only) must be an active person. */

@@ -33,6 +33,8 @@ interface FilterOptions {
   grant?: string;
   breakGlass?: string;
   decision?: string;
+  reason?: string;
+  job?: string;
   from?: string;
   to?: string;
   order?: string;
@@ -50,6 +52,8 @@ function addFilters(cmd: Command): Command {
     .option('--grant <uuid>', 'a grant the decision relied on')
     .option('--break-glass <true|false>', 'break-glass decisions only (true) or none (false)')
     .option('--decision <uuid>', 'one decision id')
+    .option('--reason <text>', "text in one of a deny's reasons (ignoring case)")
+    .option('--job <id>', 'a token jti, or the job_id a token was requested for')
     .option('--from <iso>', 'earliest time, inclusive (ISO 8601)')
     .option('--to <iso>', 'latest time, exclusive (ISO 8601)')
     .option('--order <desc|asc>', 'by time: desc (newest first, default) or asc');

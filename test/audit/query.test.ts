@@ -34,6 +34,8 @@ interface Seed {
   request_id?: string | null;
   policy_version?: string;
   reasons?: string[];
+  token_jti?: string | null;
+  job?: Record<string, unknown> | null;
 }
 const seeds: Seed[] = [];
 const P1 = randomUUID();
@@ -48,7 +50,8 @@ async function insertDecision(s: Seed): Promise<void> {
       id: s.id, at: s.at, request_id: s.request_id ?? null, caller_id: null, principal_id: s.principal_id, sponsor_id: s.sponsor_id, dataset_id: s.dataset_id,
       project_id: s.project_id, action: 'dataset:read', purpose: s.purpose, effect: s.effect, rules: s.rules, reasons: s.reasons ?? [], granted_columns: ['a', 'b'],
       denied_columns: [], obligations: [{ type: 'no-export' }], grant_ids: s.grant_ids, break_glass: s.break_glass, policy_version: s.policy_version ?? 'v1',
-      latency_us: 42, input: { dataset: { id: s.dataset_id, classification: 'phi' } }, token_jti: null, token_expires_at: null, job: null,
+      latency_us: 42, input: { dataset: { id: s.dataset_id, classification: 'phi' } }, token_jti: s.token_jti ?? null,
+      token_expires_at: s.token_jti ? s.at : null, job: s.job ?? null,
     },
   ]);
   seeds.push(s);
@@ -158,6 +161,13 @@ beforeAll(async () => {
     policy_version: '-2+3',
     reasons: ['=1+1'],
   });
+  // Deny reasons (matched as contained text, ignoring case) and tokens issued to jobs.
+  const base = { sponsor_id: null, project_id: 'onc', dataset_id: 'onc-notes', purpose: 'model-training', grant_ids: [] as string[], break_glass: false };
+  await insertDecision({ ...base, id: randomUUID(), at: '2026-05-06T10:00:00.000Z', principal_id: P1, effect: 'deny', rules: [], reasons: ['purpose model-training is not permitted for dataset onc-notes', 'grant(s) g-1 expired'] });
+  await insertDecision({ ...base, id: randomUUID(), at: '2026-05-06T11:00:00.000Z', principal_id: P2, effect: 'deny', rules: [], reasons: ['Principal p-2 is disabled'] });
+  await insertDecision({ ...base, id: randomUUID(), at: '2026-05-06T12:00:00.000Z', principal_id: P2, effect: 'allow', rules: ['scientist-own-project-phi'], token_jti: 'jti-7f3a', job: { job_id: 'train-2026-05-06' } });
+  await insertDecision({ ...base, id: randomUUID(), at: '2026-05-06T13:00:00.000Z', principal_id: P2, effect: 'allow', rules: ['scientist-own-project-phi'], token_jti: 'jti-9c1e', job: { job_id: 'train-2026-05-06' } });
+  await insertDecision({ ...base, id: randomUUID(), at: '2026-05-06T14:00:00.000Z', principal_id: P2, effect: 'allow', rules: ['scientist-own-project-phi'], token_jti: 'jti-0b22', job: { job_id: 'train-other' } });
 });
 beforeEach(async () => {
   for (const p of [reviewer, scientist, admin]) await loginAs(app, p);
@@ -200,6 +210,10 @@ describe('GET /v1/decision-logs', () => {
     ['from (inclusive)', 'from=2026-05-02T10:00:00Z', (s) => s.at >= '2026-05-02T10:00:00.000Z'],
     ['to (exclusive)', 'to=2026-05-02T10:00:00Z', (s) => s.at < '2026-05-02T10:00:00.000Z'],
     ['time range with offset', 'from=2026-05-02T12:00:00%2B02:00&to=2026-05-03T12:00:00%2B02:00', (s) => s.at >= '2026-05-02T10:00:00.000Z' && s.at < '2026-05-03T10:00:00.000Z'],
+    ['deny reason (contained text, any case)', 'reason=NOT%20PERMITTED', (s) => (s.reasons ?? []).some((r) => r.toLowerCase().includes('not permitted'))],
+    ['deny reason in a later position', 'reason=expired', (s) => (s.reasons ?? []).some((r) => r.includes('expired'))],
+    ['job by its token (jti)', 'job=jti-9c1e', (s) => s.token_jti === 'jti-9c1e'],
+    ['job by the job_id its token was requested for', 'job=train-2026-05-06', (s) => s.job?.job_id === 'train-2026-05-06'],
     ['combined', `principal=${P1}&effect=allow&dataset=cardio_images`, (s) => s.principal_id === P1 && s.effect === 'allow' && s.dataset_id === 'cardio_images'],
   ];
   for (const [name, qs, pred] of cases) {
@@ -217,6 +231,25 @@ describe('GET /v1/decision-logs', () => {
     const s = seeds[5]!;
     const r = await get(`/v1/decision-logs?decision=${s.id}`);
     expect(r.body.items.map((i: { id: string }) => i.id)).toEqual([s.id]);
+  });
+
+  it('reads one decision at /v1/decision-logs/{id}, as an audited query; 404 for an unknown id', async () => {
+    const s = seeds.find((x) => x.token_jti)!;
+    const r = await get(`/v1/decision-logs/${s.id}`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const listed = await get(`/v1/decision-logs?decision=${s.id}`);
+    expect(r.body).toEqual(listed.body.items[0]);
+    expect(r.body).toMatchObject({ id: s.id, token_jti: s.token_jti, job: s.job });
+    const missing = randomUUID();
+    expect((await get(`/v1/decision-logs/${missing}`)).status).toBe(404);
+    expect((await get('/v1/decision-logs/not-a-uuid')).status).toBe(400);
+    // The export is still the export, not an id.
+    expect((await get('/v1/decision-logs/export?format=csv')).status).toBe(200);
+    const events = await app.db.sql`SELECT details FROM audit_events WHERE type = 'audit.query' AND actor_id = ${reviewer.id} AND details->'filters'->>'decision' IN (${s.id}, ${missing}) AND details->>'limit' = '1'`;
+    expect(events.map((e) => e.details.rows).sort()).toEqual([0, 1]);
+    // Reviewers only, as for the list.
+    expect((await get(`/v1/decision-logs/${s.id}`, scientist)).status).toBe(403);
+    expect((await get(`/v1/decision-logs/${s.id}`, admin)).status).toBe(403);
   });
 
   it('pages newest first by default and oldest first on request: complete, no duplicates, equal timestamps and microseconds included', async () => {
@@ -257,7 +290,7 @@ describe('GET /v1/decision-logs', () => {
 const PAYLOADS = ["' OR 1=1 --", "' OR '1'='1", '%', '_', '\\', '\\%', '"; DROP TABLE decision_log; --', "'; DROP TABLE audit_events; --", '*', '.*', '$1', 'onc-notes%', 'onc%', "onc-notes' --"];
 
 describe('SQL metacharacters in every filter', () => {
-  const decisionFilters = ['principal', 'sponsor', 'dataset', 'project', 'effect', 'purpose', 'rule', 'grant', 'break_glass', 'decision', 'from', 'to', 'order', 'cursor', 'limit'];
+  const decisionFilters = ['principal', 'sponsor', 'dataset', 'project', 'effect', 'purpose', 'rule', 'grant', 'break_glass', 'decision', 'reason', 'job', 'from', 'to', 'order', 'cursor', 'limit'];
   const auditFilters = ['actor', 'subject', 'type', 'outcome', 'from', 'to', 'order', 'cursor', 'limit'];
 
   it('return no rows (or a 400) from the decision log and its export, and the tables survive', async () => {

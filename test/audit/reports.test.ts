@@ -5,6 +5,7 @@
  * the access review names who can read each PHI dataset now and why.
  */
 import { randomUUID } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/decisions/evaluate.ts';
 import { record } from '../../src/decisions/record.ts';
@@ -238,6 +239,21 @@ describe('access review', () => {
     expect(r.body.datasets[0]).toMatchObject({ dataset_id: 'cardio-deid', classification: 'deidentified' });
     expect(compact(r.body, 'cardio-deid')).toEqual(['dave standing research ecg scientist-deidentified -']);
     expect((await app.call('GET', '/v1/reports/access-review?dataset=nope', { token: rev.token })).status).toBe(404);
+  });
+
+  it('gives the same entries as CSV, one row per dataset and basis, recorded as an export', async () => {
+    const json = await app.call('GET', '/v1/reports/access-review', { token: rev.token });
+    const res = await fetch(`${app.url}/v1/reports/access-review?format=csv`, { headers: { authorization: `Bearer ${rev.token}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('content-disposition')).toMatch(/filename="access-review-[^"]+\.csv"/);
+    const rows: Record<string, string>[] = parse(await res.text(), { columns: true });
+    const want = json.body.datasets.flatMap((d: any) => d.access.map((e: any) => [d.dataset_id, d.classification, e.principal_name, e.basis, JSON.stringify(e.columns), JSON.stringify(e.grant_ids), e.expires_at ?? '']));
+    expect(want.length).toBe(6);
+    expect(rows.map((r) => [r.dataset_id, r.classification, r.principal_name, r.basis, r.columns, r.grant_ids, r.expires_at])).toEqual(want);
+    expect(new Set(rows.map((r) => r.policy_version))).toEqual(new Set([json.body.policy_version]));
+    const [e] = await app.db.sql`SELECT details FROM audit_events WHERE type = 'audit.export' AND actor_id = ${rev.id} AND details->>'report' = 'access-review'`;
+    expect(e!.details).toEqual({ report: 'access-review', dataset: null, datasets: 2, entries: 6, format: 'csv' });
   });
 
   it('is recorded as an audit event', async () => {

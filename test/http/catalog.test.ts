@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { utcDate } from '../../src/catalog/classification.ts';
-import { adminOf, loginAs, personWithRoles, startTestApp, type Person, type TestApp } from '../support/app.ts';
+import { adminOf, loginAs, personDirect, personWithRoles, startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 let admin: Person;
@@ -486,6 +486,30 @@ describe('pagination', () => {
     } while (cursor !== null);
     const all = (await app.db.sql`SELECT id FROM principals ORDER BY id`).map((r) => r.id as string);
     expect(seen).toEqual(all);
+  });
+
+  it('finds principals by the start of their name, ignoring case, and pages the matches', async () => {
+    // Names are lower case; the search text may be in any case.
+    const mine = [await newUser('quentin-a'), await newUser('quentin-b'), await newUser('quentin.c')].map((p) => p.id as string).sort();
+    await newUser('xquentin');
+    await newUser('quen_tin');
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const r: any = await get(`/v1/principals?name=qUeNtIn&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      seen.push(...r.body.items.map((p: any) => p.id));
+      cursor = r.body.next_cursor;
+    } while (cursor !== null);
+    // A prefix, not a substring: xquentin is not found.
+    expect(seen).toEqual(mine);
+    // `%` and `_` are ordinary characters (no LIKE): `quen_` finds quen_tin only, `%` finds nobody.
+    expect((await get('/v1/principals?name=quen_')).body.items.map((p: any) => p.name)).toEqual(['quen_tin']);
+    expect((await get('/v1/principals?name=%25')).body.items).toEqual([]);
+    expectProblem(await get('/v1/principals?name='), 400, 'invalid_request');
+    // Reading the catalog is what it takes: a data scientist (no catalog:read) is refused.
+    const sci = await personDirect(app, uniq('sci'), [{ role: 'data-scientist' }]);
+    expectProblem(await get('/v1/principals?name=quentin', sci.token), 403, 'forbidden');
   });
 
   it('refuses a garbage cursor and out-of-range limits with 400', async () => {

@@ -42,6 +42,8 @@ export const DecisionFilter = z.strictObject({
   grant: z.uuid().optional().describe('a just-in-time grant id the decision relied on'),
   break_glass: z.enum(['true', 'false']).optional(),
   decision: z.uuid().optional().describe('one decision id'),
+  reason: Text(200).optional().describe("text contained in one of a deny's reasons, ignoring case (e.g. `not permitted`, `expired`, a rule id)"),
+  job: Text(200).optional().describe('a token (its jti) or the training job a token was requested for (its job_id)'),
   ...common,
 });
 /** A parsed decision log filter. */
@@ -109,6 +111,9 @@ export const decisionLog: LogSource<DecisionFilter> = {
     if (f.grant) w.push(sql`grant_ids @> ARRAY[${f.grant}]::text[]`);
     if (f.break_glass) w.push(sql`break_glass = ${f.break_glass === 'true'}`);
     if (f.decision) w.push(sql`id = ${f.decision}`);
+    // strpos, not LIKE: the reviewer's text is matched as written (`%`, `_` and `\` are ordinary characters).
+    if (f.reason) w.push(sql`EXISTS (SELECT 1 FROM unnest(reasons) AS r(reason) WHERE strpos(lower(r.reason), lower(${f.reason})) > 0)`);
+    if (f.job) w.push(sql`(token_jti = ${f.job} OR job->>'job_id' = ${f.job})`);
     return w;
   },
   toItem: (r) => ({ ...r, at: iso(r.at), token_expires_at: iso(r.token_expires_at), latency_us: Number(r.latency_us) }),

@@ -57,11 +57,13 @@ export function principalStatements(ctx: CatalogContext): Pick<CatalogStore, 'cr
       const [r] = await sql`SELECT * FROM principals WHERE name = ${name}`;
       return r ? principal(r) : undefined;
     },
-    async listPrincipals({ limit, cursor }) {
+    async listPrincipals({ limit, cursor, name }) {
       const after = decodeCursor(cursor);
-      const rows = await sql`SELECT * FROM principals ${after ? sql`WHERE id > ${after}::uuid` : sql``} ORDER BY id LIMIT ${limit + 1}`.catch((e) =>
-        translate(e, 'Cursor'),
-      );
+      // starts_with, not LIKE: the text is matched as written (`%` and `_` are ordinary characters).
+      const rows = await sql`
+        SELECT * FROM principals
+        WHERE ${after ? sql`id > ${after}::uuid` : sql`TRUE`} ${name ? sql`AND starts_with(lower(name), lower(${name}))` : sql``}
+        ORDER BY id LIMIT ${limit + 1}`.catch((e) => translate(e, 'Cursor'));
       return toPage(rows.map(principal), limit);
     },
     async listSponsoredBy(sponsorId, { limit, cursor }) {

@@ -11,6 +11,7 @@ import type { RequestMeta } from '../../audit/log.ts';
 import { auditEvents, AuditEventFilter, decisionLog, DecisionFilter, filtersUsed, PageParams, type LogSource } from '../../audit/postgres/query.ts';
 import { AccessReviewParams, DISCLOSURE_COLUMNS, disclosurePeriod, DisclosureParams } from '../../audit/postgres/reports.ts';
 import type { AuthContext } from '../../auth/context.ts';
+import { NotFoundError } from '../../errors.ts';
 import type { AppDeps } from '../deps.ts';
 import { defineRoute, type AnyRoute, type RouteResult } from '../route.ts';
 
@@ -68,6 +69,16 @@ const AccessEntry = z.object({
   grant_ids: z.array(z.string()),
   expires_at: z.string().nullable(),
 });
+
+/** Columns of the access review as CSV: the dataset, then one principal's basis of access. */
+export const ACCESS_REVIEW_COLUMNS = [
+  'dataset_id', 'project_id', 'classification', 'principal_id', 'principal_name', 'principal_kind', 'basis', 'purposes', 'columns', 'rules',
+  'grant_ids', 'expires_at', 'policy_version', 'generated_at',
+] as const;
+
+async function* oneBatch(rows: Record<string, unknown>[]): AsyncGenerator<Record<string, unknown>[]> {
+  yield rows;
+}
 
 /**
  * A streamed export: its audit event first (fail closed: no row leaves
@@ -150,6 +161,29 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
   const r = deps.auditRead;
   return [
     ...logRoutes(deps, { path: '/v1/decision-logs', what: 'decision records', source: decisionLog, filter: DecisionFilter, item: DecisionItem }),
+    // After /v1/decision-logs/export, which would otherwise be taken for an id.
+    defineRoute({
+      method: 'get',
+      path: '/v1/decision-logs/:id',
+      summary: 'One decision record: its rules, reasons, columns granted and refused, grants, break-glass, policy version, token and job',
+      tag: 'audit',
+      auth,
+      params: z.strictObject({ id: z.uuid() }),
+      responses: { 200: { description: 'The decision record', schema: DecisionItem }, 404: { description: 'No such decision' } },
+      handler: async ({ params, auth: who, meta }) => {
+        const page = await r.page(decisionLog, { filter: { decision: params.id, order: 'desc' }, limit: 1 });
+        // Recorded like any other read of the log, found or not (who looked for what).
+        await deps.audit.record({
+          type: 'audit.query',
+          outcome: 'success',
+          actorId: who!.principalId,
+          meta,
+          details: { log: 'decision_log', filters: { decision: params.id }, limit: 1, page: 'first', rows: page.items.length },
+        });
+        if (!page.items[0]) throw new NotFoundError(`Decision ${params.id}`);
+        return { body: page.items[0] };
+      },
+    }),
     ...logRoutes(deps, { path: '/v1/audit-events', what: 'audit events', source: auditEvents, filter: AuditEventFilter, item: AuditEventItem }),
     defineRoute({
       method: 'get',
@@ -181,10 +215,10 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
       summary: 'Who can read each PHI or limited dataset now, and why (standing role, grant, break-glass)',
       tag: 'audit',
       auth,
-      query: AccessReviewParams,
+      query: AccessReviewParams.extend({ format: z.enum(['json', 'csv']).default('json').describe('csv: one row per dataset and principal basis (ACCESS_REVIEW_COLUMNS)') }),
       responses: {
         200: {
-          description: 'The review, per dataset',
+          description: 'The review, per dataset; with format=csv, one CSV row per dataset and basis of access',
           schema: z.object({
             generated_at: z.string(),
             policy_version: z.string(),
@@ -197,7 +231,17 @@ export function auditRoutes(deps: AppDeps): AnyRoute[] {
         404: { description: 'No such dataset' },
       },
       handler: async ({ query, auth: who, meta }) => {
-        const review = await r.accessReview(query);
+        const { format, ...params } = query;
+        const review = await r.accessReview(params);
+        if (format === 'csv') {
+          // Worked out in full first (the review is bounded by its principal limit), then written as one batch.
+          const rows = review.datasets.flatMap((d) =>
+            d.access.map((e) => ({ dataset_id: d.dataset_id, project_id: d.project_id, classification: d.classification, ...e, policy_version: review.policy_version, generated_at: review.generated_at })),
+          );
+          const details = { report: 'access-review', dataset: params.dataset ?? null, datasets: review.datasets.length, entries: rows.length };
+          const name = `access-review${params.dataset ? `-${params.dataset.replace(/[^A-Za-z0-9._-]/g, '_')}` : ''}`;
+          return exportAnswer(deps, { auth: who!, meta, format: 'csv', name, columns: ACCESS_REVIEW_COLUMNS, batches: oneBatch(rows), details });
+        }
         await deps.audit.record({
           type: 'audit.report',
           outcome: 'success',

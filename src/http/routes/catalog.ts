@@ -32,7 +32,7 @@ const UuidParams = z.strictObject({ id: z.uuid() });
  * The four routes every catalog collection has: list, create, get, update.
  * Each resource supplies its schemas and store calls.
  */
-function collection<C, U, Item extends z.ZodType>(o: {
+function collection<C, U, Item extends z.ZodType, L extends S.PageRequest = S.PageRequest>(o: {
   path: string;
   tag: string;
   name: string;
@@ -43,7 +43,9 @@ function collection<C, U, Item extends z.ZodType>(o: {
   createdItem?: z.ZodType;
   /** Who may create and update (default: catalog:write). */
   writeAuth?: RouteAuth;
-  list: (page: S.PageRequest) => Promise<S.Page<unknown>>;
+  /** The list's query: pagination, and the collection's own filters (default: pagination only). */
+  listQuery?: z.ZodType<L>;
+  list: (page: L) => Promise<S.Page<unknown>>;
   get: (id: string) => Promise<unknown>;
   /** Operations that commit the change with its audit event (src/catalog, src/auth). */
   add: (body: C, actor: string, meta: RequestMeta) => Promise<unknown>;
@@ -56,7 +58,7 @@ function collection<C, U, Item extends z.ZodType>(o: {
       summary: `List ${o.name}s`,
       tag: o.tag,
       auth: read,
-      query: S.PageQuery,
+      query: o.listQuery ?? (S.PageQuery as unknown as z.ZodType<L>),
       responses: { 200: { description: `A page of ${o.name}s`, schema: S.page(o.item) } },
       handler: async ({ query }) => ({ body: await o.list(query) }),
     }),
@@ -147,6 +149,8 @@ export function catalogRoutes(deps: AppDeps): AnyRoute[] {
       params: UuidParams,
       create: S.PrincipalCreate,
       update: S.PrincipalUpdate,
+      // `name`: find people and services by the start of their name (the console's principal pickers).
+      listQuery: S.PrincipalListQuery,
       list: (p) => c.listPrincipals(p),
       get: (id) => c.getPrincipal(id),
       // A new person receives a one-time enrollment secret, shown only in this answer.

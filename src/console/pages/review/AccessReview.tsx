@@ -1,0 +1,151 @@
+/**
+ * The access review (`GET /v1/reports/access-review`, `audit:read`): who can
+ * read each PHI or limited dataset now, and why (standing role, grant,
+ * break-glass), worked out by the deciding engine on the live policy; as
+ * tables and as a CSV download (`format=csv`). Both are audit events.
+ */
+import { useState } from 'preact/hooks';
+import { api, download } from '../../api/client.ts';
+import { Link } from '../../router.tsx';
+import { Field } from '../../ui/Field.tsx';
+import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Time } from '../../ui/Time.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import type { PageProps } from '../types.ts';
+import { useFilters } from './common.tsx';
+
+interface Entry {
+  principal_id: string;
+  principal_name: string;
+  principal_kind: string;
+  basis: 'standing' | 'grant' | 'break-glass';
+  purposes: string[];
+  columns: string[];
+  rules: string[];
+  grant_ids: string[];
+  expires_at: string | null;
+}
+
+interface Review {
+  generated_at: string;
+  policy_version: string;
+  principals_considered: number;
+  principal_limit: number;
+  truncated: boolean;
+  datasets: { dataset_id: string; project_id: string; classification: string; purposes: string[]; access: Entry[] }[];
+}
+
+const PATH = '/reports/access-review';
+const BASIS: Record<Entry['basis'], string> = { standing: 'Standing role', grant: 'Grant', 'break-glass': 'Break-glass' };
+
+export function AccessReview({ query }: PageProps) {
+  const f = useFilters(PATH, query, ['dataset']);
+  const dataset = f.applied.dataset;
+  const review = useLoad<Review>((signal) => api('GET', '/v1/reports/access-review', { query: { dataset }, signal }), [dataset]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const csv = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await download('/v1/reports/access-review', { dataset, format: 'csv' }, 'access-review.csv');
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main">
+      <h1>Access review</h1>
+      <p class="muted">Who can read each PHI or limited dataset now, and why. Leave the dataset empty for all of them.</p>
+      <form
+        class="filters"
+        aria-label="Report parameters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          f.apply();
+        }}
+      >
+        <Field label="Dataset" value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
+        <div class="actions">
+          <button type="submit">Run review</button>
+          <button type="button" class="secondary" disabled={busy} onClick={() => void csv()}>
+            Download CSV
+          </button>
+        </div>
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {review.error ? (
+        <ErrorNote error={review.error} onRetry={review.reload} />
+      ) : !review.data || review.loading ? (
+        <Loading />
+      ) : (
+        <>
+          <p>
+            Worked out <Time value={review.data.generated_at} /> on policy <code>{review.data.policy_version}</code>, over {review.data.principals_considered} principals.
+          </p>
+          {review.data.truncated && (
+            <p class="notice" role="status">
+              Only the first {review.data.principal_limit} principals were considered.
+            </p>
+          )}
+          {review.data.datasets.length === 0 && <Empty>No PHI or limited dataset.</Empty>}
+          {review.data.datasets.map((d) => (
+            <section key={d.dataset_id} aria-labelledby={`ds-${d.dataset_id}`}>
+              <h2 id={`ds-${d.dataset_id}`}>
+                {d.dataset_id} <span class="muted">({d.classification}, project {d.project_id})</span>
+              </h2>
+              {d.access.length === 0 ? (
+                <Empty>Nobody can read it now.</Empty>
+              ) : (
+                <table>
+                  <caption>Who can read {d.dataset_id}</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Principal</th>
+                      <th scope="col">Basis</th>
+                      <th scope="col">Purposes</th>
+                      <th scope="col">Columns</th>
+                      <th scope="col">Rules</th>
+                      <th scope="col">Until</th>
+                      <th scope="col">Decisions</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {d.access.map((e) => (
+                      <tr key={`${e.principal_id}-${e.basis}-${e.grant_ids.join()}`}>
+                        <td>
+                          {e.principal_name} {e.principal_kind === 'service' && <span class="muted">(service)</span>}
+                        </td>
+                        <td>
+                          {BASIS[e.basis]}
+                          {e.grant_ids.length > 0 && <span class="muted"> {e.grant_ids.join(', ')}</span>}
+                        </td>
+                        <td>{e.purposes.join(', ')}</td>
+                        <td>{e.columns.join(', ')}</td>
+                        <td>{e.rules.join(', ')}</td>
+                        <td>{e.expires_at ? <Time value={e.expires_at} /> : 'No end'}</td>
+                        <td>
+                          <Link to="/decisions" query={{ principal: e.principal_name, dataset: d.dataset_id }}>
+                            Their decisions
+                          </Link>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </section>
+          ))}
+        </>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,243 @@
+/**
+ * One decision explained (`GET /v1/decision-logs/{id}`, `audit:read`, an
+ * audited read): the rules that decided, the requirements that were not met,
+ * the columns granted and refused, the principal and their sponsor, the
+ * grants it relied on (each read with `GET /v1/grants/{id}`), break-glass,
+ * the policy version, and the token and job it led to.
+ */
+import { api } from '../../api/client.ts';
+import { Link } from '../../router.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
+import { Time } from '../../ui/Time.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import type { PageProps } from '../types.ts';
+import { Items, Json, PrincipalName, yesNo } from './common.tsx';
+import type { DecisionRecord } from './Decisions.tsx';
+
+interface Grant {
+  id: string;
+  principal_id: string;
+  role_id: string;
+  project_id: string | null;
+  dataset_id: string | null;
+  not_before: string;
+  expires_at: string;
+  state: string;
+  break_glass: boolean;
+  justification: string | null;
+  review: { status: 'open' | 'closed'; outcome: string | null } | null;
+}
+
+export function Decision({ params }: PageProps) {
+  const d = useLoad<DecisionRecord>((signal) => api('GET', `/v1/decision-logs/${encodeURIComponent(params.id ?? '')}`, { signal }), [params.id]);
+  if (d.error) {
+    return (
+      <main id="main">
+        <h1>Decision</h1>
+        <ErrorNote error={d.error} onRetry={d.reload} />
+      </main>
+    );
+  }
+  if (!d.data) {
+    return (
+      <main id="main">
+        <h1>Decision</h1>
+        <Loading />
+      </main>
+    );
+  }
+  return <Explanation d={d.data} />;
+}
+
+/** Every requested column with what became of it; "*" when all were asked for. */
+function columnsOf(d: DecisionRecord): { name: string; granted: boolean }[] {
+  const out = d.granted_columns.map((name) => ({ name, granted: true }));
+  for (const name of d.denied_columns) if (!d.granted_columns.includes(name)) out.push({ name, granted: false });
+  return out;
+}
+
+function Explanation({ d }: { d: DecisionRecord }) {
+  const allow = d.effect === 'allow';
+  const requested = d.input?.columns;
+  const columns = columnsOf(d);
+  return (
+    <main id="main">
+      <p>
+        <Link to="/decisions">Decision log</Link>
+      </p>
+      <h1>
+        {allow ? 'Allowed' : 'Denied'}: {d.dataset_id} for <PrincipalName id={d.principal_id} />
+      </h1>
+      <dl class="facts">
+        <dt>Decision id</dt>
+        <dd>
+          <code>{d.id}</code>
+        </dd>
+        <dt>When</dt>
+        <dd>
+          <Time value={d.at} />
+        </dd>
+        <dt>Effect</dt>
+        <dd class={d.effect}>{allow ? 'Allow' : 'Deny'}</dd>
+        <dt>Principal</dt>
+        <dd>
+          <PrincipalName id={d.principal_id} />
+        </dd>
+        <dt>Sponsor</dt>
+        <dd>{d.sponsor_id ? <PrincipalName id={d.sponsor_id} /> : 'None (not a sponsored service)'}</dd>
+        <dt>Dataset</dt>
+        <dd>
+          {d.dataset_id}
+          {d.input?.dataset?.classification && <span class="muted"> ({d.input.dataset.classification} at the time)</span>}{' '}
+          <Link to="/decisions" query={{ dataset: d.dataset_id }}>
+            Decisions on this dataset
+          </Link>
+        </dd>
+        <dt>Project</dt>
+        <dd>{d.project_id ?? '—'}</dd>
+        <dt>Action and purpose</dt>
+        <dd>
+          {d.action}, for {d.purpose}
+        </dd>
+        <dt>Break-glass</dt>
+        <dd>{yesNo(d.break_glass)}</dd>
+        <dt>Policy version</dt>
+        <dd>
+          <code>{d.policy_version}</code>
+        </dd>
+        <dt>Asked by</dt>
+        <dd>{d.caller_id ? <PrincipalName id={d.caller_id} /> : '—'}</dd>
+        <dt>Request id</dt>
+        <dd>{d.request_id ? <code>{d.request_id}</code> : '—'}</dd>
+      </dl>
+
+      <section aria-labelledby="rules">
+        <h2 id="rules">{allow ? 'Rules that granted it' : 'Rules that matched'}</h2>
+        <Items items={d.rules} none={allow ? 'None' : 'No rule allowed it (deny by default).'} render={(r) => <code>{r}</code>} />
+      </section>
+
+      <section aria-labelledby="reasons">
+        <h2 id="reasons">Unmet requirements</h2>
+        <Items items={d.reasons} none={allow ? 'None: every requirement was met.' : 'None recorded.'} />
+      </section>
+
+      <section aria-labelledby="columns">
+        <h2 id="columns">Columns</h2>
+        <p>Requested: {requested === '*' ? 'all columns (*)' : Array.isArray(requested) ? requested.join(', ') || 'none' : '—'}</p>
+        {columns.length ? (
+          <table>
+            <caption>Columns granted and refused</caption>
+            <thead>
+              <tr>
+                <th scope="col">Column</th>
+                <th scope="col">Outcome</th>
+              </tr>
+            </thead>
+            <tbody>
+              {columns.map((c) => (
+                <tr key={c.name}>
+                  <td>
+                    <code>{c.name}</code>
+                  </td>
+                  <td class={c.granted ? (allow ? 'allow' : undefined) : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p class="muted">No columns were granted or refused.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="grants">
+        <h2 id="grants">Grants relied on</h2>
+        {d.grant_ids.length ? d.grant_ids.map((id) => <GrantFacts key={id} id={id} />) : <p class="muted">None: standing roles only.</p>}
+      </section>
+
+      <section aria-labelledby="token">
+        <h2 id="token">Token and job</h2>
+        {d.token_jti ? (
+          <dl class="facts">
+            <dt>Token (jti)</dt>
+            <dd>
+              <code>{d.token_jti}</code>
+            </dd>
+            <dt>Token expires</dt>
+            <dd>
+              <Time value={d.token_expires_at} />
+            </dd>
+            <dt>Job</dt>
+            <dd>{d.job?.job_id ? <Link to="/decisions" query={{ job: d.job.job_id }}>{d.job.job_id}</Link> : '—'}</dd>
+            {d.job?.image_digest && (
+              <>
+                <dt>Job image</dt>
+                <dd>
+                  <code>{d.job.image_digest}</code>
+                </dd>
+              </>
+            )}
+          </dl>
+        ) : (
+          <p class="muted">No token was issued on this decision.</p>
+        )}
+      </section>
+
+      <section aria-labelledby="obligations">
+        <h2 id="obligations">Obligations</h2>
+        {Array.isArray(d.obligations) && d.obligations.length ? <Json value={d.obligations} /> : <p class="muted">None</p>}
+      </section>
+
+      <details>
+        <summary>The request as decided (input facts)</summary>
+        <Json value={d.input} />
+      </details>
+      <p class="muted">Decided in {(d.latency_us / 1000).toFixed(2)} ms.</p>
+    </main>
+  );
+}
+
+function GrantFacts({ id }: { id: string }) {
+  const g = useLoad<Grant>((signal) => api('GET', `/v1/grants/${encodeURIComponent(id)}`, { signal }), [id]);
+  return (
+    <div class="grant">
+      <h3>
+        Grant <code>{id}</code>
+      </h3>
+      {g.error ? (
+        <ErrorNote error={g.error} />
+      ) : !g.data ? (
+        <Loading />
+      ) : (
+        <dl class="facts">
+          <dt>Role</dt>
+          <dd>{g.data.role_id}</dd>
+          <dt>Scope</dt>
+          <dd>{g.data.dataset_id ? `dataset ${g.data.dataset_id}` : g.data.project_id ? `project ${g.data.project_id}` : 'everywhere'}</dd>
+          <dt>Valid</dt>
+          <dd>
+            <Time value={g.data.not_before} /> to <Time value={g.data.expires_at} /> ({g.data.state})
+          </dd>
+          <dt>Kind</dt>
+          <dd>{g.data.break_glass ? `Break-glass (review ${g.data.review?.status ?? 'none'})` : 'Just-in-time grant'}</dd>
+          {g.data.justification && (
+            <>
+              <dt>Justification</dt>
+              <dd>{g.data.justification}</dd>
+            </>
+          )}
+        </dl>
+      )}
+      <p>
+        <Link to="/decisions" query={{ grant: id }}>
+          Every decision that relied on this grant
+        </Link>
+        {g.data?.break_glass && (
+          <>
+            {' · '}
+            <Link to="/break-glass">Break-glass reviews</Link>
+          </>
+        )}
+      </p>
+    </div>
+  );
+}

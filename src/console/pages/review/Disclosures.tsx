@@ -1,0 +1,159 @@
+/**
+ * The accounting of disclosures (HIPAA §164.528; `GET /v1/reports/disclosures`,
+ * `audit:read`): every PHI or limited-data read of one dataset in a period,
+ * as a table and as a CSV download (`format=csv`, every row, streamed by the
+ * server). Both are audit events (`audit.report`, `audit.export`).
+ */
+import { useState } from 'preact/hooks';
+import { api, download } from '../../api/client.ts';
+import { Link } from '../../router.tsx';
+import { Field } from '../../ui/Field.tsx';
+import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Time } from '../../ui/Time.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import type { PageProps } from '../types.ts';
+import { fromLocalInput, toLocalInput, useFilters } from './common.tsx';
+import { Slice } from './Slice.tsx';
+
+interface Disclosure {
+  decision_id: string;
+  at: string;
+  principal_id: string;
+  principal_name: string | null;
+  principal_kind: string | null;
+  sponsor_id: string | null;
+  purpose: string;
+  classification: string;
+  columns: string[];
+  rules: string[];
+  grant_ids: string[];
+  break_glass: boolean;
+  token_jti: string | null;
+  job: { job_id?: string } | null;
+}
+
+interface Report {
+  dataset: string;
+  from: string;
+  to: string;
+  items: Disclosure[];
+  truncated: boolean;
+}
+
+const PATH = '/reports/disclosures';
+
+export function Disclosures({ query }: PageProps) {
+  const f = useFilters(PATH, query, ['dataset', 'from', 'to']);
+  const { dataset, from, to } = f.applied;
+  const report = useLoad<Report | undefined>((signal) => (dataset ? api('GET', '/v1/reports/disclosures', { query: { dataset, from, to }, signal }) : Promise.resolve(undefined)), [dataset, from, to]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const csv = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await download('/v1/reports/disclosures', { dataset, from, to, format: 'csv' }, `disclosures-${dataset}.csv`);
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main">
+      <h1>Accounting of disclosures</h1>
+      <p class="muted">PHI and limited-data reads of one dataset: who, when, which columns, for what purpose and on what basis. The period defaults to the six years before now.</p>
+      <form
+        class="filters"
+        aria-label="Report parameters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          f.apply();
+        }}
+      >
+        <Field label="Dataset" required value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
+        <Field label="From" type="datetime-local" value={toLocalInput(f.values.from)} onValue={(v) => f.set('from')(fromLocalInput(v) ?? '')} />
+        <Field label="To" type="datetime-local" value={toLocalInput(f.values.to)} onValue={(v) => f.set('to')(fromLocalInput(v) ?? '')} />
+        <div class="actions">
+          <button type="submit">Run report</button>
+        </div>
+      </form>
+      {!dataset ? (
+        <Empty>Name a dataset to account for its disclosures.</Empty>
+      ) : report.error ? (
+        <ErrorNote error={report.error} onRetry={report.reload} />
+      ) : !report.data || report.loading ? (
+        <Loading />
+      ) : (
+        <>
+          <p>
+            {report.data.items.length} disclosure{report.data.items.length === 1 ? '' : 's'} of <strong>{report.data.dataset}</strong> from <Time value={report.data.from} /> to{' '}
+            <Time value={report.data.to} />.
+          </p>
+          <div class="actions">
+            <button type="button" disabled={busy} onClick={() => void csv()}>
+              Download CSV
+            </button>
+          </div>
+          {error && (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          )}
+          {report.data.truncated && (
+            <p class="notice" role="status">
+              The table shows the first {report.data.items.length} rows; the CSV has every row.
+            </p>
+          )}
+          {report.data.items.length === 0 ? (
+            <Empty>No disclosure in this period.</Empty>
+          ) : (
+            <Slice items={report.data.items} label="disclosures">
+              {(items) => (
+                <table>
+                  <caption>Disclosures, oldest first</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Principal</th>
+                      <th scope="col">Purpose</th>
+                      <th scope="col">Columns</th>
+                      <th scope="col">Basis</th>
+                      <th scope="col">Token or job</th>
+                      <th scope="col">Decision</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {items.map((d) => (
+                      <tr key={d.decision_id}>
+                        <td>
+                          <Time value={d.at} />
+                        </td>
+                        <td>
+                          {d.principal_name ?? <code>{d.principal_id}</code>} <span class="muted">{d.principal_kind === 'service' ? '(service)' : ''}</span>
+                        </td>
+                        <td>{d.purpose}</td>
+                        <td>{d.columns.join(', ')}</td>
+                        <td>
+                          {d.rules.join(', ')}
+                          {d.grant_ids.length > 0 && <span class="muted"> · grant {d.grant_ids.join(', ')}</span>}
+                          {d.break_glass && <span class="badge">break-glass</span>}
+                        </td>
+                        <td>{d.job?.job_id ?? d.token_jti ?? '—'}</td>
+                        <td>
+                          <Link to={`/decisions/${d.decision_id}`}>Explain</Link>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </Slice>
+          )}
+        </>
+      )}
+    </main>
+  );
+}
