@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatasetCreate } from '../../src/catalog/schemas.ts';
 import { evaluate } from '../../src/decisions/evaluate.ts';
 import { adminOf, loginAs, personDirect, personWithRoles, type Person } from '../support/app.ts';
 import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, type ConsolePage, type ConsoleServer } from './browser.ts';
@@ -42,8 +43,7 @@ describe('console: who can reach what', () => {
     await c.createProject({ id: 'card', name: 'Cardiology' });
     dana = await personDirect(app, 'dana', [{ role: 'data-scientist', project: 'onc' }]);
     sam = await personDirect(app, 'sam', [{ role: 'data-scientist', project: 'onc' }]);
-    const dataset = (id: string, project: string, purposes: string[], columns: { name: string; type: string; category?: string }[]) =>
-      c.createDataset({ id, project_id: project, owner_id: dana.id, purposes, columns });
+    const dataset = (id: string, project: string, purposes: DatasetCreate['purposes'], columns: DatasetCreate['columns']) => c.createDataset({ id, project_id: project, owner_id: dana.id, purposes, columns });
     await dataset(NOTES, 'onc', ['model-training', 'emergency'], [
       { name: 'patient_name', type: 'string', category: 'names' },
       { name: 'note_text', type: 'string' },

@@ -68,6 +68,8 @@ describe('console: access requests and approvals', () => {
     const row = a.page.getByRole('table', { name: 'Awaiting your decision' }).getByRole('row', { name: /data-scientist in project onc/ });
     await row.waitFor();
     expect(await row.textContent()).toContain(justification);
+    // Who asks, by name (an approver reads no catalog: the request names its requester).
+    expect(await row.getByRole('cell').nth(0).textContent()).toBe('rae');
     expect(await row.textContent()).toContain('2 hours');
     expect(await row.textContent()).toContain('0 of 2');
     await checkA11yBothThemes(a, 'requests to approve');
@@ -99,7 +101,7 @@ describe('console: access requests and approvals', () => {
     expect(await rowB.textContent()).toContain('1 of 2');
     await rowB.getByRole('link', { name: 'data-scientist in project onc' }).click();
     const approvals = b.page.getByRole('list', { name: 'Approvals' });
-    await expect.poll(() => approvals.getByRole('listitem').allTextContents()).toEqual([expect.stringContaining('fine for Q3')]);
+    await expect.poll(() => approvals.getByRole('listitem').allTextContents()).toEqual([expect.stringMatching(/^amy, .*: “fine for Q3”$/)]);
     staleMfa();
     await b.page.getByRole('button', { name: 'Approve' }).click();
     await stepUpWithTotp(b, app, ben);

@@ -39,7 +39,8 @@ export function RequestDetail({ params }: PageProps) {
   const loaded = useLoad<RequestWithHistory>((signal) => api('GET', `/v1/access-requests/${encodeURIComponent(params.id!)}`, { signal }), [params.id]);
   const [shown, setShown] = useState<RequestWithHistory>();
   const r = shown ?? loaded.data;
-  const people = r ? [r.requester_id, ...r.approvals.map((a) => a.approver_id), ...r.history.map((h) => h.by ?? ''), ...(r.decided_by ? [r.decided_by] : [])].filter(Boolean) : [];
+  // The request names whom it mentions; the catalog is asked only for anyone it did not name.
+  const people = r ? [r.requester_id, ...r.approvals.map((a) => a.approver_id), ...r.discounted.map((d) => d.approver_id), ...r.history.map((h) => h.by ?? ''), r.decided_by ?? ''].filter((id) => id && !r.names?.[id]) : [];
   const known = usePrincipals(people, can(me, 'catalog:read'));
   const [comment, setComment] = useState('');
   const [reason, setReason] = useState('');
@@ -63,7 +64,7 @@ export function RequestDetail({ params }: PageProps) {
       </main>
     );
   }
-  const who = (id: string | null) => nameOf(id, known, me.principal_id);
+  const who = (id: string | null) => nameOf(id, known, me.principal_id, r.names);
   const mine = r.requester_id === me.principal_id;
   const approvedByMe = r.approvals.some((a) => a.approver_id === me.principal_id);
 

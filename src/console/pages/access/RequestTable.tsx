@@ -12,7 +12,9 @@ export const requestTitle = (r: AccessRequest) => `${r.role_id} in ${scopeOf(r)}
 
 export function RequestTable(props: { caption: string; items: AccessRequest[]; showRequester: boolean; actions?: (r: AccessRequest) => ComponentChildren }) {
   const me = useMe();
-  const known = usePrincipals(props.showRequester ? props.items.map((r) => r.requester_id) : [], can(me, 'catalog:read'));
+  // Requests name their requester; the catalog is asked only for one the answer did not name.
+  const unnamed = props.showRequester ? props.items.filter((r) => !r.names?.[r.requester_id]).map((r) => r.requester_id) : [];
+  const known = usePrincipals(unnamed, can(me, 'catalog:read'));
   return (
     <table>
       <caption>{props.caption}</caption>
@@ -38,7 +40,7 @@ export function RequestTable(props: { caption: string; items: AccessRequest[]; s
             <th scope="row">
               <Link to={`/access/requests/${r.id}`}>{requestTitle(r)}</Link>
             </th>
-            {props.showRequester && <td>{nameOf(r.requester_id, known, me.principal_id)}</td>}
+            {props.showRequester && <td>{nameOf(r.requester_id, known, me.principal_id, r.names)}</td>}
             <td>
               <Time value={r.created_at} />
             </td>

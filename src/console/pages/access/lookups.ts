@@ -1,8 +1,10 @@
 /**
- * Names for ids. The access API speaks in principal ids; people read names.
+ * Names for ids. The reach API speaks in principal ids; people read names.
  * With `catalog:read` the console looks each id up once (GET
- * /v1/principals/{id}) and keeps the answer for the tab's life; without it
- * the id is what there is, and the page says "you" for the viewer.
+ * /v1/principals/{id}) and keeps the answer for the tab's life. Access
+ * requests carry the names they mention (`names`), so approvers, who need
+ * not read the catalog, see who asks. Otherwise the id is what there is, and
+ * the page says "you" for the viewer.
  *
  * Pickers load the catalog list a page at a time (GET /v1/principals,
  * /v1/datasets; 200 per page) and search it here, in the browser: the
@@ -48,12 +50,12 @@ export function usePrincipals(ids: string[], lookUp: boolean): Map<string, Princ
   return found;
 }
 
-/** How a principal is named on a page: "you", the display name and name, or the id. */
-export function nameOf(id: string | null, known: Map<string, Principal>, me: string): string {
+/** How a principal is named on a page: "you", the display name and name, a name the API gave, or the id. */
+export function nameOf(id: string | null, known: Map<string, Principal>, me: string, given?: Record<string, string>): string {
   if (!id) return 'Custos';
   if (id === me) return 'you';
   const p = known.get(id);
-  if (!p) return id;
+  if (!p) return given?.[id] ?? id;
   return p.display_name && p.display_name !== p.name ? `${p.display_name} (${p.name})` : p.name;
 }
 

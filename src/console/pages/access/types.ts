@@ -46,6 +46,8 @@ export interface AccessRequest {
   grant_id: string | null;
   created_at: string;
   approvals: Approval[];
+  /** Names of the principals the request mentions, by id (lists and single reads; not the answer to filing). */
+  names?: Record<string, string>;
 }
 
 export interface Grant {
