@@ -126,13 +126,18 @@ describe('console: access requests and approvals', () => {
     await menu(cp).getByRole('link', { name: 'Your requests' }).click();
     const form = cp.page.getByRole('form', { name: 'Ask for access' });
     const ask = async (role: string, where: 'project' | 'dataset', scope: string, hours: string) => {
-      await form.getByLabel('Role', { exact: true }).fill(role);
+      await form.getByLabel('Role', { exact: true }).selectOption(role);
       await form.getByLabel('Where').selectOption(where);
       await form.getByLabel(where === 'project' ? 'Project' : 'Dataset', { exact: true }).fill(scope);
       await form.getByLabel('Duration in hours').fill(hours);
       await form.getByLabel('Justification').fill('Evaluating the readmission model on last quarter’s cohort (ticket ML-5120).');
       await form.getByRole('button', { name: 'Request access' }).click();
     };
+    // The roles on offer and their limits are the policy's.
+    expect(await form.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual(['ai-researcher', 'data-scientist']);
+    await form.getByLabel('Role', { exact: true }).selectOption('data-scientist');
+    await form.getByText('At most 8 hours').waitFor();
+    await form.getByText('data-scientist needs 2 different approvers (approver).').waitFor();
     await ask('ai-researcher', 'project', 'onc', '3');
     await cp.page.getByText('Request for ai-researcher in project onc filed: pending, 1 approval needed.').waitFor();
     await ask('data-scientist', 'dataset', NOTES, '1');
@@ -142,8 +147,8 @@ describe('console: access requests and approvals', () => {
     await expect.poll(() => status('ai-researcher in project onc')).toMatch(/^Pending/);
     await expect.poll(() => status(`data-scientist in dataset ${NOTES}`)).toMatch(/^Pending/);
     // A refusal from the server is shown as it comes.
-    await ask('system-administrator', 'project', 'onc', '1');
-    await expect.poll(() => cp.page.getByRole('alert').textContent()).toContain('cannot be requested just in time');
+    await ask('ai-researcher', 'dataset', 'onc.gone', '1');
+    await expect.poll(() => cp.page.getByRole('alert').textContent()).toContain('onc.gone');
 
     // Cancel the second.
     await table.getByRole('button', { name: `Cancel request for data-scientist in dataset ${NOTES}` }).click();

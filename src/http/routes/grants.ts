@@ -13,6 +13,7 @@ import { listGrants, type ListGrantsOptions } from '../../grants/listGrants.ts';
 import { listRequests } from '../../grants/listRequests.ts';
 import { namesOf } from '../../grants/namesOf.ts';
 import { requestAccess } from '../../grants/requestAccess.ts';
+import { requestableRoles } from '../../grants/requestableRoles.ts';
 import { revokeRequestGrant } from '../../grants/revokeRequestGrant.ts';
 import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
 import type { AccessRequest, Grant } from '../../grants/store.ts';
@@ -159,6 +160,22 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
       }),
       responses: { 201: { description: 'Filed, pending approval', schema: RequestSchema } },
       handler: async ({ body, auth, meta }) => ({ status: 201, body: await requestAccess(g, actor(auth, meta), body) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/requestable-roles',
+      summary: 'The roles one may request just in time, with their longest duration, approvals needed and approving roles (the policy in force)',
+      tag: 'access',
+      auth: { kind: 'session' },
+      responses: {
+        200: {
+          description: 'By role name',
+          schema: z.object({
+            items: z.array(z.object({ role: z.string(), max_duration_seconds: z.number().int(), approvals: z.number().int(), approver_roles: z.array(z.string()) })),
+          }),
+        },
+      },
+      handler: async () => ({ body: { items: requestableRoles(g) } }),
     }),
     defineRoute({
       method: 'get',

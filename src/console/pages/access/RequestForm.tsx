@@ -1,18 +1,28 @@
 /**
  * Ask for access (POST /v1/access-requests): a role, where (a project or one
- * dataset), for how long, from when, and why. The policy decides which roles
- * may be asked for, for how long at most and how many approvers they need;
- * the server's refusal (a role not requestable, too long, a justification
- * too short) is shown as it comes, with the field it names.
+ * dataset), for how long, from when, and why. The roles offered, their
+ * longest duration and the approvals they need are the policy's
+ * (GET /v1/requestable-roles); the server still checks everything, and its
+ * refusal (an unknown project, a start too far ahead) shows as it comes.
  */
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Field, Select, TextArea } from '../../ui/Field.tsx';
-import { messageOf } from '../../ui/states.tsx';
+import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import { duration } from './format.ts';
 import type { AccessRequest } from './types.ts';
 
+interface RequestableRole {
+  role: string;
+  max_duration_seconds: number;
+  approvals: number;
+  approver_roles: string[];
+}
+
 export function RequestForm({ onFiled }: { onFiled: (r: AccessRequest) => void }) {
-  const [role, setRole] = useState('');
+  const roles = useLoad<{ items: RequestableRole[] }>((signal) => api('GET', '/v1/requestable-roles', { signal }), []);
+  const [picked, setRole] = useState('');
   const [where, setWhere] = useState<'project' | 'dataset'>('project');
   const [scope, setScope] = useState('');
   const [hours, setHours] = useState('2');
@@ -20,6 +30,9 @@ export function RequestForm({ onFiled }: { onFiled: (r: AccessRequest) => void }
   const [justification, setJustification] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+
+  const role = picked || roles.data?.items[0]?.role || '';
+  const limit = roles.data?.items.find((r) => r.role === role);
 
   const submit = async () => {
     setBusy(true);
@@ -46,6 +59,9 @@ export function RequestForm({ onFiled }: { onFiled: (r: AccessRequest) => void }
     }
   };
 
+  if (roles.error) return <ErrorNote error={roles.error} onRetry={roles.reload} />;
+  if (!roles.data) return <Loading />;
+  if (roles.data.items.length === 0) return <p>The policy in force lets no role be requested just in time.</p>;
   return (
     <form
       aria-label="Ask for access"
@@ -55,15 +71,36 @@ export function RequestForm({ onFiled }: { onFiled: (r: AccessRequest) => void }
       }}
     >
       <div class="filters">
-        <Field label="Role" hint="A role the policy lets people request, e.g. data-scientist" value={role} onValue={setRole} required maxLength={63} />
+        <Select label="Role" value={role} onValue={setRole}>
+          {roles.data.items.map((r) => (
+            <option key={r.role} value={r.role}>
+              {r.role}
+            </option>
+          ))}
+        </Select>
         <Select label="Where" value={where} onValue={(v) => setWhere(v === 'dataset' ? 'dataset' : 'project')}>
           <option value="project">In a project</option>
           <option value="dataset">On one dataset</option>
         </Select>
         <Field label={where === 'project' ? 'Project' : 'Dataset'} hint={where === 'project' ? 'Project id, e.g. onc' : 'Dataset id'} value={scope} onValue={setScope} required maxLength={128} />
-        <Field label="Duration in hours" type="number" min="0.25" step="0.25" value={hours} onValue={setHours} required />
+        <Field
+          label="Duration in hours"
+          type="number"
+          min="0.25"
+          max={limit ? String(limit.max_duration_seconds / 3600) : undefined}
+          step="0.25"
+          hint={limit ? `At most ${duration(limit.max_duration_seconds)}` : undefined}
+          value={hours}
+          onValue={setHours}
+          required
+        />
         <Field label="Start" type="datetime-local" hint="Empty: as soon as it is approved" value={start} onValue={setStart} />
       </div>
+      {limit && (
+        <p>
+          {limit.role} needs {limit.approvals} {limit.approvals === 1 ? 'approval' : 'different approvers'} ({limit.approver_roles.join(' or ')}).
+        </p>
+      )}
       <TextArea label="Justification" value={justification} onValue={setJustification} rows={3} required minLength={20} />
       <p class="muted">Say what you will do with the data and why you need it now (at least 20 characters); approvers read it.</p>
       <button type="submit" disabled={busy}>

@@ -1,4 +1,9 @@
 /**
+ * What a person reads before and around an access request.
+ *
+ * GET /v1/requestable-roles: the roles the policy in force lets anyone ask
+ * for, with their limits (the console's request form offers them).
+ *
  * Access requests carry the names of the people they mention (`names`: id →
  * name): the requester, each approver, whoever decided. An approver holds
  * no `catalog:read`, so without them the inbox would show ids only. Only
@@ -72,5 +77,22 @@ describe('names on access requests', () => {
     expect(JSON.stringify(r.body)).not.toContain('ria');
     const list = await app.call('GET', '/v1/access-requests?view=to-approve', { token: out.token });
     expect(list.body.items).toEqual([]);
+  });
+});
+
+describe('GET /v1/requestable-roles', () => {
+  it('lists the policy’s requestable roles with their limits, to any person', async () => {
+    const r = await app.call('GET', '/v1/requestable-roles', { token: out.token });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    // policies/rules/default.yaml, access.requests.
+    expect(r.body.items).toEqual([
+      { role: 'ai-researcher', max_duration_seconds: 3 * 86_400, approvals: 1, approver_roles: ['approver'] },
+      { role: 'data-scientist', max_duration_seconds: 8 * 3_600, approvals: 2, approver_roles: ['approver'] },
+    ]);
+  });
+
+  it('needs a session', async () => {
+    const r = await app.call('GET', '/v1/requestable-roles');
+    expect(r.status).toBe(401);
   });
 });
