@@ -131,6 +131,7 @@ describe('console: who can reach what', () => {
     // Who can reach the notes' identifier columns: dana (two purposes) and sam, identifier columns only.
     await cp.page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Dataset reach' }).click();
     await cp.page.getByLabel('Dataset', { exact: true }).selectOption(NOTES);
+    await cp.page.getByRole('button', { name: 'Show' }).click();
     const ids = await rowsOf(cp, new RegExp(`Identifier columns of ${NOTES.replace('.', '\\.')} readable now`));
     const apiIds = await app.call('GET', `/v1/datasets/${NOTES}/access?identifiers=true`, { token: reviewer.token });
     expect(ids.length).toBe(apiIds.body.items.length);
@@ -145,6 +146,7 @@ describe('console: who can reach what', () => {
     await screenshot(cp, 'access-dataset');
     // Every column: the note text appears too.
     await cp.page.getByLabel('Columns', { exact: true }).selectOption('false');
+    await cp.page.getByRole('button', { name: 'Show' }).click();
     const all = await rowsOf(cp, new RegExp(`^Columns of ${NOTES.replace('.', '\\.')} readable now`));
     expect(all.find((r) => r.cells[0] === 'sam')!.cells[2]).toBe('note_text, admit_date (identifier)');
     expect(new URL(cp.page.url()).searchParams.get('identifiers')).toBe('false');

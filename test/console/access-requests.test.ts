@@ -134,7 +134,7 @@ describe('console: access requests and approvals', () => {
       await form.getByRole('button', { name: 'Request access' }).click();
     };
     // The roles on offer and their limits are the policy's.
-    expect(await form.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual(['ai-researcher', 'data-scientist']);
+    await expect.poll(() => form.getByLabel('Role', { exact: true }).locator('option').allTextContents()).toEqual(['ai-researcher', 'data-scientist']);
     await form.getByLabel('Role', { exact: true }).selectOption('data-scientist');
     await form.getByText('At most 8 hours').waitFor();
     await form.getByText('data-scientist needs 2 different approvers (approver).').waitFor();

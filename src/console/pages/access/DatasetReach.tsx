@@ -25,9 +25,10 @@ export function DatasetReach({ query }: PageProps) {
   const dataset = query.get('dataset') ?? '';
   const identifiers = query.get('identifiers') !== 'false';
   const datasets = useLoad(async (signal) => (listed ? (await loadAll<Dataset>('/v1/datasets', signal)).items : []), [listed]);
+  // Chosen in the form, shown on "Show": each reach read is an audited report, so arrowing through the list reads nothing.
   const [typed, setTyped] = useState(dataset);
-  const go = (o: { dataset?: string; identifiers?: boolean }) =>
-    navigate('/access/datasets', { dataset: o.dataset ?? (dataset || undefined), identifiers: (o.identifiers ?? identifiers) ? undefined : 'false' }, true);
+  const [onlyIds, setOnlyIds] = useState(identifiers);
+  const show = () => navigate('/access/datasets', { dataset: typed.trim() || undefined, identifiers: onlyIds ? undefined : 'false' }, true);
   const chosen = datasets.data?.find((d) => d.id === dataset);
 
   return (
@@ -39,7 +40,7 @@ export function DatasetReach({ query }: PageProps) {
         aria-label="Choose a dataset"
         onSubmit={(e) => {
           e.preventDefault();
-          go({ dataset: typed.trim() });
+          show();
         }}
       >
         {listed ? (
@@ -48,7 +49,7 @@ export function DatasetReach({ query }: PageProps) {
           ) : !datasets.data ? (
             <Loading label="Loading datasets…" />
           ) : (
-            <Select label="Dataset" value={dataset} onValue={(v) => go({ dataset: v })}>
+            <Select label="Dataset" value={typed} onValue={setTyped}>
               <option value="">Choose a dataset</option>
               {datasets.data.map((d) => (
                 <option key={d.id} value={d.id}>
@@ -58,15 +59,15 @@ export function DatasetReach({ query }: PageProps) {
             </Select>
           )
         ) : (
-          <>
-            <Field label="Dataset id" value={typed} onValue={setTyped} />
-            <button type="submit">Show</button>
-          </>
+          <Field label="Dataset id" value={typed} onValue={setTyped} />
         )}
-        <Select label="Columns" value={identifiers ? 'true' : 'false'} onValue={(v) => go({ identifiers: v === 'true' })}>
+        <Select label="Columns" value={onlyIds ? 'true' : 'false'} onValue={(v) => setOnlyIds(v === 'true')}>
           <option value="true">Identifier columns only</option>
           <option value="false">All columns</option>
         </Select>
+        <button type="submit" disabled={!typed.trim()}>
+          Show
+        </button>
       </form>
       {chosen && (
         <p>

@@ -5,7 +5,7 @@
  * grants (GET /v1/principals/{id}/access, GET /v1/datasets/{id}/access).
  */
 import { Fragment } from 'preact';
-import { useMe } from '../../me.ts';
+import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { BASIS } from './format.ts';
@@ -28,6 +28,8 @@ export function ReachTable(props: {
   identifiers?: Set<string>;
 }) {
   const me = useMe();
+  // The dataset and principal pages read anyone's reach: link to them only for those who may.
+  const linked = can(me, 'catalog:read') || can(me, 'audit:read');
   return (
     <table>
       <caption>{props.caption}</caption>
@@ -45,7 +47,13 @@ export function ReachTable(props: {
         {props.items.map((r) => (
           <tr key={`${r.principal_id}/${r.dataset_id}/${r.purpose}`}>
             <th scope="row">
-              {props.by === 'dataset' ? (
+              {!linked ? (
+                props.by === 'dataset' ? (
+                  r.dataset_id
+                ) : (
+                  nameOf(r.principal_id, props.principals ?? new Map(), me.principal_id)
+                )
+              ) : props.by === 'dataset' ? (
                 <Link to="/access/datasets" query={{ dataset: r.dataset_id }}>
                   {r.dataset_id}
                 </Link>
