@@ -104,9 +104,13 @@ async function send(method: string, path: string, o: CallOptions): Promise<Respo
 export async function api<T = any>(method: string, path: string, o: CallOptions = {}): Promise<T> {
   let res = await send(method, path, o);
   if (res.status === 401 && !o.anonymous) {
-    const p = await problemOf(res.clone());
-    if (p.code === 'unauthenticated' && (await refresh())) res = await send(method, path, o);
-    else if (p.code === 'step_up_required' && stepUpHandler && (await stepUpHandler())) res = await send(method, path, o);
+    let p = await problemOf(res.clone());
+    if (p.code === 'unauthenticated' && (await refresh())) {
+      res = await send(method, path, o);
+      // The refreshed session may still lack a fresh second factor for this action: ask for it too.
+      if (res.status === 401) p = await problemOf(res.clone());
+    }
+    if (res.status === 401 && p.code === 'step_up_required' && stepUpHandler && (await stepUpHandler())) res = await send(method, path, o);
     if (res.status === 401 && (await problemOf(res.clone())).code === 'unauthenticated') clearSession();
   }
   if (!res.ok) throw new ApiError(await problemOf(res));
