@@ -115,6 +115,20 @@ describe('console: access requests and approvals', () => {
     expect(done.grant).toMatchObject({ principal_id: rae.id, role_id: 'data-scientist', project_id: 'onc', state: 'active' });
     expect(Date.parse(done.grant.expires_at) - Date.parse(done.grant.not_before)).toBe(7_200_000);
     expect((await raesGrants()).map((g: any) => g.id)).toEqual([done.grant.id]);
+
+    // A denial, with its reason, also behind step-up.
+    const other = await app.call('POST', '/v1/access-requests', { token: rae.token, body: { role: 'ai-researcher', dataset: NOTES, duration_seconds: 3600, justification } });
+    expect(other.status).toBe(201);
+    await menu(b).getByRole('link', { name: 'Requests to approve' }).click();
+    await b.page.getByRole('link', { name: `ai-researcher in dataset ${NOTES}` }).click();
+    await b.page.getByLabel('Reason for denying').fill('The Q3 cohort is not final; ask again next week.');
+    staleMfa();
+    await b.page.getByRole('button', { name: 'Deny' }).click();
+    await stepUpWithTotp(b, app, ben);
+    await b.page.getByText('Denied.', { exact: true }).waitFor();
+    const refused = (await app.call('GET', `/v1/access-requests/${other.body.id}`, { token: await loginAs(app, rae) })).body;
+    expect(refused).toMatchObject({ status: 'denied', decided_by: ben.id, decision_reason: 'The Q3 cohort is not final; ask again next week.', grant: null });
+    b.expectClean();
     await a.context.close();
     await b.context.close();
   });
