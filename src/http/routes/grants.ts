@@ -11,7 +11,9 @@ import { activateBreakGlass, closeBreakGlassReview } from '../../grants/breakGla
 import { approvalsInForce } from '../../grants/approvalsInForce.ts';
 import { listGrants, type ListGrantsOptions } from '../../grants/listGrants.ts';
 import { listRequests } from '../../grants/listRequests.ts';
+import { namesOf } from '../../grants/namesOf.ts';
 import { requestAccess } from '../../grants/requestAccess.ts';
+import { requestableRoles } from '../../grants/requestableRoles.ts';
 import { revokeRequestGrant } from '../../grants/revokeRequestGrant.ts';
 import { approveRequest, cancelRequest, denyRequest, revokeGrant } from '../../grants/reviewRequest.ts';
 import type { AccessRequest, Grant } from '../../grants/store.ts';
@@ -81,8 +83,10 @@ const RequestSchema = z.object({
   created_at: z.string(),
   approvals: z.array(z.object({ approver_id: z.string(), comment: z.string().nullable(), created_at: z.string() })),
 });
+const Names = z.record(z.string(), z.string()).describe('the names of the principals the request mentions (requester, approvers, who decided or revoked), by id');
+const NamedRequest = RequestSchema.extend({ names: Names });
 const Discounted = z.array(z.object({ approver_id: z.string(), reason: z.string() })).describe('approvals of a pending request that no longer count, and why');
-const RequestWithHistory = RequestSchema.extend({ grant: GrantSchema.nullable(), history: z.array(HistoryEntry), discounted: Discounted });
+const RequestWithHistory = NamedRequest.extend({ grant: GrantSchema.nullable(), history: z.array(HistoryEntry), discounted: Discounted });
 
 /** A request as of `now`: pending past its expiry reads as expired, whether or not that was written down yet. */
 function showRequest(r: AccessRequest, now: Date): AccessRequest {
@@ -94,6 +98,13 @@ function showGrant(g: Grant, now: Date): z.infer<typeof GrantSchema> {
   const t = now.getTime();
   const state = g.status === 'revoked' ? 'revoked' : t < Date.parse(g.not_before) ? 'scheduled' : t < Date.parse(g.expires_at) ? 'active' : 'expired';
   return { ...g, state };
+}
+
+/** The names one request mentions, out of a page's. */
+function pick(names: Record<string, string>, r: AccessRequest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const id of [r.requester_id, ...r.approvals.map((a) => a.approver_id), r.decided_by]) if (id && names[id] !== undefined) out[id] = names[id];
+  return out;
 }
 
 /** What happened to a request, in order. */
@@ -129,7 +140,8 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
     const r = showRequest(stored, now);
     // What a pending request's approvals are worth now; a decided request was judged when it was decided.
     const discounted = r.status === 'pending' && r.approvals.length ? (await approvalsInForce(g)(r, g.store.approverFacts)).discounted : [];
-    return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now), discounted };
+    const names = await namesOf(g, [r], [grant?.revoked_by ?? null]);
+    return { ...r, grant: grant ? showGrant(grant, now) : null, history: historyOf(r, grant, now), discounted, names };
   };
 
   return [
@@ -151,16 +163,34 @@ export function grantRoutes(deps: AppDeps): AnyRoute[] {
     }),
     defineRoute({
       method: 'get',
+      path: '/v1/requestable-roles',
+      summary: 'The roles one may request just in time, with their longest duration, approvals needed and approving roles (the policy in force)',
+      tag: 'access',
+      auth: { kind: 'session' },
+      responses: {
+        200: {
+          description: 'By role name',
+          schema: z.object({
+            items: z.array(z.object({ role: z.string(), max_duration_seconds: z.number().int(), approvals: z.number().int(), approver_roles: z.array(z.string()) })),
+          }),
+        },
+      },
+      handler: async () => ({ body: { items: requestableRoles(g) } }),
+    }),
+    defineRoute({
+      method: 'get',
       path: '/v1/access-requests',
       summary: 'List access requests: mine, those I may approve, or all (security reviewers)',
       tag: 'access',
       auth: { kind: 'session' },
       query: ListQuery,
-      responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(RequestSchema), next_cursor: z.string().nullable() }) } },
+      responses: { 200: { description: 'Newest first', schema: z.object({ items: z.array(NamedRequest), next_cursor: z.string().nullable() }) } },
       handler: async ({ query, auth }) => {
         const r = await listRequests(g, auth!, { view: query.view, status: query.status, limit: query.limit, before: decodeCursor(query.cursor) });
         const now = deps.clock.now();
-        return { body: { items: r.items.map((x) => showRequest(x, now)), next_cursor: r.nextBefore === null ? null : encodeCursor(r.nextBefore) } };
+        const names = await namesOf(g, r.items);
+        const items = r.items.map((x) => ({ ...showRequest(x, now), names: pick(names, x) }));
+        return { body: { items, next_cursor: r.nextBefore === null ? null : encodeCursor(r.nextBefore) } };
       },
     }),
     defineRoute({
