@@ -3,6 +3,7 @@
  */
 import type { Sql } from '../../db/client.ts';
 import type { SigningKeyRow, SigningKeyStore } from '../keyStore.ts';
+import { transaction } from '../../db/transaction.ts';
 
 type Row = Record<string, any>;
 
@@ -25,7 +26,7 @@ export function createSigningKeyStore(sql: Sql): SigningKeyStore {
       return rows.map(keyRow);
     },
     async rotate(next, now, publishUntil, within) {
-      return sql.begin(async (tx) => {
+      return transaction(sql, async (tx) => {
         // Serialise rotations: two at once must not both retire the same key.
         await tx`LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`;
         const [old] = await tx`
