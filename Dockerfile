@@ -4,6 +4,8 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production CUSTOS_ENV=production HOST=0.0.0.0 PORT=8080 CUSTOS_DATA_DIR=/var/lib/custos
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Run by postinstall: the patch of postgres.js (scripts/patch-postgres.mjs, docs/operations.md "Faults").
+COPY scripts/patch-postgres.mjs ./scripts/
 # Node.js runs the TypeScript sources itself (type stripping); dev tools (vitest, eslint, typescript) stay out.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin
