@@ -16,6 +16,12 @@
  *    Custos's own transactions from writing after a close; this guard
  *    turns any other such write into a rejected query.
  *
+ * 3. A connection killed while it looks up the array types (the internal
+ *    query of every new connection) rejected that query unobserved, or
+ *    kept its error for the next backend, which then rejected it there:
+ *    an unhandled rejection, and the process died. The lookup's failure
+ *    is now observed (and the lookup made again on the next connection).
+ *
  * Also (part of #1215): the query and error of the connection that closed
  * are cleared, so the first query on the reconnected connection does not
  * fail with the old backend's error.
@@ -46,11 +52,27 @@ const EDITS = [
   },
   {
     what: "the closed connection's query and error are not the next one's (#1215)",
-    from: `    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    from: `    if (initial)
+      return reconnect()
+
+    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
     closedTime = performance.now()`,
-    to: `    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
+    to: `    if (initial) { // ${MARK}: closed while connecting: its internal query (the array types) fails now, its error is not the next backend's
+      query && queryError(query, Errors.connection('CONNECTION_CLOSED', options))
+      query = errorResponse = null
+      return reconnect()
+    }
+
+    !hadError && (query || sent.length) && error(Errors.connection('CONNECTION_CLOSED', options, socket))
     query = errorResponse = null // ${MARK}: rejected above (or by the socket error); the next backend starts clean
     closedTime = performance.now()`,
+  },
+  {
+    what: 'a failed lookup of the array types is observed (its rejection was unhandled: the process died)',
+    from: `        initial.reserve && (initial = null)
+        return fetchArrayTypes()`,
+    to: `        initial.reserve && (initial = null)
+        return fetchArrayTypes().catch(() => { needsTypes = options.fetch_types }) // ${MARK}: looked up again on the next connection`,
   },
   {
     what: 'a write after the close rejects its query instead of throwing (#1208)',

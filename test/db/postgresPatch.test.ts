@@ -6,6 +6,8 @@
  *   times out, for good);
  * - the first query after a connection was killed mid-query does not fail
  *   with the dead backend's error;
+ * - a connection killed while it looks up the array types (the internal
+ *   first query of every connection) does not end the process;
  * - the script refuses another version, and does nothing the second time.
  * (A write after the close failing its query instead of throwing:
  * test/db/transaction.test.ts.)
@@ -21,6 +23,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { patchPostgres } from '../../scripts/patch-postgres.mjs';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+/** A backend's ErrorResponse message (protocol 3: 'E', length, fields, a final zero byte). */
+function fatal(code: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
+  const head = Buffer.alloc(5);
+  head.write('E', 0);
+  head.writeUInt32BE(fields.length + 4, 1);
+  return Buffer.concat([head, fields]);
+}
 
 const PACKAGE = path.dirname(path.dirname(fileURLToPath(import.meta.resolve('postgres'))));
 
@@ -38,7 +49,7 @@ describe('the installed postgres.js', () => {
   it('is 3.4.9 with every edit of the patch, in the build Custos loads and the others', () => {
     expect(JSON.parse(readFileSync(path.join(PACKAGE, 'package.json'), 'utf8')).version).toBe('3.4.9');
     for (const file of ['src/connection.js', 'cjs/src/connection.js', 'cf/src/connection.js']) {
-      expect(readFileSync(path.join(PACKAGE, file), 'utf8').match(/custos-patch/g), `${file}: run npm install (postinstall) or node scripts/patch-postgres.mjs`).toHaveLength(3);
+      expect(readFileSync(path.join(PACKAGE, file), 'utf8').match(/custos-patch/g), `${file}: run npm install (postinstall) or node scripts/patch-postgres.mjs`).toHaveLength(5);
     }
   });
 
@@ -72,6 +83,51 @@ describe('the installed postgres.js', () => {
       expect(Date.now() - t0).toBeLessThan(1000);
       expect(sockets).toHaveLength(2);
     } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  it('survives a connection killed while it looks up the array types (the first query of each connection)', async () => {
+    const u = new URL(db.url);
+    const sockets: Socket[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.prependListener('unhandledRejection', onUnhandled);
+    const sql = postgres(db.url, {
+      max: 1,
+      connect_timeout: 2,
+      onnotice: () => {},
+      socket: () => {
+        const s = connect(Number(u.port), u.hostname);
+        if (sockets.length === 0) {
+          // The first connection: once it has sent the lookup, the server terminates it (FATAL 57P01, then the close).
+          const write = s.write.bind(s) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+          s.write = ((chunk: Buffer, ...rest: unknown[]) => {
+            const sent = write(chunk, ...rest);
+            if (chunk.includes('typcategory')) {
+              setImmediate(() => {
+                s.emit('data', fatal('57P01', 'terminating connection due to administrator command'));
+                s.destroy();
+                s.emit('close', false);
+              });
+            }
+            return sent;
+          }) as typeof s.write;
+        }
+        sockets.push(s);
+        return s;
+      },
+    });
+    try {
+      // The query that opened the connection waits for the next one, and is answered there.
+      const [r] = await sql`SELECT 1 AS one`;
+      expect(r!.one).toBe(1);
+      expect(sockets).toHaveLength(2);
+      await new Promise((r) => setTimeout(r, 50));
+      // Unpatched: the lookup's rejection, unobserved, ends the process.
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.removeListener('unhandledRejection', onUnhandled);
       await sql.end({ timeout: 1 });
     }
   });
