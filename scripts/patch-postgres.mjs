@@ -33,6 +33,7 @@
  * Node.js runs npm. test/db/postgresPatch.test.ts checks it is in force.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import process from 'node:process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
