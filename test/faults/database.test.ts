@@ -7,54 +7,28 @@
  * record), the replicas stay up and recover by themselves, and every token
  * and decision a client got has its decision record.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSql } from '../../src/db/client.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import type { TestDatabase } from '../support/db.ts';
-import { checkRecords, faultWorld, FaultLoad, outage, recoveryMs, sleep, unexpectedSamples, until } from '../support/faults.ts';
-import { freePort } from '../support/net.ts';
+import { checkRecords, dedicatedDatabase, faultWorld, FaultLoad, outage, recoveryMs, setReadOnly, sleep, unexpectedSamples, until, type DedicatedDatabase, type FaultWorld } from '../support/faults.ts';
 import { startServer, type ServerProcess } from '../support/servers.ts';
 
-let dir: string;
-let port: number;
-let pg: EmbeddedPostgresHandle;
+let pg: DedicatedDatabase;
 let db: TestDatabase;
+let world: FaultWorld;
 const replicas: ServerProcess[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'custos-faults-pg-'));
-  port = await freePort();
-  pg = await startEmbeddedPostgres({ dir, port });
-  const admin = createSql({ url: pg.adminUrl, max: 1, applicationName: 'custos-test-admin' });
-  await admin.unsafe('CREATE DATABASE custos');
-  const url = pg.urlFor('custos');
-  const sql = createSql({ url, max: 2, applicationName: 'custos-test-superuser' });
-  await migrate(sql);
-  db = {
-    url,
-    name: 'custos',
-    sql,
-    appSql: createSql({ url, max: 2, role: 'custos_app', applicationName: 'custos-test-app' }),
-    admin,
-    drop: async () => {},
-  };
-  await faultWorld(db).then((w) => Object.assign(world, w));
+  pg = await dedicatedDatabase();
+  db = pg.db;
+  world = await faultWorld(db);
   const env = { CUSTOS_WORKERS: '1', CUSTOS_DB_POOL_MAX: '4' };
   replicas.push(...(await Promise.all([0, 1].map(() => startServer(db, { env, ready: 'custos is listening', timeoutMs: 45_000 })))));
 }, 90_000);
 
-const world = {} as Awaited<ReturnType<typeof faultWorld>>;
-
 afterAll(async () => {
   for (const r of replicas) r.kill();
   await Promise.all(replicas.map((r) => r.exited));
-  await Promise.all([db?.sql.end({ timeout: 1 }), db?.appSql.end({ timeout: 1 }), db?.admin.end({ timeout: 1 })]).catch(() => {});
   await pg?.stop();
-  await rm(dir, { recursive: true, force: true });
 });
 
 function load(): FaultLoad {
@@ -81,12 +55,9 @@ describe('PostgreSQL faults at load, two replicas', () => {
     l.start();
     await sleep(1000);
     const from = l.now();
-    // What a fenced or demoted primary does: every new transaction is read-only (sessions pick it up at once).
-    await db.admin.unsafe('ALTER SYSTEM SET default_transaction_read_only = on');
-    await db.admin`SELECT pg_reload_conf()`;
+    await setReadOnly(db.admin, true);
     await sleep(1500);
-    await db.admin.unsafe('ALTER SYSTEM RESET default_transaction_read_only');
-    await db.admin`SELECT pg_reload_conf()`;
+    await setReadOnly(db.admin, false);
     const back = l.now();
     await sleep(2500);
     await l.stop();
@@ -108,9 +79,7 @@ describe('PostgreSQL faults at load, two replicas', () => {
     l.start();
     await sleep(1000);
     const from = l.now();
-    await pg.stop();
-    await sleep(1000);
-    pg = await startEmbeddedPostgres({ dir, port });
+    await pg.restart(1000);
     const back = l.now();
     await sleep(3000);
     await l.stop();

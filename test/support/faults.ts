@@ -7,12 +7,56 @@
  * token its record (by `decision_id` and `jti`, migration 0009), and the
  * figures of the outage (503s, how long, how soon each replica recovered).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
-import type { Sql } from '../../src/db/client.ts';
+import { createSql, type Sql } from '../../src/db/client.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded.ts';
+import { migrate } from '../../src/db/migrate.ts';
 import { basicAuth } from './app.ts';
 import type { TestDatabase } from './db.ts';
+import { freePort } from './net.ts';
 import { notesWorld, type NotesWorld } from './servers.ts';
+
+/** A PostgreSQL of one's own (embedded, in a temporary folder), migrated, that can be stopped and started again. */
+export interface DedicatedDatabase {
+  /** Its `custos` database, shaped as a test database (superuser, application and admin clients). */
+  db: TestDatabase;
+  /** The server's processes' folder, to find them (CPU) and to start it again. */
+  dir: string;
+  /** Stops PostgreSQL (a fast shutdown: every session is terminated) and starts it again after `downMs`. */
+  restart(downMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts a PostgreSQL for faults that would disturb anyone else on a shared one (read-only, restart). */
+export async function dedicatedDatabase(): Promise<DedicatedDatabase> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-faults-pg-'));
+  const port = await freePort();
+  let pg: EmbeddedPostgresHandle = await startEmbeddedPostgres({ dir, port });
+  const admin = createSql({ url: pg.adminUrl, max: 1, applicationName: 'custos-test-admin' });
+  await admin.unsafe('CREATE DATABASE custos');
+  const url = pg.urlFor('custos');
+  const sql = createSql({ url, max: 2, applicationName: 'custos-test-superuser' });
+  await migrate(sql);
+  const appSql = createSql({ url, max: 2, role: 'custos_app', applicationName: 'custos-test-app' });
+  return {
+    db: { url, name: 'custos', sql, appSql, admin, drop: async () => {} },
+    dir,
+    async restart(downMs) {
+      await pg.stop();
+      await sleep(downMs);
+      pg = await startEmbeddedPostgres({ dir, port });
+    },
+    async stop() {
+      await Promise.all([sql.end({ timeout: 1 }), appSql.end({ timeout: 1 }), admin.end({ timeout: 1 })]).catch(() => {});
+      await pg.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 /** {@link notesWorld} plus a training job with client credentials, and the two request bodies. */
 export interface FaultWorld extends NotesWorld {
@@ -213,6 +257,8 @@ export interface Outage {
   unexpected: number;
   /** From the first failed attempt's answer to the last one's (ms). */
   outage_ms: number;
+  /** The longest time no client got a 2xx, from `from` to the last answer (ms): the outage as the clients lived it. */
+  longest_gap_ms: number;
   /** Requests answered 2xx during the window (clients retried onto whatever answered). */
   ok: number;
 }
@@ -227,11 +273,20 @@ export function outage(attempts: readonly Attempt[], from: number, to: number, e
   const s503 = failed.filter((a) => a.status === 503 && UNAVAILABLE_CODES.includes(a.code ?? ''));
   const none = failed.filter((a) => a.status === 0);
   const ends = failed.map((a) => a.end);
+  const okEnds = attempts.filter((a) => a.status === 200 && a.end >= from && a.end < to).map((a) => a.end).sort((x, y) => x - y);
+  let gap = 0;
+  let prev = from;
+  for (const e of okEnds) {
+    gap = Math.max(gap, e - prev);
+    prev = e;
+  }
+  gap = Math.max(gap, Math.min(to, Math.max(from, ...w.map((a) => a.end))) - prev);
   return {
     count_503: s503.length,
     no_answer: none.length,
     unexpected: failed.length - s503.length - none.length,
     outage_ms: ends.length ? Math.round(Math.max(...ends) - Math.min(...ends)) : 0,
+    longest_gap_ms: Math.round(gap),
     ok: w.filter((a) => a.status === 200).length,
   };
 }
@@ -250,6 +305,13 @@ export function recoveryMs(attempts: readonly Attempt[], replicas: number, at: n
 /** Samples of failures that were not expected, for an assertion's message. */
 export function unexpectedSamples(attempts: readonly Attempt[], from = 0, to = Infinity): string {
   return JSON.stringify(attempts.filter((a) => a.start >= from && a.start < to && a.status !== 200 && a.status !== 0 && !(a.status === 503 && UNAVAILABLE_CODES.includes(a.code ?? ''))).slice(0, 5));
+}
+
+/** Sets PostgreSQL read-only for every new transaction (what a fenced or demoted primary does), or back. */
+export async function setReadOnly(admin: Sql, on: boolean): Promise<void> {
+  await admin.unsafe(on ? 'ALTER SYSTEM SET default_transaction_read_only = on' : 'ALTER SYSTEM RESET default_transaction_read_only');
+  // Each session takes it at its next idle moment.
+  await admin`SELECT pg_reload_conf()`;
 }
 
 /** Resolves once `f` gives something truthy; throws after `ms`. */
