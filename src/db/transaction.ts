@@ -15,14 +15,17 @@
  * meanwhile, the query runs instead on the new session, outside the
  * transaction: porsager/postgres#1216).
  *
- * What this does instead, without touching the library: every query sent
- * through the transaction handle is watched; once one fails because the
- * connection is gone (or `begin` reports the connection closed), the
- * transaction is marked lost, further queries through the handle are
- * refused before anything is written, and the callback's outcome is never
- * handed back to postgres.js, so it sends neither ROLLBACK nor COMMIT on the
- * dead connection. `begin` itself rejects (its connection's close), so the
- * caller gets a connection error (the HTTP layer answers 503, fail closed).
+ * What this does instead (without relying on the library's patch,
+ * scripts/patch-postgres.mjs, which guards the library's own writes but
+ * cannot keep a callback's later queries off the reconnected session):
+ * every query sent through the transaction handle is watched; once one
+ * fails because the connection is gone (or `begin` reports the connection
+ * closed), the transaction is marked lost, further queries through the
+ * handle are refused before anything is written, and the callback's outcome
+ * is never handed back to postgres.js, so it sends neither ROLLBACK nor
+ * COMMIT on the dead connection. `begin` itself rejects (its connection's
+ * close), so the caller gets a connection error (the HTTP layer answers
+ * 503, fail closed).
  * The server has rolled the transaction back with the backend that died.
  * Savepoints get the same treatment (ROLLBACK TO would crash the same way).
  */
@@ -131,15 +134,17 @@ function guard(tx: Tx, state: TxState): Tx {
     },
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      if (prop === 'savepoint') {
+      if (prop === 'savepoint' && typeof value === 'function') {
         return (nameOrFn: string | Callback<unknown>, maybeFn?: Callback<unknown>) =>
           typeof nameOrFn === 'function'
             ? (value as (f: Callback<unknown>) => unknown).call(target, scoped(nameOrFn, state))
             : (value as (n: string, f: Callback<unknown>) => unknown).call(target, nameOrFn, scoped(maybeFn!, state));
       }
-      // unsafe, file and the helpers: a query among their results is watched; others pass through.
-      return (...args: unknown[]) => watch((value as (...a: unknown[]) => unknown).apply(target, args), state);
+      // The other ways to make a query; the helpers (json, array, typed...) make parameters and pass through.
+      if ((prop === 'unsafe' || prop === 'file') && typeof value === 'function') {
+        return (...args: unknown[]) => watch((value as (...a: unknown[]) => unknown).apply(target, args), state);
+      }
+      return value;
     },
   }) as Tx;
 }
