@@ -4,7 +4,8 @@
 FROM node:24-bookworm-slim AS console
 WORKDIR /build
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Build tools only: no install scripts (the postgres.js patch is for the service image below).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY scripts/build-console.ts ./scripts/
 COPY src/console ./src/console
 RUN node scripts/build-console.ts
@@ -13,6 +14,8 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production CUSTOS_ENV=production HOST=0.0.0.0 PORT=8080 CUSTOS_DATA_DIR=/var/lib/custos
 WORKDIR /app
 COPY package.json package-lock.json ./
+# Run by postinstall: the patch of postgres.js (scripts/patch-postgres.mjs, docs/operations.md "Faults").
+COPY scripts/patch-postgres.mjs ./scripts/
 # Node.js runs the TypeScript sources itself (type stripping); dev tools (vitest, eslint, typescript) stay out.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY bin ./bin

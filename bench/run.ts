@@ -13,6 +13,8 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   hospital: () => import('./hospital.ts'),
   peers: () => import('./peers.ts'),
   alerts: () => import('./alerts.ts'),
+  // Faults at load: replicas and PostgreSQL failing under tokens and decisions (docs/operations.md, "Faults").
+  faults: () => import('./faults.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

@@ -7,6 +7,7 @@
  */
 import type { AuditEvent, AuditLog } from '../audit/log.ts';
 import type { Sql, Tx } from '../db/client.ts';
+import { transaction } from '../db/transaction.ts';
 
 /** What a change made and the events that record it. */
 export interface Change<T> {
@@ -15,12 +16,12 @@ export interface Change<T> {
 }
 
 /**
- * Runs `change` inside `sql.begin`, appends its events with
+ * Runs `change` in one transaction (src/db/transaction.ts), appends its events with
  * `audit.recordIn(tx, …)` and commits both, or neither. A failed append is an
  * `AuditUnavailableError` (503); the change's own errors pass through.
  */
 export async function commitWithEvent<T>(deps: { sql: Sql; audit: AuditLog }, change: (tx: Tx) => Promise<Change<T>>): Promise<T> {
-  const committed = await deps.sql.begin(async (tx) => {
+  const committed = await transaction(deps.sql, async (tx) => {
     const { result, events } = await change(tx);
     // A failed append throws AuditUnavailableError (503) and rolls the change back.
     for (const event of events) await deps.audit.recordIn(tx, event);

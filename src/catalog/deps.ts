@@ -9,6 +9,6 @@ import type { Sql } from '../db/client.ts';
 
 /** Dependencies of the catalog's change operations. */
 export interface CatalogDeps extends AuthDeps {
-  /** Opens the transaction of each change (`sql.begin`). */
+  /** Opens the transaction of each change (`transaction(sql, …)`, src/db/transaction.ts). */
   sql: Sql;
 }

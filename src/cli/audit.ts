@@ -12,6 +12,7 @@ import { verifyLogs, type VerifyProgress, type VerifyReport } from '../audit/pos
 import { createSql } from '../db/client.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import { withContext } from './context.ts';
+import { transaction } from '../db/transaction.ts';
 
 function parseTime(v: string | undefined, fallback: Date, name: string): Date {
   if (v === undefined) return fallback;
@@ -114,7 +115,7 @@ export function registerAudit(program: Command): void {
     .requiredOption('--by <name>', 'who is rotating it (recorded)')
     .action(async (o: { by: string }) => {
       await withContext(async ({ db, wired }) => {
-        const cert = await db.sql.begin(async (tx) => {
+        const cert = await transaction(db.sql, async (tx) => {
           const c = await wired.app.auditLog.keys.rotate(tx);
           await wired.audit.recordIn(tx, { type: 'audit.key_rotated', outcome: 'success', actorId: null, details: { kid: c.kid, root: c.root, by: o.by, via: 'cli' } });
           return c;
@@ -160,7 +161,7 @@ export function registerAudit(program: Command): void {
         }
         const day = (d: Date) => d.toISOString().slice(0, 10);
         // The drop, its signed drop record and its audit event commit together, or not at all.
-        await db.owner.begin(async (tx) => {
+        await transaction(db.owner, async (tx) => {
           await dropPartition(tx, log, partition);
           // Signed with the audit key: verification excuses the gap only on a record it can verify.
           await writeDropRecord(tx, wired.app.auditLog.keys, { partition, log, monthStart: day(start), monthEnd: day(end), droppedAtMs: Date.now(), droppedBy: o.by });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, MigrationChecksumError } from '../errors.ts';
 import type { Sql } from './client.ts';
+import { transaction } from './transaction.ts';
 
 /** Where the shipped migrations live. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -52,7 +53,7 @@ export async function migrate(sql: Sql, options: { dir?: string; onApply?: (f: M
   const files = await readMigrations(options.dir);
   // Created under the same lock as the migrations themselves: concurrent
   // CREATE TABLE IF NOT EXISTS can still collide in the system catalogs.
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
     await tx`
       CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -65,7 +66,7 @@ export async function migrate(sql: Sql, options: { dir?: string; onApply?: (f: M
 
   const applied: MigrateResult['applied'] = [];
   for (;;) {
-    const next = await sql.begin(async (tx) => {
+    const next = await transaction(sql, async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`;
       const rows = await tx<{ version: number; name: string; checksum: string }[]>`
         SELECT version, name, checksum FROM schema_migrations ORDER BY version`;

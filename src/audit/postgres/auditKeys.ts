@@ -12,6 +12,7 @@ import { open, seal } from '../../crypto/secretbox.ts';
 import type { Sql, Tx } from '../../db/client.ts';
 import type { PublicJwk } from '../../tokens/keyRing.ts';
 import { rootFingerprint, type AuditRoot, type KeyCertificate, type TrustedRoots } from '../rootKey.ts';
+import { transaction } from '../../db/transaction.ts';
 
 const aad = (kid: string) => `audit-key:${kid}`;
 /** How long a process signs with the key it loaded before looking for a newer one (a rotation by another replica). */
@@ -52,7 +53,7 @@ export class AuditKeys {
       }
       if (!row) {
         // Replicas starting together may each add one; each signs with the newest, and all are certified.
-        await this.o.sql.begin((tx) => this.createKey(tx));
+        await transaction(this.o.sql, (tx) => this.createKey(tx));
         row = await this.newestCertified();
       }
       const loadedAt = Date.now();

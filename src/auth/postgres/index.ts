@@ -16,6 +16,7 @@ import { sessionStatements } from './sessions.ts';
 import { throttleStatements } from './throttle.ts';
 import { totpStatements } from './totp.ts';
 import { webauthnStatements } from './webauthn.ts';
+import { transaction } from '../../db/transaction.ts';
 
 /** Service client credentials: a store of their own (auth/clients/clientCredentials.ts declares it). */
 export { createClientCredentialStore } from './clientCredentials.ts';
@@ -36,7 +37,7 @@ export type Atomic = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 export function createAuthStore(sql: Sql, options: AuthStoreOptions = {}, bound?: Tx): AuthStore {
   const q: Sql | Tx = bound ?? sql;
   // A multi-statement change: its own transaction, or the one the store is bound to.
-  const atomic: Atomic = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => (bound ? fn(bound) : (sql.begin(fn) as Promise<T>));
+  const atomic: Atomic = <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => (bound ? fn(bound) : (transaction(sql, fn) as Promise<T>));
   const store: AuthStore = {
     ...secretStatements(q, options),
     transaction: (fn) => atomic((tx) => fn(bound ? store : createAuthStore(sql, options, tx), tx)),

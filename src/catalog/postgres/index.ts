@@ -15,6 +15,7 @@ import { projectStatements } from './projects.ts';
 import { roleAssignmentStatements } from './roleAssignments.ts';
 import { roleStatements } from './roles.ts';
 import { vendorStatements } from './vendors.ts';
+import { transaction } from '../../db/transaction.ts';
 
 /**
  * Builds the catalog store over a postgres.js client, or over a transaction
@@ -27,7 +28,7 @@ export function createCatalogStore(sql: Sql, deps: { clock: Clock; ids: IdGenera
     deps,
     today: () => utcDate(deps.clock.now()),
     atomic: (fn) =>
-      inTx ? (sql as unknown as Tx).savepoint((tx) => fn(tx as unknown as Sql)) : sql.begin((tx) => fn(tx as unknown as Sql)),
+      inTx ? (sql as unknown as Tx).savepoint((tx) => fn(tx as unknown as Sql)) : transaction(sql, (tx) => fn(tx as unknown as Sql)),
   };
   return {
     withTx(tx) {

@@ -11,6 +11,7 @@ import { assignmentStatements } from './assignments.ts';
 import { pendingChangeStatements, pendingChangeTxStatements } from './pendingChanges.ts';
 import { policyVersionStatements } from './policyVersions.ts';
 import { roleGraphStatements } from './roleGraph.ts';
+import { transaction } from '../../db/transaction.ts';
 
 /** The store's methods inside one transaction, composed from one file per aggregate. */
 function bind(tx: Tx, ids: IdGenerator): ChangeTx {
@@ -31,7 +32,7 @@ function bind(tx: Tx, ids: IdGenerator): ChangeTx {
 /** Builds the pending-change store. */
 export function createChangeStore(sql: Sql, deps: { ids: IdGenerator }): ChangeStore {
   return {
-    begin: (fn) => sql.begin((tx) => fn(bind(tx as unknown as Tx, deps.ids))) as never,
+    begin: (fn) => transaction(sql, (tx) => fn(bind(tx as unknown as Tx, deps.ids))) as never,
     ...pendingChangeStatements(sql),
   };
 }

@@ -8,6 +8,7 @@ import type { Sql } from '../../db/client.ts';
 import type { BaaFacts, GrantFacts, RoleBinding } from '../../engine/types.ts';
 import { GRANT_HISTORY_MS, type DatasetRecord, type PrincipalRecord } from '../buildFacts.ts';
 import type { CatalogImage, CatalogKeys, CatalogSource } from '../liveFacts.ts';
+import { transaction } from '../../db/transaction.ts';
 
 type Row = Record<string, any>;
 
@@ -89,7 +90,7 @@ function principalsOf(rows: readonly Row[], roleRows: readonly Row[], grantRows:
 /** Reads the catalog's facts in one repeatable-read snapshot, so the image is consistent. */
 export async function loadCatalogImage(sql: Sql, now: Date): Promise<CatalogImage> {
   const since = new Date(now.getTime() - GRANT_HISTORY_MS);
-  return sql.begin('isolation level repeatable read read only', async (tx) => {
+  return transaction(sql, 'isolation level repeatable read read only', async (tx) => {
     const principals = await tx.unsafe(`SELECT ${PRINCIPAL_COLUMNS} FROM principals`);
     const roles = await tx`SELECT principal_id, role_id, project_id FROM role_assignments`;
     const grants = await tx.unsafe(`SELECT ${GRANT_COLUMNS} FROM grants WHERE status = 'active' AND expires_at > $1`, [since]);
@@ -106,7 +107,7 @@ export async function loadCatalogImage(sql: Sql, now: Date): Promise<CatalogImag
 /** Reads the rows of some principals (with roles and grants), vendors (their BAAs) and datasets, in one snapshot. */
 export async function loadCatalogRows(sql: Sql, keys: CatalogKeys, now: Date): Promise<CatalogImage> {
   const since = new Date(now.getTime() - GRANT_HISTORY_MS);
-  return sql.begin('isolation level repeatable read read only', async (tx) => {
+  return transaction(sql, 'isolation level repeatable read read only', async (tx) => {
     // A principal key that is not a uuid names no principal (and must not fail the cast for the others).
     const p = keys.principals.filter((id) => UUID.test(id));
     const principals = p.length ? await tx.unsafe(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE id = ANY($1::uuid[])`, [p]) : [];

@@ -5,6 +5,7 @@ import type { Clock } from '../../clock.ts';
 import type { Tx } from '../../db/client.ts';
 import type { Grant, GrantInsert, GrantStore, ReviewItem } from '../store.ts';
 import { iso, uuid, type GrantContext, type Q, type Row } from './common.ts';
+import { transaction } from '../../db/transaction.ts';
 
 function toGrant(g: Row): Grant {
   const review: ReviewItem | null = g.review_id
@@ -78,7 +79,7 @@ export function grantStatements(ctx: GrantContext): Pick<GrantStore, 'getGrant' 
     },
 
     revokeGrant: (r, trace) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         const [g] = await tx`
           UPDATE grants SET status = 'revoked', revoked_at = ${r.at}, revoked_by = ${r.by}, revoke_reason = ${r.reason}
           WHERE id = ${r.grantId} AND status = 'active' RETURNING id`;
@@ -87,7 +88,7 @@ export function grantStatements(ctx: GrantContext): Pick<GrantStore, 'getGrant' 
       }),
 
     insertBreakGlass: (g, reviewId, trace) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         await insertGrant(tx, g, o.clock);
         // Announced at once (the break-glass notification); the lifecycle sweep must not repeat it.
         await tx`UPDATE grants SET activated_notified_at = ${g.notBefore} WHERE id = ${g.id}`;
@@ -96,7 +97,7 @@ export function grantStatements(ctx: GrantContext): Pick<GrantStore, 'getGrant' 
       }),
 
     closeReview: (c, trace) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         const [r] = await tx`
           UPDATE review_items SET status = 'closed', outcome = ${c.outcome}, finding = ${c.finding}, closed_by = ${c.by}, closed_at = ${c.at}
           WHERE grant_id = ${c.grantId} AND status = 'open' RETURNING id`;

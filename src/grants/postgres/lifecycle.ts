@@ -9,13 +9,14 @@ import { factsVia } from './approverFacts.ts';
 import type { GrantContext } from './common.ts';
 import { grantById } from './grants.ts';
 import { requestById } from './requests.ts';
+import { transaction } from '../../db/transaction.ts';
 
 /** The store's lifecycle method. */
 export function lifecycleStatements(ctx: GrantContext): Pick<GrantStore, 'announceLifecycle'> {
   const { sql, leave, queue } = ctx;
   return {
     announceLifecycle: (now, note, activation) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         const activated = await tx`
           UPDATE grants SET activated_notified_at = ${now}
           WHERE id IN (SELECT id FROM grants WHERE activated_notified_at IS NULL AND status = 'active' AND not_before <= ${now} AND expires_at > ${now}

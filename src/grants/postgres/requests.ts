@@ -8,6 +8,7 @@ import type { AccessRequest, ApprovalOutcome, Grant, GrantStore, Trace } from '.
 import { factsVia } from './approverFacts.ts';
 import { iso, uuid, type GrantContext, type Q, type Row } from './common.ts';
 import { grantById, insertGrant } from './grants.ts';
+import { transaction } from '../../db/transaction.ts';
 
 function toRequest(r: Row, approvals: Row[]): AccessRequest {
   return {
@@ -54,7 +55,7 @@ export function requestStatements(ctx: GrantContext): Pick<GrantStore, 'insertRe
 
   return {
     insertRequest: (r, trace) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         await tx`
           INSERT INTO access_requests (id, requester_id, role_id, project_id, dataset_id, justification, duration_seconds, starts_at, approvals_required, created_at, expires_at)
           VALUES (${r.id}, ${r.requester_id}, ${r.role_id}, ${r.project_id}, ${r.dataset_id}, ${r.justification}, ${r.duration_seconds},
@@ -87,7 +88,7 @@ export function requestStatements(ctx: GrantContext): Pick<GrantStore, 'insertRe
     },
 
     approve: (a, check, complete, trace, expired) =>
-      sql.begin(async (tx): Promise<ApprovalOutcome> => {
+      transaction(sql, async (tx): Promise<ApprovalOutcome> => {
         const locked = await requestById(tx, a.requestId, true);
         if (!locked) throw new Error('request vanished');
         if (locked.status !== 'pending') return { kind: 'not-pending', request: locked };
@@ -114,7 +115,7 @@ export function requestStatements(ctx: GrantContext): Pick<GrantStore, 'insertRe
       }),
 
     closeRequest: (c, trace, expired) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         if (await expire(tx, c.requestId, c.at, expired)) return undefined;
         const [r] = await tx`
           UPDATE access_requests SET status = ${c.status}, decided_by = ${c.by}, decided_at = ${c.at}, decision_reason = ${c.reason}
@@ -124,7 +125,7 @@ export function requestStatements(ctx: GrantContext): Pick<GrantStore, 'insertRe
       }),
 
     expireRequests: (now, expired) =>
-      sql.begin(async (tx) => {
+      transaction(sql, async (tx) => {
         const due = await tx`
           SELECT id FROM access_requests WHERE status = 'pending' AND expires_at <= ${now}
           ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED`;

@@ -4,6 +4,7 @@
 import type { Sql } from '../../db/client.ts';
 import { ConflictError, NotFoundError } from '../../errors.ts';
 import { policyDigest, type PolicyStore, type PolicyVersion, type PolicyVersionSummary } from '../store.ts';
+import { transaction } from '../../db/transaction.ts';
 
 type Row = Record<string, any>;
 
@@ -53,7 +54,7 @@ export function createPolicyStore(sql: Sql): PolicyStore {
     async create(v, within) {
       const digest = policyDigest(v.documents, v.tests);
       try {
-        return await sql.begin(async (tx) => {
+        return await transaction(sql, async (tx) => {
           // Inserted only while `basedOn` is the latest; of two concurrent edits the
           // primary key lets exactly one have version basedOn + 1.
           const [r] = await tx`

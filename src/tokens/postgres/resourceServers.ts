@@ -4,12 +4,13 @@
 import type { Sql } from '../../db/client.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { ResourceServerStore } from '../resourceServers.ts';
+import { transaction } from '../../db/transaction.ts';
 
 /** Builds the resource-server store. */
 export function createResourceServerStore(sql: Sql): ResourceServerStore {
   return {
     transaction(fn) {
-      return sql.begin(fn) as Promise<Awaited<ReturnType<typeof fn>>>;
+      return transaction(sql, fn) as Promise<Awaited<ReturnType<typeof fn>>>;
     },
     async served(principalId) {
       const rows = await sql`SELECT dataset_id FROM resource_server_datasets WHERE principal_id = ${principalId} ORDER BY dataset_id`;

@@ -4,6 +4,7 @@
 import type { Sql } from '../../db/client.ts';
 import type { KeyTimes } from '../keySchedule.ts';
 import type { SigningKeyRow, SigningKeyStore } from '../keyStore.ts';
+import { transaction } from '../../db/transaction.ts';
 
 type Row = Record<string, any>;
 
@@ -32,7 +33,7 @@ export function createSigningKeyStore(sql: Sql): SigningKeyStore {
       return rows.map(keyRow);
     },
     async rotate(next, since, plan, within) {
-      return sql.begin(async (tx) => {
+      return transaction(sql, async (tx) => {
         // Serialise rotations: two at once must not both retire the same key or both schedule one.
         await tx`LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`;
         const open = await tx`

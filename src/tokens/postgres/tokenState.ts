@@ -3,6 +3,7 @@
  */
 import type { Sql } from '../../db/client.ts';
 import type { TokenStateStore } from '../verifyToken.ts';
+import { transaction } from '../../db/transaction.ts';
 
 /** Builds the revoked-token store. */
 export function createTokenStateStore(sql: Sql): TokenStateStore {
@@ -12,7 +13,7 @@ export function createTokenStateStore(sql: Sql): TokenStateStore {
       return Boolean(r);
     },
     transaction(fn) {
-      return sql.begin(fn) as Promise<Awaited<ReturnType<typeof fn>>>;
+      return transaction(sql, fn) as Promise<Awaited<ReturnType<typeof fn>>>;
     },
     async revokeIn(tx, jti, expiresAt, now) {
       const rows = await tx`INSERT INTO revoked_tokens (jti, revoked_at, expires_at) VALUES (${jti}, ${now}, ${expiresAt}) ON CONFLICT (jti) DO NOTHING RETURNING jti`;
