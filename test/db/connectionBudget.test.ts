@@ -5,6 +5,7 @@
  * process that refuses to start one replica over budget and starts at the
  * budget's edge.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -64,6 +65,14 @@ describe('the refusal message', () => {
         "To fit: lower CUSTOS_DB_POOL_MAX to 6 or less; or lower CUSTOS_REPLICAS (and the autoscaler's maxReplicas) to 6 or less; or raise max_connections to 125 or more; " +
         'or put PgBouncer in front of the pool (CUSTOS_DB_POOLER=transaction, docs/kubernetes.md).',
     );
+  });
+
+  it('docs/kubernetes.md quotes it as it is for its worked example (21 replicas, pool 20, max_connections 300)', () => {
+    const doc = readFileSync(new URL('../../docs/kubernetes.md', import.meta.url), 'utf8');
+    const quoted = /```text\n(Connection budget exceeded: .*)\n```/.exec(doc)?.[1];
+    const p = { replicas: 21, workers: 1, poolMax: 20, monitoring: true, pooler: false };
+    const l = { maxConnections: 300, superuserReservedConnections: 3, reservedConnections: 0 };
+    expect(quoted).toBe(overBudgetMessage(p, l, connectionBudget(p, l)));
   });
 
   it('names the primary and the workers when there are several', () => {
