@@ -21,7 +21,9 @@
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import type { Sql } from './client.ts';
-import { OWNER_POOL_MAX } from './open.ts';
+
+/** Connections of the owner's pool in each process (db/open.ts opens it with this many). */
+export const OWNER_POOL_MAX = 2;
 
 /** Listening connections per serving process: catalog changes and alert changes. */
 export const LISTENER_CONNECTIONS = 2;

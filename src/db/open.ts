@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createSql, type Sql } from './client.ts';
+import { connectionBudget, connectionPlan, OWNER_POOL_MAX } from './connectionBudget.ts';
 
 /** An open database. */
 export interface OpenDatabase {
@@ -28,9 +29,6 @@ export interface OpenDatabase {
 }
 
 const DATABASE = 'custos';
-
-/** Connections of the owner's pool in each process (db/connectionBudget.ts counts them). */
-export const OWNER_POOL_MAX = 2;
 
 async function ensureDatabase(adminUrl: string): Promise<void> {
   const admin = createSql({ url: adminUrl, max: 1 });
@@ -92,6 +90,8 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
   const pg = await startEmbeddedPostgres({
     dir: config.dataDir,
     port: config.embeddedPgPort,
+    // Room for every worker this machine runs (one per core by default), so the budget checked at start holds.
+    maxConnections: embeddedMaxConnections(config),
     onLog: (line) => log.debug({ pg: line }, 'postgres'),
   });
   await ensureDatabase(pg.adminUrl);
@@ -121,4 +121,11 @@ function pooledThroughTransactionPooler(poolerUrl: string, directUrl: string, co
     // Never queried: listeners and the lock copy its settings (direct address, owner's login, acting as the application role).
     session: createSql({ url: directUrl, max: 1, role: config.dbRole }),
   };
+}
+
+/** The embedded server's max_connections: 200, or more when the configured workers need it (with 20 to spare for the CLI and psql). */
+function embeddedMaxConnections(config: Config): number {
+  const needed = connectionBudget(connectionPlan(config), { maxConnections: 0, superuserReservedConnections: 0, reservedConnections: 0 }).needed;
+  // superuser_reserved_connections (3) are not Custos's.
+  return Math.max(200, needed + 3 + 20);
 }

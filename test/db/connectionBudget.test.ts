@@ -6,11 +6,17 @@
  * budget's edge.
  */
 import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { checkConnectionBudget, connectionBudget, connectionPlan, overBudgetMessage, serverLimits, type ConnectionPlan, type ServerLimits } from '../../src/db/connectionBudget.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { ConfigError } from '../../src/errors.ts';
+import { createLogger } from '../../src/logger.ts';
+import { freePort } from '../support/net.ts';
 import { TEST_KEY } from '../support/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startServer } from '../support/servers.ts';
@@ -163,4 +169,22 @@ describe('against the embedded PostgreSQL', () => {
       await s.exited;
     }
   });
+});
+
+describe('the embedded PostgreSQL a server starts', () => {
+  it('is given room for the configured workers (so `npm start` on a many-core machine passes its own check)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-budget-'));
+    await chmod(dir, 0o711);
+    const config = loadConfig({ CUSTOS_DATA_DIR: path.join(dir, 'data'), CUSTOS_EMBEDDED_PG_PORT: String(await freePort()), CUSTOS_WORKERS: '16' });
+    const db = await openDatabase(config, createLogger({ level: 'silent' }));
+    try {
+      // 16 workers × 15 + the primary's 12 = 252, + 3 reserved for superusers + 20 to spare.
+      const b = await checkConnectionBudget(db.owner, connectionPlan(config));
+      expect(b.needed).toBe(252);
+      expect(b.limits.maxConnections).toBe(275);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
