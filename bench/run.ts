@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   hospital: () => import('./hospital.ts'),
   peers: () => import('./peers.ts'),
   alerts: () => import('./alerts.ts'),
+  pods: () => import('./pods.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);
