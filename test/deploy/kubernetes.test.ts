@@ -318,6 +318,16 @@ describe.each(VARIANTS)('what Custos relies on (%s)', (_name, components) => {
     expect(spec.postgresql.synchronous.dataDurability ?? 'required').toBe('required');
     expect(one(objects, 'Secret', spec.bootstrap.initdb.secret.name).type).toBe('kubernetes.io/basic-auth');
   });
+
+  it('the database owner is the URL the Job migrates with, and may grant the application role without CREATEROLE', () => {
+    const pod = podSpec(deployment);
+    const config = loadedConfig(objects, pod, pod.containers[0]!);
+    const initdb = (one(objects, 'Cluster').spec as { bootstrap: { initdb: { owner: string; database: string; postInitSQL: string[] } } }).bootstrap.initdb;
+    const ownerUrl = new URL(config.deployment.directUrl ?? config.databaseUrl!);
+    expect(ownerUrl.username).toBe(initdb.owner);
+    expect(ownerUrl.pathname).toBe(`/${initdb.database}`);
+    expect(initdb.postInitSQL).toEqual([`CREATE ROLE ${config.dbRole} NOLOGIN`, `GRANT ${config.dbRole} TO ${initdb.owner} WITH ADMIN OPTION`]);
+  });
 });
 
 describe('the kustomization', () => {
