@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   alerts: () => import('./alerts.ts'),
   // Faults at load: replicas and PostgreSQL failing under tokens and decisions (docs/operations.md, "Faults").
   faults: () => import('./faults.ts'),
+  pods: () => import('./pods.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

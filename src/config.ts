@@ -259,6 +259,22 @@ export const envSchema = z.object({
   CUSTOS_MONITORING_BATCH: z.coerce.number().int().min(1).max(100_000).default(1000)
     .describe('records read per chain per detection pass')
     .meta({ example: '5000' }),
+  // Replicas, connection budgeting and PgBouncer (docs/kubernetes.md).
+  CUSTOS_MIGRATE_AT_START: bool.default(true)
+    .describe('apply pending migrations at start. `false` (Kubernetes, where a Job migrates first): only check that the schema is current, and wait without serving (readiness fails) until it is; an applied migration this version does not know, or a changed one, stops start-up')
+    .meta({ example: 'false' }),
+  CUSTOS_REPLICAS: z.coerce.number().int().min(1).max(10_000).default(1)
+    .describe('most replicas (pods) that may run at once, e.g. the HorizontalPodAutoscaler\'s `maxReplicas` plus the rollout surge; start-up refuses when their connections would not fit the server\'s `max_connections`')
+    .meta({ example: '11' }),
+  CUSTOS_DB_POOLER: z.enum(['none', 'transaction']).default('none')
+    .describe('`transaction`: `DATABASE_URL` is a transaction-mode pooler (PgBouncer): the pool prepares no statements and sends no role, and whatever holds session state (change listeners, the monitoring lock, migrations) uses `DATABASE_DIRECT_URL`')
+    .meta({ example: 'transaction' }),
+  DATABASE_DIRECT_URL: z.string().min(1).optional()
+    .describe('direct PostgreSQL connection (as the owning user) beside a pooler; required with `CUSTOS_DB_POOLER=transaction`')
+    .meta({ example: 'postgres://custos:…@custos-db-rw:5432/custos' }),
+  DATABASE_DIRECT_URL_FILE: z.string().min(1).optional()
+    .describe('read `DATABASE_DIRECT_URL` from a file; not with `DATABASE_DIRECT_URL`')
+    .meta({ example: '/run/secrets/database-direct-url' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -335,6 +351,13 @@ export interface Config {
   alertStreamHeartbeatSeconds: number;
   /** Detection: on or off, the policy file (undefined: the shipped one), poll pause and batch size. */
   monitoring: { enabled: boolean; file: string | undefined; pollMs: number; batch: number };
+  /**
+   * Replicas and the database behind them (docs/kubernetes.md): migrate at
+   * start or only wait for a current schema; the most replicas at once (the
+   * connection budget); a transaction pooler in front of the pool, and the
+   * direct URL session state needs then.
+   */
+  deployment: { migrateAtStart: boolean; replicas: number; pooler: 'none' | 'transaction'; directUrl: string | undefined };
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -457,6 +480,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
   const reminderDays = [...new Set(e.CUSTOS_INCIDENT_REMINDER_DAYS.split(',').map((d) => Number(d.trim())))].sort((a, b) => b - a);
   if (reminderDays.some((d) => d >= NOTIFICATION_DAYS)) throw new ConfigError(`CUSTOS_INCIDENT_REMINDER_DAYS: each point must be under ${NOTIFICATION_DAYS} days before the deadline.`);
 
+  const deployment = deploymentOf(e, databaseUrl, readFile);
+
   const scheme = tls ? 'https' : 'http';
   const shownHost = e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST;
   const publicUrl = (e.CUSTOS_PUBLIC_URL ?? `${scheme}://${shownHost}:${e.PORT}`).replace(/\/+$/, '');
@@ -551,7 +576,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     incidents: { timeZone, reminderDays },
     alertStreamHeartbeatSeconds: e.CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS,
     monitoring: { enabled: e.CUSTOS_MONITORING, file: e.CUSTOS_MONITORING_FILE, pollMs: e.CUSTOS_MONITORING_POLL_MS, batch: e.CUSTOS_MONITORING_BATCH },
+    deployment,
   };
+}
+
+/**
+ * Replica settings. Behind a transaction pooler, LISTEN, session advisory
+ * locks and prepared statements do not survive from one transaction to the
+ * next (the pooler hands each transaction any server connection), so a direct
+ * URL is required then, and it is refused without one: a listener on the
+ * pooler would hear nothing and decide on stale facts.
+ */
+function deploymentOf(e: z.infer<typeof envSchema>, databaseUrl: string | undefined, readFile: (p: string) => string): Config['deployment'] {
+  if (e.DATABASE_DIRECT_URL && e.DATABASE_DIRECT_URL_FILE) throw new ConfigError('Set DATABASE_DIRECT_URL or DATABASE_DIRECT_URL_FILE, not both.');
+  let directUrl = e.DATABASE_DIRECT_URL;
+  if (e.DATABASE_DIRECT_URL_FILE) {
+    try {
+      directUrl = readFile(e.DATABASE_DIRECT_URL_FILE).trim();
+    } catch {
+      throw new ConfigError(`DATABASE_DIRECT_URL_FILE=${e.DATABASE_DIRECT_URL_FILE} cannot be read.`);
+    }
+  }
+  if (e.CUSTOS_DB_POOLER === 'transaction') {
+    if (!databaseUrl) throw new ConfigError('CUSTOS_DB_POOLER=transaction needs DATABASE_URL (or DATABASE_URL_FILE): the pooler\'s address.');
+    if (!directUrl) {
+      throw new ConfigError(
+        'CUSTOS_DB_POOLER=transaction needs DATABASE_DIRECT_URL (or DATABASE_DIRECT_URL_FILE): change listeners, the monitoring lock and migrations need a direct connection to PostgreSQL.',
+      );
+    }
+  } else if (directUrl) {
+    throw new ConfigError('DATABASE_DIRECT_URL is used only with CUSTOS_DB_POOLER=transaction; set that too, or unset it.');
+  }
+  return { migrateAtStart: e.CUSTOS_MIGRATE_AT_START, replicas: e.CUSTOS_REPLICAS, pooler: e.CUSTOS_DB_POOLER, directUrl };
 }
 
 /** CUSTOS_METRICS_ALLOW as a list of addresses/CIDRs, each checked now (a typo must not widen or silently narrow access). */

@@ -25,7 +25,7 @@ import { ensurePartitions } from './audit/postgres/partitions.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { serveClusterMetrics } from './metrics/cluster.ts';
 
-import { monitoringPolicyOf, prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
+import { checkDatabaseFits, monitoringPolicyOf, prepareDatabase, prepareWorker, wire, withEmbeddedDefaults, type Wired } from './wire.ts';
 import type { MonitoringPolicy } from './monitoring/policy.ts';
 
 async function start(): Promise<void> {
@@ -46,9 +46,11 @@ async function start(): Promise<void> {
   const db = await openDatabase(config, log);
   config = withEmbeddedDefaults(config, db.embedded);
   if (!config.audit.anchorFile) log.warn('no anchor file (CUSTOS_AUDIT_ANCHOR_FILE): checkpoints are anchored to the log stream only');
-  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key, monitoring });
+  const wired = wire({ config, sql: db.sql, session: db.session, log, encryptionKey: key.key, monitoring });
   try {
-    await prepareDatabase(db.owner, wired, log, { autoBootstrap: config.autoBootstrap });
+    // Replicas × connections must fit the server; behind PgBouncer the pool must log in as the application role.
+    await checkDatabaseFits(db, config, log);
+    await prepareDatabase(db.owner, wired, log, { autoBootstrap: config.autoBootstrap, migrate: config.deployment.migrateAtStart });
   } catch (err) {
     log.fatal({ err: err instanceof CustosError ? { errorCode: err.code, message: err.message } : err }, 'start-up failed');
     await db.close().catch(() => {});
@@ -133,7 +135,7 @@ async function runWorker(config: Config, log: Logger, monitoring: MonitoringPoli
   const db = await openDatabase(config, log, { mustBeRunning: true });
   config = withEmbeddedDefaults(config, db.embedded);
   // A scrape on this worker reports every worker's metrics, merged by the primary.
-  const wired = wire({ config, sql: db.sql, log, encryptionKey: key.key, metrics: { clusterWorker: true }, monitoring });
+  const wired = wire({ config, sql: db.sql, session: db.session, log, encryptionKey: key.key, metrics: { clusterWorker: true }, monitoring });
   await prepareWorker(wired);
   await serve(config, log, db, wired, () => log.info('worker stopped'));
 }

@@ -33,7 +33,9 @@ import { createChangeStore } from './changes/postgres/index.ts';
 import { systemClock, uuidv7Generator, type Clock } from './clock.ts';
 import { type Config } from './config.ts';
 import { isConnectionError, ping, type Sql } from './db/client.ts';
-import { migrate } from './db/migrate.ts';
+import { checkConnectionBudget, connectionPlan } from './db/connectionBudget.ts';
+import { checkPoolRole } from './db/poolerRole.ts';
+import { awaitCurrentSchema, migrate } from './db/migrate.ts';
 import { ConfigError, ConflictError, CustosError } from './errors.ts';
 import type { GrantDeps } from './grants/deps.ts';
 import { AuditKeys } from './audit/postgres/auditKeys.ts';
@@ -140,8 +142,10 @@ export function withEmbeddedDefaults(config: Config, embedded: boolean): Config 
 }
 
 /** Builds stores, services and the app's dependencies (no I/O). */
-export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock; metrics?: MetricsWiring; monitoring?: MonitoringPolicy | undefined }): Wired {
+export function wire(options: { config: Config; sql: Sql; log: Logger; encryptionKey: Buffer; clock?: Clock; metrics?: MetricsWiring; monitoring?: MonitoringPolicy | undefined; session?: Sql }): Wired {
   const { config, sql, log } = options;
+  // Session state (LISTEN, the monitoring lock) on its own connections, from these settings (db/open.ts: direct behind a transaction pooler).
+  const sessionOf = options.session && options.session !== sql ? { session: options.session } : {};
   const clock = options.clock ?? systemClock;
   const ids = uuidv7Generator(clock);
   // Metrics: the registry first, so the logs and the decision service get their hooks (src/metrics).
@@ -232,7 +236,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     // The role graph is part of the policy snapshot, and a new policy version replaces it: recompile.
     if (table === 'roles' || table === 'role_inherits' || table === 'policy_versions' || table === '(subscribed)') void policy.reload();
   };
-  const catalogSync = new CatalogSync({ sql, facts, onChange: onCatalogChange, log, heartbeatMs: config.factsHeartbeatMs });
+  const catalogSync = new CatalogSync({ sql, ...sessionOf, facts, onChange: onCatalogChange, log, heartbeatMs: config.factsHeartbeatMs });
   /** After writes through this process: cached client contexts go, and the facts catch up with every commit so far. */
   const invalidate = async () => {
     auth.clientContexts?.clear();
@@ -257,7 +261,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const keys = new KeyRing({ store: createSigningKeyStore(sql), clock, encryptionKey: options.encryptionKey, maxTokenSeconds: config.tokenMaxSeconds, publishAheadSeconds: config.keyPublishAheadSeconds });
   // Alerts: the reviewer's lifecycle operations and the change feed behind the console's stream.
   const alertStore = createAlertStore(sql);
-  const alertFeed = new AlertFeed({ sql, alerts: alertStore, log });
+  const alertFeed = new AlertFeed({ sql, ...sessionOf, alerts: alertStore, log });
   const alerts: AppDeps['alerts'] = { sql, audit, clock, alerts: alertStore, catalog, feed: alertFeed, heartbeatMs: config.alertStreamHeartbeatSeconds * 1000 };
   const app: AppDeps = {
     keys,
@@ -300,7 +304,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
     },
   };
   // Monitoring: detection over the committed records, after the answers (docs/monitoring.md).
-  const monitorStore = createMonitorStore(sql, { clock, ids, webhook: Boolean(config.webhook) });
+  const monitorStore = createMonitorStore(sql, { clock, ids, webhook: Boolean(config.webhook), ...sessionOf });
   const monitoring = {
     store: monitorStore,
     pipeline: options.monitoring
@@ -323,8 +327,12 @@ export async function prepareWorker(wired: Wired): Promise<{ version: string }> 
  * Migrates (as the owner), makes the coming months' log partitions, loads the
  * shipped roles and, on an empty database, bootstraps the first administrator.
  */
-export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean }): Promise<void> {
-  const m = await migrate(owner, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
+export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, options: { autoBootstrap: boolean; migrate?: boolean }): Promise<void> {
+  // Where a migration Job migrates (CUSTOS_MIGRATE_AT_START=false), only wait for it: replicas never race it.
+  const m =
+    options.migrate === false
+      ? { ...(await awaitCurrentSchema(owner, { onWait: (s) => log.warn({ pending: s.pending.map((p) => p.version) }, 'waiting for the schema to be migrated (custos migrate, the migration Job); not serving until then') })), applied: [] }
+      : await migrate(owner, { onApply: (f) => log.info({ version: f.version, name: f.name }, 'migration applied') });
   await ensurePartitions(owner, 3);
   log.info({ version: m.current, applied: m.applied.length }, 'database schema is current');
   const roles = await loadDefaultRoles(wired.catalog);
@@ -349,4 +357,17 @@ export async function prepareDatabase(owner: Sql, wired: Wired, log: Logger, opt
   } catch (err) {
     if (!(err instanceof ConflictError)) throw err;
   }
+}
+
+/**
+ * Before anything else at start (docs/kubernetes.md): the connections of
+ * every replica must fit the server (db/connectionBudget.ts), and behind a
+ * transaction pooler the pool must log in as the application role
+ * (db/poolerRole.ts). Either failing throws ConfigError with what to change.
+ */
+export async function checkDatabaseFits(db: { sql: Sql; owner: Sql }, config: Config, log: Logger): Promise<void> {
+  const plan = connectionPlan(config);
+  const b = await checkConnectionBudget(db.owner, plan);
+  log.info({ replicas: plan.replicas, workers: plan.workers, perProcess: b.perProcess, perReplica: b.perReplica, needed: b.needed, available: b.available, pooler: plan.pooler }, `connection budget: ${b.needed} of ${b.available} connections`);
+  if (plan.pooler) await checkPoolRole(db.sql, config.dbRole);
 }

@@ -25,7 +25,7 @@ export async function withContext<T>(fn: (ctx: CliContext) => Promise<T>): Promi
   const db = await openDatabase(config, log, { reuseRunning: true });
   try {
     const c = withEmbeddedDefaults(config, db.embedded);
-    return await fn({ db, config: c, wired: wire({ config: c, sql: db.sql, log, encryptionKey: key.key }), log });
+    return await fn({ db, config: c, wired: wire({ config: c, sql: db.sql, session: db.session, log, encryptionKey: key.key }), log });
   } finally {
     await db.close();
   }

@@ -22,12 +22,19 @@ export interface CreateSqlOptions {
    * that may append to the logs but never change them.
    */
   role?: string | undefined;
+  /**
+   * Named prepared statements (the default). Off behind a transaction pooler:
+   * a statement prepared in one transaction lives on a server connection the
+   * next transaction may not get.
+   */
+  prepare?: boolean;
 }
 
 /** Opens a pooled client. Connections are made lazily, on first query. */
-export function createSql({ url, max = 10, applicationName = `custos/${process.pid}`, role }: CreateSqlOptions): Sql {
+export function createSql({ url, max = 10, applicationName = `custos/${process.pid}`, role, prepare = true }: CreateSqlOptions): Sql {
   return postgres(url, {
     max,
+    prepare,
     // Fail fast while the database is away, so callers answer 503 quickly.
     connect_timeout: 5,
     // Wait before reconnecting a connection that closed on an error: 0.1 s, doubling, at most 1 s. The

@@ -19,6 +19,8 @@ export interface EmbeddedPostgresOptions {
   /** Folder that holds the cluster (`pg/`) and its generated password. */
   dir: string;
   port: number;
+  /** max_connections (200 unless given): db/open.ts sizes it for the configured workers. */
+  maxConnections?: number;
   /** Receives the server's log lines; silent by default. */
   onLog?: (line: string) => void;
 }
@@ -175,7 +177,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: user !== undefined,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', `max_connections=${options.maxConnections ?? 200}`],
     onLog: (m: string) => log(m.trimEnd()),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });

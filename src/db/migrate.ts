@@ -71,11 +71,7 @@ export async function migrate(sql: Sql, options: { dir?: string; onApply?: (f: M
       const rows = await tx<{ version: number; name: string; checksum: string }[]>`
         SELECT version, name, checksum FROM schema_migrations ORDER BY version`;
       const done = new Map(rows.map((r) => [r.version, r]));
-      for (const r of rows) {
-        const file = files.find((f) => f.version === r.version);
-        if (!file) throw new ConfigError(`Migration ${r.version} (${r.name}) is applied but its file is missing.`);
-        if (file.checksum !== r.checksum) throw new MigrationChecksumError(r.version, r.name);
-      }
+      verifyApplied(rows, files);
       const pending = files.find((f) => !done.has(f.version));
       if (!pending) return undefined;
       // The file is trusted repository content, never user input.
@@ -89,4 +85,50 @@ export async function migrate(sql: Sql, options: { dir?: string; onApply?: (f: M
   }
   const current = files.length ? files[files.length - 1]!.version : 0;
   return { applied, current };
+}
+
+/** Stops when an applied migration has no file here (a newer version applied it) or its file changed since. */
+function verifyApplied(rows: { version: number; name: string; checksum: string }[], files: MigrationFile[]): void {
+  for (const r of rows) {
+    const file = files.find((f) => f.version === r.version);
+    if (!file) throw new ConfigError(`Migration ${r.version} (${r.name}) is applied but its file is missing.`);
+    if (file.checksum !== r.checksum) throw new MigrationChecksumError(r.version, r.name);
+  }
+}
+
+/** Result of {@link schemaStatus}: the migrations not applied yet (none: the schema is current). */
+export interface SchemaStatus {
+  pending: { version: number; name: string }[];
+  current: number;
+}
+
+/**
+ * Where the schema stands, without changing it: what a replica that does not
+ * migrate (CUSTOS_MIGRATE_AT_START=false) checks. Applied migrations are
+ * verified as {@link migrate} does (missing or changed files throw).
+ */
+export async function schemaStatus(sql: Sql, options: { dir?: string } = {}): Promise<SchemaStatus> {
+  const files = await readMigrations(options.dir);
+  const [t] = await sql<{ present: boolean }[]>`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`;
+  const rows = t!.present ? await sql<{ version: number; name: string; checksum: string }[]>`SELECT version, name, checksum FROM schema_migrations ORDER BY version` : [];
+  verifyApplied(rows, files);
+  const done = new Set(rows.map((r) => r.version));
+  return {
+    pending: files.filter((f) => !done.has(f.version)).map((f) => ({ version: f.version, name: f.name })),
+    current: files.length ? files[files.length - 1]!.version : 0,
+  };
+}
+
+/**
+ * Waits until every migration is applied (by a migration Job, `custos
+ * migrate`), checking every `intervalMs`; `onWait` hears what is still
+ * pending. Never applies anything itself, so replicas never race the Job.
+ */
+export async function awaitCurrentSchema(sql: Sql, options: { dir?: string; intervalMs?: number; onWait?: (s: SchemaStatus) => void } = {}): Promise<SchemaStatus> {
+  for (;;) {
+    const status = await schemaStatus(sql, options);
+    if (!status.pending.length) return status;
+    options.onWait?.(status);
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 2000));
+  }
 }

@@ -42,8 +42,10 @@ export interface CatalogListener {
  * rejects if the first attempt fails). Reconnects after a loss, retrying
  * every `retryMs` until the database answers.
  */
-export async function openCatalogListener(sql: Sql, events: ListenerEvents, options: { retryMs?: number; channel?: string } = {}): Promise<CatalogListener> {
+export async function openCatalogListener(sql: Sql, events: ListenerEvents, options: { retryMs?: number; channel?: string; session?: Sql } = {}): Promise<CatalogListener> {
   const retryMs = options.retryMs ?? 1000;
+  // Where the listening connection goes: `sql`'s own server unless the caller names a direct one (behind a transaction pooler, LISTEN would not survive the transaction).
+  const template = options.session ?? sql;
   // Another channel (e.g. custos_alerts) is kept the same way; the name is a constant of the caller's, never input.
   const channel = options.channel ?? CATALOG_CHANNEL;
   let closed = false;
@@ -53,7 +55,7 @@ export async function openCatalogListener(sql: Sql, events: ListenerEvents, opti
 
   /** A new connection with the pool's own settings (address, credentials, role) that never idles out. */
   function connect(): Sql {
-    const options = sql.options as unknown as postgres.Options<Record<string, never>> & { connection?: Record<string, unknown> };
+    const options = template.options as unknown as postgres.Options<Record<string, never>> & { connection?: Record<string, unknown> };
     const own: Sql = postgres({
       ...options,
       // Named apart from the pool, whose connections /metrics counts by name.

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createSql, type Sql } from './client.ts';
+import { connectionBudget, connectionPlan, OWNER_POOL_MAX } from './connectionBudget.ts';
 
 /** An open database. */
 export interface OpenDatabase {
@@ -15,6 +16,13 @@ export interface OpenDatabase {
   sql: Sql;
   /** A small pool as the connecting (owning) user: migrations, partitions, retention. */
   owner: Sql;
+  /**
+   * The settings session state is opened from (change listeners, the
+   * monitoring lock: each copies them into a connection of its own): the pool
+   * itself, or behind a transaction pooler a client on DATABASE_DIRECT_URL
+   * that never queries.
+   */
+  session: Sql;
   embedded: boolean;
   /** Closes the pool and stops the embedded server if we started it. */
   close(): Promise<void>;
@@ -55,11 +63,16 @@ async function embeddedUrlIfRunning(config: Config): Promise<string | undefined>
 
 /** Connects to (and if needed starts) the configured database. */
 export async function openDatabase(config: Config, log: Logger, options: { reuseRunning?: boolean; mustBeRunning?: boolean } = {}): Promise<OpenDatabase> {
-  const pools = (url: string) => ({
-    sql: createSql({ url, max: config.dbPoolMax, role: config.dbRole }),
-    owner: createSql({ url, max: 2, applicationName: 'custos-owner' }),
-  });
-  const end = (p: { sql: Sql; owner: Sql }, timeout: number) => Promise.all([p.sql.end({ timeout }), p.owner.end({ timeout })]).then(() => {});
+  const pools = (url: string) => {
+    const sql = createSql({ url, max: config.dbPoolMax, role: config.dbRole });
+    return { sql, owner: createSql({ url, max: OWNER_POOL_MAX, applicationName: 'custos-owner' }), session: sql };
+  };
+  const end = (p: { sql: Sql; owner: Sql; session: Sql }, timeout: number) =>
+    Promise.all([p.sql.end({ timeout }), p.owner.end({ timeout }), p.session === p.sql ? undefined : p.session.end({ timeout })]).then(() => {});
+  if (config.databaseUrl && config.deployment.pooler === 'transaction') {
+    const p = pooledThroughTransactionPooler(config.databaseUrl, config.deployment.directUrl!, config);
+    return { ...p, embedded: false, close: () => end(p, 2) };
+  }
   if (config.databaseUrl) {
     const p = pools(config.databaseUrl);
     return { ...p, embedded: false, close: () => end(p, 2) };
@@ -77,6 +90,8 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
   const pg = await startEmbeddedPostgres({
     dir: config.dataDir,
     port: config.embeddedPgPort,
+    // Room for every worker this machine runs (one per core by default), so the budget checked at start holds.
+    maxConnections: embeddedMaxConnections(config),
     onLog: (line) => log.debug({ pg: line }, 'postgres'),
   });
   await ensureDatabase(pg.adminUrl);
@@ -89,4 +104,28 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
       await pg.stop();
     },
   };
+}
+
+/**
+ * Behind a transaction-mode pooler (PgBouncer): the pool goes through it
+ * without prepared statements and without a `role` startup parameter (which
+ * PgBouncer refuses, and could not keep per transaction anyway): its login
+ * must be the application role itself (checked at start, db/poolerRole.ts).
+ * Migrations and partitions (the owner) and every connection that keeps
+ * session state (LISTEN, the session advisory lock) go to PostgreSQL directly.
+ */
+function pooledThroughTransactionPooler(poolerUrl: string, directUrl: string, config: Config): { sql: Sql; owner: Sql; session: Sql } {
+  return {
+    sql: createSql({ url: poolerUrl, max: config.dbPoolMax, prepare: false }),
+    owner: createSql({ url: directUrl, max: OWNER_POOL_MAX, applicationName: 'custos-owner' }),
+    // Never queried: listeners and the lock copy its settings (direct address, owner's login, acting as the application role).
+    session: createSql({ url: directUrl, max: 1, role: config.dbRole }),
+  };
+}
+
+/** The embedded server's max_connections: 200, or more when the configured workers need it (with 20 to spare for the CLI and psql). */
+function embeddedMaxConnections(config: Config): number {
+  const needed = connectionBudget(connectionPlan(config), { maxConnections: 0, superuserReservedConnections: 0, reservedConnections: 0 }).needed;
+  // superuser_reserved_connections (3) are not Custos's.
+  return Math.max(200, needed + 3 + 20);
 }

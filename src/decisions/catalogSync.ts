@@ -15,12 +15,15 @@ export class CatalogSync {
   private heartbeat: NodeJS.Timeout | undefined;
 
   private readonly sql: Sql;
+  private readonly session: Sql | undefined;
   private readonly facts: LiveFacts;
   private readonly onChange: (table: string) => void;
   private readonly log: Logger;
   private readonly heartbeatMs: number;
-  constructor(o: { sql: Sql; facts: LiveFacts; onChange: (table: string) => void; log: Logger; heartbeatMs: number }) {
+  /** `session`: where the listening connection goes when not `sql`'s server (db/open.ts, behind a transaction pooler). */
+  constructor(o: { sql: Sql; session?: Sql; facts: LiveFacts; onChange: (table: string) => void; log: Logger; heartbeatMs: number }) {
     this.sql = o.sql;
+    this.session = o.session;
     this.facts = o.facts;
     this.onChange = o.onChange;
     this.log = o.log;
@@ -48,7 +51,7 @@ export class CatalogSync {
         this.log.warn({ reason }, 'catalog change listener lost: decisions read facts from the database until it is back');
         this.facts.listeningLost();
       },
-    });
+    }, this.session ? { session: this.session } : {});
     this.heartbeat = setInterval(() => void this.sync(), this.heartbeatMs);
     this.heartbeat.unref();
     const until = Date.now() + readyTimeoutMs;

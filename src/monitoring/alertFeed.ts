@@ -33,6 +33,8 @@ export const REPLAY_BATCH = 500;
 /** Options of the feed. */
 export interface AlertFeedOptions {
   sql: Sql;
+  /** Where the listening connection goes when not `sql`'s server (db/open.ts, behind a transaction pooler). */
+  session?: Sql;
   alerts: AlertStore;
   log: Logger;
   /** Open streams one principal may hold at once in this process (a leaked session must not exhaust sockets). */
@@ -112,7 +114,7 @@ export class AlertFeed {
           onListening: () => this.onListening(),
           onLost: (reason) => this.o.log.warn({ reason }, 'alert feed: listening connection lost; catching up once it is back'),
         },
-        { channel: ALERTS_CHANNEL, ...(this.o.retryMs === undefined ? {} : { retryMs: this.o.retryMs }) },
+        { channel: ALERTS_CHANNEL, ...(this.o.retryMs === undefined ? {} : { retryMs: this.o.retryMs }), ...(this.o.session ? { session: this.o.session } : {}) },
       );
       await this.queue;
     })().catch((err: unknown) => {

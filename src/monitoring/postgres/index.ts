@@ -9,10 +9,14 @@ import { consumerLock } from './consumerLock.ts';
 import { commitPass } from './passCommit.ts';
 import { pendingChains, readChain, rebuildState } from './records.ts';
 
-/** Creates the store; `webhook`: queue a signed webhook notification per new alert. */
-export function createMonitorStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; webhook: boolean }): MonitorStore {
+/**
+ * Creates the store; `webhook`: queue a signed webhook notification per new
+ * alert; `session`: where the lock's connection goes when not `sql`'s server
+ * (a session advisory lock does not survive a transaction pooler).
+ */
+export function createMonitorStore(sql: Sql, o: { clock: Clock; ids: IdGenerator; webhook: boolean; session?: Sql }): MonitorStore {
   return {
-    lock: () => consumerLock(sql),
+    lock: () => consumerLock(o.session ?? sql),
     pending: () => pendingChains(sql),
     read: (chain, limit) => readChain(sql, chain, limit),
     rebuild: (windowMs) => rebuildState(sql, windowMs),
