@@ -17,7 +17,7 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Held, isHeld, Outcome, PrincipalName, Table, useAction } from './common.tsx';
-import { loadLive } from './Policy.tsx';
+import { loadLive } from './policyApi.ts';
 import type { Change, PolicyDiff, PolicyVersion, VersionMeta } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
 

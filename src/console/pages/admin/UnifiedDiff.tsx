@@ -4,7 +4,8 @@
  * colour: the +/- stays), hunk headers muted.
  */
 export function UnifiedDiff({ label, text }: { label: string; text: string }) {
-  const lines = text.replace(/\n$/, '').split('\n');
+  // jsdiff's separator line ("=====…") says nothing a reader needs.
+  const lines = text.replace(/\n$/, '').split('\n').filter((l) => !/^={10,}$/.test(l));
   return (
     <pre class="diff" aria-label={label} tabIndex={0}>
       {lines.map((l, i) => {
