@@ -91,9 +91,8 @@ describe('console: the catalog', () => {
 
     const stored = (await srv.app.call('GET', '/v1/datasets/onc.notes', { token: admin.token })).body;
     expect(stored).toMatchObject({ project_id: 'onc', owner_id: admin.id, classification: 'phi', classification_basis: 'identifiers-present', identifier_categories: ['dates', 'names'], purposes: ['model-training', 'research'] });
-    const facts = page.locator('dl.facts');
-    await expect.poll(() => facts.getByRole('definition').first().textContent()).toBe('PHI (identifier columns present)');
-    expect(await facts.innerText()).toContain('Identifier categories\ndates, names');
+    await expect.poll(() => page.getByRole('definition').first().textContent()).toBe('PHI (identifier columns present)');
+    expect(await page.getByRole('main').innerText()).toContain('Identifier categories\ndates, names');
     expect(await rows(page, 'Columns')).toEqual([
       ['patient_name', 'string', 'names'],
       ['note_text', 'string', 'not an identifier'],
@@ -121,7 +120,7 @@ describe('console: the catalog', () => {
     await screenshot(cp, 'catalog-principals');
     await page.getByRole('link', { name: 'trainer-job' }).click();
     await page.getByRole('heading', { name: 'Service trainer-job', level: 1 }).waitFor();
-    expect(await page.locator('dl.facts').innerText()).toContain(`Sponsor\n${admin.username}`);
+    expect(await page.getByRole('main').innerText()).toContain(`Sponsor\n${admin.username}`);
     await page.getByText('No roles assigned.').waitFor();
     await checkA11yBothThemes(cp, 'a service');
     expect(page.url()).toContain(serviceId);
@@ -143,7 +142,7 @@ describe('console: the catalog', () => {
     await checkA11yBothThemes(cp, 'roles');
     await page.getByRole('link', { name: 'lead-scientist' }).click();
     await page.getByRole('heading', { name: 'Role lead-scientist', level: 1 }).waitFor();
-    await expect.poll(() => page.locator('dl.facts').innerText()).toContain('Inherits in all\ndata-scientist');
+    await expect.poll(() => page.getByRole('main').innerText()).toContain('Inherits in all\ndata-scientist');
     await checkA11yBothThemes(cp, 'a role');
 
     await nav(page, 'Vendors and BAAs');
@@ -166,7 +165,7 @@ describe('console: the catalog', () => {
     await page.getByRole('button', { name: 'Approve change' }).click();
     await stepUpWithTotp(cp, srv.app, admin);
     await page.getByText('Approved and applied.').waitFor();
-    await expect.poll(() => page.locator('dl.facts').innerText()).toContain('Status\napplied');
+    await expect.poll(() => page.getByRole('main').innerText()).toContain('Status\napplied');
     const assigned = (await srv.app.call('GET', `/v1/role-assignments?principal_id=${pat.id}`, { token: admin.token })).body.items;
     expect(assigned.map((a: any) => [a.role_id, a.project_id])).toEqual([['approver', null]]);
     expect((await srv.app.call('GET', `/v1/changes/${changeId}`, { token: admin.token })).body).toMatchObject({ status: 'applied', decided_by: admin.id });

@@ -57,12 +57,12 @@ describe('console: policy administration', () => {
   /** The editor's content replaced as a person would: copy the new text, select all in the editor, paste. */
   async function replaceText(cp: ConsolePage, label: string, text: string) {
     await cp.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.origin });
-    await cp.page.evaluate((t) => navigator.clipboard.writeText(t), text);
+    await cp.page.evaluate((t) => (globalThis as any).navigator.clipboard.writeText(t), text);
     const editor = cp.page.getByRole('textbox', { name: label });
     await editor.click();
     await cp.page.keyboard.press('ControlOrMeta+a');
     await cp.page.keyboard.press('ControlOrMeta+v');
-    await expect.poll(() => editor.evaluate((e) => (e as HTMLElement).innerText.length)).toBeGreaterThan(0);
+    await expect.poll(() => editor.evaluate((e: any) => e.innerText.length as number)).toBeGreaterThan(0);
   }
 
   const lineOf = (text: string, needle: string) => text.slice(0, text.indexOf(needle)).split('\n').length;
@@ -86,6 +86,20 @@ describe('console: policy administration', () => {
     await page.getByText('Live: version 1,').waitFor();
     const label = 'default.yaml (rule document)';
     await page.getByRole('textbox', { name: label }).waitFor();
+    // CodeMirror is styled through a constructable stylesheet in its shadow root (which CSP does not govern), not a <style>
+    // element (which `style-src 'self'` would block): its theme applies, and the page has no <style> anywhere.
+    const styling = await page.getByRole('textbox', { name: label }).evaluate((el: any) => {
+      const g = globalThis as any;
+      const root = el.getRootNode();
+      return {
+        inShadowRoot: root !== g.document,
+        adoptedRules: (root.adoptedStyleSheets as any[]).reduce((n: number, sheet: any) => n + sheet.cssRules.length, 0),
+        styleElements: g.document.querySelectorAll('style').length + root.querySelectorAll('style').length,
+        font: g.getComputedStyle(el).fontFamily as string,
+      };
+    });
+    expect(styling).toMatchObject({ inShadowRoot: true, styleElements: 0, font: expect.stringContaining('monospace') });
+    expect(styling.adoptedRules).toBeGreaterThan(50);
 
     // 1. An edit that does not compile: the issue is listed with its line, and shown in the editor on that line.
     await replaceText(cp, label, invalid);
