@@ -232,7 +232,7 @@ describe('console: policy administration', () => {
     await page.getByText(/Held for a second administrator \(policy-tests-changed\)/).waitFor();
     expect((await live()).version).toBe(before.version);
     await page.getByRole('link', { name: 'pending change', exact: true }).click();
-    await page.getByRole('heading', { name: 'Change: policy push of policy', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Change: policy push of the policy', level: 1 }).waitFor();
     await expect.poll(() => page.getByLabel('Diff of role-table.yaml').locator('del').first().textContent()).toContain('a security reviewer reads no data at all');
     await checkA11yBothThemes(cp, 'pending change');
     // The proposer may withdraw it (never approve it).

@@ -6,7 +6,7 @@
  * all of them for reviewers); approving needs the approving permission and
  * a fresh second factor (the dialog appears), never one's own change.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Link, navigate } from '../../router.tsx';
 import { Select, TextArea } from '../../ui/Field.tsx';
@@ -15,7 +15,7 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { Outcome, PrincipalName, Table, useAction } from './common.tsx';
+import { Outcome, PrincipalName, principalOf, Table, useAction } from './common.tsx';
 import type { Change, PolicyDiff } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
 
@@ -27,6 +27,27 @@ const KINDS: Record<Change['kind'], string> = {
   'principal.recover': 'account recovery',
 };
 const STATUSES = ['pending', 'applied', 'rejected', 'withdrawn', 'expired', 'failed'];
+/** Kinds whose target is a principal id (the others name a role, or the policy). */
+const ABOUT_PRINCIPAL = new Set<Change['kind']>(['role.assign', 'role.unassign', 'principal.recover']);
+
+/** What a change is about, linked: a person or service, a role, or the policy. */
+function Target({ c }: { c: Pick<Change, 'kind' | 'target'> }) {
+  if (ABOUT_PRINCIPAL.has(c.kind)) return <PrincipalName id={c.target} />;
+  if (c.kind === 'role.update') return <Link to={`/admin/roles/${c.target}`}>{c.target}</Link>;
+  return <Link to="/admin/policy">the policy</Link>;
+}
+
+/** The same as text (for a heading). */
+function useTargetName(c: Pick<Change, 'kind' | 'target'> | undefined): string | undefined {
+  const [name, setName] = useState<string>();
+  useEffect(() => {
+    let live = true;
+    if (c && ABOUT_PRINCIPAL.has(c.kind)) void principalOf(c.target).then((p) => live && setName(p?.name ?? c.target));
+    else setName(c ? (c.kind === 'role.update' ? `role ${c.target}` : 'the policy') : undefined);
+    return () => void (live = false);
+  }, [c?.kind, c?.target]);
+  return name;
+}
 
 export function Changes({ query }: PageProps) {
   const status = query.get('status') ?? 'pending';
@@ -51,7 +72,9 @@ export function Changes({ query }: PageProps) {
                 <td>
                   <Link to={`/admin/changes/${c.id}`}>{KINDS[c.kind]}</Link>
                 </td>
-                <td>{c.target}</td>
+                <td>
+                  <Target c={c} />
+                </td>
                 <td>{c.reasons.join(', ') || '—'}</td>
                 <td>
                   <PrincipalName id={c.proposer_id} />
@@ -99,9 +122,10 @@ export function ChangeDetail({ params }: PageProps) {
       return how === 'approve' ? 'Approved and applied.' : r.status === 'withdrawn' ? 'Withdrawn.' : 'Rejected.';
     });
   const x = c.data;
+  const target = useTargetName(x);
   return (
     <main id="main">
-      <h1>{x ? `Change: ${KINDS[x.kind]} of ${x.target}` : 'Change'}</h1>
+      <h1>{x ? `Change: ${KINDS[x.kind]} of ${target ?? '…'}` : 'Change'}</h1>
       {c.error ? (
         <ErrorNote error={c.error} onRetry={c.reload} />
       ) : !x ? (
@@ -111,6 +135,10 @@ export function ChangeDetail({ params }: PageProps) {
           <dl class="facts">
             <dt>Status</dt>
             <dd>{x.status}</dd>
+            <dt>About</dt>
+            <dd>
+              <Target c={x} />
+            </dd>
             <dt>Why it waits</dt>
             <dd>{x.reasons.join(', ') || '—'}</dd>
             <dt>Proposed by</dt>

@@ -120,8 +120,12 @@ export function CodeEditor(props: {
     const v = view.current;
     if (!v) return;
     v.dispatch(setDiagnostics(v.state, props.diagnostics));
-    if (props.diagnostics.length) openLintPanel(v);
-    else closeLintPanel(v);
+    if (props.diagnostics.length) {
+      // The panel takes focus when it opens; leave it where the person is (the button they pressed, the file list).
+      const active = document.activeElement;
+      openLintPanel(v);
+      if (active instanceof HTMLElement && active !== host.current && active !== document.body) active.focus();
+    } else closeLintPanel(v);
   }, [props.diagnostics, props.docKey]);
 
   return <div ref={host} class="code-editor" />;
