@@ -122,7 +122,12 @@ describe('console: the catalog', () => {
     await page.getByRole('heading', { name: 'Service trainer-job', level: 1 }).waitFor();
     expect(await page.getByRole('main').innerText()).toContain(`Sponsor\n${admin.username}`);
     await page.getByText('No roles assigned.').waitFor();
+    await page.getByRole('button', { name: 'Edit trainer-job' }).click();
+    await page.getByLabel('Display name').fill('Nightly trainer');
     await checkA11yBothThemes(cp, 'a service');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved.').waitFor();
+    expect((await srv.app.call('GET', `/v1/principals/${serviceId}`, { token: admin.token })).body).toMatchObject({ display_name: 'Nightly trainer', sponsor_id: admin.id });
     expect(page.url()).toContain(serviceId);
 
     await page.goto(`${srv.origin}/console/admin/create/principal`);

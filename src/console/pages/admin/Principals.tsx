@@ -3,13 +3,14 @@
  * and a principal's page: its facts and sponsor, its role assignments
  * (assign or remove: `roles:assign` with step-up; an administrative,
  * approver or reviewer role waits for a second administrator, shown as
- * such), and enabling or disabling it (`catalog:write` with step-up;
+ * such), editing its display name and email, and enabling or disabling it
+ * (`catalog:write` with step-up;
  * disabling ends its sessions, and a person's services with it).
  */
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
-import { Select } from '../../ui/Field.tsx';
+import { Field, Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
 import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
@@ -54,6 +55,7 @@ export function PrincipalDetail({ params }: PageProps) {
   const assignments = useLoad<{ items: RoleAssignment[] }>((signal) => api('GET', '/v1/role-assignments', { query: { principal_id: id, limit: 200 }, signal }), [id]);
   const roles = useLoad<{ items: Role[] }>((signal) => api('GET', '/v1/roles', { query: { limit: 200 }, signal }), []);
   const projects = useLoad<{ items: Project[] }>((signal) => api('GET', '/v1/projects', { query: { limit: 200 }, signal }), []);
+  const [edit, setEdit] = useState<{ display_name: string; email: string }>();
   const [role, setRole] = useState('');
   const [scope, setScope] = useState('');
   const act = useAction();
@@ -64,6 +66,15 @@ export function PrincipalDetail({ params }: PageProps) {
       forgetPrincipal(id);
       p.reload();
       return status === 'disabled' ? 'Disabled: its sessions have ended.' : 'Enabled.';
+    });
+  const save = (x: Principal) =>
+    act.run(async () => {
+      const body = { display_name: edit!.display_name.trim(), ...(x.kind === 'user' ? { email: edit!.email.trim() || null } : {}) };
+      await api('PATCH', `/v1/principals/${encodeURIComponent(id)}`, { body });
+      forgetPrincipal(id);
+      setEdit(undefined);
+      p.reload();
+      return 'Saved.';
     });
   const assign = () =>
     act.run(async () => {
@@ -124,7 +135,31 @@ export function PrincipalDetail({ params }: PageProps) {
               <Time value={x.created_at} />
             </dd>
           </dl>
+          {edit ? (
+            <form
+              onSubmit={(e) => {
+                e.preventDefault();
+                void save(x);
+              }}
+            >
+              <Field label="Display name" value={edit.display_name} onValue={(v) => setEdit({ ...edit, display_name: v })} maxLength={200} />
+              {x.kind === 'user' && <Field label="Email" type="email" value={edit.email} onValue={(v) => setEdit({ ...edit, email: v })} />}
+              <div class="actions">
+                <button type="submit" disabled={act.busy}>
+                  Save
+                </button>
+                <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
+                  Cancel
+                </button>
+              </div>
+            </form>
+          ) : null}
           <div class="actions">
+            {!edit && (
+              <button type="button" class="secondary" onClick={() => setEdit({ display_name: x.display_name, email: x.email ?? '' })}>
+                Edit {x.name}
+              </button>
+            )}
             {x.status === 'active' ? (
               <button type="button" class="danger" disabled={act.busy} onClick={() => void setStatus('disabled')}>
                 Disable {x.name}

@@ -79,6 +79,7 @@ export function Vendors() {
 export function VendorDetail({ params }: PageProps) {
   const id = params.id!;
   const v = useLoad<Vendor>((signal) => api('GET', `/v1/vendors/${encodeURIComponent(id)}`, { signal }), [id]);
+  const [name, setName] = useState<string>();
   const [baa, setBaa] = useState({ reference: '', effective_on: '', expires_on: '', purposes: ['model-training'], classifications: ['deidentified'] });
   const act = useAction();
   const add = () =>
@@ -87,9 +88,38 @@ export function VendorDetail({ params }: PageProps) {
       v.reload();
       return `Agreement ${baa.reference} recorded.`;
     });
+  const rename = () =>
+    act.run(async () => {
+      await api('PATCH', `/v1/vendors/${encodeURIComponent(id)}`, { body: { name: name!.trim() } });
+      setName(undefined);
+      v.reload();
+      return 'Vendor renamed.';
+    });
   return (
     <main id="main">
       <h1>Vendor {v.data?.name ?? id}</h1>
+      {v.data &&
+        (name === undefined ? (
+          <button type="button" class="secondary" onClick={() => setName(v.data!.name)}>
+            Rename vendor
+          </button>
+        ) : (
+          <form
+            class="filters"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void rename();
+            }}
+          >
+            <Field label="Vendor name" value={name} onValue={setName} required maxLength={200} />
+            <button type="submit" disabled={act.busy}>
+              Save name
+            </button>
+            <button type="button" class="secondary" onClick={() => setName(undefined)}>
+              Cancel
+            </button>
+          </form>
+        ))}
       {v.error ? (
         <ErrorNote error={v.error} onRetry={v.reload} />
       ) : !v.data ? (
