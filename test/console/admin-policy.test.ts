@@ -202,7 +202,10 @@ describe('console: policy administration', () => {
     await page.getByRole('button', { name: 'Roll back to version 2' }).click();
     const dialog = page.getByRole('dialog', { name: 'Roll back to version 2' });
     await dialog.getByLabel('Reason for the rollback').fill('evaluation stays open to scientists');
+    // The rollback asks for step-up too: the step-up dialog is named by its own title while the rollback dialog is in the page.
+    srv.app.clock.advance((srv.app.config.stepUpSeconds + 1) * 1000);
     await dialog.getByRole('button', { name: 'Roll back', exact: true }).click();
+    await stepUpWithTotp(cp, srv.app, admin);
     await page.getByText('Rolled back: version 4 (equal to version 2) is live.').waitFor();
     const v4 = await live();
     expect(v4).toMatchObject({ version: 4, rollback_of: 2 });
