@@ -136,6 +136,7 @@ describe('console: the catalog', () => {
     await checkA11yBothThemes(cp, 'create a person or service');
     await page.getByRole('button', { name: 'Create person' }).click();
     const secret = (await page.getByLabel('Enrollment secret', { exact: true }).textContent())!;
+    await checkA11yBothThemes(cp, 'a person created, with the enrollment secret');
     // The secret shown is the one that works, once.
     const enrolled = await srv.app.call('POST', '/v1/auth/enroll', { body: { username: 'nina', enrollment_secret: secret, password: 'correct horse battery staple 42!' } });
     expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(200);
