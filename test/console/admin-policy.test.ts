@@ -7,7 +7,9 @@
  * because another administrator pushed meanwhile (If-Match), then a push
  * with step-up; history and rollback. The live version is checked through
  * the API at each step. Also: a push that changes a test file waits for a
- * second administrator. CodeMirror runs under the strict CSP (no violation).
+ * second administrator; a security reviewer sees the logged requests that
+ * would flip, and the API's refusal of their push. CodeMirror runs under the
+ * strict CSP (no violation).
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +22,7 @@ describe('console: policy administration', () => {
   let admin: Person;
   let other: Person;
   let sam: Person;
+  let reviewer: Person;
   let v1: { documents: Record<string, string>; tests: Record<string, string>; etag: string };
 
   const live = async () => {
@@ -37,6 +40,7 @@ describe('console: policy administration', () => {
     await c.createProject({ id: 'onc', name: 'Oncology' });
     await c.createDataset({ id: 'onc.deid', project_id: 'onc', owner_id: admin.id, purposes: ['model-evaluation', 'research'], columns: [{ name: 'outcome' }, { name: 'age_band' }] } as never);
     sam = await personDirect(app, 'sam', [{ role: 'data-scientist', project: 'onc' }]);
+    reviewer = await personDirect(app, 'rey', [{ role: 'security-reviewer' }]);
     await app.wired.invalidate();
     // The decision log the simulation replays: three allows of sam's model evaluation on de-identified data.
     for (let i = 0; i < 3; i++) {
@@ -145,6 +149,9 @@ describe('console: policy administration', () => {
     const byRule = page.getByRole('table', { name: 'Flips by rule' });
     await byRule.waitFor();
     await page.getByText('Replayed 3 logged requests').waitFor();
+    // An administrator holds policy:read but not audit:read: counts only, no logged request.
+    await page.getByText('Examples of logged requests are shown only to holders of audit:read.').waitFor();
+    expect(await page.getByRole('table', { name: 'Examples of decisions that would flip' }).count()).toBe(0);
     const rows = async (name: string) => (await page.getByRole('table', { name }).getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t'));
     expect(await rows('Flips by rule')).toEqual([['scientist-deidentified', '3', '0']]);
     await expect.poll(() => rows('Flips by principal')).toEqual([['sam', '3', '0']]);
@@ -243,6 +250,32 @@ describe('console: policy administration', () => {
     await page.getByText('Withdrawn.').waitFor();
     const changes = await srv.app.call('GET', '/v1/changes?status=withdrawn', { token: admin.token });
     expect(changes.body.items.filter((c: any) => c.kind === 'policy.update').map((c: any) => [c.target, c.status, c.reasons])).toEqual([['policy', 'withdrawn', ['policy-tests-changed']]]);
+    expect((await live()).version).toBe(before.version);
+    cp.expectClean();
+    await cp.context.close();
+  });
+
+  it('shows a security reviewer the logged requests that would flip, and the refusal of their push', async () => {
+    const before = await live();
+    const candidate = before.documents['default.yaml']!.replace('    purposes: [model-training, model-evaluation, research]\n', '    purposes: [model-training, research]\n');
+    expect(candidate).not.toBe(before.documents['default.yaml']);
+    const cp = await openConsole(browser, srv.origin);
+    await cp.page.clock.install({ time: srv.app.clock.now() });
+    await signInWithTotp(cp, srv.app, reviewer);
+    const { page } = cp;
+    await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Policy', exact: true }).click();
+    await replaceText(cp, 'default.yaml (rule document)', candidate);
+    await page.getByRole('button', { name: 'Simulate' }).click();
+    const examples = page.getByRole('table', { name: 'Examples of decisions that would flip' });
+    await examples.waitFor();
+    const shown = (await examples.getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t').slice(1, 5));
+    // The three seeded allows, and those the first flow's checks logged since: each one sam's model evaluation, allowed today.
+    expect(shown.length).toBeGreaterThanOrEqual(3);
+    expect(shown).toEqual(Array(shown.length).fill(['sam', 'onc.deid', 'model-evaluation', 'allow (scientist-deidentified)']));
+    await checkA11yBothThemes(cp, 'policy simulation with examples');
+    // Reviewers read the policy but do not push it: the API's refusal is what the page shows.
+    await page.getByRole('button', { name: `Push as version ${before.version + 1}` }).click();
+    await page.getByRole('alert').filter({ hasText: /permission|not allowed|forbidden/i }).waitFor();
     expect((await live()).version).toBe(before.version);
     cp.expectClean();
     await cp.context.close();

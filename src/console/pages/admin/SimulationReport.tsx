@@ -1,4 +1,4 @@
-/** A simulation's report: the totals, then the flips by rule, principal and dataset. */
+/** A simulation's report: the totals, the flips by rule, principal and dataset, and (for holders of audit:read) examples. */
 import type { ComponentChildren } from 'preact';
 import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
@@ -48,7 +48,48 @@ export function SimulationReport({ report: r }: { report: Simulation }) {
           <Flips caption="Flips by dataset" head="Dataset" groups={r.by_dataset} cell={(k) => <Link to={`/admin/datasets/${k}`}>{k}</Link>} />
         </>
       )}
-      {r.examples_withheld && <p class="muted">Examples of logged requests are shown only to holders of audit:read.</p>}
+      {r.examples_withheld ? (
+        <p class="muted">Examples of logged requests are shown only to holders of audit:read.</p>
+      ) : (
+        r.examples.length > 0 && (
+          <table>
+            <caption>Examples of decisions that would flip</caption>
+            <thead>
+              <tr>
+                <th scope="col">Logged</th>
+                <th scope="col">Principal</th>
+                <th scope="col">Dataset</th>
+                <th scope="col">Purpose</th>
+                <th scope="col">Live</th>
+                <th scope="col">Draft</th>
+              </tr>
+            </thead>
+            <tbody>
+              {r.examples.map((e) => (
+                <tr key={e.decision_id}>
+                  <td>
+                    <Time value={e.at} />
+                  </td>
+                  <td>
+                    <PrincipalName id={e.principal_id} />
+                  </td>
+                  <td>{e.dataset_id}</td>
+                  <td>{e.purpose}</td>
+                  <td>
+                    {e.live.effect}
+                    {e.live.rules.length ? ` (${e.live.rules.join(', ')})` : ''}
+                  </td>
+                  <td>
+                    {e.candidate.effect}
+                    {e.candidate.rules.length ? ` (${e.candidate.rules.join(', ')})` : ''}
+                    {e.candidate.reasons.length ? `: ${e.candidate.reasons.join('; ')}` : ''}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      )}
     </div>
   );
 }

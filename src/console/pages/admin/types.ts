@@ -205,6 +205,16 @@ export interface FlipGroup {
   examples: unknown[];
 }
 
+export interface FlipExample {
+  decision_id: string;
+  at: string;
+  principal_id: string;
+  dataset_id: string;
+  purpose: string;
+  live: { effect: string; rules: string[] };
+  candidate: { effect: string; rules: string[]; reasons: string[] };
+}
+
 export interface Simulation {
   from: string;
   to: string;
@@ -218,5 +228,6 @@ export interface Simulation {
   by_rule: FlipGroup[];
   by_principal: FlipGroup[];
   by_dataset: FlipGroup[];
+  examples: FlipExample[];
   examples_withheld: boolean;
 }
