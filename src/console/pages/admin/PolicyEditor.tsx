@@ -82,7 +82,9 @@ export function PolicyEditor({ initial }: { initial: PolicyVersion }) {
     check.run(async () => {
       const v = await api<Validation>('POST', '/v1/policy/validate', { body: { documents: draft.documents, tests: draft.tests } });
       setFindings(findingsOf(v));
-      return v.valid ? 'Valid: it compiles and every test passes.' : 'Not valid: see the problems below.';
+      // Announced either way: an invalid draft as an alert, beside the button that asked.
+      if (!v.valid) throw new Error(v.compiles ? 'Not valid: some policy tests fail (below).' : 'Not valid: the draft does not compile (below).');
+      return 'Valid: it compiles and every test passes.';
     });
 
   const simulate = () =>
