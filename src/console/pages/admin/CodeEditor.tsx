@@ -110,10 +110,13 @@ export function CodeEditor(props: {
     };
   }, []);
 
-  // Another file (or a reload): new content, new undo history.
+  // Another file (or a reload): new content, label and undo history. The first run is the mount's own state.
+  const shownKey = useRef(props.docKey);
   useEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== props.value) v.setState(stateFor(props.value));
+    if (!v || shownKey.current === props.docKey) return;
+    shownKey.current = props.docKey;
+    v.setState(stateFor(props.value));
   }, [props.docKey]);
 
   useEffect(() => {
