@@ -264,6 +264,14 @@ describe('console: policy administration', () => {
     await signInWithTotp(cp, srv.app, reviewer);
     const { page } = cp;
     await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Policy', exact: true }).click();
+    // Typing over a selection of highlighted text: the editor replaces it itself (the browser's own editing would add a
+    // style attribute, which the CSP blocks and reports; expectClean below fails on any such report).
+    const editor = page.getByRole('textbox', { name: 'default.yaml (rule document)' });
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type('ru');
+    await expect.poll(() => editor.evaluate((e: any) => e.innerText as string)).toBe('ru');
+    expect(cp.problems).toEqual([]);
     await replaceText(cp, 'default.yaml (rule document)', candidate);
     await page.getByRole('button', { name: 'Simulate' }).click();
     const examples = page.getByRole('table', { name: 'Examples of decisions that would flip' });

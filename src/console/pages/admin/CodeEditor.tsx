@@ -55,6 +55,21 @@ const theme = EditorView.theme({
   '.cm-foldPlaceholder': { backgroundColor: 'var(--panel)', color: 'var(--fg)', border: '1px solid var(--line)' },
 });
 
+/**
+ * Typing over a selection that spans highlighted text: Chrome's own editing would first wrap the new
+ * text in an element with a style attribute (to keep the look of what it replaced), which the CSP
+ * blocks and reports. The editor makes that change itself instead, from its state, so the browser
+ * never edits the DOM for it.
+ */
+const typeOverSelection = EditorView.domEventHandlers({
+  beforeinput(e, view) {
+    if (e.inputType !== 'insertText' || !e.data || view.state.selection.ranges.every((r) => r.empty)) return false;
+    e.preventDefault();
+    view.dispatch(view.state.replaceSelection(e.data), { userEvent: 'input.type', scrollIntoView: true });
+    return true;
+  },
+});
+
 export interface EditorHandle {
   /** Puts the cursor at a position and focuses the editor. */
   focusAt(pos: number): void;
@@ -86,6 +101,7 @@ export function CodeEditor(props: {
         theme,
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ 'aria-label': props.label }),
+        typeOverSelection,
         EditorView.updateListener.of((u) => {
           if (u.docChanged) onChange.current(u.state.doc.toString());
         }),
