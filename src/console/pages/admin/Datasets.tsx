@@ -1,0 +1,161 @@
+/**
+ * Datasets: the list with each one's derived classification and identifier
+ * columns, and a dataset's page (columns with their Safe Harbor categories,
+ * the records that decide the classification, purposes), where its
+ * description and purposes can be edited. Reads need `catalog:read`;
+ * writes `catalog:write` and a fresh second factor (the API asks; the
+ * step-up dialog appears), since a dataset's columns and records decide
+ * whether it is PHI.
+ */
+import { useState } from 'preact/hooks';
+import { api } from '../../api/client.ts';
+import { Link } from '../../router.tsx';
+import { TextArea } from '../../ui/Field.tsx';
+import { Paged } from '../../ui/Paged.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
+import { Time } from '../../ui/Time.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import type { PageProps } from '../types.ts';
+import { ClassificationText, identifierColumns } from './classification.tsx';
+import { Outcome, PrincipalName, Table, useAction, Words } from './common.tsx';
+import { Checks } from './Checks.tsx';
+import { PURPOSES, type Dataset } from './types.ts';
+
+export function Datasets() {
+  return (
+    <main id="main">
+      <h1>Datasets</h1>
+      <p>
+        Classification is derived from the columns' identifier categories and the dataset's records, never typed in. <Link to="/admin/create/dataset">Create a dataset</Link>
+      </p>
+      <Paged<Dataset> path="/v1/datasets" label="datasets" empty="No datasets yet.">
+        {(items) => (
+          <Table caption="Datasets" head={['Id', 'Project', 'Classification', 'Identifier columns', 'Purposes']}>
+            {items.map((d) => (
+              <tr key={d.id}>
+                <td>
+                  <Link to={`/admin/datasets/${d.id}`}>{d.id}</Link>
+                </td>
+                <td>
+                  <Link to={`/admin/projects/${d.project_id}`}>{d.project_id}</Link>
+                </td>
+                <td>
+                  <ClassificationText d={d} />
+                </td>
+                <td>
+                  <Words items={identifierColumns(d)} />
+                </td>
+                <td>
+                  <Words items={d.purposes} />
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Paged>
+    </main>
+  );
+}
+
+export function DatasetDetail({ params }: PageProps) {
+  const path = `/v1/datasets/${encodeURIComponent(params.id!)}`;
+  const d = useLoad<Dataset>((signal) => api('GET', path, { signal }), [params.id]);
+  const [edit, setEdit] = useState<{ description: string; purposes: string[] }>();
+  const act = useAction();
+  const save = () =>
+    act.run(async () => {
+      await api('PATCH', path, { body: edit });
+      setEdit(undefined);
+      d.reload();
+      return 'Dataset saved.';
+    });
+  const ds = d.data;
+  return (
+    <main id="main">
+      <h1>Dataset {params.id}</h1>
+      {d.error ? (
+        <ErrorNote error={d.error} onRetry={d.reload} />
+      ) : !ds ? (
+        <Loading />
+      ) : (
+        <>
+          <dl class="facts">
+            <dt>Classification</dt>
+            <dd>
+              <ClassificationText d={ds} />
+            </dd>
+            <dt>Identifier categories</dt>
+            <dd>
+              <Words items={ds.identifier_categories} />
+            </dd>
+            <dt>Project</dt>
+            <dd>
+              <Link to={`/admin/projects/${ds.project_id}`}>{ds.project_id}</Link>
+            </dd>
+            <dt>Owner</dt>
+            <dd>
+              <PrincipalName id={ds.owner_id} />
+            </dd>
+            <dt>Purposes</dt>
+            <dd>
+              <Words items={ds.purposes} />
+            </dd>
+            <dt>Description</dt>
+            <dd>{ds.description || '—'}</dd>
+            <dt>Token audience</dt>
+            <dd>
+              <code>{ds.audience}</code>
+            </dd>
+            <dt>Expert determination</dt>
+            <dd>{ds.expert_determination ? `${ds.expert_determination.expert} (${ds.expert_determination.method}), ${ds.expert_determination.determined_on} to ${ds.expert_determination.expires_on}` : 'none'}</dd>
+            <dt>Data use agreement</dt>
+            <dd>{ds.data_use_agreement ? `${ds.data_use_agreement.reference}, ${ds.data_use_agreement.signed_on} to ${ds.data_use_agreement.expires_on}` : 'none'}</dd>
+            <dt>Updated</dt>
+            <dd>
+              <Time value={ds.updated_at} />
+            </dd>
+          </dl>
+          <Table caption="Columns" head={['Column', 'Type', 'Identifier category']}>
+            {ds.columns.map((c) => (
+              <tr key={c.name}>
+                <th scope="row">{c.name}</th>
+                <td>{c.type}</td>
+                <td>{c.category ?? 'not an identifier'}</td>
+              </tr>
+            ))}
+          </Table>
+          <section aria-labelledby="edit-dataset">
+            <h2 id="edit-dataset">Edit</h2>
+            {!edit ? (
+              <button type="button" onClick={() => setEdit({ description: ds.description, purposes: ds.purposes })}>
+                Edit dataset
+              </button>
+            ) : (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void save();
+                }}
+              >
+                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
+                <Checks legend="Permitted purposes" options={PURPOSES} value={edit.purposes} onValue={(v) => setEdit({ ...edit, purposes: v })} />
+                <div class="actions">
+                  <button type="submit" disabled={act.busy || edit.purposes.length === 0}>
+                    Save dataset
+                  </button>
+                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
+                    Cancel
+                  </button>
+                </div>
+              </form>
+            )}
+          </section>
+        </>
+      )}
+      <Outcome status={act.status} error={act.error} />
+      <p>
+        <Link to="/admin/datasets">All datasets</Link>
+      </p>
+    </main>
+  );
+}

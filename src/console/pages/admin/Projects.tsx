@@ -1,0 +1,138 @@
+/**
+ * Projects (casbin domains: a role held in a project applies to its
+ * datasets): the list, a project's page with its name and description, and
+ * creation. Reads need `catalog:read`, writes `catalog:write`.
+ */
+import { useState } from 'preact/hooks';
+import { api } from '../../api/client.ts';
+import type { PageProps } from '../types.ts';
+import { Link, navigate } from '../../router.tsx';
+import { Field, TextArea } from '../../ui/Field.tsx';
+import { Paged } from '../../ui/Paged.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
+import { Time } from '../../ui/Time.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import { Outcome, Table, useAction } from './common.tsx';
+import type { Project } from './types.ts';
+
+export function Projects() {
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const act = useAction();
+  const create = () =>
+    act.run(async () => {
+      const p = await api<Project>('POST', '/v1/projects', { body: { id: id.trim(), name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}) } });
+      navigate(`/admin/projects/${p.id}`);
+    });
+  return (
+    <main id="main">
+      <h1>Projects</h1>
+      <Paged<Project> path="/v1/projects" label="projects" empty="No projects yet.">
+        {(items) => (
+          <Table caption="Projects" head={['Id', 'Name', 'Description', 'Updated']}>
+            {items.map((p) => (
+              <tr key={p.id}>
+                <td>
+                  <Link to={`/admin/projects/${p.id}`}>{p.id}</Link>
+                </td>
+                <td>{p.name}</td>
+                <td>{p.description || '—'}</td>
+                <td>
+                  <Time value={p.updated_at} />
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Paged>
+      <section aria-labelledby="new-project">
+        <h2 id="new-project">Create a project</h2>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void create();
+          }}
+        >
+          <Field label="Project id" hint="Lowercase letters, digits and dashes" value={id} onValue={setId} required />
+          <Field label="Project name" value={name} onValue={setName} required maxLength={200} />
+          <TextArea label="Description" value={description} onValue={setDescription} />
+          <button type="submit" disabled={act.busy}>
+            Create project
+          </button>
+        </form>
+        <Outcome error={act.error} />
+      </section>
+    </main>
+  );
+}
+
+export function ProjectDetail({ params }: PageProps) {
+  const p = useLoad<Project>((signal) => api('GET', `/v1/projects/${encodeURIComponent(params.id!)}`, { signal }), [params.id]);
+  const [edit, setEdit] = useState<{ name: string; description: string }>();
+  const act = useAction();
+  const save = () =>
+    act.run(async () => {
+      await api('PATCH', `/v1/projects/${encodeURIComponent(params.id!)}`, { body: edit });
+      setEdit(undefined);
+      p.reload();
+      return 'Project saved.';
+    });
+  return (
+    <main id="main">
+      <h1>Project {params.id}</h1>
+      {p.error ? (
+        <ErrorNote error={p.error} onRetry={p.reload} />
+      ) : !p.data ? (
+        <Loading />
+      ) : (
+        <>
+          <dl class="facts">
+            <dt>Name</dt>
+            <dd>{p.data.name}</dd>
+            <dt>Description</dt>
+            <dd>{p.data.description || '—'}</dd>
+            <dt>Created</dt>
+            <dd>
+              <Time value={p.data.created_at} />
+            </dd>
+            <dt>Updated</dt>
+            <dd>
+              <Time value={p.data.updated_at} />
+            </dd>
+          </dl>
+          <section aria-labelledby="edit-project">
+            <h2 id="edit-project">Edit</h2>
+            {!edit ? (
+              <button type="button" onClick={() => setEdit({ name: p.data!.name, description: p.data!.description })}>
+                Edit project
+              </button>
+            ) : (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void save();
+                }}
+              >
+                <Field label="Project name" value={edit.name} onValue={(v) => setEdit({ ...edit, name: v })} required maxLength={200} />
+                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
+                <div class="actions">
+                  <button type="submit" disabled={act.busy}>
+                    Save project
+                  </button>
+                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
+                    Cancel
+                  </button>
+                </div>
+              </form>
+            )}
+          </section>
+        </>
+      )}
+      <Outcome status={act.status} error={act.error} />
+      <p>
+        <Link to="/admin/projects">All projects</Link>
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,189 @@
+/**
+ * Roles with their inheritance: the list (what each inherits directly),
+ * and a role's page with the whole chain it inherits, the roles that
+ * inherit it, and an edit of its description and parents. Creating and
+ * editing need `roles:assign` and a fresh second factor; an edit that could
+ * widen an administrator answers 202 and waits for a second administrator.
+ */
+import { useState } from 'preact/hooks';
+import { api } from '../../api/client.ts';
+import { Link } from '../../router.tsx';
+import { Field, TextArea } from '../../ui/Field.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
+import { Time } from '../../ui/Time.tsx';
+import { useLoad } from '../../ui/useLoad.ts';
+import type { PageProps } from '../types.ts';
+import { Checks } from './Checks.tsx';
+import { Held, isHeld, Outcome, Table, useAction } from './common.tsx';
+import type { Change, Role } from './types.ts';
+import { Paged } from '../../ui/Paged.tsx';
+
+function RoleLinks({ ids }: { ids: string[] }) {
+  if (ids.length === 0) return <>—</>;
+  return (
+    <>
+      {ids.map((r, i) => (
+        <span key={r}>
+          {i > 0 && ', '}
+          <Link to={`/admin/roles/${r}`}>{r}</Link>
+        </span>
+      ))}
+    </>
+  );
+}
+
+/** Every role `id` inherits, directly or through others (the catalog refuses cycles). */
+function ancestors(id: string, all: Map<string, Role>): string[] {
+  const seen = new Set<string>();
+  const walk = (r: string) => {
+    for (const p of all.get(r)?.inherits ?? []) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      walk(p);
+    }
+  };
+  walk(id);
+  return [...seen].sort();
+}
+
+const useAllRoles = () => useLoad<{ items: Role[] }>((signal) => api('GET', '/v1/roles', { query: { limit: 200 }, signal }), []);
+
+export function Roles() {
+  const all = useAllRoles();
+  const [id, setId] = useState('');
+  const [description, setDescription] = useState('');
+  const [inherits, setInherits] = useState<string[]>([]);
+  const [shown, setShown] = useState(0);
+  const act = useAction();
+  const create = () =>
+    act.run(async () => {
+      const r = await api<Role>('POST', '/v1/roles', { body: { id: id.trim(), ...(description.trim() ? { description: description.trim() } : {}), inherits } });
+      setId('');
+      setDescription('');
+      setInherits([]);
+      setShown((n) => n + 1);
+      all.reload();
+      return (
+        <>
+          Role <Link to={`/admin/roles/${r.id}`}>{r.id}</Link> created.
+        </>
+      );
+    });
+  return (
+    <main id="main">
+      <h1>Roles</h1>
+      <p>A role holds what the roles it inherits hold. Assign roles from a person's or service's page.</p>
+      <Paged<Role> key={shown} path="/v1/roles" label="roles" empty="No roles yet.">
+        {(items) => (
+          <Table caption="Roles" head={['Role', 'Description', 'Inherits']}>
+            {items.map((r) => (
+              <tr key={r.id}>
+                <td>
+                  <Link to={`/admin/roles/${r.id}`}>{r.id}</Link>
+                </td>
+                <td>{r.description || '—'}</td>
+                <td>
+                  <RoleLinks ids={r.inherits} />
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </Paged>
+      <section aria-labelledby="new-role">
+        <h2 id="new-role">Create a role</h2>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void create();
+          }}
+        >
+          <Field label="Role id" hint="Lowercase letters, digits and dashes" value={id} onValue={setId} required />
+          <TextArea label="Description" value={description} onValue={setDescription} />
+          <Checks legend="Inherits" options={(all.data?.items ?? []).map((r) => r.id)} value={inherits} onValue={setInherits} />
+          <button type="submit" disabled={act.busy}>
+            Create role
+          </button>
+        </form>
+        <Outcome status={act.status} error={act.error} />
+      </section>
+    </main>
+  );
+}
+
+export function RoleDetail({ params }: PageProps) {
+  const id = params.id!;
+  const role = useLoad<Role>((signal) => api('GET', `/v1/roles/${encodeURIComponent(id)}`, { signal }), [id]);
+  const all = useAllRoles();
+  const [edit, setEdit] = useState<{ description: string; inherits: string[] }>();
+  const act = useAction();
+  const save = () =>
+    act.run(async () => {
+      const r = await api<Role | Change>('PATCH', `/v1/roles/${encodeURIComponent(id)}`, { body: edit });
+      setEdit(undefined);
+      role.reload();
+      all.reload();
+      return isHeld(r) ? <Held change={r} /> : 'Role saved.';
+    });
+  const byId = new Map((all.data?.items ?? []).map((r) => [r.id, r]));
+  const r = role.data;
+  return (
+    <main id="main">
+      <h1>Role {id}</h1>
+      {role.error ? (
+        <ErrorNote error={role.error} onRetry={role.reload} />
+      ) : !r ? (
+        <Loading />
+      ) : (
+        <>
+          <dl class="facts">
+            <dt>Description</dt>
+            <dd>{r.description || '—'}</dd>
+            <dt>Inherits directly</dt>
+            <dd>
+              <RoleLinks ids={r.inherits} />
+            </dd>
+            <dt>Inherits in all</dt>
+            <dd>{all.data ? <RoleLinks ids={ancestors(id, byId)} /> : '…'}</dd>
+            <dt>Inherited by</dt>
+            <dd>{all.data ? <RoleLinks ids={[...byId.values()].filter((x) => x.id !== id && ancestors(x.id, byId).includes(id)).map((x) => x.id)} /> : '…'}</dd>
+            <dt>Updated</dt>
+            <dd>
+              <Time value={r.updated_at} />
+            </dd>
+          </dl>
+          <section aria-labelledby="edit-role">
+            <h2 id="edit-role">Edit</h2>
+            {!edit ? (
+              <button type="button" onClick={() => setEdit({ description: r.description, inherits: r.inherits })}>
+                Edit role
+              </button>
+            ) : (
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void save();
+                }}
+              >
+                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
+                <Checks legend="Inherits" options={[...byId.keys()].filter((x) => x !== id)} value={edit.inherits} onValue={(v) => setEdit({ ...edit, inherits: v })} />
+                <div class="actions">
+                  <button type="submit" disabled={act.busy}>
+                    Save role
+                  </button>
+                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
+                    Cancel
+                  </button>
+                </div>
+              </form>
+            )}
+          </section>
+        </>
+      )}
+      <Outcome status={act.status} error={act.error} />
+      <p>
+        <Link to="/admin/roles">All roles</Link>
+      </p>
+    </main>
+  );
+}
