@@ -92,7 +92,8 @@ describe('console: the catalog', () => {
     const stored = (await srv.app.call('GET', '/v1/datasets/onc.notes', { token: admin.token })).body;
     expect(stored).toMatchObject({ project_id: 'onc', owner_id: admin.id, classification: 'phi', classification_basis: 'identifiers-present', identifier_categories: ['dates', 'names'], purposes: ['model-training', 'research'] });
     await expect.poll(() => page.getByRole('definition').first().textContent()).toBe('PHI (identifier columns present)');
-    expect(await page.getByRole('main').innerText()).toContain('Identifier categories\ndates, names');
+    expect(await page.getByRole('main').innerText()).toContain('Identifier categories\ndates, names Who can reach its identifier columns');
+    expect(await page.getByRole('link', { name: 'Who can reach its identifier columns' }).getAttribute('href')).toBe('/console/access/datasets?dataset=onc.notes');
     expect(await rows(page, 'Columns')).toEqual([
       ['patient_name', 'string', 'names'],
       ['note_text', 'string', 'not an identifier'],

@@ -86,7 +86,10 @@ export function DatasetDetail({ params }: PageProps) {
             </dd>
             <dt>Identifier categories</dt>
             <dd>
-              <Words items={ds.identifier_categories} />
+              <Words items={ds.identifier_categories} />{' '}
+              <Link to="/access/datasets" query={{ dataset: ds.id }}>
+                Who can reach its identifier columns
+              </Link>
             </dd>
             <dt>Project</dt>
             <dd>
