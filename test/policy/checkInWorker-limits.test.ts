@@ -43,11 +43,11 @@ async function warmChecker(): Promise<PolicyChecker> {
 }
 afterAll(async () => checker?.close());
 
-/** What `p` rejects with, and after how many milliseconds. */
-async function rejection(p: Promise<unknown>): Promise<{ err: unknown; ms: number }> {
+/** What `start()` rejects with, and how many milliseconds after it was called (before it, so its deadline timer starts after `t`). */
+async function rejection(start: () => Promise<unknown>): Promise<{ err: unknown; ms: number }> {
   const t = performance.now();
   try {
-    await p;
+    await start();
   } catch (err) {
     return { err, ms: performance.now() - t };
   }
@@ -58,7 +58,7 @@ describe('the deadline', () => {
   it('stops a check that runs longer, and a later check runs in a new worker', async () => {
     const checker = await warmChecker();
     // The costly rule, not the plain one: 3,000 cases of a cheap rule finish within the deadline on a quick machine.
-    const { err, ms } = await rejection(checker.check({ documents: { 'p.yaml': COSTLY_RULES }, tests: { 'slow.yaml': COSTLY_TEST }, roles: ROLES }));
+    const { err, ms } = await rejection(() => checker.check({ documents: { 'p.yaml': COSTLY_RULES }, tests: { 'slow.yaml': COSTLY_TEST }, roles: ROLES }));
     expect(err).toBeInstanceOf(PolicyCheckLimitError);
     expect(err).toMatchObject({ code: 'policy_check_limit', message: DEADLINE_MESSAGE });
     // Stopped at the deadline, not when the 3,000 cases were done.
@@ -73,7 +73,7 @@ describe('the deadline', () => {
     const spec = { documents: { 'p.yaml': COSTLY_RULES }, roles: ROLES, version: 'v1' };
     const inputs = Array.from({ length: 3000 }, () => request(sam, dataset('d')));
     let batches = 0;
-    const { err } = await rejection(
+    const { err } = await rejection(() =>
       checker.simulate({ live: spec, candidate: { ...spec, version: 'v2' } }, async (decideBoth) => {
         // A small batch within the deadline, then one far beyond it.
         expect(await decideBoth(inputs.slice(0, 1))).toHaveLength(1);
@@ -94,7 +94,7 @@ describe('the memory limit', () => {
       // 40 MB of attributes in one logged request: the worker cannot even hold the batch it is sent in 24 MB.
       const sam = principal('sam', { roles: [role('data-scientist')], attributes: { big: Array.from({ length: 40 }, (_, i) => `${'x'.repeat(1_000_000)}${i}`) } });
       const spec = { documents: { 'p.yaml': ALLOW }, roles: ROLES, version: 'v1' };
-      const { err } = await rejection(small.simulate({ live: spec, candidate: spec }, (decideBoth) => decideBoth([request(sam, dataset('d'))])));
+      const { err } = await rejection(() => small.simulate({ live: spec, candidate: spec }, (decideBoth) => decideBoth([request(sam, dataset('d'))])));
       expect(err).toBeInstanceOf(PolicyCheckLimitError);
       expect(err).toMatchObject({
         code: 'policy_check_limit',
