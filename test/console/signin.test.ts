@@ -111,3 +111,43 @@ describe('console sign-in', () => {
     await cp.context.close();
   });
 });
+
+describe('console sessions refresh', () => {
+  let srv: ConsoleServer;
+  let browser: Browser;
+  let admin: Person;
+
+  beforeAll(async () => {
+    // Access tokens of a minute; the session itself lasts, and is not idle.
+    srv = await startConsoleServer({ CUSTOS_SESSION_TTL_SECONDS: '60' });
+    admin = await adminOf(srv.app);
+    browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.app.close();
+  });
+
+  it('exchanges the refresh token when the access token has lapsed, and carries on', async () => {
+    const cp = await openConsole(browser, srv.origin);
+    const refreshes: number[] = [];
+    cp.page.on('response', (r) => {
+      if (r.url().endsWith('/v1/auth/refresh')) refreshes.push(r.status());
+    });
+    await signInWithTotp(cp, srv.app, admin);
+    const menu = cp.page.getByRole('navigation', { name: 'Console' });
+    // The server's clock passes the access token's lifetime; the page does not know: its next call is refused
+    // (401 unauthenticated), refreshed once, and retried.
+    srv.app.clock.advance(61_000);
+    await menu.getByRole('link', { name: 'Sign-in factors' }).click();
+    await cp.page.getByRole('heading', { name: 'Your sign-in factors' }).waitFor();
+    await expect.poll(() => cp.page.getByRole('row', { name: /Authenticator app/ }).count()).toBe(1);
+    expect(refreshes).toEqual([200]);
+    // A reload keeps the tab signed in: the refresh token is in this tab's sessionStorage, the access token is not kept.
+    await cp.page.reload();
+    await cp.page.getByRole('heading', { name: 'Your sign-in factors' }).waitFor();
+    expect(refreshes).toEqual([200, 200]);
+    cp.expectClean();
+    await cp.context.close();
+  });
+});
