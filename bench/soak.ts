@@ -13,7 +13,9 @@
  * and PostgreSQL's connections and memory. The summary says how far memory
  * and p99 moved between minute 5 and the last minute (bench/soak/summary.ts),
  * and whether that is within 10 %. Every answered call must be 2xx, and
- * every one must have its decision record.
+ * every one must have its decision record. The 30-minute run writes
+ * bench/results/soak.json; another length writes soak-Nmin.json, --smoke
+ * soak.smoke.json.
  */
 import os from 'node:os';
 import { startCustos } from './custos-process.ts';
@@ -156,7 +158,8 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       ['records committed / 2xx answers', `${recorded} / ${answered2xx}`],
       ['server warnings and errors logged', warnings.count],
     ]);
-    writeResult('soak', {
+    // Only the default length is the soak's result; a shorter or longer run is written beside it, under its own name.
+    writeResult(minutes === 30 || smoke ? 'soak' : `soak-${minutes}min`, {
       summary: {
         baseline: base.label,
         baseline_minute: first.minute,
