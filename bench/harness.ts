@@ -57,7 +57,7 @@ export function procCpu(pid: number): number {
 }
 
 /** A process and its children (the bench server's cluster workers). */
-function withChildren(parent: number): number[] {
+export function withChildren(parent: number): number[] {
   const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   return [parent, ...all.filter((pid) => {
     try {
@@ -70,7 +70,7 @@ function withChildren(parent: number): number[] {
 }
 
 /** The PostgreSQL processes of the server whose data folder is `dir`: the postmaster and its children. */
-function postgresPids(dir: string): number[] {
+export function postgresPids(dir: string): number[] {
   const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
   const master = all.find((pid) => {
     try {

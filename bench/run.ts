@@ -16,6 +16,9 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   // Faults at load: replicas and PostgreSQL failing under tokens and decisions (docs/operations.md, "Faults").
   faults: () => import('./faults.ts'),
   pods: () => import('./pods.ts'),
+  // Long-run flatness (memory, descriptors, event-loop delay, p99) and 1 against 3 replicas (docs/operations.md, "Soak", "Replicas").
+  soak: () => import('./soak.ts'),
+  replicas: () => import('./replicas.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);
