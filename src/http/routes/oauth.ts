@@ -28,7 +28,15 @@ const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'Cache-Contro
 export function oauthRoutes(deps: AppDeps): AnyRoute[] {
   const issuer = deps.settings.publicUrl;
   const clients = clientAuthenticator(deps.auth, issuer);
-  const tokenDeps: IssueTokenDeps = { clients, decisions: deps.decisions, keys: deps.keys, settings: deps.tokens.settings };
+  const limiter = deps.rateLimits;
+  const tokenDeps: IssueTokenDeps = {
+    clients,
+    decisions: deps.decisions,
+    keys: deps.keys,
+    settings: deps.tokens.settings,
+    // The client's rate limit (docs/rate-limits.md); the address's is applied by the runner, before the client authenticates.
+    admit: limiter && ((client, meta) => limiter.admitClient(client, 'token', 1, meta.ip)),
+  };
   const verifyDeps = { keys: deps.keys, state: deps.tokens.state, facts: deps.decisions.facts, clock: deps.clock, issuer };
   return [
     defineRoute({
@@ -77,6 +85,7 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         400: { description: 'invalid_request, unsupported_grant_type, invalid_authorization_details, access_denied (with the decision id and reasons)', schema: OAuthErrorBody },
         401: { description: 'invalid_client', schema: OAuthErrorBody },
         413: { description: 'invalid_request: the body is too large', schema: OAuthErrorBody },
+        429: { description: 'slow_down: over the client\'s or the address\'s rate limit (Retry-After, RateLimit, RateLimit-Policy; docs/rate-limits.md)', schema: OAuthErrorBody },
         503: { description: 'temporarily_unavailable', schema: OAuthErrorBody },
       },
       handler: async ({ body, headers, meta }) => ({ body: await issueToken(tokenDeps, { authorization: headers.authorization, form: body, meta }), headers: NO_STORE }),
