@@ -16,6 +16,8 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   // Faults at load: replicas and PostgreSQL failing under tokens and decisions (docs/operations.md, "Faults").
   faults: () => import('./faults.ts'),
   pods: () => import('./pods.ts'),
+  // What the rate limits cost a request (docs/rate-limits.md).
+  ratelimit: () => import('./ratelimit.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

@@ -41,12 +41,15 @@ export interface LeaseResult {
 }
 
 /**
- * Takes up to `want` whole tokens (fewer when fewer are there): what a
- * process leases from the shared bucket, to spend locally.
+ * Takes up to `want` whole tokens, but none unless at least `need` are
+ * there (a request that cannot be served takes nothing, leaving the tokens
+ * to a smaller one): what a process leases from the shared bucket, to spend
+ * locally.
  */
-export function lease(state: BucketState, now: number, limit: Limit, want: number): LeaseResult {
+export function lease(state: BucketState, now: number, limit: Limit, want: number, need = 1): LeaseResult {
   const s = refill(state, now, limit);
-  const granted = Math.max(0, Math.min(want, Math.floor(s.tokens)));
+  const whole = Math.floor(s.tokens);
+  const granted = whole >= need ? Math.max(0, Math.min(want, whole)) : 0;
   return { state: { tokens: s.tokens - granted, at: s.at }, granted };
 }
 

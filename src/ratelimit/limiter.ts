@@ -82,6 +82,8 @@ interface Local {
   pending: Promise<void> | undefined;
   /** The shared bucket was empty: refused here, without asking, until then. */
   refusedUntil: number;
+  /** Requests needing at least this many tokens are the ones refused until `refusedUntil`. */
+  refusedFor: number;
   /** Whole seconds the last empty lease said to wait. */
   retryAfter: number;
   /** This process's own bucket, used while the database cannot be reached. */
@@ -159,7 +161,7 @@ export class RateLimiter {
     if (!e) {
       if (now >= this.sweepAt) this.sweep(now);
       const m = make();
-      e = { ...m, leased: 0, leasedUntil: 0, pending: undefined, refusedUntil: 0, retryAfter: 1, fallback: undefined, usedAt: now };
+      e = { ...m, leased: 0, leasedUntil: 0, pending: undefined, refusedUntil: 0, refusedFor: 1, retryAfter: 1, fallback: undefined, usedAt: now };
       this.locals.set(key, e);
     }
     e.usedAt = now;
@@ -177,7 +179,7 @@ export class RateLimiter {
       e.leased -= need;
       return undefined;
     }
-    if (now < e.refusedUntil) throw this.refuse(key, e, route, who);
+    if (now < e.refusedUntil && need >= e.refusedFor) throw this.refuse(key, e, route, who);
     return this.leaseAndTake(key, e, route, need, who);
   }
 
@@ -192,7 +194,7 @@ export class RateLimiter {
         e.leased -= need;
         return;
       }
-      if (now < e.refusedUntil) break;
+      if (now < e.refusedUntil && need >= e.refusedFor) break;
     }
     throw this.refuse(key, e, route, who);
   }
@@ -204,7 +206,7 @@ export class RateLimiter {
     let left: number;
     try {
       this.leases++;
-      const r = await this.deps.store.lease(key, e.limit, want);
+      const r = await this.deps.store.lease(key, e.limit, want, need);
       granted = r.granted;
       left = r.tokens;
       e.fallback = undefined;
@@ -215,7 +217,7 @@ export class RateLimiter {
         this.warnedAt = t;
         this.deps.log.warn({ err }, 'rate limits: the shared buckets cannot be reached; limiting in this process alone');
       }
-      const r = lease(e.fallback ?? fullBucket(e.limit, t), t, e.limit, want);
+      const r = lease(e.fallback ?? fullBucket(e.limit, t), t, e.limit, want, need);
       e.fallback = r.state;
       granted = r.granted;
       left = r.state.tokens;
@@ -224,11 +226,16 @@ export class RateLimiter {
     if (e.leasedUntil <= now) e.leased = 0;
     e.leased += granted;
     e.leasedUntil = now + this.deps.settings.leaseTtlMs;
-    if (granted < want) {
-      // Empty: no statement for this key until a lease's worth (at least what this request needs) has refilled.
-      const wait = (Math.max(want, need) - left) / e.limit.rate;
-      e.refusedUntil = now + Math.max(1, wait * 1000);
-      e.retryAfter = retryAfterSeconds(left + e.leased, need, e.limit);
+    if (granted === 0) {
+      // Fewer than `need` left: no statement for requests this large until they have refilled.
+      e.refusedUntil = now + Math.max(1, ((need - left) / e.limit.rate) * 1000);
+      e.refusedFor = need;
+      e.retryAfter = retryAfterSeconds(left, need, e.limit);
+    } else if (granted < want) {
+      // Emptied by this lease: once it is spent, nothing is asked until a lease's worth has refilled.
+      e.refusedUntil = now + Math.max(1, ((want - left) / e.limit.rate) * 1000);
+      e.refusedFor = 1;
+      e.retryAfter = retryAfterSeconds(left, 1, e.limit);
     }
   }
 
