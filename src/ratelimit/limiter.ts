@@ -174,7 +174,7 @@ export class RateLimiter {
     // A batch larger than the burst could never be admitted: it costs the whole burst.
     const need = Math.min(cost, e.limit.burst);
     if (e.leasedUntil <= now) e.leased = 0;
-    // The hot path: tokens in hand, no await, no allocation.
+    // The hot path: tokens in hand, no await and no database.
     if (e.leased >= need) {
       e.leased -= need;
       return undefined;
