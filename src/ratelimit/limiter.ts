@@ -95,6 +95,9 @@ interface Local {
 /** Keys idle this long are forgotten in memory (their shared bucket stays, refilling). */
 const IDLE_MS = 5 * 60_000;
 
+/** After a failed lease, the shared buckets are left alone this long (ms). */
+const OFFLINE_MS = 1000;
+
 /** Shared buckets idle this long are deleted (full again by then). */
 const PRUNE_IDLE_SECONDS = 86_400;
 
@@ -105,6 +108,8 @@ export class RateLimiter {
   private readonly throttled: ThrottleLog;
   private sweepAt: number;
   private warnedAt = -Infinity;
+  /** Until then the shared buckets are not asked (they just failed). */
+  private offlineUntil = -Infinity;
   /** Statements sent to the shared buckets (leases), for the measured cost (docs/rate-limits.md). */
   leases = 0;
 
@@ -205,6 +210,8 @@ export class RateLimiter {
     let granted: number;
     let left: number;
     try {
+      // After a failure, a second without asking: requests are not held up by connection attempts to a database that is away.
+      if (this.now() < this.offlineUntil) throw new Error('the shared buckets failed less than a second ago');
       this.leases++;
       const r = await this.deps.store.lease(key, e.limit, want, need);
       granted = r.granted;
@@ -213,6 +220,7 @@ export class RateLimiter {
     } catch (err) {
       // The decision path fails closed without the database; the limiter goes on alone (see the top of this file).
       const t = this.now();
+      if (t >= this.offlineUntil) this.offlineUntil = t + OFFLINE_MS;
       if (t - this.warnedAt > 10_000) {
         this.warnedAt = t;
         this.deps.log.warn({ err }, 'rate limits: the shared buckets cannot be reached; limiting in this process alone');
