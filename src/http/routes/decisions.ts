@@ -97,11 +97,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       lane: 'decision',
       changesFacts: false,
       body: DecisionRequestBody,
-      responses: {
-        200: { description: 'The decision (allow or deny)', schema: DecisionBody },
-        429: { description: 'rate_limited: over the client\'s or the address\'s rate limit (Retry-After, RateLimit, RateLimit-Policy; docs/rate-limits.md)' },
-        503: { description: 'The record could not be committed: no answer' },
-      },
+      responses: { 200: { description: 'The decision (allow or deny)', schema: DecisionBody }, 503: { description: 'The record could not be committed: no answer' } },
       handler: async ({ body, auth, meta }) => ({ body: decisionBody(await makeDecision(deps.decisions, requestOf(body), attachmentsOf(auth!, meta))) }),
     }),
     defineRoute({
@@ -114,10 +110,7 @@ export function decisionRoutes(deps: AppDeps): AnyRoute[] {
       lane: 'batch',
       changesFacts: false,
       body: z.strictObject({ requests: z.array(DecisionRequestBody).min(1).max(100) }),
-      responses: {
-        200: { description: 'Decisions, in request order', schema: z.object({ decisions: z.array(DecisionBody) }) },
-        429: { description: 'rate_limited: over the rate limit; a batch costs one token per decision in it (Retry-After, RateLimit, RateLimit-Policy; docs/rate-limits.md)' },
-      },
+      responses: { 200: { description: 'Decisions, in request order', schema: z.object({ decisions: z.array(DecisionBody) }) } },
       handler: async ({ body, auth, meta }) => {
         const decisions = await makeDecisions(deps.decisions, body.requests.map(requestOf), attachmentsOf(auth!, meta));
         return { body: { decisions: decisions.map(decisionBody) } };

@@ -85,7 +85,6 @@ export function oauthRoutes(deps: AppDeps): AnyRoute[] {
         400: { description: 'invalid_request, unsupported_grant_type, invalid_authorization_details, access_denied (with the decision id and reasons)', schema: OAuthErrorBody },
         401: { description: 'invalid_client', schema: OAuthErrorBody },
         413: { description: 'invalid_request: the body is too large', schema: OAuthErrorBody },
-        429: { description: 'slow_down: over the client\'s or the address\'s rate limit (Retry-After, RateLimit, RateLimit-Policy; docs/rate-limits.md)', schema: OAuthErrorBody },
         503: { description: 'temporarily_unavailable', schema: OAuthErrorBody },
       },
       handler: async ({ body, headers, meta }) => ({ body: await issueToken(tokenDeps, { authorization: headers.authorization, form: body, meta }), headers: NO_STORE }),
