@@ -286,13 +286,13 @@ export const envSchema = z.object({
   CUSTOS_RATE_LIMITS: bool.default(true)
     .describe('token buckets per client and per source address on `POST /oauth2/token`, `/v1/decisions` and `/v1/decisions/batch`, shared by every replica through PostgreSQL; over them: `429` with `Retry-After` and `RateLimit` headers')
     .meta({ example: 'false' }),
-  CUSTOS_RATE_LIMIT_SERVICE: z.string().regex(LIMIT, 'rate:burst, e.g. 200:400').default('2000:4000')
+  CUSTOS_RATE_LIMIT_SERVICE: z.string().regex(LIMIT, 'rate:burst, e.g. 200:400').default('5000:10000')
     .describe('each service (client credentials): requests per second and burst, `rate:burst` (a batch costs one per decision in it)')
     .meta({ example: '200:400' }),
-  CUSTOS_RATE_LIMIT_USER: z.string().regex(LIMIT, 'rate:burst, e.g. 20:40').default('200:400')
+  CUSTOS_RATE_LIMIT_USER: z.string().regex(LIMIT, 'rate:burst, e.g. 20:40').default('500:1000')
     .describe('each person (a session, e.g. an administrator\'s what-if decisions): `rate:burst`')
     .meta({ example: '20:40' }),
-  CUSTOS_RATE_LIMIT_ADDRESS: z.string().regex(LIMIT, 'rate:burst, e.g. 1000:2000').default('10000:20000')
+  CUSTOS_RATE_LIMIT_ADDRESS: z.string().regex(LIMIT, 'rate:burst, e.g. 1000:2000').default('20000:40000')
     .describe('each source address (as audit events record it: behind `CUSTOS_TRUST_PROXY`, the forwarded client), checked before the caller authenticates: `rate:burst`')
     .meta({ example: '1000:2000' }),
   CUSTOS_RATE_LIMIT_CLIENTS: z.string().regex(CLIENT_LIMITS, 'id=rate:burst, comma-separated').optional()

@@ -14,9 +14,9 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { faultWorld, type FaultWorld } from '../support/faults.ts';
 import { startServer, type ServerProcess } from '../support/servers.ts';
 
-/** Client A's limit: 40 decisions a second, at most 4 at once. */
+/** Client A's limit: 40 decisions a second, at most 10 at once (a lease is 4). */
 const RATE = 40;
-const BURST = 4;
+const BURST = 10;
 const SECONDS = 5;
 
 let db: TestDatabase;
