@@ -82,7 +82,10 @@ describe('token bucket', () => {
         const n = Math.min(need, limit.burst);
         const tokens = fill * limit.burst;
         const wait = retryAfterSeconds(tokens, n, limit);
-        if (tokens >= n) return expect(wait).toBe(0);
+        if (tokens >= n) {
+          expect(wait).toBe(0);
+          return;
+        }
         expect(wait).toBeGreaterThanOrEqual(1);
         expect(refill({ tokens, at: 0 }, wait * 1000, limit).tokens).toBeGreaterThanOrEqual(n - 1e-9);
         // And not a whole second later than needed.
