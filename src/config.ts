@@ -286,7 +286,7 @@ export const envSchema = z.object({
   CUSTOS_RATE_LIMITS: bool.default(true)
     .describe('token buckets per client and per source address on `POST /oauth2/token`, `/v1/decisions` and `/v1/decisions/batch`, shared by every replica through PostgreSQL; over them: `429` with `Retry-After` and `RateLimit` headers')
     .meta({ example: 'false' }),
-  CUSTOS_RATE_LIMIT_SERVICE: z.string().regex(LIMIT, 'rate:burst, e.g. 200:400').default('5000:10000')
+  CUSTOS_RATE_LIMIT_SERVICE: z.string().regex(LIMIT, 'rate:burst, e.g. 200:400').default('10000:20000')
     .describe('each service (client credentials): requests per second and burst, `rate:burst` (a batch costs one per decision in it)')
     .meta({ example: '200:400' }),
   CUSTOS_RATE_LIMIT_USER: z.string().regex(LIMIT, 'rate:burst, e.g. 20:40').default('500:1000')

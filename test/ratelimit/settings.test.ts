@@ -12,7 +12,7 @@ const base = { CUSTOS_ENV: 'test' as const };
 describe('rate-limit settings', () => {
   it('are on by default, with a limit per class and none per client', () => {
     const r = loadConfig(base).rateLimits!;
-    expect(r.classes).toEqual({ service: { rate: 5000, burst: 10000 }, user: { rate: 500, burst: 1000 }, address: { rate: 20000, burst: 40000 } });
+    expect(r.classes).toEqual({ service: { rate: 10000, burst: 20000 }, user: { rate: 500, burst: 1000 }, address: { rate: 20000, burst: 40000 } });
     expect(r.clients.size).toBe(0);
     expect(r.leaseFraction).toBe(0.1);
     expect(r.auditWindowSeconds).toBe(60);
