@@ -19,6 +19,8 @@ const benches: Record<string, () => Promise<{ run(o: { smoke: boolean }): Promis
   // Long-run flatness (memory, descriptors, event-loop delay, p99) and 1 against 3 replicas (docs/operations.md, "Soak", "Replicas").
   soak: () => import('./soak.ts'),
   replicas: () => import('./replicas.ts'),
+  // What the rate limits cost a request (docs/rate-limits.md).
+  ratelimit: () => import('./ratelimit.ts'),
 };
 if (!name || !benches[name]) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--smoke]\n`);

@@ -11,12 +11,19 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { canonicalTimeZone, NOTIFICATION_DAYS } from './incidents/deadline.ts';
+import type { Limit } from './ratelimit/bucket.ts';
+import type { RateLimitSettings } from './ratelimit/limiter.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const seconds = (def: number) => z.coerce.number().int().positive().default(def);
+
+/** A rate limit, `rate:burst` (whole requests per second, the most at once). */
+const LIMIT = /^\s*[1-9]\d{0,6}\s*:\s*[1-9]\d{0,7}\s*$/;
+/** Clients' own limits: `id=rate:burst`, comma-separated. */
+const CLIENT_LIMITS = /^\s*[A-Za-z0-9._~-]{1,200}\s*=\s*[1-9]\d{0,6}\s*:\s*[1-9]\d{0,7}\s*(,\s*[A-Za-z0-9._~-]{1,200}\s*=\s*[1-9]\d{0,6}\s*:\s*[1-9]\d{0,7}\s*)*$/;
 
 /** The environment variables Custos reads, each with its meaning and an example (docs/configuration.md is generated from them). */
 export const envSchema = z.object({
@@ -275,6 +282,28 @@ export const envSchema = z.object({
   DATABASE_DIRECT_URL_FILE: z.string().min(1).optional()
     .describe('read `DATABASE_DIRECT_URL` from a file; not with `DATABASE_DIRECT_URL`')
     .meta({ example: '/run/secrets/database-direct-url' }),
+  // Rate limits on the deciding routes (docs/rate-limits.md): `rate:burst`, requests per second and the most at once.
+  CUSTOS_RATE_LIMITS: bool.default(true)
+    .describe('token buckets per client and per source address on `POST /oauth2/token`, `/v1/decisions` and `/v1/decisions/batch`, shared by every replica through PostgreSQL; over them: `429` with `Retry-After` and `RateLimit` headers')
+    .meta({ example: 'false' }),
+  CUSTOS_RATE_LIMIT_SERVICE: z.string().regex(LIMIT, 'rate:burst, e.g. 200:400').default('10000:20000')
+    .describe('each service (client credentials): requests per second and burst, `rate:burst` (a batch costs one per decision in it)')
+    .meta({ example: '200:400' }),
+  CUSTOS_RATE_LIMIT_USER: z.string().regex(LIMIT, 'rate:burst, e.g. 20:40').default('500:1000')
+    .describe('each person (a session, e.g. an administrator\'s what-if decisions): `rate:burst`')
+    .meta({ example: '20:40' }),
+  CUSTOS_RATE_LIMIT_ADDRESS: z.string().regex(LIMIT, 'rate:burst, e.g. 1000:2000').default('20000:40000')
+    .describe('each source address (as audit events record it: behind `CUSTOS_TRUST_PROXY`, the forwarded client), checked before the caller authenticates: `rate:burst`')
+    .meta({ example: '1000:2000' }),
+  CUSTOS_RATE_LIMIT_CLIENTS: z.string().regex(CLIENT_LIMITS, 'id=rate:burst, comma-separated').optional()
+    .describe('a client\'s own limit, replacing its class\'s: principal id or client id `=rate:burst`, comma-separated')
+    .meta({ example: 'feature-store=5000:10000,0198c0de-…=10:10' }),
+  CUSTOS_RATE_LIMIT_LEASE: z.coerce.number().min(0.001).max(1).default(0.1)
+    .describe('share of a second\'s worth of tokens a replica leases from the shared bucket at once (the most a client can exceed its limit by is this lease per replica)')
+    .meta({ example: '0.05' }),
+  CUSTOS_RATE_LIMIT_AUDIT_SECONDS: seconds(60)
+    .describe('throttling is audited once per client or address per window of this length (`ratelimit.throttled`, with the count)')
+    .meta({ example: '300' }),
 });
 
 /** The validated, typed configuration every module reads from. */
@@ -358,6 +387,8 @@ export interface Config {
    * direct URL session state needs then.
    */
   deployment: { migrateAtStart: boolean; replicas: number; pooler: 'none' | 'transaction'; directUrl: string | undefined };
+  /** Rate limits on the deciding routes (docs/rate-limits.md); undefined: off. */
+  rateLimits: RateLimitSettings | undefined;
 }
 
 /** The caps of policy administration (see docs/policies.md, "Policy administration"). */
@@ -577,6 +608,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     alertStreamHeartbeatSeconds: e.CUSTOS_ALERT_STREAM_HEARTBEAT_SECONDS,
     monitoring: { enabled: e.CUSTOS_MONITORING, file: e.CUSTOS_MONITORING_FILE, pollMs: e.CUSTOS_MONITORING_POLL_MS, batch: e.CUSTOS_MONITORING_BATCH },
     deployment,
+    rateLimits: e.CUSTOS_RATE_LIMITS ? rateLimitsOf(e) : undefined,
+  };
+}
+
+/** A `rate:burst` setting. */
+function limitOf(text: string): Limit {
+  const [rate, burst] = text.split(':').map((x) => Number(x.trim()));
+  return { rate: rate!, burst: burst! };
+}
+
+/** The rate limits of the CUSTOS_RATE_LIMIT_* settings (docs/rate-limits.md). */
+function rateLimitsOf(e: z.infer<typeof envSchema>): RateLimitSettings {
+  const clients = new Map<string, Limit>();
+  for (const entry of (e.CUSTOS_RATE_LIMIT_CLIENTS ?? '').split(',').filter((x) => x.trim())) {
+    const [id, limit] = entry.split('=');
+    if (clients.has(id!.trim())) throw new ConfigError(`CUSTOS_RATE_LIMIT_CLIENTS names ${id!.trim()} twice.`);
+    clients.set(id!.trim(), limitOf(limit!));
+  }
+  return {
+    classes: { service: limitOf(e.CUSTOS_RATE_LIMIT_SERVICE), user: limitOf(e.CUSTOS_RATE_LIMIT_USER), address: limitOf(e.CUSTOS_RATE_LIMIT_ADDRESS) },
+    clients,
+    leaseFraction: e.CUSTOS_RATE_LIMIT_LEASE,
+    leaseTtlMs: 1000,
+    auditWindowSeconds: e.CUSTOS_RATE_LIMIT_AUDIT_SECONDS,
   };
 }
 

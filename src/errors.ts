@@ -144,12 +144,15 @@ export class AudienceTakenError extends ConflictError {
   }
 }
 
-/** Too many attempts; try again later. */
+/** Too many attempts (or requests); try again later. */
 export class RateLimitedError extends CustosError {
   readonly retryAfterSeconds: number;
-  constructor(retryAfterSeconds: number) {
-    super('rate_limited', 'Too many attempts. Try again later.');
+  /** Response headers that describe the limit (the rate limits' `RateLimit` and `RateLimit-Policy`). */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  constructor(retryAfterSeconds: number, options: { message?: string; headers?: Record<string, string> } = {}) {
+    super('rate_limited', options.message ?? 'Too many attempts. Try again later.');
     this.retryAfterSeconds = retryAfterSeconds;
+    this.headers = options.headers;
   }
 }
 

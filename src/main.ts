@@ -79,6 +79,8 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
   wired.incidentReminders.start();
   // Detection over the committed records (one replica at a time consumes; see docs/monitoring.md).
   wired.monitoring.pipeline?.start();
+  // Rate limits: throttling is audited once per client or address per window.
+  wired.rateLimits?.start();
   // Log partitions for the coming months, made again once a day.
   const partitionTimer = setInterval(() => {
     ensurePartitions(db.owner, 3).catch((err: unknown) => log.warn({ err }, 'creating log partitions failed'));
@@ -110,6 +112,8 @@ async function serve(config: Config, log: Logger, db: OpenDatabase, wired: Wired
       // Its lock goes with it: another replica takes over detection at once.
       await wired.monitoring.pipeline?.stop().catch(() => {});
       await wired.notifier.stop().catch(() => {});
+      // The throttling counted since the last window, audited before the logs' last checkpoint.
+      await wired.rateLimits?.close().catch(() => {});
       // A last signed checkpoint of every chain this process wrote.
       await wired.checkpointer.stop().catch(() => {});
       await wired.catalogSync.stop().catch(() => {});

@@ -64,6 +64,9 @@ import { MonitorPipeline } from './monitoring/pipeline.ts';
 import { DEFAULT_MONITORING_FILE, loadMonitoringPolicy, type MonitoringPolicy } from './monitoring/policy.ts';
 import { createMonitorStore, openAlertCounts } from './monitoring/postgres/index.ts';
 import type { MonitorStore } from './monitoring/store.ts';
+// Rate limits on the deciding routes (docs/rate-limits.md).
+import { RateLimiter } from './ratelimit/limiter.ts';
+import { createBucketStore } from './ratelimit/postgres/bucketStore.ts';
 
 /** The package version, shown in /openapi.json. */
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
@@ -101,6 +104,8 @@ export interface Wired {
   alertFeed: AlertFeed;
   /** Detection: the alerts store (openAlertCounts), and the pipeline when a monitoring policy was given (start() it in a server). */
   monitoring: { store: MonitorStore; pipeline: MonitorPipeline | undefined };
+  /** Rate limits on the deciding routes, undefined when off (start() it in a server; close() writes the pending throttle events). */
+  rateLimits: RateLimiter | undefined;
 }
 
 /** How the metrics are wired (docs/metrics.md). */
@@ -263,7 +268,12 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const alertStore = createAlertStore(sql);
   const alertFeed = new AlertFeed({ sql, ...sessionOf, alerts: alertStore, log });
   const alerts: AppDeps['alerts'] = { sql, audit, clock, alerts: alertStore, catalog, feed: alertFeed, heartbeatMs: config.alertStreamHeartbeatSeconds * 1000 };
+  // Rate limits: shared buckets leased over the application's pool (no connection of their own).
+  const rateLimits = config.rateLimits
+    ? new RateLimiter({ store: createBucketStore(sql), audit, clock, log, onLimited: (route, cls) => metrics.rateLimited(route, cls), settings: config.rateLimits })
+    : undefined;
   const app: AppDeps = {
+    rateLimits,
     keys,
     tokens: { state: createTokenStateStore(sql), resourceServers: createResourceServerStore(sql), settings: { issuer: config.publicUrl, ttlSeconds: config.tokenTtlSeconds, maxSeconds: config.tokenMaxSeconds } },
     catalog,
@@ -312,7 +322,7 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
         new MonitorPipeline({ store: monitorStore, policy: options.monitoring, log, pollMs: config.monitoring.pollMs, batch: config.monitoring.batch })
       : undefined,
   };
-  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders, alertFeed, monitoring };
+  return { keys, catalog, audit, auth, catalogOps, app, policy, decisions, invalidate, onCatalogChange, facts, catalogSync, notifier, checkpointer, metrics, incidentReminders, alertFeed, monitoring, rateLimits };
 }
 
 /** The policy and the signing keys: all a cluster worker needs before serving once its primary has prepared the database (and the last step of that preparation). */

@@ -29,6 +29,7 @@ import type { ResourceServerStore } from '../tokens/resourceServers.ts';
 import type { TokenStateStore } from '../tokens/verifyToken.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SourceAllow } from '../metrics/sourceAllow.ts';
+import type { RateLimiter } from '../ratelimit/limiter.ts';
 
 /** Dependencies of the request listener (createRequestListener in server.ts). */
 export interface AppDeps {
@@ -73,6 +74,8 @@ export interface AppDeps {
   checkDatabase: () => Promise<void>;
   /** GET /metrics (docs/metrics.md): the exposition text (this process's, or every worker's), the source addresses served without credentials, and the hooks the deciding routes call. */
   metrics: { scrape: () => Promise<string>; sourceAllowed: SourceAllow; hooks: Metrics };
+  /** Rate limits on the deciding routes (docs/rate-limits.md); absent: none. */
+  rateLimits?: RateLimiter | undefined;
   settings: {
     bodyLimit: string;
     publicUrl: string;

@@ -94,6 +94,8 @@ export interface Failure {
   extensions?: Record<string, unknown>;
   /** Seconds, for `Retry-After`. */
   retryAfter?: number;
+  /** Further response headers (a rate limit's `RateLimit` and `RateLimit-Policy`). */
+  headers?: Readonly<Record<string, string>>;
   /** Answer and close the connection: the rest of an oversized upload is not worth reading. */
   close?: boolean;
 }
@@ -119,7 +121,10 @@ export function toFailure(err: unknown, unavailable: (err: unknown) => boolean):
     if (err instanceof ValidationError && Array.isArray(err.issues) && err.issues.length) f.issues = err.issues;
     const extensions = (err as { problemExtensions?: unknown }).problemExtensions;
     if (extensions && typeof extensions === 'object') f.extensions = extensions as Record<string, unknown>;
-    if (err instanceof RateLimitedError) f.retryAfter = err.retryAfterSeconds;
+    if (err instanceof RateLimitedError) {
+      f.retryAfter = err.retryAfterSeconds;
+      if (err.headers) f.headers = err.headers;
+    }
     return f;
   }
   const body = bodyParserError(err);

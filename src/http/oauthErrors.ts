@@ -29,7 +29,14 @@ function answer(f: Failure): OAuthAnswer {
     case 'refused':
       // RFC 6749 §5.2: invalid_client answers 401 with the scheme the client may use.
       if (f.code === 'unauthenticated') return { status: 401, error: 'invalid_client', description: 'Client authentication failed.', headers: [['WWW-Authenticate', 'Basic realm="custos"']] };
-      if (f.code === 'rate_limited') return { status: 429, error: 'slow_down', description: 'Too many attempts. Try again later.', headers: f.retryAfter === undefined ? [] : [['Retry-After', String(f.retryAfter)]] };
+      if (f.code === 'rate_limited') {
+        return {
+          status: 429,
+          error: 'slow_down',
+          description: 'Too many attempts. Try again later.',
+          headers: [...(f.retryAfter === undefined ? [] : ([['Retry-After', String(f.retryAfter)]] as [string, string][])), ...Object.entries(f.headers ?? {})],
+        };
+      }
       if (f.code === 'unavailable' || f.code === 'audit_unavailable') return UNAVAILABLE;
       // An authenticated client without the permission the endpoint needs (introspection is for resource servers).
       if (f.code === 'forbidden') return { status: 403, error: 'unauthorized_client', description: f.message };

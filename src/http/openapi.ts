@@ -99,6 +99,8 @@ function derived4xx(r: AnyRoute): Record<string, string> {
     out['415'] = 'The request body encoding is not supported (`unsupported_media_type`)';
   }
   if (r.errors === 'oauth' && !out['401']) out['401'] = 'Client authentication failed (`invalid_client`)';
+  // The deciding routes are rate-limited (docs/rate-limits.md).
+  if (r.lane) out['429'] = `Over the client's or the source address's rate limit (\`${r.errors === 'oauth' ? 'slow_down' : 'rate_limited'}\`), with \`Retry-After\`, \`RateLimit\` and \`RateLimit-Policy\`; a batch costs one per decision`;
   return out;
 }
 

@@ -59,6 +59,7 @@ export function renderProblem(res: ServerResponse, f: Failure, requestId: string
   // Extension members (RFC 9457 §3.2) never replace the standard ones.
   if (f.extensions) for (const [k, v] of Object.entries(f.extensions)) if (!(k in p)) p[k] = v;
   if (f.retryAfter !== undefined) res.setHeader('Retry-After', String(f.retryAfter));
+  if (f.headers) for (const k in f.headers) res.setHeader(k, f.headers[k]!);
   // RFC 9110 §15.5.2: a 401 names the scheme that would work.
   if (f.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="custos"');
   // Do not wait for the rest of an oversized upload: answer and close.

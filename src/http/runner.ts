@@ -13,6 +13,7 @@ import type { AuthContext } from '../auth/context.ts';
 import { ValidationError } from '../errors.ts';
 import { toFieldIssues, type AnyRoute, type RequestHeaders, type RouteAuth, type RouteResult, type RouteStream } from './route.ts';
 import type { Meter } from './instrument.ts';
+import type { RouteLimit } from './rateLimit.ts';
 import type { Handler, NodeRequest, NodeResponse } from './transport.ts';
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -60,6 +61,8 @@ export interface RouteOptions {
   ipOf?: (req: IncomingMessage) => string | undefined;
   /** The meter of a route that is measured (metrics: the deciding routes), called once its handler has ended. */
   meter?: (route: AnyRoute) => Meter | undefined;
+  /** The rate limits of a route (the deciding routes; rateLimit.ts). */
+  limit?: (route: AnyRoute) => RouteLimit | undefined;
 }
 
 /**
@@ -73,6 +76,7 @@ export function routeHandler(route: AnyRoute, authorize: Authorizer, options: Ro
   const invalidates = route.method !== 'get' && route.changesFacts !== false;
   const ipOf = options.ipOf;
   const meter = options.meter?.(route);
+  const limit = options.limit?.(route);
   const run = async (req: NodeRequest, res: NodeResponse): Promise<void> => {
     const requestId = res.locals.requestId!;
     // The source address is worked out (trust proxy, X-Forwarded-For) only if something reads it.
@@ -83,10 +87,15 @@ export function routeHandler(route: AnyRoute, authorize: Authorizer, options: Ro
       requestId,
     };
     const headers = req.headers;
+    // Rate limits: the address's before the caller is checked, the client's once it is known (no await when tokens are in hand).
+    const bySource = limit?.source(meta);
+    if (bySource) await bySource;
     const auth = await authorize(headers, route.auth, meta, action);
     const params = parsePart(route.params, req.params, 'params');
     const query = route.query ? parsePart(route.query, req.query, 'query') : undefined;
     const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
+    const byClient = limit && auth ? limit.client(auth, body, meta) : undefined;
+    if (byClient) await byClient;
     let result: RouteResult;
     const start = meter ? performance.now() : 0;
     try {

@@ -45,6 +45,7 @@ import { resourceServerRoutes } from './routes/resourceServers.ts';
 import { webauthnRoutes } from './routes/webauthn.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { laneMeter } from './instrument.ts';
+import { routeLimit } from './rateLimit.ts';
 import { withLocals, type NodeRequest, type NodeResponse } from './transport.ts';
 
 function bearer(h: string | undefined): string | undefined {
@@ -115,6 +116,8 @@ export function createRequestListener(deps: AppDeps, options: CreateAppOptions =
     parsers: { json: jsonBody(deps.settings.bodyLimit), form: formBody(deps.settings.bodyLimit) },
     // Deciding routes (a `lane`) report their time and, for tokens, their outcome (src/metrics).
     meter: (route: AnyRoute) => laneMeter(route, deps.metrics.hooks, deps.isUnavailable),
+    // Rate limits on the deciding routes (src/ratelimit, docs/rate-limits.md).
+    limit: (route: AnyRoute) => routeLimit(route, deps.rateLimits),
   };
   // The one error mapper: problem documents, or RFC 6749 §5.2 bodies on the routes that declare `errors: 'oauth'`.
   const respond = errorResponder(deps.log, deps.isUnavailable);

@@ -18,6 +18,7 @@ import type { Decision } from '../engine/types.ts';
 import type { OAuthErrorCode } from '../tokens/oauthError.ts';
 import { AUTH_METHODS, LOCK_SCOPES, failedMethod, lockScope } from './authEvents.ts';
 import { REASON_CLASSES, reasonClass, type ReasonClass } from './reasonClass.ts';
+import { RATE_CLASSES, type RateClass } from '../ratelimit/classes.ts';
 
 /** The routes that decide, as the `lane` label. */
 export const DECISION_LANES = ['decision', 'batch', 'token'] as const;
@@ -92,6 +93,8 @@ export interface Metrics {
   logCommitted(log: ChainedLog, size: number, seconds: number, ok: boolean): void;
   /** An audit event committed: authentication failures, lockouts and throttled attempts are counted from these. */
   audited(event: AuditEvent): void;
+  /** A request to a deciding route was refused by a rate limit (429), by the route's lane and the limit's class (docs/rate-limits.md). */
+  rateLimited(route: DecisionLane, cls: RateClass): void;
 }
 
 /** Builds the registry with every metric, and the hooks that update them. */
@@ -195,6 +198,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
+  // Rate limits (src/ratelimit): refusals by route (lane) and class.
+  const rateLimited = new Counter({ name: 'custos_rate_limited_total', help: 'Requests to the deciding routes refused by a rate limit (429), by route (lane) and the class of the limit (service, user, address).', labelNames: ['route', 'class'], registers: [registry] });
+  const limitedBy = byKey(DECISION_LANES, (route) => byKey(RATE_CLASSES, (cls) => rateLimited.labels({ route, class: cls })));
+  for (const lane of DECISION_LANES) for (const cls of RATE_CLASSES) limitedBy[lane][cls].inc(0);
+
   // Counters of a fixed label set start at zero, so rate() and increase() see their first event.
   for (const c of [allow, deny, issued, ...byReason, ...byError.values(), ...Object.values(byMethod), ...Object.values(lockedBy), ...Object.values(throttledBy)]) c.inc(0);
   for (const log of LOGS) {
@@ -240,6 +248,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (event.type === 'auth.throttled') return throttledBy[lockScope(event)].inc();
       const method = failedMethod(event);
       if (method) byMethod[method].inc();
+    },
+    rateLimited(route, cls) {
+      limitedBy[route][cls].inc();
     },
   };
 }

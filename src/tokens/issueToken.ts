@@ -34,6 +34,8 @@ export interface IssueTokenDeps {
   decisions: DecisionDeps;
   keys: Pick<KeyRing, 'activeKey'>;
   settings: TokenSettings;
+  /** The authenticated client's rate limit (src/ratelimit): resolves when admitted, throws RateLimitedError (429) when not. */
+  admit?: ((client: AuthContext, meta: RequestMeta) => Promise<void> | undefined) | undefined;
 }
 
 /** A token request as it arrived. */
@@ -61,6 +63,9 @@ export async function issueToken(deps: IssueTokenDeps, options: IssueTokenOption
   // Parse: the client first, then the fields (src/tokens/oauthRequest.ts).
   const client = await authenticateClient(deps.clients, options.authorization, options.form, options.meta);
   if (client.via !== 'client') throw new OAuthError('unauthorized_client', 'Only service clients may use this grant.');
+  // Its rate limit, once it is known who is asking (no one spends another client's quota by naming it).
+  const admitted = deps.admit?.(client, options.meta);
+  if (admitted) await admitted;
   const request = parseTokenRequest(options.form);
   const { detail } = request;
 

@@ -28,7 +28,15 @@ const NO_STORE: Readonly<Record<string, string>> = Object.freeze({ 'Cache-Contro
 export function oauthRoutes(deps: AppDeps): AnyRoute[] {
   const issuer = deps.settings.publicUrl;
   const clients = clientAuthenticator(deps.auth, issuer);
-  const tokenDeps: IssueTokenDeps = { clients, decisions: deps.decisions, keys: deps.keys, settings: deps.tokens.settings };
+  const limiter = deps.rateLimits;
+  const tokenDeps: IssueTokenDeps = {
+    clients,
+    decisions: deps.decisions,
+    keys: deps.keys,
+    settings: deps.tokens.settings,
+    // The client's rate limit (docs/rate-limits.md); the address's is applied by the runner, before the client authenticates.
+    admit: limiter && ((client, meta) => limiter.admitClient(client, 'token', 1, meta.ip)),
+  };
   const verifyDeps = { keys: deps.keys, state: deps.tokens.state, facts: deps.decisions.facts, clock: deps.clock, issuer };
   return [
     defineRoute({
