@@ -15,7 +15,8 @@ import type { PageProps } from '../types.ts';
 import { GRANT_STATE, scopeOf } from './format.ts';
 import { RequestForm } from './RequestForm.tsx';
 import { requestTitle, RequestTable } from './RequestTable.tsx';
-import type { AccessRequest, Grant } from './types.ts';
+import type { Grant } from '../../api/types.ts';
+import type { AccessRequest } from './types.ts';
 
 export function MyRequests({ query }: PageProps) {
   const status = query.get('status') ?? '';

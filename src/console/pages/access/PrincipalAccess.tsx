@@ -16,7 +16,7 @@ import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { loadAll, nameOf, rememberPrincipals, usePrincipals } from './lookups.ts';
 import { ReachView } from './ReachView.tsx';
-import type { Principal } from './types.ts';
+import type { Principal } from '../../api/types.ts';
 
 const SHOWN = 25;
 

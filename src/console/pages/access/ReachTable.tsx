@@ -10,7 +10,8 @@ import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { BASIS } from './format.ts';
 import { nameOf } from './lookups.ts';
-import type { Principal, ReachItem } from './types.ts';
+import type { Principal } from '../../api/types.ts';
+import type { ReachItem } from './types.ts';
 
 const obligationText = (o: Record<string, unknown>) => {
   const { type, ...rest } = o;

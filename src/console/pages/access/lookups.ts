@@ -13,7 +13,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import type { Page } from '../../ui/Paged.tsx';
-import type { Principal } from './types.ts';
+import type { Principal } from '../../api/types.ts';
 
 const names = new Map<string, Promise<Principal | undefined>>();
 

@@ -13,7 +13,8 @@ import { Field, Select, TextArea } from '../../ui/Field.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Checks } from './Checks.tsx';
 import { Outcome, useAction } from './common.tsx';
-import { COLUMN_TYPES, IDENTIFIER_CATEGORIES, PURPOSES, type Dataset, type Principal, type Project } from './types.ts';
+import type { Dataset, Principal } from '../../api/types.ts';
+import { COLUMN_TYPES, IDENTIFIER_CATEGORIES, PURPOSES, type Project } from './types.ts';
 
 interface ColumnDraft {
   name: string;

@@ -19,7 +19,8 @@ import type { PageProps } from '../types.ts';
 import { ClassificationText, identifierColumns } from './classification.tsx';
 import { Outcome, PrincipalName, Table, useAction, Words } from './common.tsx';
 import { Checks } from './Checks.tsx';
-import { PURPOSES, type Dataset } from './types.ts';
+import type { Dataset } from '../../api/types.ts';
+import { PURPOSES } from './types.ts';
 
 export function Datasets() {
   return (

@@ -11,7 +11,8 @@ import { Field, Select } from '../../ui/Field.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Outcome, useAction } from './common.tsx';
-import type { Principal, Project, Vendor } from './types.ts';
+import type { Principal } from '../../api/types.ts';
+import type { Project, Vendor } from './types.ts';
 
 type Created = Principal & { enrollment?: { secret: string; expires_at: string } };
 

@@ -17,7 +17,8 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { forgetPrincipal, Held, isHeld, Outcome, PrincipalName, Table, useAction } from './common.tsx';
-import type { Change, Principal, Project, Role, RoleAssignment } from './types.ts';
+import type { Principal } from '../../api/types.ts';
+import type { Change, Project, Role, RoleAssignment } from './types.ts';
 
 export function Principals() {
   return (

@@ -10,7 +10,8 @@ import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
 import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
-import type { Change, Principal } from './types.ts';
+import type { Principal } from '../../api/types.ts';
+import type { Change } from './types.ts';
 
 /** Runs one action at a time; `run(f)` shows what `f` returns as the status, or its error. */
 export function useAction() {

@@ -53,21 +53,6 @@ export interface Vendor {
   baas: Baa[];
 }
 
-export interface Principal {
-  id: string;
-  kind: 'user' | 'service';
-  name: string;
-  display_name: string;
-  email: string | null;
-  status: 'active' | 'disabled';
-  sponsor_id: string | null;
-  project_id: string | null;
-  vendor_id: string | null;
-  attributes: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
-
 export interface Role {
   id: string;
   description: string;
@@ -83,29 +68,6 @@ export interface RoleAssignment {
   project_id: string | null;
   created_by: string | null;
   created_at: string;
-}
-
-export interface Column {
-  name: string;
-  type: string;
-  category?: string;
-}
-
-export interface Dataset {
-  id: string;
-  project_id: string;
-  owner_id: string;
-  description: string;
-  purposes: string[];
-  columns: Column[];
-  expert_determination: { expert: string; method: string; determined_on: string; expires_on: string } | null;
-  data_use_agreement: { reference: string; signed_on: string; expires_on: string } | null;
-  audience: string;
-  classification: 'deidentified' | 'limited' | 'phi';
-  classification_basis: 'safe-harbor' | 'expert-determination' | 'limited-data-set' | 'identifiers-present';
-  identifier_categories: string[];
-  created_at: string;
-  updated_at: string;
 }
 
 export interface Change {

@@ -15,20 +15,7 @@ import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { PrincipalName, useFilters } from './common.tsx';
-
-export interface Grant {
-  id: string;
-  principal_id: string;
-  role_id: string;
-  project_id: string | null;
-  dataset_id: string | null;
-  not_before: string;
-  expires_at: string;
-  state: 'scheduled' | 'active' | 'expired' | 'revoked';
-  break_glass: boolean;
-  justification: string | null;
-  review: { id: string; status: 'open' | 'closed'; outcome: 'justified' | 'unjustified' | null; finding: string | null; closed_by: string | null; closed_at: string | null } | null;
-}
+import type { Grant } from '../../api/types.ts';
 
 const PATH = '/break-glass';
 const scope = (g: Grant) => (g.dataset_id ? `dataset ${g.dataset_id}` : g.project_id ? `project ${g.project_id}` : 'everywhere');

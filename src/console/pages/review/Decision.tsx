@@ -13,20 +13,7 @@ import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Items, Json, PrincipalName, yesNo } from './common.tsx';
 import type { DecisionRecord } from './Decisions.tsx';
-
-interface Grant {
-  id: string;
-  principal_id: string;
-  role_id: string;
-  project_id: string | null;
-  dataset_id: string | null;
-  not_before: string;
-  expires_at: string;
-  state: string;
-  break_glass: boolean;
-  justification: string | null;
-  review: { status: 'open' | 'closed'; outcome: string | null } | null;
-}
+import type { Grant } from '../../api/types.ts';
 
 export function Decision({ params }: PageProps) {
   const d = useLoad<DecisionRecord>((signal) => api('GET', `/v1/decision-logs/${encodeURIComponent(params.id ?? '')}`, { signal }), [params.id]);

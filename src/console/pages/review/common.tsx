@@ -7,6 +7,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../../api/client.ts';
 import { navigate } from '../../router.tsx';
+import type { Principal } from '../../api/types.ts';
 
 /** An ISO instant as the value of a `datetime-local` input, in the viewer's zone. */
 export function toLocalInput(iso: string | undefined | null): string {
@@ -76,13 +77,6 @@ export function PrincipalName({ id }: { id: string | null | undefined }) {
   }, [id]);
   if (!id) return <span>—</span>;
   return <span title={id}>{name ?? <code>{id}</code>}</span>;
-}
-
-export interface Principal {
-  id: string;
-  name: string;
-  kind: 'user' | 'service';
-  display_name: string;
 }
 
 /** What a name given in a filter stands for: one principal, several to choose from, or none. */
