@@ -17,6 +17,7 @@ import { RequestForm } from './RequestForm.tsx';
 import { requestTitle, RequestTable } from './RequestTable.tsx';
 import type { Grant } from '../../api/types.ts';
 import type { AccessRequest } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 export function MyRequests({ query }: PageProps) {
   const status = query.get('status') ?? '';
@@ -94,39 +95,27 @@ export function MyRequests({ query }: PageProps) {
         <h2 id="grants">Your grants</h2>
         <Paged<Grant> key={`g${version}`} path="/v1/grants" query={{ view: 'mine' }} limit={25} label="your grants" empty="No grants.">
           {(items) => (
-            <table>
-              <caption>Your grants, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Role</th>
-                  <th scope="col">Where</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Until</th>
-                  <th scope="col">State</th>
+            <Table caption="Your grants, newest first" head={['Role', 'Where', 'From', 'Until', 'State']}>
+              {items.map((g) => (
+                <tr key={g.id}>
+                  <th scope="row">
+                    {g.role_id}
+                    {g.break_glass && <span class="badge"> break-glass</span>}
+                  </th>
+                  <td>{scopeOf(g)}</td>
+                  <td>
+                    <Time value={g.not_before} />
+                  </td>
+                  <td>
+                    <Time value={g.expires_at} />
+                  </td>
+                  <td>
+                    {GRANT_STATE[g.state]}
+                    {g.revoke_reason && <span class="muted">: {g.revoke_reason}</span>}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((g) => (
-                  <tr key={g.id}>
-                    <th scope="row">
-                      {g.role_id}
-                      {g.break_glass && <span class="badge"> break-glass</span>}
-                    </th>
-                    <td>{scopeOf(g)}</td>
-                    <td>
-                      <Time value={g.not_before} />
-                    </td>
-                    <td>
-                      <Time value={g.expires_at} />
-                    </td>
-                    <td>
-                      {GRANT_STATE[g.state]}
-                      {g.revoke_reason && <span class="muted">: {g.revoke_reason}</span>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </Paged>
       </section>

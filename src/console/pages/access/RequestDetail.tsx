@@ -22,6 +22,7 @@ import { duration, GRANT_STATE, scopeOf, STATUS } from './format.ts';
 import { nameOf, usePrincipals } from './lookups.ts';
 import { requestTitle } from './RequestTable.tsx';
 import type { RequestWithHistory } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 const EVENTS: Record<string, string> = {
   requested: 'Requested',
@@ -160,29 +161,18 @@ export function RequestDetail({ params }: PageProps) {
         </ul>
       )}
 
-      <table>
-        <caption>History</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">What</th>
-            <th scope="col">By</th>
-            <th scope="col">Detail</th>
+      <Table caption="History" head={['When', 'What', 'By', 'Detail']}>
+        {r.history.map((h, i) => (
+          <tr key={i}>
+            <td>
+              <Time value={h.at} />
+            </td>
+            <td>{EVENTS[h.event] ?? h.event}</td>
+            <td>{h.by ? who(h.by) : '—'}</td>
+            <td>{h.detail ?? ''}</td>
           </tr>
-        </thead>
-        <tbody>
-          {r.history.map((h, i) => (
-            <tr key={i}>
-              <td>
-                <Time value={h.at} />
-              </td>
-              <td>{EVENTS[h.event] ?? h.event}</td>
-              <td>{h.by ? who(h.by) : '—'}</td>
-              <td>{h.detail ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
 
       {r.status === 'pending' && !mine && !approvedByMe && (
         <section aria-labelledby="decide">

@@ -15,7 +15,9 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { Outcome, PrincipalName, principalOf, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { PrincipalName, principalOf } from './common.tsx';
 import type { Change, PolicyDiff } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
 

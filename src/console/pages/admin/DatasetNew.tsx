@@ -12,7 +12,7 @@ import { navigate } from '../../router.tsx';
 import { Field, Select, TextArea } from '../../ui/Field.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Checks } from './Checks.tsx';
-import { Outcome, useAction } from './common.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 import type { Dataset, Principal } from '../../api/types.ts';
 import { COLUMN_TYPES, IDENTIFIER_CATEGORIES, PURPOSES, type Project } from './types.ts';
 

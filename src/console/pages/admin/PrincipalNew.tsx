@@ -10,7 +10,7 @@ import { Link } from '../../router.tsx';
 import { Field, Select } from '../../ui/Field.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { Outcome, useAction } from './common.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 import type { Principal } from '../../api/types.ts';
 import type { Project, Vendor } from './types.ts';
 

@@ -16,7 +16,9 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { forgetPrincipal, Held, isHeld, Outcome, PrincipalName, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { forgetPrincipal, Held, isHeld, PrincipalName } from './common.tsx';
 import type { Principal } from '../../api/types.ts';
 import type { Change, Project, Role, RoleAssignment } from './types.ts';
 

@@ -12,7 +12,8 @@ import { Paged } from '../../ui/Paged.tsx';
 import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { Outcome, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 import type { Project } from './types.ts';
 
 export function Projects() {

@@ -14,7 +14,9 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Checks } from './Checks.tsx';
-import { Held, isHeld, Outcome, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { Held, isHeld } from './common.tsx';
 import type { Change, Role } from './types.ts';
 import { Paged } from '../../ui/Paged.tsx';
 

@@ -1,54 +1,14 @@
 /**
- * Pieces the administrators' pages share: an action runner with its status
- * and error (announced politely / as an alert), principal names looked up
- * by id (sponsors, owners, proposers), and the notice of a change held for
- * a second administrator (a 202 answer).
+ * Pieces the administrators' pages share: principal names looked up by id
+ * (sponsors, owners, proposers), and the notice of a change held for a
+ * second administrator (a 202 answer).
  */
-import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
-import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { Principal } from '../../api/types.ts';
 import type { Change } from './types.ts';
-
-/** Runs one action at a time; `run(f)` shows what `f` returns as the status, or its error. */
-export function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const [status, setStatus] = useState<ComponentChildren>();
-  const run = async (f: () => Promise<ComponentChildren | void>): Promise<boolean> => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
-      const done = await f();
-      if (done) setStatus(done);
-      return true;
-    } catch (e) {
-      setError(messageOf(e));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, status, run, setStatus, setError };
-}
-
-/** The outcome of the last action: a polite status, or an alert. */
-export function Outcome({ status, error }: { status?: ComponentChildren; error?: string }) {
-  return (
-    <>
-      <div aria-live="polite">{status && <p class="notice">{status}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </>
-  );
-}
 
 /** What a 202 answer means, with the change to approve. */
 export function Held({ change }: { change: Change }) {
@@ -98,23 +58,4 @@ export function Words({ items }: { items: string[] | undefined }) {
 export function daysUntil(date: string, now = new Date()): number {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return Math.round((Date.parse(`${date}T00:00:00Z`) - today) / 86_400_000);
-}
-
-/** A caption-and-table shorthand: accessible tables (caption, column headers with scope). */
-export function Table(props: { caption: string; head: string[]; children: ComponentChildren }) {
-  return (
-    <table>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          {props.head.map((h) => (
-            <th key={h} scope="col">
-              {h || <span class="visually-hidden">Actions</span>}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>{props.children}</tbody>
-    </table>
-  );
 }

@@ -13,6 +13,7 @@ import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { createCredential, webauthnAvailable } from '../../webauthn.ts';
+import { Table } from '../../ui/Table.tsx';
 
 interface Factor {
   id: string;
@@ -89,39 +90,25 @@ export function Factors() {
         <Loading />
       ) : (
         <>
-          <table>
-            <caption>Second factors</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Added</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+          <Table caption="Second factors" head={['Name', 'Kind', 'Added', 'Last used', '']}>
+            {list.data.factors.map((f) => (
+              <tr key={f.id}>
+                <td>{f.name}</td>
+                <td>{f.type === 'webauthn' ? 'Passkey' : 'Authenticator app'}</td>
+                <td>
+                  <Time value={f.created_at} />
+                </td>
+                <td>
+                  <Time value={f.last_used_at} />
+                </td>
+                <td>
+                  <button type="button" class="danger" disabled={busy} aria-label={`Remove ${f.name}`} onClick={() => void remove(f)}>
+                    Remove
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.factors.map((f) => (
-                <tr key={f.id}>
-                  <td>{f.name}</td>
-                  <td>{f.type === 'webauthn' ? 'Passkey' : 'Authenticator app'}</td>
-                  <td>
-                    <Time value={f.created_at} />
-                  </td>
-                  <td>
-                    <Time value={f.last_used_at} />
-                  </td>
-                  <td>
-                    <button type="button" class="danger" disabled={busy} aria-label={`Remove ${f.name}`} onClick={() => void remove(f)}>
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <p>{list.data.recovery_codes_remaining} recovery codes left.</p>
         </>
       )}

@@ -13,6 +13,7 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { useFilters } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 interface Entry {
   principal_id: string;
@@ -105,42 +106,28 @@ export function AccessReview({ query }: PageProps) {
               {d.access.length === 0 ? (
                 <Empty>Nobody can read it now.</Empty>
               ) : (
-                <table>
-                  <caption>Who can read {d.dataset_id}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Principal</th>
-                      <th scope="col">Basis</th>
-                      <th scope="col">Purposes</th>
-                      <th scope="col">Columns</th>
-                      <th scope="col">Rules</th>
-                      <th scope="col">Until</th>
-                      <th scope="col">Decisions</th>
+                <Table caption={<>Who can read {d.dataset_id}</>} head={['Principal', 'Basis', 'Purposes', 'Columns', 'Rules', 'Until', 'Decisions']}>
+                  {d.access.map((e) => (
+                    <tr key={`${e.principal_id}-${e.basis}-${e.grant_ids.join()}`}>
+                      <td>
+                        {e.principal_name} {e.principal_kind === 'service' && <span class="muted">(service)</span>}
+                      </td>
+                      <td>
+                        {BASIS[e.basis]}
+                        {e.grant_ids.length > 0 && <span class="muted"> {e.grant_ids.join(', ')}</span>}
+                      </td>
+                      <td>{e.purposes.join(', ')}</td>
+                      <td>{e.columns.join(', ')}</td>
+                      <td>{e.rules.join(', ')}</td>
+                      <td>{e.expires_at ? <Time value={e.expires_at} /> : 'No end'}</td>
+                      <td>
+                        <Link to="/decisions" query={{ principal: e.principal_name, dataset: d.dataset_id }}>
+                          Their decisions
+                        </Link>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {d.access.map((e) => (
-                      <tr key={`${e.principal_id}-${e.basis}-${e.grant_ids.join()}`}>
-                        <td>
-                          {e.principal_name} {e.principal_kind === 'service' && <span class="muted">(service)</span>}
-                        </td>
-                        <td>
-                          {BASIS[e.basis]}
-                          {e.grant_ids.length > 0 && <span class="muted"> {e.grant_ids.join(', ')}</span>}
-                        </td>
-                        <td>{e.purposes.join(', ')}</td>
-                        <td>{e.columns.join(', ')}</td>
-                        <td>{e.rules.join(', ')}</td>
-                        <td>{e.expires_at ? <Time value={e.expires_at} /> : 'No end'}</td>
-                        <td>
-                          <Link to="/decisions" query={{ principal: e.principal_name, dataset: d.dataset_id }}>
-                            Their decisions
-                          </Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               )}
             </section>
           ))}

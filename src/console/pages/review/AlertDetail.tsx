@@ -18,6 +18,7 @@ import type { Alert } from './Alerts.tsx';
 import { LiveNote, Subject } from './Alerts.tsx';
 import { useAlertStream } from './alertStream.ts';
 import { Json, PrincipalName, resolvePrincipal } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 interface Evidence {
   log: 'decision_log' | 'audit_events';
@@ -194,39 +195,26 @@ export function AlertDetail({ params }: PageProps) {
         {al.evidence.length === 0 ? (
           <Empty>No evidence recorded.</Empty>
         ) : (
-          <table>
-            <caption>
-              Records behind the alert ({al.evidence.length} of {al.evidence_total})
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Log</th>
-                <th scope="col">Record</th>
-                <th scope="col">Summary</th>
+          <Table caption={<>Records behind the alert ({al.evidence.length} of {al.evidence_total})</>} head={['When', 'Log', 'Record', 'Summary']}>
+            {al.evidence.map((e) => (
+              <tr key={e.record_id}>
+                <td>
+                  <Time value={e.at} />
+                </td>
+                <td>{e.log === 'decision_log' ? 'Decision' : 'Audit event'}</td>
+                <td>
+                  {e.log === 'decision_log' ? (
+                    <Link to={`/decisions/${e.record_id}`}>Explain decision</Link>
+                  ) : (
+                    <Link to="/audit-events" query={{ event: e.record_id }}>
+                      Open event
+                    </Link>
+                  )}
+                </td>
+                <td>{summary(e)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {al.evidence.map((e) => (
-                <tr key={e.record_id}>
-                  <td>
-                    <Time value={e.at} />
-                  </td>
-                  <td>{e.log === 'decision_log' ? 'Decision' : 'Audit event'}</td>
-                  <td>
-                    {e.log === 'decision_log' ? (
-                      <Link to={`/decisions/${e.record_id}`}>Explain decision</Link>
-                    ) : (
-                      <Link to="/audit-events" query={{ event: e.record_id }}>
-                        Open event
-                      </Link>
-                    )}
-                  </td>
-                  <td>{summary(e)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </section>
     </main>

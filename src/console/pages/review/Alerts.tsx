@@ -13,6 +13,7 @@ import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { useAlertStream } from './alertStream.ts';
 import { PrincipalName, useFilters } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 /** The stream's state, said once (a polite live region). */
 export function LiveNote({ state }: { state: 'connecting' | 'live' | 'offline' }) {
@@ -97,43 +98,28 @@ export function Alerts({ query }: PageProps) {
       </form>
       <Paged<Alert> key={version} path="/v1/alerts" query={f.applied} label="alerts" empty="No alert matches these filters.">
         {(items) => (
-          <table>
-            <caption>Alerts, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Severity</th>
-                <th scope="col">Alert</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-                <th scope="col">Assigned to</th>
-                <th scope="col">First seen</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Times</th>
+          <Table caption="Alerts, newest first" head={['Severity', 'Alert', 'Subject', 'Status', 'Assigned to', 'First seen', 'Last seen', 'Times']}>
+            {items.map((a) => (
+              <tr key={a.id}>
+                <td class={`sev-${a.severity}`}>{a.severity}</td>
+                <td>
+                  <Link to={`${PATH}/${a.id}`}>{a.title}</Link> <span class="muted">{a.detector}</span>
+                </td>
+                <td>
+                  <Subject value={a.subject} />
+                </td>
+                <td>{a.status}</td>
+                <td>{a.assignee_id ? <PrincipalName id={a.assignee_id} /> : '—'}</td>
+                <td>
+                  <Time value={a.first_at} />
+                </td>
+                <td>
+                  <Time value={a.last_at} />
+                </td>
+                <td>{a.occurrences}</td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.id}>
-                  <td class={`sev-${a.severity}`}>{a.severity}</td>
-                  <td>
-                    <Link to={`${PATH}/${a.id}`}>{a.title}</Link> <span class="muted">{a.detector}</span>
-                  </td>
-                  <td>
-                    <Subject value={a.subject} />
-                  </td>
-                  <td>{a.status}</td>
-                  <td>{a.assignee_id ? <PrincipalName id={a.assignee_id} /> : '—'}</td>
-                  <td>
-                    <Time value={a.first_at} />
-                  </td>
-                  <td>
-                    <Time value={a.last_at} />
-                  </td>
-                  <td>{a.occurrences}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Paged>
     </main>

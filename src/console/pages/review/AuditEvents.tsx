@@ -12,6 +12,7 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { fromLocalInput, PrincipalName, resolvePrincipal, toLocalInput, useFilters, useNameSuggestions, type Resolved } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 interface AuditEvent {
   id: string;
@@ -97,52 +98,39 @@ export function AuditEvents({ query }: PageProps) {
           empty="No audit event matches these filters."
         >
           {(items) => (
-            <table>
-              <caption>Audit events, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Details</th>
+            <Table caption="Audit events, newest first" head={['When', 'Type', 'Outcome', 'Actor', 'Subject', 'Details']}>
+              {items.map((e) => (
+                <tr key={e.id}>
+                  <td>
+                    <Time value={e.at} />
+                  </td>
+                  <td>
+                    <code>{e.type}</code>
+                  </td>
+                  <td class={e.outcome === 'failure' ? 'deny' : undefined}>{e.outcome}</td>
+                  <td>
+                    <PrincipalName id={e.actor_id} />
+                  </td>
+                  <td>{e.subject_id ? <code>{e.subject_id}</code> : '—'}</td>
+                  <td>
+                    <details>
+                      <summary>Details</summary>
+                      <dl class="facts">
+                        <dt>Event id</dt>
+                        <dd>
+                          <code>{e.id}</code>
+                        </dd>
+                        <dt>Source address</dt>
+                        <dd>{e.source_ip ?? '—'}</dd>
+                        <dt>Request id</dt>
+                        <dd>{e.request_id ?? '—'}</dd>
+                      </dl>
+                      <pre>{JSON.stringify(e.details, null, 2)}</pre>
+                    </details>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((e) => (
-                  <tr key={e.id}>
-                    <td>
-                      <Time value={e.at} />
-                    </td>
-                    <td>
-                      <code>{e.type}</code>
-                    </td>
-                    <td class={e.outcome === 'failure' ? 'deny' : undefined}>{e.outcome}</td>
-                    <td>
-                      <PrincipalName id={e.actor_id} />
-                    </td>
-                    <td>{e.subject_id ? <code>{e.subject_id}</code> : '—'}</td>
-                    <td>
-                      <details>
-                        <summary>Details</summary>
-                        <dl class="facts">
-                          <dt>Event id</dt>
-                          <dd>
-                            <code>{e.id}</code>
-                          </dd>
-                          <dt>Source address</dt>
-                          <dd>{e.source_ip ?? '—'}</dd>
-                          <dt>Request id</dt>
-                          <dd>{e.request_id ?? '—'}</dd>
-                        </dl>
-                        <pre>{JSON.stringify(e.details, null, 2)}</pre>
-                      </details>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </Paged>
       )}

@@ -16,6 +16,7 @@ import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { PrincipalName, useFilters } from './common.tsx';
 import type { Grant } from '../../api/types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 const PATH = '/break-glass';
 const scope = (g: Grant) => (g.dataset_id ? `dataset ${g.dataset_id}` : g.project_id ? `project ${g.project_id}` : 'everywhere');
@@ -51,58 +52,44 @@ export function BreakGlass({ query }: PageProps) {
       )}
       <Paged<Grant> key={version} path="/v1/break-glass" query={{ review: f.applied.review }} label="break-glass activations" empty="No break-glass activation.">
         {(items) => (
-          <table>
-            <caption>Break-glass activations, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Who</th>
-                <th scope="col">Role and scope</th>
-                <th scope="col">From</th>
-                <th scope="col">Until</th>
-                <th scope="col">Reason given</th>
-                <th scope="col">Review</th>
-                <th scope="col">Decisions</th>
+          <Table caption="Break-glass activations, newest first" head={['Who', 'Role and scope', 'From', 'Until', 'Reason given', 'Review', 'Decisions']}>
+            {items.map((g) => (
+              <tr key={g.id}>
+                <td>
+                  <PrincipalName id={g.principal_id} />
+                </td>
+                <td>
+                  {g.role_id}, {scope(g)} <span class="muted">({g.state})</span>
+                </td>
+                <td>
+                  <Time value={g.not_before} />
+                </td>
+                <td>
+                  <Time value={g.expires_at} />
+                </td>
+                <td>{g.justification ?? '—'}</td>
+                <td>
+                  {g.review?.status === 'closed' ? (
+                    <>
+                      <span class={g.review.outcome === 'justified' ? 'allow' : 'deny'}>{g.review.outcome === 'justified' ? 'Justified' : 'Unjustified'}</span>: {g.review.finding}{' '}
+                      <span class="muted">
+                        (<PrincipalName id={g.review.closed_by} />, <Time value={g.review.closed_at} />)
+                      </span>
+                    </>
+                  ) : (
+                    <button type="button" onClick={() => setClosing(g)}>
+                      Close review
+                    </button>
+                  )}
+                </td>
+                <td>
+                  <Link to="/decisions" query={{ grant: g.id }}>
+                    Decisions
+                  </Link>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((g) => (
-                <tr key={g.id}>
-                  <td>
-                    <PrincipalName id={g.principal_id} />
-                  </td>
-                  <td>
-                    {g.role_id}, {scope(g)} <span class="muted">({g.state})</span>
-                  </td>
-                  <td>
-                    <Time value={g.not_before} />
-                  </td>
-                  <td>
-                    <Time value={g.expires_at} />
-                  </td>
-                  <td>{g.justification ?? '—'}</td>
-                  <td>
-                    {g.review?.status === 'closed' ? (
-                      <>
-                        <span class={g.review.outcome === 'justified' ? 'allow' : 'deny'}>{g.review.outcome === 'justified' ? 'Justified' : 'Unjustified'}</span>: {g.review.finding}{' '}
-                        <span class="muted">
-                          (<PrincipalName id={g.review.closed_by} />, <Time value={g.review.closed_at} />)
-                        </span>
-                      </>
-                    ) : (
-                      <button type="button" onClick={() => setClosing(g)}>
-                        Close review
-                      </button>
-                    )}
-                  </td>
-                  <td>
-                    <Link to="/decisions" query={{ grant: g.id }}>
-                      Decisions
-                    </Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Paged>
       <CloseReview

@@ -14,6 +14,7 @@ import type { PageProps } from '../types.ts';
 import { Items, Json, PrincipalName, yesNo } from './common.tsx';
 import type { DecisionRecord } from './Decisions.tsx';
 import type { Grant } from '../../api/types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 export function Decision({ params }: PageProps) {
   const d = useLoad<DecisionRecord>((signal) => api('GET', `/v1/decision-logs/${encodeURIComponent(params.id ?? '')}`, { signal }), [params.id]);
@@ -112,25 +113,16 @@ function Explanation({ d }: { d: DecisionRecord }) {
         <h2 id="columns">Columns</h2>
         <p>Requested: {requested === '*' ? 'all columns (*)' : Array.isArray(requested) ? requested.join(', ') || 'none' : '—'}</p>
         {columns.length ? (
-          <table>
-            <caption>Columns granted and refused</caption>
-            <thead>
-              <tr>
-                <th scope="col">Column</th>
-                <th scope="col">Outcome</th>
+          <Table caption="Columns granted and refused" head={['Column', 'Outcome']}>
+            {columns.map((c) => (
+              <tr key={c.name}>
+                <td>
+                  <code>{c.name}</code>
+                </td>
+                <td class={c.granted ? (allow ? 'allow' : undefined) : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {columns.map((c) => (
-                <tr key={c.name}>
-                  <td>
-                    <code>{c.name}</code>
-                  </td>
-                  <td class={c.granted ? (allow ? 'allow' : undefined) : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         ) : (
           <p class="muted">No columns were granted or refused.</p>
         )}

@@ -14,6 +14,7 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { fromLocalInput, PrincipalName, resolvePrincipal, toLocalInput, useFilters, useNameSuggestions, type Resolved } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 export interface DecisionRecord {
   id: string;
@@ -132,41 +133,27 @@ export function Decisions({ query }: PageProps) {
 
 export function DecisionTable({ items, caption = 'Decisions, newest first' }: { items: DecisionRecord[]; caption?: string }) {
   return (
-    <table>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">Principal</th>
-          <th scope="col">Dataset</th>
-          <th scope="col">Purpose</th>
-          <th scope="col">Effect</th>
-          <th scope="col">Rules or reasons</th>
-          <th scope="col">Explanation</th>
+    <Table caption={caption} head={['When', 'Principal', 'Dataset', 'Purpose', 'Effect', 'Rules or reasons', 'Explanation']}>
+      {items.map((d) => (
+        <tr key={d.id}>
+          <td>
+            <Time value={d.at} />
+          </td>
+          <td>
+            <PrincipalName id={d.principal_id} />
+          </td>
+          <td>{d.dataset_id}</td>
+          <td>
+            {d.purpose}
+            {d.break_glass && <span class="badge">break-glass</span>}
+          </td>
+          <td class={d.effect}>{d.effect === 'allow' ? 'Allow' : 'Deny'}</td>
+          <td>{d.effect === 'deny' && d.reasons.length ? d.reasons.join('; ') : d.rules.join(', ') || '—'}</td>
+          <td>
+            <Link to={`${PATH}/${d.id}`}>Explain</Link>
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {items.map((d) => (
-          <tr key={d.id}>
-            <td>
-              <Time value={d.at} />
-            </td>
-            <td>
-              <PrincipalName id={d.principal_id} />
-            </td>
-            <td>{d.dataset_id}</td>
-            <td>
-              {d.purpose}
-              {d.break_glass && <span class="badge">break-glass</span>}
-            </td>
-            <td class={d.effect}>{d.effect === 'allow' ? 'Allow' : 'Deny'}</td>
-            <td>{d.effect === 'deny' && d.reasons.length ? d.reasons.join('; ') : d.rules.join(', ') || '—'}</td>
-            <td>
-              <Link to={`${PATH}/${d.id}`}>Explain</Link>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

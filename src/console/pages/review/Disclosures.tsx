@@ -14,6 +14,7 @@ import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { fromLocalInput, toLocalInput, useFilters } from './common.tsx';
 import { Slice } from './Slice.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 interface Disclosure {
   decision_id: string;
@@ -112,43 +113,29 @@ export function Disclosures({ query }: PageProps) {
           ) : (
             <Slice items={report.data.items} label="disclosures">
               {(items) => (
-                <table>
-                  <caption>Disclosures, oldest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Principal</th>
-                      <th scope="col">Purpose</th>
-                      <th scope="col">Columns</th>
-                      <th scope="col">Basis</th>
-                      <th scope="col">Token or job</th>
-                      <th scope="col">Decision</th>
+                <Table caption="Disclosures, oldest first" head={['When', 'Principal', 'Purpose', 'Columns', 'Basis', 'Token or job', 'Decision']}>
+                  {items.map((d) => (
+                    <tr key={d.decision_id}>
+                      <td>
+                        <Time value={d.at} />
+                      </td>
+                      <td>
+                        {d.principal_name ?? <code>{d.principal_id}</code>} <span class="muted">{d.principal_kind === 'service' ? '(service)' : ''}</span>
+                      </td>
+                      <td>{d.purpose}</td>
+                      <td>{d.columns.join(', ')}</td>
+                      <td>
+                        {d.rules.join(', ')}
+                        {d.grant_ids.length > 0 && <span class="muted"> · grant {d.grant_ids.join(', ')}</span>}
+                        {d.break_glass && <span class="badge">break-glass</span>}
+                      </td>
+                      <td>{d.job?.job_id ?? d.token_jti ?? '—'}</td>
+                      <td>
+                        <Link to={`/decisions/${d.decision_id}`}>Explain</Link>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((d) => (
-                      <tr key={d.decision_id}>
-                        <td>
-                          <Time value={d.at} />
-                        </td>
-                        <td>
-                          {d.principal_name ?? <code>{d.principal_id}</code>} <span class="muted">{d.principal_kind === 'service' ? '(service)' : ''}</span>
-                        </td>
-                        <td>{d.purpose}</td>
-                        <td>{d.columns.join(', ')}</td>
-                        <td>
-                          {d.rules.join(', ')}
-                          {d.grant_ids.length > 0 && <span class="muted"> · grant {d.grant_ids.join(', ')}</span>}
-                          {d.break_glass && <span class="badge">break-glass</span>}
-                        </td>
-                        <td>{d.job?.job_id ?? d.token_jti ?? '—'}</td>
-                        <td>
-                          <Link to={`/decisions/${d.decision_id}`}>Explain</Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               )}
             </Slice>
           )}

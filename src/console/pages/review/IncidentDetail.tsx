@@ -18,6 +18,7 @@ import type { PageProps } from '../types.ts';
 import { Subject } from './Alerts.tsx';
 import { PrincipalName } from './common.tsx';
 import { daysLeft, type Incident } from './Incidents.tsx';
+import { Table } from '../../ui/Table.tsx';
 
 interface LinkedAlert {
   id: string;
@@ -106,35 +107,23 @@ export function IncidentDetail({ params }: PageProps) {
         {i.alerts.length === 0 ? (
           <Empty>No alert is linked.</Empty>
         ) : (
-          <table>
-            <caption>Alerts the incident was opened from or linked to</caption>
-            <thead>
-              <tr>
-                <th scope="col">Alert</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-                <th scope="col">First seen</th>
+          <Table caption="Alerts the incident was opened from or linked to" head={['Alert', 'Severity', 'Subject', 'Status', 'First seen']}>
+            {i.alerts.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <Link to={`/alerts/${a.id}`}>{a.title}</Link>
+                </td>
+                <td>{a.severity}</td>
+                <td>
+                  <Subject value={a.subject} />
+                </td>
+                <td>{a.status}</td>
+                <td>
+                  <Time value={a.first_at} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {i.alerts.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <Link to={`/alerts/${a.id}`}>{a.title}</Link>
-                  </td>
-                  <td>{a.severity}</td>
-                  <td>
-                    <Subject value={a.subject} />
-                  </td>
-                  <td>{a.status}</td>
-                  <td>
-                    <Time value={a.first_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </section>
 
