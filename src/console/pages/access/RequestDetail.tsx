@@ -14,7 +14,7 @@ import { api } from '../../api/client.ts';
 import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { TextArea } from '../../ui/Field.tsx';
-import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
@@ -23,6 +23,7 @@ import { nameOf, usePrincipals } from './lookups.ts';
 import { requestTitle } from './RequestTable.tsx';
 import type { RequestWithHistory } from './types.ts';
 import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 
 const EVENTS: Record<string, string> = {
   requested: 'Requested',
@@ -45,9 +46,7 @@ export function RequestDetail({ params }: PageProps) {
   const known = usePrincipals(people, can(me, 'catalog:read'));
   const [comment, setComment] = useState('');
   const [reason, setReason] = useState('');
-  const [status, setStatus] = useState<string>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, status, run } = useAction();
 
   if (loaded.error) {
     return (
@@ -70,18 +69,11 @@ export function RequestDetail({ params }: PageProps) {
   const approvedByMe = r.approvals.some((a) => a.approver_id === me.principal_id);
 
   const act = async (what: 'approve' | 'deny' | 'cancel', body: unknown, done: (x: RequestWithHistory & { counted?: boolean }) => string) => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
+    await run(async () => {
       const x = await api<RequestWithHistory & { counted?: boolean }>('POST', `/v1/access-requests/${encodeURIComponent(r.id)}/${what}`, { body });
       setShown(x);
-      setStatus(done(x));
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+      return done(x);
+    });
   };
 
   return (
@@ -211,12 +203,7 @@ export function RequestDetail({ params }: PageProps) {
           Cancel this request
         </button>
       )}
-      <div aria-live="polite">{status && <p class="notice">{status}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome status={status} error={error} />
     </main>
   );
 }

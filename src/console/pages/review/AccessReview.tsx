@@ -4,15 +4,15 @@
  * break-glass), worked out by the deciding engine on the live policy; as
  * tables and as a CSV download (`format=csv`). Both are audit events.
  */
-import { useState } from 'preact/hooks';
-import { api, download } from '../../api/client.ts';
+import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
 import { Field } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { useFilters } from './common.tsx';
+import { DownloadButton } from '../../ui/DownloadButton.tsx';
 import { Table } from '../../ui/Table.tsx';
 
 interface Entry {
@@ -43,20 +43,6 @@ export function AccessReview({ query }: PageProps) {
   const f = useFilters(PATH, query, ['dataset']);
   const dataset = f.applied.dataset;
   const review = useLoad<Review>((signal) => api('GET', '/v1/reports/access-review', { query: { dataset }, signal }), [dataset]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-
-  const csv = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await download('/v1/reports/access-review', { dataset, format: 'csv' }, 'access-review.csv');
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <main id="main">
@@ -73,16 +59,9 @@ export function AccessReview({ query }: PageProps) {
         <Field label="Dataset" value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
         <div class="actions">
           <button type="submit">Run review</button>
-          <button type="button" class="secondary" disabled={busy} onClick={() => void csv()}>
-            Download CSV
-          </button>
+          <DownloadButton path="/v1/reports/access-review" query={{ dataset, format: 'csv' }} filename="access-review.csv" secondary />
         </div>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
       {review.error ? (
         <ErrorNote error={review.error} onRetry={review.reload} />
       ) : !review.data || review.loading ? (

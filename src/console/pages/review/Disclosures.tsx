@@ -4,16 +4,16 @@
  * as a table and as a CSV download (`format=csv`, every row, streamed by the
  * server). Both are audit events (`audit.report`, `audit.export`).
  */
-import { useState } from 'preact/hooks';
-import { api, download } from '../../api/client.ts';
+import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
 import { Field } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { fromLocalInput, toLocalInput, useFilters } from './common.tsx';
 import { Slice } from './Slice.tsx';
+import { DownloadButton } from '../../ui/DownloadButton.tsx';
 import { Table } from '../../ui/Table.tsx';
 
 interface Disclosure {
@@ -47,20 +47,6 @@ export function Disclosures({ query }: PageProps) {
   const f = useFilters(PATH, query, ['dataset', 'from', 'to']);
   const { dataset, from, to } = f.applied;
   const report = useLoad<Report | undefined>((signal) => (dataset ? api('GET', '/v1/reports/disclosures', { query: { dataset, from, to }, signal }) : Promise.resolve(undefined)), [dataset, from, to]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-
-  const csv = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await download('/v1/reports/disclosures', { dataset, from, to, format: 'csv' }, `disclosures-${dataset}.csv`);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <main id="main">
@@ -94,15 +80,8 @@ export function Disclosures({ query }: PageProps) {
             <Time value={report.data.to} />.
           </p>
           <div class="actions">
-            <button type="button" disabled={busy} onClick={() => void csv()}>
-              Download CSV
-            </button>
+            <DownloadButton path="/v1/reports/disclosures" query={{ dataset, from, to, format: 'csv' }} filename={`disclosures-${dataset}.csv`} />
           </div>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
           {report.data.truncated && (
             <p class="notice" role="status">
               The table shows the first {report.data.items.length} rows; the CSV has every row.
