@@ -17,7 +17,7 @@ import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
-import { PrincipalName, principalOf } from './common.tsx';
+import { PrincipalName, principalOf } from '../../ui/principals.tsx';
 import type { Change, PolicyDiff } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
 
@@ -34,7 +34,7 @@ const ABOUT_PRINCIPAL = new Set<Change['kind']>(['role.assign', 'role.unassign',
 
 /** What a change is about, linked: a person or service, a role, or the policy. */
 function Target({ c }: { c: Pick<Change, 'kind' | 'target'> }) {
-  if (ABOUT_PRINCIPAL.has(c.kind)) return <PrincipalName id={c.target} />;
+  if (ABOUT_PRINCIPAL.has(c.kind)) return <PrincipalName id={c.target} link />;
   if (c.kind === 'role.update') return <Link to={`/admin/roles/${c.target}`}>{c.target}</Link>;
   return <Link to="/admin/policy">the policy</Link>;
 }
@@ -79,7 +79,7 @@ export function Changes({ query }: PageProps) {
                 </td>
                 <td>{c.reasons.join(', ') || '—'}</td>
                 <td>
-                  <PrincipalName id={c.proposer_id} />
+                  <PrincipalName id={c.proposer_id} link />
                 </td>
                 <td>
                   <Time value={c.proposed_at} />
@@ -145,7 +145,7 @@ export function ChangeDetail({ params }: PageProps) {
             <dd>{x.reasons.join(', ') || '—'}</dd>
             <dt>Proposed by</dt>
             <dd>
-              <PrincipalName id={x.proposer_id} />, <Time value={x.proposed_at} />
+              <PrincipalName id={x.proposer_id} link />, <Time value={x.proposed_at} />
             </dd>
             <dt>Comment</dt>
             <dd>{x.comment ?? '—'}</dd>
@@ -157,7 +157,7 @@ export function ChangeDetail({ params }: PageProps) {
               <>
                 <dt>Decided by</dt>
                 <dd>
-                  <PrincipalName id={x.decided_by} />, <Time value={x.decided_at} />
+                  <PrincipalName id={x.decided_by} link />, <Time value={x.decided_at} />
                   {x.decision_reason ? `: ${x.decision_reason}` : ''}
                 </dd>
               </>

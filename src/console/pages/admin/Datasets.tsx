@@ -19,7 +19,8 @@ import type { PageProps } from '../types.ts';
 import { ClassificationText, identifierColumns } from './classification.tsx';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
-import { PrincipalName, Words } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Words } from './common.tsx';
 import { Checks } from './Checks.tsx';
 import type { Dataset } from '../../api/types.ts';
 import { PURPOSES } from './types.ts';
@@ -100,7 +101,7 @@ export function DatasetDetail({ params }: PageProps) {
             </dd>
             <dt>Owner</dt>
             <dd>
-              <PrincipalName id={ds.owner_id} />
+              <PrincipalName id={ds.owner_id} link />
             </dd>
             <dt>Purposes</dt>
             <dd>

@@ -7,7 +7,8 @@ import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { CodeEditor, type EditorHandle } from './CodeEditor.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
-import { Held, isHeld, PrincipalName } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Held, isHeld } from './common.tsx';
 import { diagnosticsFor, failureDiagnostics, issueRange, lineOf } from './issuePositions.ts';
 import { diffDraft, splitKey, type Draft } from './policyDraft.ts';
 import { SimulationReport } from './SimulationReport.tsx';
@@ -142,7 +143,7 @@ export function PolicyEditor({ initial }: { initial: PolicyVersion }) {
         Live: version {base.version}
         {base.author_id ? (
           <>
-            , by <PrincipalName id={base.author_id} />
+            , by <PrincipalName id={base.author_id} link />
           </>
         ) : null}
         , <Time value={base.created_at} />

@@ -18,7 +18,8 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
-import { Held, isHeld, PrincipalName } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Held, isHeld } from './common.tsx';
 import { loadLive } from './policyApi.ts';
 import type { Change, PolicyDiff, PolicyVersion, VersionMeta } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
@@ -92,7 +93,7 @@ export function PolicyHistory() {
                   <Time value={v.created_at} />
                 </td>
                 <td>
-                  <PrincipalName id={v.author_id} />
+                  <PrincipalName id={v.author_id} link />
                 </td>
                 <td>
                   {v.comment ?? '—'}

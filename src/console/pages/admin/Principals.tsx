@@ -18,7 +18,8 @@ import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
-import { forgetPrincipal, Held, isHeld, PrincipalName } from './common.tsx';
+import { forgetPrincipal, PrincipalName } from '../../ui/principals.tsx';
+import { Held, isHeld } from './common.tsx';
 import type { Principal } from '../../api/types.ts';
 import type { Change, Project, Role, RoleAssignment } from './types.ts';
 
@@ -40,7 +41,7 @@ export function Principals() {
                 <td>{p.kind === 'user' ? 'person' : 'service'}</td>
                 <td>{p.display_name || '—'}</td>
                 <td>{p.status}</td>
-                <td>{p.kind === 'service' ? <PrincipalName id={p.sponsor_id} /> : '—'}</td>
+                <td>{p.kind === 'service' ? <PrincipalName id={p.sponsor_id} link /> : '—'}</td>
                 <td>{p.project_id ? <Link to={`/admin/projects/${p.project_id}`}>{p.project_id}</Link> : '—'}</td>
                 <td>{p.vendor_id ? <Link to={`/admin/vendors/${p.vendor_id}`}>{p.vendor_id}</Link> : '—'}</td>
               </tr>
@@ -119,7 +120,7 @@ export function PrincipalDetail({ params }: PageProps) {
               <>
                 <dt>Sponsor</dt>
                 <dd>
-                  <PrincipalName id={x.sponsor_id} />
+                  <PrincipalName id={x.sponsor_id} link />
                 </dd>
                 <dt>Project</dt>
                 <dd>{x.project_id ? <Link to={`/admin/projects/${x.project_id}`}>{x.project_id}</Link> : '—'}</dd>
@@ -193,7 +194,7 @@ export function PrincipalDetail({ params }: PageProps) {
                 </td>
                 <td>{a.project_id ? `project ${a.project_id}` : 'organisation-wide'}</td>
                 <td>
-                  <PrincipalName id={a.created_by} />
+                  <PrincipalName id={a.created_by} link />
                 </td>
                 <td>
                   <Time value={a.created_at} />

@@ -2,7 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
-import { PrincipalName } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
 import type { FlipGroup, Simulation } from './types.ts';
 import { Table } from '../../ui/Table.tsx';
 
@@ -35,7 +35,7 @@ export function SimulationReport({ report: r }: { report: Simulation }) {
       ) : (
         <>
           <Flips caption="Flips by rule" head="Rule" groups={r.by_rule} cell={(k) => <code>{k}</code>} />
-          <Flips caption="Flips by principal" head="Principal" groups={r.by_principal} cell={(k) => <PrincipalName id={k} />} />
+          <Flips caption="Flips by principal" head="Principal" groups={r.by_principal} cell={(k) => <PrincipalName id={k} link />} />
           <Flips caption="Flips by dataset" head="Dataset" groups={r.by_dataset} cell={(k) => <Link to={`/admin/datasets/${k}`}>{k}</Link>} />
         </>
       )}
@@ -50,7 +50,7 @@ export function SimulationReport({ report: r }: { report: Simulation }) {
                   <Time value={e.at} />
                 </td>
                 <td>
-                  <PrincipalName id={e.principal_id} />
+                  <PrincipalName id={e.principal_id} link />
                 </td>
                 <td>{e.dataset_id}</td>
                 <td>{e.purpose}</td>

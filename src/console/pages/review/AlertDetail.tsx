@@ -17,7 +17,8 @@ import type { PageProps } from '../types.ts';
 import type { Alert } from './Alerts.tsx';
 import { LiveNote, Subject } from './Alerts.tsx';
 import { useAlertStream } from './alertStream.ts';
-import { Json, PrincipalName, resolvePrincipal } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Json, resolvePrincipal } from './common.tsx';
 import { Table } from '../../ui/Table.tsx';
 
 interface Evidence {

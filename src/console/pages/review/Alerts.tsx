@@ -12,7 +12,8 @@ import { Paged } from '../../ui/Paged.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { useAlertStream } from './alertStream.ts';
-import { PrincipalName, useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
 import { Table } from '../../ui/Table.tsx';
 
 /** The stream's state, said once (a polite live region). */

@@ -14,7 +14,8 @@ import { Paged } from '../../ui/Paged.tsx';
 import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
-import { PrincipalName, useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
 import type { Grant } from '../../api/types.ts';
 import { Table } from '../../ui/Table.tsx';
 

@@ -13,7 +13,9 @@ import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, PrincipalName, resolvePrincipal, toLocalInput, useFilters, useNameSuggestions, type Resolved } from './common.tsx';
+import { fromLocalInput, toLocalInput, useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { resolvePrincipal, useNameSuggestions, type Resolved } from './common.tsx';
 import { Table } from '../../ui/Table.tsx';
 
 export interface DecisionRecord {

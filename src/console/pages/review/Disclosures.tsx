@@ -11,7 +11,7 @@ import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, toLocalInput, useFilters } from './common.tsx';
+import { fromLocalInput, toLocalInput, useFilters } from '../../ui/filters.ts';
 import { Slice } from './Slice.tsx';
 import { DownloadButton } from '../../ui/DownloadButton.tsx';
 import { Table } from '../../ui/Table.tsx';

@@ -16,7 +16,7 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Subject } from './Alerts.tsx';
-import { PrincipalName } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
 import { daysLeft, type Incident } from './Incidents.tsx';
 import { Table } from '../../ui/Table.tsx';
 

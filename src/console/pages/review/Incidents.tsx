@@ -9,7 +9,7 @@ import { Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
-import { useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
 import { Table } from '../../ui/Table.tsx';
 
 export interface Incident {

@@ -14,7 +14,7 @@ import { Field } from '../../ui/Field.tsx';
 import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { fromLocalInput, toLocalInput } from './common.tsx';
+import { fromLocalInput, toLocalInput } from '../../ui/filters.ts';
 import { Table } from '../../ui/Table.tsx';
 
 interface Witness {
