@@ -49,3 +49,5 @@ export function useFilters(path: string, query: URLSearchParams, keys: readonly 
     clear: () => navigate(path, {}, true),
   };
 }
+
+export type Filters = ReturnType<typeof useFilters>;

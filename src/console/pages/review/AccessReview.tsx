@@ -14,6 +14,7 @@ import type { PageProps } from '../types.ts';
 import { useFilters } from '../../ui/filters.ts';
 import { DownloadButton } from '../../ui/DownloadButton.tsx';
 import { Table } from '../../ui/Table.tsx';
+import { FilterForm } from '../../ui/FilterForm.tsx';
 
 interface Entry {
   principal_id: string;
@@ -48,20 +49,9 @@ export function AccessReview({ query }: PageProps) {
     <main id="main">
       <h1>Access review</h1>
       <p class="muted">Who can read each PHI or limited dataset now, and why. Leave the dataset empty for all of them.</p>
-      <form
-        class="filters"
-        aria-label="Report parameters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
+      <FilterForm label="Report parameters" filters={f} submit="Run review" clear={false} extra={<DownloadButton path="/v1/reports/access-review" query={{ dataset, format: 'csv' }} filename="access-review.csv" secondary />}>
         <Field label="Dataset" value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
-        <div class="actions">
-          <button type="submit">Run review</button>
-          <DownloadButton path="/v1/reports/access-review" query={{ dataset, format: 'csv' }} filename="access-review.csv" secondary />
-        </div>
-      </form>
+      </FilterForm>
       {review.error ? (
         <ErrorNote error={review.error} onRetry={review.reload} />
       ) : !review.data || review.loading ? (

@@ -15,6 +15,7 @@ import { useAlertStream } from './alertStream.ts';
 import { useFilters } from '../../ui/filters.ts';
 import { PrincipalName } from '../../ui/principals.tsx';
 import { Table } from '../../ui/Table.tsx';
+import { FilterForm } from '../../ui/FilterForm.tsx';
 
 /** The stream's state, said once (a polite live region). */
 export function LiveNote({ state }: { state: 'connecting' | 'live' | 'offline' }) {
@@ -63,14 +64,7 @@ export function Alerts({ query }: PageProps) {
     <main id="main">
       <h1>Alerts</h1>
       <LiveNote state={live} />
-      <form
-        class="filters"
-        aria-label="Alert filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
+      <FilterForm label="Alert filters" filters={f} submit="Filter">
         <Select label="Status" value={f.values.status ?? ''} onValue={f.set('status')}>
           <option value="">Any</option>
           <option value="open">Open</option>
@@ -90,13 +84,7 @@ export function Alerts({ query }: PageProps) {
           <option value="">To anyone or no one</option>
           <option value={me.principal_id}>To me</option>
         </Select>
-        <div class="actions">
-          <button type="submit">Filter</button>
-          <button type="button" class="secondary" onClick={f.clear}>
-            Clear
-          </button>
-        </div>
-      </form>
+      </FilterForm>
       <Paged<Alert> key={version} path="/v1/alerts" query={f.applied} label="alerts" empty="No alert matches these filters.">
         {(items) => (
           <Table caption="Alerts, newest first" head={['Severity', 'Alert', 'Subject', 'Status', 'Assigned to', 'First seen', 'Last seen', 'Times']}>

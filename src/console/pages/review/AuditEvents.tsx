@@ -11,10 +11,11 @@ import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, toLocalInput, useFilters } from '../../ui/filters.ts';
+import { useFilters } from '../../ui/filters.ts';
 import { PrincipalName } from '../../ui/principals.tsx';
 import { resolvePrincipal, useNameSuggestions, type Resolved } from './common.tsx';
 import { Table } from '../../ui/Table.tsx';
+import { FilterForm, PeriodFields } from '../../ui/FilterForm.tsx';
 
 interface AuditEvent {
   id: string;
@@ -41,16 +42,8 @@ export function AuditEvents({ query }: PageProps) {
   return (
     <main id="main">
       <h1>Audit events</h1>
-      <form
-        class="filters"
-        aria-label="Audit event filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
-        <Field label="From" type="datetime-local" value={toLocalInput(f.values.from)} onValue={(v) => f.set('from')(fromLocalInput(v) ?? '')} />
-        <Field label="To" type="datetime-local" value={toLocalInput(f.values.to)} onValue={(v) => f.set('to')(fromLocalInput(v) ?? '')} />
+      <FilterForm label="Audit event filters" filters={f}>
+        <PeriodFields filters={f} />
         <Field label="Actor name" list={listId} autocomplete="off" value={f.values.actor ?? ''} onValue={f.set('actor')} />
         <datalist id={listId}>
           {suggestions.map((p) => (
@@ -66,13 +59,7 @@ export function AuditEvents({ query }: PageProps) {
           <option value="info">Info</option>
         </Select>
         <Field label="Event id" value={f.values.event ?? ''} onValue={f.set('event')} />
-        <div class="actions">
-          <button type="submit">Search</button>
-          <button type="button" class="secondary" onClick={f.clear}>
-            Clear
-          </button>
-        </div>
-      </form>
+      </FilterForm>
       {who.error ? (
         <ErrorNote error={who.error} onRetry={who.reload} />
       ) : name && (!who.data || who.loading) ? (

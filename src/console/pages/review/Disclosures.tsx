@@ -11,10 +11,11 @@ import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, toLocalInput, useFilters } from '../../ui/filters.ts';
+import { useFilters } from '../../ui/filters.ts';
 import { Slice } from './Slice.tsx';
 import { DownloadButton } from '../../ui/DownloadButton.tsx';
 import { Table } from '../../ui/Table.tsx';
+import { FilterForm, PeriodFields } from '../../ui/FilterForm.tsx';
 
 interface Disclosure {
   decision_id: string;
@@ -52,21 +53,10 @@ export function Disclosures({ query }: PageProps) {
     <main id="main">
       <h1>Accounting of disclosures</h1>
       <p class="muted">PHI and limited-data reads of one dataset: who, when, which columns, for what purpose and on what basis. The period defaults to the six years before now.</p>
-      <form
-        class="filters"
-        aria-label="Report parameters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
+      <FilterForm label="Report parameters" filters={f} submit="Run report" clear={false}>
         <Field label="Dataset" required value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
-        <Field label="From" type="datetime-local" value={toLocalInput(f.values.from)} onValue={(v) => f.set('from')(fromLocalInput(v) ?? '')} />
-        <Field label="To" type="datetime-local" value={toLocalInput(f.values.to)} onValue={(v) => f.set('to')(fromLocalInput(v) ?? '')} />
-        <div class="actions">
-          <button type="submit">Run report</button>
-        </div>
-      </form>
+        <PeriodFields filters={f} />
+      </FilterForm>
       {!dataset ? (
         <Empty>Name a dataset to account for its disclosures.</Empty>
       ) : report.error ? (
