@@ -7,7 +7,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { navigate } from '../../router.tsx';
-import { Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
 import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
@@ -15,6 +14,7 @@ import type { PageProps } from '../types.ts';
 import { GRANT_STATE, scopeOf } from './format.ts';
 import { RequestForm } from './RequestForm.tsx';
 import { requestTitle, RequestTable } from './RequestTable.tsx';
+import { StatusSelect } from './StatusSelect.tsx';
 import type { Grant } from '../../api/types.ts';
 import type { AccessRequest } from './types.ts';
 import { Table } from '../../ui/Table.tsx';
@@ -61,14 +61,7 @@ export function MyRequests({ query }: PageProps) {
       <section aria-labelledby="mine">
         <h2 id="mine">Your requests</h2>
         <form class="filters" aria-label="Filter your requests" onSubmit={(e) => e.preventDefault()}>
-          <Select label="Status" value={status} onValue={(v) => navigate('/access/requests', { status: v || undefined }, true)}>
-            <option value="">Any</option>
-            <option value="pending">Pending</option>
-            <option value="approved">Approved</option>
-            <option value="denied">Denied</option>
-            <option value="cancelled">Cancelled</option>
-            <option value="expired">Expired</option>
-          </Select>
+          <StatusSelect value={status} onValue={(v) => navigate('/access/requests', { status: v || undefined }, true)} />
           <button type="button" class="secondary" onClick={() => setVersion((v) => v + 1)}>
             Refresh
           </button>
