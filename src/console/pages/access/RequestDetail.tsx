@@ -24,6 +24,7 @@ import { requestTitle } from './RequestTable.tsx';
 import type { RequestWithHistory } from './types.ts';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 const EVENTS: Record<string, string> = {
   requested: 'Requested',
@@ -82,9 +83,8 @@ export function RequestDetail({ params }: PageProps) {
       <p>
         <Link to={mine ? '/access/requests' : '/access/inbox'}>{mine ? 'Back to your requests' : 'Back to requests to approve'}</Link>
       </p>
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd>
+      <Facts>
+        <Fact term="Status">
           <strong>{STATUS[r.status]}</strong>
           {r.status === 'pending' && (
             <>
@@ -92,40 +92,32 @@ export function RequestDetail({ params }: PageProps) {
               (lapses <Time value={r.expires_at} />)
             </>
           )}
-        </dd>
-        <dt>Requested by</dt>
-        <dd>{who(r.requester_id)}</dd>
-        <dt>Filed</dt>
-        <dd>
+        </Fact>
+        <Fact term="Requested by">{who(r.requester_id)}</Fact>
+        <Fact term="Filed">
           <Time value={r.created_at} />
-        </dd>
-        <dt>Role</dt>
-        <dd>{r.role_id}</dd>
-        <dt>Where</dt>
-        <dd>{scopeOf(r)}</dd>
-        <dt>For</dt>
-        <dd>
+        </Fact>
+        <Fact term="Role">{r.role_id}</Fact>
+        <Fact term="Where">{scopeOf(r)}</Fact>
+        <Fact term="For">
           {duration(r.duration_seconds)}, {r.starts_at ? <>from <Time value={r.starts_at} /></> : 'from approval'}
-        </dd>
-        <dt>Approvals</dt>
-        <dd>
+        </Fact>
+        <Fact term="Approvals">
           {r.approvals.length} of {r.approvals_required} needed
-        </dd>
+        </Fact>
         {r.decision_reason && (
           <>
-            <dt>Reason given</dt>
-            <dd>{r.decision_reason}</dd>
+            <Fact term="Reason given">{r.decision_reason}</Fact>
           </>
         )}
         {r.grant && (
           <>
-            <dt>Grant</dt>
-            <dd>
+            <Fact term="Grant">
               {GRANT_STATE[r.grant.state]}, <Time value={r.grant.not_before} /> until <Time value={r.grant.expires_at} />
-            </dd>
+            </Fact>
           </>
         )}
-      </dl>
+      </Facts>
 
       <h2>Justification</h2>
       <blockquote class="justification">{r.justification}</blockquote>

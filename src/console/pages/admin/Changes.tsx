@@ -20,6 +20,7 @@ import { Outcome, useAction } from '../../ui/useAction.tsx';
 import { PrincipalName, principalOf } from '../../ui/principals.tsx';
 import type { Change, PolicyDiff } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 const KINDS: Record<Change['kind'], string> = {
   'role.update': 'role edit',
@@ -134,35 +135,28 @@ export function ChangeDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Status</dt>
-            <dd>{x.status}</dd>
-            <dt>About</dt>
-            <dd>
+          <Facts>
+            <Fact term="Status">{x.status}</Fact>
+            <Fact term="About">
               <Target c={x} />
-            </dd>
-            <dt>Why it waits</dt>
-            <dd>{x.reasons.join(', ') || '—'}</dd>
-            <dt>Proposed by</dt>
-            <dd>
+            </Fact>
+            <Fact term="Why it waits">{x.reasons.join(', ') || '—'}</Fact>
+            <Fact term="Proposed by">
               <PrincipalName id={x.proposer_id} link />, <Time value={x.proposed_at} />
-            </dd>
-            <dt>Comment</dt>
-            <dd>{x.comment ?? '—'}</dd>
-            <dt>Expires</dt>
-            <dd>
+            </Fact>
+            <Fact term="Comment">{x.comment ?? '—'}</Fact>
+            <Fact term="Expires">
               <Time value={x.expires_at} />
-            </dd>
+            </Fact>
             {x.decided_by && (
               <>
-                <dt>Decided by</dt>
-                <dd>
+                <Fact term="Decided by">
                   <PrincipalName id={x.decided_by} link />, <Time value={x.decided_at} />
                   {x.decision_reason ? `: ${x.decision_reason}` : ''}
-                </dd>
+                </Fact>
               </>
             )}
-          </dl>
+          </Facts>
           <section aria-labelledby="change-diff">
             <h2 id="change-diff">What it changes</h2>
             {x.kind === 'policy.update' ? (

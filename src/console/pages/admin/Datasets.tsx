@@ -24,6 +24,7 @@ import { Words } from './common.tsx';
 import { Checks } from './Checks.tsx';
 import type { Dataset } from '../../api/types.ts';
 import { PURPOSES } from './types.ts';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Datasets() {
   return (
@@ -83,45 +84,35 @@ export function DatasetDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Classification</dt>
-            <dd>
+          <Facts>
+            <Fact term="Classification">
               <ClassificationText d={ds} />
-            </dd>
-            <dt>Identifier categories</dt>
-            <dd>
+            </Fact>
+            <Fact term="Identifier categories">
               <Words items={ds.identifier_categories} />{' '}
               <Link to="/access/datasets" query={{ dataset: ds.id }}>
                 Who can reach its identifier columns
               </Link>
-            </dd>
-            <dt>Project</dt>
-            <dd>
+            </Fact>
+            <Fact term="Project">
               <Link to={`/admin/projects/${ds.project_id}`}>{ds.project_id}</Link>
-            </dd>
-            <dt>Owner</dt>
-            <dd>
+            </Fact>
+            <Fact term="Owner">
               <PrincipalName id={ds.owner_id} link />
-            </dd>
-            <dt>Purposes</dt>
-            <dd>
+            </Fact>
+            <Fact term="Purposes">
               <Words items={ds.purposes} />
-            </dd>
-            <dt>Description</dt>
-            <dd>{ds.description || '—'}</dd>
-            <dt>Token audience</dt>
-            <dd>
+            </Fact>
+            <Fact term="Description">{ds.description || '—'}</Fact>
+            <Fact term="Token audience">
               <code>{ds.audience}</code>
-            </dd>
-            <dt>Expert determination</dt>
-            <dd>{ds.expert_determination ? `${ds.expert_determination.expert} (${ds.expert_determination.method}), ${ds.expert_determination.determined_on} to ${ds.expert_determination.expires_on}` : 'none'}</dd>
-            <dt>Data use agreement</dt>
-            <dd>{ds.data_use_agreement ? `${ds.data_use_agreement.reference}, ${ds.data_use_agreement.signed_on} to ${ds.data_use_agreement.expires_on}` : 'none'}</dd>
-            <dt>Updated</dt>
-            <dd>
+            </Fact>
+            <Fact term="Expert determination">{ds.expert_determination ? `${ds.expert_determination.expert} (${ds.expert_determination.method}), ${ds.expert_determination.determined_on} to ${ds.expert_determination.expires_on}` : 'none'}</Fact>
+            <Fact term="Data use agreement">{ds.data_use_agreement ? `${ds.data_use_agreement.reference}, ${ds.data_use_agreement.signed_on} to ${ds.data_use_agreement.expires_on}` : 'none'}</Fact>
+            <Fact term="Updated">
               <Time value={ds.updated_at} />
-            </dd>
-          </dl>
+            </Fact>
+          </Facts>
           <Table caption="Columns" head={['Column', 'Type', 'Identifier category']}>
             {ds.columns.map((c) => (
               <tr key={c.name}>

@@ -22,6 +22,7 @@ import { forgetPrincipal, PrincipalName } from '../../ui/principals.tsx';
 import { Held, isHeld } from './common.tsx';
 import type { Principal } from '../../api/types.ts';
 import type { Change, Project, Role, RoleAssignment } from './types.ts';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Principals() {
   return (
@@ -103,42 +104,32 @@ export function PrincipalDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Kind</dt>
-            <dd>{x.kind === 'user' ? 'person' : 'service'}</dd>
-            <dt>Display name</dt>
-            <dd>{x.display_name || '—'}</dd>
-            <dt>Status</dt>
-            <dd>{x.status}</dd>
+          <Facts>
+            <Fact term="Kind">{x.kind === 'user' ? 'person' : 'service'}</Fact>
+            <Fact term="Display name">{x.display_name || '—'}</Fact>
+            <Fact term="Status">{x.status}</Fact>
             {x.kind === 'user' && (
               <>
-                <dt>Email</dt>
-                <dd>{x.email ?? '—'}</dd>
+                <Fact term="Email">{x.email ?? '—'}</Fact>
               </>
             )}
             {x.kind === 'service' && (
               <>
-                <dt>Sponsor</dt>
-                <dd>
+                <Fact term="Sponsor">
                   <PrincipalName id={x.sponsor_id} link />
-                </dd>
-                <dt>Project</dt>
-                <dd>{x.project_id ? <Link to={`/admin/projects/${x.project_id}`}>{x.project_id}</Link> : '—'}</dd>
+                </Fact>
+                <Fact term="Project">{x.project_id ? <Link to={`/admin/projects/${x.project_id}`}>{x.project_id}</Link> : '—'}</Fact>
               </>
             )}
-            <dt>Vendor</dt>
-            <dd>{x.vendor_id ? <Link to={`/admin/vendors/${x.vendor_id}`}>{x.vendor_id}</Link> : '—'}</dd>
-            <dt>Attributes</dt>
-            <dd>{Object.keys(x.attributes).length ? <code>{JSON.stringify(x.attributes)}</code> : '—'}</dd>
-            <dt>Id</dt>
-            <dd>
+            <Fact term="Vendor">{x.vendor_id ? <Link to={`/admin/vendors/${x.vendor_id}`}>{x.vendor_id}</Link> : '—'}</Fact>
+            <Fact term="Attributes">{Object.keys(x.attributes).length ? <code>{JSON.stringify(x.attributes)}</code> : '—'}</Fact>
+            <Fact term="Id">
               <code>{x.id}</code>
-            </dd>
-            <dt>Created</dt>
-            <dd>
+            </Fact>
+            <Fact term="Created">
               <Time value={x.created_at} />
-            </dd>
-          </dl>
+            </Fact>
+          </Facts>
           {edit ? (
             <form
               onSubmit={(e) => {

@@ -15,6 +15,7 @@ import { useLoad } from '../../ui/useLoad.ts';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
 import type { Project } from './types.ts';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Projects() {
   const [id, setId] = useState('');
@@ -88,20 +89,16 @@ export function ProjectDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Name</dt>
-            <dd>{p.data.name}</dd>
-            <dt>Description</dt>
-            <dd>{p.data.description || '—'}</dd>
-            <dt>Created</dt>
-            <dd>
+          <Facts>
+            <Fact term="Name">{p.data.name}</Fact>
+            <Fact term="Description">{p.data.description || '—'}</Fact>
+            <Fact term="Created">
               <Time value={p.data.created_at} />
-            </dd>
-            <dt>Updated</dt>
-            <dd>
+            </Fact>
+            <Fact term="Updated">
               <Time value={p.data.updated_at} />
-            </dd>
-          </dl>
+            </Fact>
+          </Facts>
           <section aria-labelledby="edit-project">
             <h2 id="edit-project">Edit</h2>
             {!edit ? (

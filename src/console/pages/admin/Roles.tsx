@@ -19,6 +19,7 @@ import { Outcome, useAction } from '../../ui/useAction.tsx';
 import { Held, isHeld } from './common.tsx';
 import type { Change, Role } from './types.ts';
 import { Paged } from '../../ui/Paged.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 function RoleLinks({ ids }: { ids: string[] }) {
   if (ids.length === 0) return <>—</>;
@@ -138,22 +139,17 @@ export function RoleDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Description</dt>
-            <dd>{r.description || '—'}</dd>
-            <dt>Inherits directly</dt>
-            <dd>
+          <Facts>
+            <Fact term="Description">{r.description || '—'}</Fact>
+            <Fact term="Inherits directly">
               <RoleLinks ids={r.inherits} />
-            </dd>
-            <dt>Inherits in all</dt>
-            <dd>{all.data ? <RoleLinks ids={ancestors(id, byId)} /> : '…'}</dd>
-            <dt>Inherited by</dt>
-            <dd>{all.data ? <RoleLinks ids={[...byId.values()].filter((x) => x.id !== id && ancestors(x.id, byId).includes(id)).map((x) => x.id)} /> : '…'}</dd>
-            <dt>Updated</dt>
-            <dd>
+            </Fact>
+            <Fact term="Inherits in all">{all.data ? <RoleLinks ids={ancestors(id, byId)} /> : '…'}</Fact>
+            <Fact term="Inherited by">{all.data ? <RoleLinks ids={[...byId.values()].filter((x) => x.id !== id && ancestors(x.id, byId).includes(id)).map((x) => x.id)} /> : '…'}</Fact>
+            <Fact term="Updated">
               <Time value={r.updated_at} />
-            </dd>
-          </dl>
+            </Fact>
+          </Facts>
           <section aria-labelledby="edit-role">
             <h2 id="edit-role">Edit</h2>
             {!edit ? (

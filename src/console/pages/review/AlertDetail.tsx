@@ -20,6 +20,7 @@ import { useAlertStream } from './alertStream.ts';
 import { PrincipalName } from '../../ui/principals.tsx';
 import { Json, resolvePrincipal } from './common.tsx';
 import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 interface Evidence {
   log: 'decision_log' | 'audit_events';
@@ -87,27 +88,20 @@ export function AlertDetail({ params }: PageProps) {
       </p>
       <h1>{al.title}</h1>
       <LiveNote state={live} />
-      <dl class="facts">
-        <dt>Severity</dt>
-        <dd class={`sev-${al.severity}`}>{al.severity}</dd>
-        <dt>Status</dt>
-        <dd>{al.status}</dd>
-        <dt>Detector</dt>
-        <dd>
+      <Facts>
+        <Fact term="Severity" class={`sev-${al.severity}`}>{al.severity}</Fact>
+        <Fact term="Status">{al.status}</Fact>
+        <Fact term="Detector">
           <code>{al.detector}</code>
-        </dd>
-        <dt>Subject</dt>
-        <dd>
+        </Fact>
+        <Fact term="Subject">
           <Subject value={al.subject} />
-        </dd>
-        <dt>Seen</dt>
-        <dd>
+        </Fact>
+        <Fact term="Seen">
           {al.occurrences} time{al.occurrences === 1 ? '' : 's'}, <Time value={al.first_at} /> to <Time value={al.last_at} />
-        </dd>
-        <dt>Assigned to</dt>
-        <dd>{al.assignee_id ? <PrincipalName id={al.assignee_id} /> : 'Nobody'}</dd>
-        <dt>Acknowledged</dt>
-        <dd>
+        </Fact>
+        <Fact term="Assigned to">{al.assignee_id ? <PrincipalName id={al.assignee_id} /> : 'Nobody'}</Fact>
+        <Fact term="Acknowledged">
           {al.acknowledged_at ? (
             <>
               <Time value={al.acknowledged_at} /> by <PrincipalName id={al.acknowledged_by} />
@@ -115,18 +109,16 @@ export function AlertDetail({ params }: PageProps) {
           ) : (
             'Not yet'
           )}
-        </dd>
+        </Fact>
         {al.resolved_at && (
           <>
-            <dt>Resolved</dt>
-            <dd>
+            <Fact term="Resolved">
               <Time value={al.resolved_at} /> by <PrincipalName id={al.resolved_by} />
-            </dd>
-            <dt>Finding</dt>
-            <dd>{al.finding}</dd>
+            </Fact>
+            <Fact term="Finding">{al.finding}</Fact>
           </>
         )}
-      </dl>
+      </Facts>
       <details>
         <summary>Details from the detector</summary>
         <Json value={al.details} />

@@ -16,6 +16,7 @@ import { PrincipalName } from '../../ui/principals.tsx';
 import { resolvePrincipal, useNameSuggestions, type Resolved } from './common.tsx';
 import { Table } from '../../ui/Table.tsx';
 import { FilterForm, PeriodFields } from '../../ui/FilterForm.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 interface AuditEvent {
   id: string;
@@ -104,16 +105,13 @@ export function AuditEvents({ query }: PageProps) {
                   <td>
                     <details>
                       <summary>Details</summary>
-                      <dl class="facts">
-                        <dt>Event id</dt>
-                        <dd>
+                      <Facts>
+                        <Fact term="Event id">
                           <code>{e.id}</code>
-                        </dd>
-                        <dt>Source address</dt>
-                        <dd>{e.source_ip ?? '—'}</dd>
-                        <dt>Request id</dt>
-                        <dd>{e.request_id ?? '—'}</dd>
-                      </dl>
+                        </Fact>
+                        <Fact term="Source address">{e.source_ip ?? '—'}</Fact>
+                        <Fact term="Request id">{e.request_id ?? '—'}</Fact>
+                      </Facts>
                       <pre>{JSON.stringify(e.details, null, 2)}</pre>
                     </details>
                   </td>

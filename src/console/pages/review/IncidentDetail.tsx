@@ -19,6 +19,7 @@ import { Subject } from './Alerts.tsx';
 import { PrincipalName } from '../../ui/principals.tsx';
 import { daysLeft, type Incident } from './Incidents.tsx';
 import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 interface LinkedAlert {
   id: string;
@@ -67,40 +68,31 @@ export function IncidentDetail({ params }: PageProps) {
       </p>
       <h1>{i.title}</h1>
       <p>{i.description}</p>
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd>{i.status === 'open' ? 'Open' : `Closed: ${i.determination === 'breach' ? 'breach' : 'not a breach'}`}</dd>
-        <dt>Discovered</dt>
-        <dd>
+      <Facts>
+        <Fact term="Status">{i.status === 'open' ? 'Open' : `Closed: ${i.determination === 'breach' ? 'breach' : 'not a breach'}`}</Fact>
+        <Fact term="Discovered">
           <Time value={i.discovered_at} /> <span class="muted">({i.discovery_date} in {i.time_zone})</span>
-        </dd>
-        <dt>Notice deadline</dt>
-        <dd>
+        </Fact>
+        <Fact term="Notice deadline">
           {i.deadline_date} <span class="muted">(until <Time value={i.deadline_at} />)</span>
-        </dd>
-        <dt>Days left</dt>
-        <dd class={i.status === 'open' && (i.overdue || (i.days_left ?? 99) <= 7) ? 'deny' : undefined}>{daysLeft(i)}</dd>
-        <dt>Window</dt>
-        <dd>
+        </Fact>
+        <Fact term="Days left" class={i.status === 'open' && (i.overdue || (i.days_left ?? 99) <= 7) ? 'deny' : undefined}>{daysLeft(i)}</Fact>
+        <Fact term="Window">
           <Time value={i.window_from} /> to <Time value={i.window_to} />
-        </dd>
-        <dt>Principals in scope</dt>
-        <dd>{i.principal_ids.length ? i.principal_ids.map((p, n) => <span key={p}>{n > 0 && ', '}<PrincipalName id={p} /></span>) : 'All'}</dd>
-        <dt>Datasets in scope</dt>
-        <dd>{i.dataset_ids.length ? i.dataset_ids.join(', ') : 'All'}</dd>
-        <dt>Opened by</dt>
-        <dd>
+        </Fact>
+        <Fact term="Principals in scope">{i.principal_ids.length ? i.principal_ids.map((p, n) => <span key={p}>{n > 0 && ', '}<PrincipalName id={p} /></span>) : 'All'}</Fact>
+        <Fact term="Datasets in scope">{i.dataset_ids.length ? i.dataset_ids.join(', ') : 'All'}</Fact>
+        <Fact term="Opened by">
           <PrincipalName id={i.opened_by} />, <Time value={i.created_at} />
-        </dd>
+        </Fact>
         {i.closed_at && (
           <>
-            <dt>Closed by</dt>
-            <dd>
+            <Fact term="Closed by">
               <PrincipalName id={i.closed_by} />, <Time value={i.closed_at} />
-            </dd>
+            </Fact>
           </>
         )}
-      </dl>
+      </Facts>
 
       <section aria-labelledby="alerts">
         <h2 id="alerts">Linked alerts</h2>

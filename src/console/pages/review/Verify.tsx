@@ -16,6 +16,7 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { fromLocalInput, toLocalInput } from '../../ui/filters.ts';
 import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 interface Witness {
   name: string;
@@ -194,24 +195,18 @@ function ReportView({ r }: { r: Report }) {
   return (
     <section aria-labelledby="verify-result">
       <h3 id="verify-result">{r.ok ? 'The logs are intact' : `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found`}</h3>
-      <dl class="facts">
-        <dt>Window</dt>
-        <dd>
+      <Facts>
+        <Fact term="Window">
           <Time value={r.from} /> to <Time value={r.to} />
-        </dd>
-        <dt>Records</dt>
-        <dd>{r.records}</dd>
-        <dt>Chains</dt>
-        <dd>{r.chains}</dd>
-        <dt>Checkpoints</dt>
-        <dd>{r.checkpoints}</dd>
-        <dt>Anchors</dt>
-        <dd>{r.anchors ? `${r.anchors.anchors} anchors over ${r.anchors.chains} chains${r.anchors.unreadable ? `; unreadable: ${r.anchors.unreadable}` : ''}` : 'No anchor file configured'}</dd>
-        <dt>Time taken</dt>
-        <dd>
+        </Fact>
+        <Fact term="Records">{r.records}</Fact>
+        <Fact term="Chains">{r.chains}</Fact>
+        <Fact term="Checkpoints">{r.checkpoints}</Fact>
+        <Fact term="Anchors">{r.anchors ? `${r.anchors.anchors} anchors over ${r.anchors.chains} chains${r.anchors.unreadable ? `; unreadable: ${r.anchors.unreadable}` : ''}` : 'No anchor file configured'}</Fact>
+        <Fact term="Time taken">
           {r.seconds.toFixed(2)} s ({Math.round(r.records_per_second)} records/s)
-        </dd>
-      </dl>
+        </Fact>
+      </Facts>
       {r.problems.length > 0 && (
         <Table caption="Problems, the first of each chain" head={['Log', 'Kind', 'Chain', 'Position', 'When', 'Detail']}>
           {r.problems.map((p, i) => (
