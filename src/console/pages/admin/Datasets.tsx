@@ -20,7 +20,7 @@ import { ClassificationText, identifierColumns } from './classification.tsx';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
 import { PrincipalName } from '../../ui/principals.tsx';
-import { Words } from './common.tsx';
+import { EditSection, Words } from './common.tsx';
 import { Checks } from './Checks.tsx';
 import type { Dataset } from '../../api/types.ts';
 import { PURPOSES } from './types.ts';
@@ -122,32 +122,14 @@ export function DatasetDetail({ params }: PageProps) {
               </tr>
             ))}
           </Table>
-          <section aria-labelledby="edit-dataset">
-            <h2 id="edit-dataset">Edit</h2>
-            {!edit ? (
-              <button type="button" onClick={() => setEdit({ description: ds.description, purposes: ds.purposes })}>
-                Edit dataset
-              </button>
-            ) : (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void save();
-                }}
-              >
-                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
-                <Checks legend="Permitted purposes" options={PURPOSES} value={edit.purposes} onValue={(v) => setEdit({ ...edit, purposes: v })} />
-                <div class="actions">
-                  <button type="submit" disabled={act.busy || edit.purposes.length === 0}>
-                    Save dataset
-                  </button>
-                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                    Cancel
-                  </button>
-                </div>
-              </form>
+          <EditSection id="edit-dataset" noun="dataset" edit={edit} setEdit={setEdit} start={() => ({ description: ds.description, purposes: ds.purposes })} save={() => void save()} busy={act.busy} blocked={edit?.purposes.length === 0}>
+            {(e) => (
+              <>
+                <TextArea label="Description" value={e.description} onValue={(v) => setEdit({ ...e, description: v })} />
+                <Checks legend="Permitted purposes" options={PURPOSES} value={e.purposes} onValue={(v) => setEdit({ ...e, purposes: v })} />
+              </>
             )}
-          </section>
+          </EditSection>
         </>
       )}
       <Outcome status={act.status} error={act.error} />

@@ -13,6 +13,7 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Table } from '../../ui/Table.tsx';
+import { EditSection } from './common.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
 import type { Project } from './types.ts';
 import { Fact, Facts } from '../../ui/Facts.tsx';
@@ -99,32 +100,14 @@ export function ProjectDetail({ params }: PageProps) {
               <Time value={p.data.updated_at} />
             </Fact>
           </Facts>
-          <section aria-labelledby="edit-project">
-            <h2 id="edit-project">Edit</h2>
-            {!edit ? (
-              <button type="button" onClick={() => setEdit({ name: p.data!.name, description: p.data!.description })}>
-                Edit project
-              </button>
-            ) : (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void save();
-                }}
-              >
-                <Field label="Project name" value={edit.name} onValue={(v) => setEdit({ ...edit, name: v })} required maxLength={200} />
-                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
-                <div class="actions">
-                  <button type="submit" disabled={act.busy}>
-                    Save project
-                  </button>
-                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                    Cancel
-                  </button>
-                </div>
-              </form>
+          <EditSection id="edit-project" noun="project" edit={edit} setEdit={setEdit} start={() => ({ name: p.data!.name, description: p.data!.description })} save={() => void save()} busy={act.busy}>
+            {(e) => (
+              <>
+                <Field label="Project name" value={e.name} onValue={(v) => setEdit({ ...e, name: v })} required maxLength={200} />
+                <TextArea label="Description" value={e.description} onValue={(v) => setEdit({ ...e, description: v })} />
+              </>
             )}
-          </section>
+          </EditSection>
         </>
       )}
       <Outcome status={act.status} error={act.error} />

@@ -16,7 +16,7 @@ import type { PageProps } from '../types.ts';
 import { Checks } from './Checks.tsx';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
-import { Held, isHeld } from './common.tsx';
+import { EditSection, Held, isHeld } from './common.tsx';
 import type { Change, Role } from './types.ts';
 import { Paged } from '../../ui/Paged.tsx';
 import { Fact, Facts } from '../../ui/Facts.tsx';
@@ -150,32 +150,14 @@ export function RoleDetail({ params }: PageProps) {
               <Time value={r.updated_at} />
             </Fact>
           </Facts>
-          <section aria-labelledby="edit-role">
-            <h2 id="edit-role">Edit</h2>
-            {!edit ? (
-              <button type="button" onClick={() => setEdit({ description: r.description, inherits: r.inherits })}>
-                Edit role
-              </button>
-            ) : (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void save();
-                }}
-              >
-                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
-                <Checks legend="Inherits" options={[...byId.keys()].filter((x) => x !== id)} value={edit.inherits} onValue={(v) => setEdit({ ...edit, inherits: v })} />
-                <div class="actions">
-                  <button type="submit" disabled={act.busy}>
-                    Save role
-                  </button>
-                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                    Cancel
-                  </button>
-                </div>
-              </form>
+          <EditSection id="edit-role" noun="role" edit={edit} setEdit={setEdit} start={() => ({ description: r.description, inherits: r.inherits })} save={() => void save()} busy={act.busy}>
+            {(e) => (
+              <>
+                <TextArea label="Description" value={e.description} onValue={(v) => setEdit({ ...e, description: v })} />
+                <Checks legend="Inherits" options={[...byId.keys()].filter((x) => x !== id)} value={e.inherits} onValue={(v) => setEdit({ ...e, inherits: v })} />
+              </>
             )}
-          </section>
+          </EditSection>
         </>
       )}
       <Outcome status={act.status} error={act.error} />

@@ -2,6 +2,7 @@
  * Pieces the administrators' pages share: the notice of a change held for
  * a second administrator (a 202 answer), lists of words, days to a date.
  */
+import type { ComponentChildren } from 'preact';
 import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { Change } from './types.ts';
@@ -27,4 +28,50 @@ export function Words({ items }: { items: string[] | undefined }) {
 export function daysUntil(date: string, now = new Date()): number {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return Math.round((Date.parse(`${date}T00:00:00Z`) - today) / 86_400_000);
+}
+
+/**
+ * A record's "Edit" section: a button that starts editing with the record's
+ * values, then a form of the fields with "Save <noun>" (disabled while busy
+ * or `blocked`) and "Cancel".
+ */
+export function EditSection<T>(props: {
+  id: string;
+  noun: string;
+  edit: T | undefined;
+  setEdit: (v: T | undefined) => void;
+  start: () => T;
+  save: () => void;
+  busy: boolean;
+  blocked?: boolean;
+  children: (edit: T) => ComponentChildren;
+}) {
+  const { edit, setEdit } = props;
+  return (
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>Edit</h2>
+      {edit === undefined ? (
+        <button type="button" onClick={() => setEdit(props.start())}>
+          Edit {props.noun}
+        </button>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            props.save();
+          }}
+        >
+          {props.children(edit)}
+          <div class="actions">
+            <button type="submit" disabled={props.busy || props.blocked}>
+              Save {props.noun}
+            </button>
+            <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
 }
