@@ -8,7 +8,6 @@ import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { navigate } from '../../router.tsx';
 import { Paged } from '../../ui/Paged.tsx';
-import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { GRANT_STATE, scopeOf } from './format.ts';
@@ -18,25 +17,20 @@ import { StatusSelect } from './StatusSelect.tsx';
 import type { Grant } from '../../api/types.ts';
 import type { AccessRequest } from './types.ts';
 import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 
 export function MyRequests({ query }: PageProps) {
   const status = query.get('status') ?? '';
   // Bumped after a change, so the lists are read again.
   const [version, setVersion] = useState(0);
-  const [note, setNote] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { error, status: note, run, setStatus: setNote, setError } = useAction();
 
-  const cancel = async (r: AccessRequest) => {
-    setError(undefined);
-    setNote(undefined);
-    try {
+  const cancel = (r: AccessRequest) =>
+    run(async () => {
       await api('POST', `/v1/access-requests/${encodeURIComponent(r.id)}/cancel`);
-      setNote(`Request for ${requestTitle(r)} cancelled.`);
       setVersion((v) => v + 1);
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  };
+      return `Request for ${requestTitle(r)} cancelled.`;
+    });
 
   return (
     <main id="main">
@@ -51,12 +45,7 @@ export function MyRequests({ query }: PageProps) {
           }}
         />
       </section>
-      <div aria-live="polite">{note && <p class="notice">{note}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome status={note} error={error} />
 
       <section aria-labelledby="mine">
         <h2 id="mine">Your requests</h2>

@@ -10,7 +10,7 @@ import { api } from '../../api/client.ts';
 import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { Field, TextArea } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
@@ -21,6 +21,7 @@ import { PrincipalName } from '../../ui/principals.tsx';
 import { Json, resolvePrincipal } from './common.tsx';
 import { Table } from '../../ui/Table.tsx';
 import { Fact, Facts } from '../../ui/Facts.tsx';
+import { useAction } from '../../ui/useAction.tsx';
 
 interface Evidence {
   log: 'decision_log' | 'audit_events';
@@ -35,25 +36,16 @@ export function AlertDetail({ params }: PageProps) {
   const a = useLoad<Alert & { evidence: Evidence[]; evidence_total: number }>((signal) => api('GET', `/v1/alerts/${encodeURIComponent(id)}`, { signal }), [id]);
   const [assignee, setAssignee] = useState('');
   const [finding, setFinding] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const [status, setStatus] = useState<string>();
+  const { busy, error, status, run } = useAction();
   // Someone else's acknowledgement, assignment or resolution shows at once.
   const live = useAlertStream((e) => e.data.alert?.id === id && a.reload());
 
   const act = async (what: string, f: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
+    const done = await run(async () => {
       await f();
-      setStatus(what);
-      a.reload();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+      return what;
+    });
+    if (done) a.reload();
   };
   const post = (action: string, body?: unknown) => api('POST', `/v1/alerts/${encodeURIComponent(id)}/${action}`, { body });
   const assignTo = async (name: string) => {

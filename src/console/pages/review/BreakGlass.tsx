@@ -11,13 +11,13 @@ import { Link } from '../../router.tsx';
 import { Dialog } from '../../ui/Dialog.tsx';
 import { Select, TextArea } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
-import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { useFilters } from '../../ui/filters.ts';
 import { PrincipalName } from '../../ui/principals.tsx';
 import type { Grant } from '../../api/types.ts';
 import { Table } from '../../ui/Table.tsx';
+import { useAction } from '../../ui/useAction.tsx';
 
 const PATH = '/break-glass';
 const scope = (g: Grant) => (g.dataset_id ? `dataset ${g.dataset_id}` : g.project_id ? `project ${g.project_id}` : 'everywhere');
@@ -109,22 +109,15 @@ export function BreakGlass({ query }: PageProps) {
 function CloseReview({ grant, onClose, onDone }: { grant: Grant | undefined; onClose: () => void; onDone: (g: Grant) => void }) {
   const [outcome, setOutcome] = useState('justified');
   const [finding, setFinding] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy, error, run, setError } = useAction();
 
   const submit = async () => {
     if (!grant) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const g = await api<Grant>('POST', `/v1/break-glass/${encodeURIComponent(grant.id)}/review`, { body: { outcome, finding: finding.trim() } });
       setFinding('');
       onDone(g);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

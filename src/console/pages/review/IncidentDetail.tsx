@@ -11,7 +11,7 @@ import { api } from '../../api/client.ts';
 import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { Field, Select, TextArea } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
@@ -20,6 +20,7 @@ import { PrincipalName } from '../../ui/principals.tsx';
 import { daysLeft, type Incident } from './Incidents.tsx';
 import { Table } from '../../ui/Table.tsx';
 import { Fact, Facts } from '../../ui/Facts.tsx';
+import { useAction } from '../../ui/useAction.tsx';
 
 interface LinkedAlert {
   id: string;
@@ -144,21 +145,14 @@ function CloseIncident({ id, onClosed }: { id: string; onClosed: () => void }) {
   const [determination, setDetermination] = useState<'breach' | 'not_breach'>('not_breach');
   const [factors, setFactors] = useState<Record<FactorKey, string>>({ nature_and_extent: '', unauthorized_person: '', acquired_or_viewed: '', mitigation: '' });
   const [lowProbability, setLowProbability] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy, error, run } = useAction();
 
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const assessment = { ...Object.fromEntries(FACTORS.map(([k]) => [k, factors[k].trim()])), low_probability_of_compromise: lowProbability };
       await api('POST', `/v1/incidents/${encodeURIComponent(id)}/close`, { body: { determination, assessment } });
       onClosed();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
