@@ -19,7 +19,7 @@ import type { PageProps } from '../types.ts';
 import { Table } from '../../ui/Table.tsx';
 import { Outcome, useAction } from '../../ui/useAction.tsx';
 import { forgetPrincipal, PrincipalName } from '../../ui/principals.tsx';
-import { Held, isHeld } from './common.tsx';
+import { Held, isHeld, SaveOrCancel } from './common.tsx';
 import type { Principal } from '../../api/types.ts';
 import type { Change, Project, Role, RoleAssignment } from './types.ts';
 import { Fact, Facts } from '../../ui/Facts.tsx';
@@ -139,14 +139,7 @@ export function PrincipalDetail({ params }: PageProps) {
             >
               <Field label="Display name" value={edit.display_name} onValue={(v) => setEdit({ ...edit, display_name: v })} maxLength={200} />
               {x.kind === 'user' && <Field label="Email" type="email" value={edit.email} onValue={(v) => setEdit({ ...edit, email: v })} />}
-              <div class="actions">
-                <button type="submit" disabled={act.busy}>
-                  Save
-                </button>
-                <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                  Cancel
-                </button>
-              </div>
+              <SaveOrCancel label="Save" disabled={act.busy} onCancel={() => setEdit(undefined)} />
             </form>
           ) : null}
           <div class="actions">

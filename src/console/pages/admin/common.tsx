@@ -62,16 +62,23 @@ export function EditSection<T>(props: {
           }}
         >
           {props.children(edit)}
-          <div class="actions">
-            <button type="submit" disabled={props.busy || props.blocked}>
-              Save {props.noun}
-            </button>
-            <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-              Cancel
-            </button>
-          </div>
+          <SaveOrCancel label={`Save ${props.noun}`} disabled={props.busy || props.blocked} onCancel={() => setEdit(undefined)} />
         </form>
       )}
     </section>
+  );
+}
+
+/** An edit form's submit button and its "Cancel". */
+export function SaveOrCancel({ label, disabled, onCancel }: { label: string; disabled?: boolean; onCancel: () => void }) {
+  return (
+    <div class="actions">
+      <button type="submit" disabled={disabled}>
+        {label}
+      </button>
+      <button type="button" class="secondary" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }

@@ -89,26 +89,26 @@ export interface Change {
 
 export type Files = Record<string, string>;
 
-export interface PolicyVersion {
+/** What every answer about a policy version says of it. */
+interface VersionHead {
   version: number;
   digest: string;
   author_id: string | null;
   created_at: string;
   comment: string | null;
   rollback_of: number | null;
+}
+
+/** One version with its files (GET /v1/policy, and the answer to a push or a rollback). */
+export interface PolicyVersion extends VersionHead {
   documents: Files;
   tests: Files;
   etag: string;
   live_snapshot?: string;
 }
 
-export interface VersionMeta {
-  version: number;
-  digest: string;
-  author_id: string | null;
-  created_at: string;
-  comment: string | null;
-  rollback_of: number | null;
+/** A version in the history list: its files by name only. */
+export interface VersionMeta extends VersionHead {
   documents: string[];
   tests: string[];
 }
