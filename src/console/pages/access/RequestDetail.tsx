@@ -105,11 +105,7 @@ export function RequestDetail({ params }: PageProps) {
         <Fact term="Approvals">
           {r.approvals.length} of {r.approvals_required} needed
         </Fact>
-        {r.decision_reason && (
-          <>
-            <Fact term="Reason given">{r.decision_reason}</Fact>
-          </>
-        )}
+        {r.decision_reason && <Fact term="Reason given">{r.decision_reason}</Fact>}
         {r.grant && (
           <>
             <Fact term="Grant">

@@ -108,11 +108,7 @@ export function PrincipalDetail({ params }: PageProps) {
             <Fact term="Kind">{x.kind === 'user' ? 'person' : 'service'}</Fact>
             <Fact term="Display name">{x.display_name || '—'}</Fact>
             <Fact term="Status">{x.status}</Fact>
-            {x.kind === 'user' && (
-              <>
-                <Fact term="Email">{x.email ?? '—'}</Fact>
-              </>
-            )}
+            {x.kind === 'user' && <Fact term="Email">{x.email ?? '—'}</Fact>}
             {x.kind === 'service' && (
               <>
                 <Fact term="Sponsor">

@@ -180,11 +180,7 @@ function GrantFacts({ id }: { id: string }) {
             <Time value={g.data.not_before} /> to <Time value={g.data.expires_at} /> ({g.data.state})
           </Fact>
           <Fact term="Kind">{g.data.break_glass ? `Break-glass (review ${g.data.review?.status ?? 'none'})` : 'Just-in-time grant'}</Fact>
-          {g.data.justification && (
-            <>
-              <Fact term="Justification">{g.data.justification}</Fact>
-            </>
-          )}
+          {g.data.justification && <Fact term="Justification">{g.data.justification}</Fact>}
         </Facts>
       )}
       <p>
