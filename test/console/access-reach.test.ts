@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatasetCreate } from '../../src/catalog/schemas.ts';
 import { evaluate } from '../../src/decisions/evaluate.ts';
 import { adminOf, loginAs, personDirect, personWithRoles, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, type ConsolePage, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stopConsole, type ConsolePage, type ConsoleServer } from './browser.ts';
 
 const NOTES = 'onc.notes';
 const DEID = 'onc.deid';
@@ -71,10 +71,7 @@ describe('console: who can reach what', () => {
     await app.wired.invalidate();
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
   /** The body rows of a table, each as its cells' text. */
   const rowsOf = async (cp: ConsolePage, caption: RegExp) => {

@@ -9,7 +9,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, loginAs, personDirect, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, type ConsolePage, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, stopConsole, type ConsolePage, type ConsoleServer } from './browser.ts';
 
 const NOTES = 'onc.notes';
 
@@ -42,10 +42,7 @@ describe('console: access requests and approvals', () => {
     await app.wired.invalidate();
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
   const menu = (cp: ConsolePage) => cp.page.getByRole('navigation', { name: 'Console' });
   /** Moves the server past the step-up window, so the approval must ask for a fresh factor. */

@@ -10,7 +10,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, loginAs, personDirect, personWithRoles, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, stopConsole, type ConsoleServer } from './browser.ts';
 
 describe('console: the catalog', () => {
   let srv: ConsoleServer;
@@ -42,10 +42,7 @@ describe('console: the catalog', () => {
     await app.wired.invalidate();
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
   const nav = (page: import('playwright-core').Page, name: string) => page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name, exact: true }).click();
   const rows = async (page: import('playwright-core').Page, caption: string) =>

@@ -14,7 +14,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, loginAs, personDirect, personWithRoles, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, type ConsolePage, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, stopConsole, type ConsolePage, type ConsoleServer } from './browser.ts';
 
 describe('console: policy administration', () => {
   let srv: ConsoleServer;
@@ -53,10 +53,7 @@ describe('console: policy administration', () => {
     expect(v1).toMatchObject({ version: 1 });
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
   /** The editor's content replaced as a person would: copy the new text, select all in the editor, paste. */
   async function replaceText(cp: ConsolePage, label: string, text: string) {

@@ -34,6 +34,12 @@ export interface ConsoleServer {
   origin: string;
 }
 
+/** Closes what a file's beforeAll started (either may be missing when it failed early). */
+export async function stopConsole(browser: Browser | undefined, srv: ConsoleServer | undefined): Promise<void> {
+  await browser?.close();
+  await srv?.app.close();
+}
+
 /** A Custos test instance whose WebAuthn relying party is the localhost origin the browser uses. */
 export async function startConsoleServer(env: Record<string, string> = {}): Promise<ConsoleServer> {
   const app = await startTestApp(env, { envFor: (port) => ({ CUSTOS_WEBAUTHN_RP_ID: 'localhost', CUSTOS_WEBAUTHN_ORIGINS: `http://localhost:${port}` }) });
@@ -143,4 +149,9 @@ export async function screenshot(cp: ConsolePage, name: string): Promise<string>
   const file = path.join(SHOTS, `${name}.png`);
   await cp.page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** Follows a link of the console's menu. */
+export function nav(cp: ConsolePage, name: string): Promise<void> {
+  return cp.page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name, exact: true }).click();
 }

@@ -12,7 +12,7 @@ import { evaluate } from '../../src/decisions/evaluate.ts';
 import { record } from '../../src/decisions/record.ts';
 import { raiseAlert } from '../monitoring/alerts.ts';
 import { adminOf, loginAs, personDirect, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, type ConsolePage, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, nav, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, stopConsole, type ConsoleServer } from './browser.ts';
 
 const REASON = 'Patient safety review of a model alert on ward 7, on call tonight.';
 const OWN_REASON = 'Sepsis model alert on ward 3 needs the notes of two patients now.';
@@ -62,12 +62,8 @@ describe('console: reviewers at work', () => {
     incidentId = inc.body.id;
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
-  const nav = (cp: ConsolePage, name: string) => cp.page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name, exact: true }).click();
   /** Moves the server's clock past the step-up window, so the next sensitive action must ask for a fresh factor. */
   const staleMfa = () => srv.app.clock.advance((srv.app.config.stepUpSeconds + 1) * 1000);
 

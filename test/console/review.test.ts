@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/decisions/evaluate.ts';
 import { record } from '../../src/decisions/record.ts';
 import { adminOf, loginAs, personDirect, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, type ConsolePage, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, nav, openConsole, screenshot, signInWithTotp, startConsoleServer, stopConsole, type ConsolePage, type ConsoleServer } from './browser.ts';
 
 describe('console: reviewers', () => {
   let srv: ConsoleServer;
@@ -71,12 +71,8 @@ describe('console: reviewers', () => {
     await loginAs(srv.app, rev);
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
-  const nav = (cp: ConsolePage, name: string) => cp.page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name, exact: true }).click();
   const cells = (cp: ConsolePage, table: string) =>
     cp.page
       .getByRole('table', { name: table })

@@ -6,7 +6,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminOf, type Person } from '../support/app.ts';
-import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, type ConsoleServer } from './browser.ts';
+import { checkA11yBothThemes, launchBrowser, openConsole, screenshot, signInWithTotp, startConsoleServer, stepUpWithTotp, stopConsole, type ConsoleServer } from './browser.ts';
 
 describe('console sign-in', () => {
   let srv: ConsoleServer;
@@ -18,10 +18,7 @@ describe('console sign-in', () => {
     admin = await adminOf(srv.app);
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
   it('serves the console under a strict Content-Security-Policy, with no inline code', async () => {
     const res = await fetch(`${srv.app.url}/console/decisions`);
@@ -123,10 +120,7 @@ describe('console sessions refresh', () => {
     admin = await adminOf(srv.app);
     browser = await launchBrowser();
   }, 120_000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.app.close();
-  });
+  afterAll(() => stopConsole(browser, srv));
 
   it('exchanges the refresh token when the access token has lapsed, and carries on', async () => {
     const cp = await openConsole(browser, srv.origin);

@@ -17,7 +17,8 @@ import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { loadAll, usePrincipals } from './lookups.ts';
 import { ReachTable } from './ReachTable.tsx';
-import type { Dataset, Reach } from './types.ts';
+import type { Dataset } from '../../api/types.ts';
+import type { Reach } from './types.ts';
 
 export function DatasetReach({ query }: PageProps) {
   const me = useMe();

@@ -13,6 +13,7 @@ import { Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
 import type { PageProps } from '../types.ts';
 import { RequestTable } from './RequestTable.tsx';
+import { StatusSelect } from './StatusSelect.tsx';
 import type { AccessRequest } from './types.ts';
 
 export function Inbox({ query }: PageProps) {
@@ -32,14 +33,7 @@ export function Inbox({ query }: PageProps) {
             <option value="all">Every request</option>
           </Select>
           {view === 'all' && (
-            <Select label="Status" value={status} onValue={(v) => set({ status: v })}>
-              <option value="">Any</option>
-              <option value="pending">Pending</option>
-              <option value="approved">Approved</option>
-              <option value="denied">Denied</option>
-              <option value="cancelled">Cancelled</option>
-              <option value="expired">Expired</option>
-            </Select>
+            <StatusSelect value={status} onValue={(v) => set({ status: v })} />
           )}
         </form>
       )}

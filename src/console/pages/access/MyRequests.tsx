@@ -7,34 +7,30 @@
 import { useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import { navigate } from '../../router.tsx';
-import { Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
-import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { GRANT_STATE, scopeOf } from './format.ts';
 import { RequestForm } from './RequestForm.tsx';
 import { requestTitle, RequestTable } from './RequestTable.tsx';
-import type { AccessRequest, Grant } from './types.ts';
+import { StatusSelect } from './StatusSelect.tsx';
+import type { Grant } from '../../api/types.ts';
+import type { AccessRequest } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 
 export function MyRequests({ query }: PageProps) {
   const status = query.get('status') ?? '';
   // Bumped after a change, so the lists are read again.
   const [version, setVersion] = useState(0);
-  const [note, setNote] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { error, status: note, run, setStatus: setNote, setError } = useAction();
 
-  const cancel = async (r: AccessRequest) => {
-    setError(undefined);
-    setNote(undefined);
-    try {
+  const cancel = (r: AccessRequest) =>
+    run(async () => {
       await api('POST', `/v1/access-requests/${encodeURIComponent(r.id)}/cancel`);
-      setNote(`Request for ${requestTitle(r)} cancelled.`);
       setVersion((v) => v + 1);
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  };
+      return `Request for ${requestTitle(r)} cancelled.`;
+    });
 
   return (
     <main id="main">
@@ -49,24 +45,12 @@ export function MyRequests({ query }: PageProps) {
           }}
         />
       </section>
-      <div aria-live="polite">{note && <p class="notice">{note}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome status={note} error={error} />
 
       <section aria-labelledby="mine">
         <h2 id="mine">Your requests</h2>
         <form class="filters" aria-label="Filter your requests" onSubmit={(e) => e.preventDefault()}>
-          <Select label="Status" value={status} onValue={(v) => navigate('/access/requests', { status: v || undefined }, true)}>
-            <option value="">Any</option>
-            <option value="pending">Pending</option>
-            <option value="approved">Approved</option>
-            <option value="denied">Denied</option>
-            <option value="cancelled">Cancelled</option>
-            <option value="expired">Expired</option>
-          </Select>
+          <StatusSelect value={status} onValue={(v) => navigate('/access/requests', { status: v || undefined }, true)} />
           <button type="button" class="secondary" onClick={() => setVersion((v) => v + 1)}>
             Refresh
           </button>
@@ -93,39 +77,27 @@ export function MyRequests({ query }: PageProps) {
         <h2 id="grants">Your grants</h2>
         <Paged<Grant> key={`g${version}`} path="/v1/grants" query={{ view: 'mine' }} limit={25} label="your grants" empty="No grants.">
           {(items) => (
-            <table>
-              <caption>Your grants, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Role</th>
-                  <th scope="col">Where</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Until</th>
-                  <th scope="col">State</th>
+            <Table caption="Your grants, newest first" head={['Role', 'Where', 'From', 'Until', 'State']}>
+              {items.map((g) => (
+                <tr key={g.id}>
+                  <th scope="row">
+                    {g.role_id}
+                    {g.break_glass && <span class="badge"> break-glass</span>}
+                  </th>
+                  <td>{scopeOf(g)}</td>
+                  <td>
+                    <Time value={g.not_before} />
+                  </td>
+                  <td>
+                    <Time value={g.expires_at} />
+                  </td>
+                  <td>
+                    {GRANT_STATE[g.state]}
+                    {g.revoke_reason && <span class="muted">: {g.revoke_reason}</span>}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((g) => (
-                  <tr key={g.id}>
-                    <th scope="row">
-                      {g.role_id}
-                      {g.break_glass && <span class="badge"> break-glass</span>}
-                    </th>
-                    <td>{scopeOf(g)}</td>
-                    <td>
-                      <Time value={g.not_before} />
-                    </td>
-                    <td>
-                      <Time value={g.expires_at} />
-                    </td>
-                    <td>
-                      {GRANT_STATE[g.state]}
-                      {g.revoke_reason && <span class="muted">: {g.revoke_reason}</span>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </Paged>
       </section>

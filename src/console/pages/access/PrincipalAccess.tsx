@@ -14,9 +14,10 @@ import { Field } from '../../ui/Field.tsx';
 import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { loadAll, nameOf, rememberPrincipals, usePrincipals } from './lookups.ts';
+import { rememberPrincipals } from '../../ui/principals.tsx';
+import { loadAll, nameOf, usePrincipals } from './lookups.ts';
 import { ReachView } from './ReachView.tsx';
-import type { Principal } from './types.ts';
+import type { Principal } from '../../api/types.ts';
 
 const SHOWN = 25;
 

@@ -10,7 +10,9 @@ import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { BASIS } from './format.ts';
 import { nameOf } from './lookups.ts';
-import type { Principal, ReachItem } from './types.ts';
+import type { Principal } from '../../api/types.ts';
+import type { ReachItem } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 const obligationText = (o: Record<string, unknown>) => {
   const { type, ...rest } = o;
@@ -31,67 +33,54 @@ export function ReachTable(props: {
   // The dataset and principal pages read anyone's reach: link to them only for those who may.
   const linked = can(me, 'catalog:read') || can(me, 'audit:read');
   return (
-    <table>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{props.by === 'dataset' ? 'Dataset' : 'Principal'}</th>
-          <th scope="col">Purpose</th>
-          <th scope="col">Columns</th>
-          <th scope="col">Through</th>
-          <th scope="col">Until</th>
-          <th scope="col">Obligations</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.items.map((r) => (
-          <tr key={`${r.principal_id}/${r.dataset_id}/${r.purpose}`}>
-            <th scope="row">
-              {!linked ? (
-                props.by === 'dataset' ? (
-                  r.dataset_id
-                ) : (
-                  nameOf(r.principal_id, props.principals ?? new Map(), me.principal_id)
-                )
-              ) : props.by === 'dataset' ? (
-                <Link to="/access/datasets" query={{ dataset: r.dataset_id }}>
-                  {r.dataset_id}
-                </Link>
+    <Table caption={props.caption} head={[props.by === 'dataset' ? 'Dataset' : 'Principal', 'Purpose', 'Columns', 'Through', 'Until', 'Obligations']}>
+      {props.items.map((r) => (
+        <tr key={`${r.principal_id}/${r.dataset_id}/${r.purpose}`}>
+          <th scope="row">
+            {!linked ? (
+              props.by === 'dataset' ? (
+                r.dataset_id
               ) : (
-                <Link to="/access/principals" query={{ principal: r.principal_id }}>
-                  {nameOf(r.principal_id, props.principals ?? new Map(), me.principal_id)}
-                </Link>
-              )}
-            </th>
-            <td>{r.purpose}</td>
-            <td>
-              {r.columns.map((c, i) => (
-                <Fragment key={c}>
-                  {i > 0 && ', '}
-                  <code>{c}</code>
-                  {props.identifiers?.has(c) && <span class="muted"> (identifier)</span>}
-                </Fragment>
-              ))}
-            </td>
-            <td>
-              <span class={r.basis === 'standing' ? undefined : 'badge'}>{BASIS[r.basis]}</span>
-              <br />
-              {r.roles.length > 0 && <>role {r.roles.join(', ')}; </>}
-              rule {r.rules.join(', ')}
-              {r.grant_ids.length > 0 && (
-                <>
-                  <br />
-                  <span class="muted">
-                    grant {r.grant_ids.map((g) => <code key={g}>{g}</code>)}
-                  </span>
-                </>
-              )}
-            </td>
-            <td>{r.until ? <Time value={r.until} /> : 'No end (standing)'}</td>
-            <td>{r.obligations.length ? r.obligations.map(obligationText).join('; ') : '—'}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+                nameOf(r.principal_id, props.principals ?? new Map(), me.principal_id)
+              )
+            ) : props.by === 'dataset' ? (
+              <Link to="/access/datasets" query={{ dataset: r.dataset_id }}>
+                {r.dataset_id}
+              </Link>
+            ) : (
+              <Link to="/access/principals" query={{ principal: r.principal_id }}>
+                {nameOf(r.principal_id, props.principals ?? new Map(), me.principal_id)}
+              </Link>
+            )}
+          </th>
+          <td>{r.purpose}</td>
+          <td>
+            {r.columns.map((c, i) => (
+              <Fragment key={c}>
+                {i > 0 && ', '}
+                <code>{c}</code>
+                {props.identifiers?.has(c) && <span class="muted"> (identifier)</span>}
+              </Fragment>
+            ))}
+          </td>
+          <td>
+            <span class={r.basis === 'standing' ? undefined : 'badge'}>{BASIS[r.basis]}</span>
+            <br />
+            {r.roles.length > 0 && <>role {r.roles.join(', ')}; </>}
+            rule {r.rules.join(', ')}
+            {r.grant_ids.length > 0 && (
+              <>
+                <br />
+                <span class="muted">
+                  grant {r.grant_ids.map((g) => <code key={g}>{g}</code>)}
+                </span>
+              </>
+            )}
+          </td>
+          <td>{r.until ? <Time value={r.until} /> : 'No end (standing)'}</td>
+          <td>{r.obligations.length ? r.obligations.map(obligationText).join('; ') : '—'}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }

@@ -14,7 +14,7 @@ import { api } from '../../api/client.ts';
 import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { TextArea } from '../../ui/Field.tsx';
-import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
@@ -22,6 +22,9 @@ import { duration, GRANT_STATE, scopeOf, STATUS } from './format.ts';
 import { nameOf, usePrincipals } from './lookups.ts';
 import { requestTitle } from './RequestTable.tsx';
 import type { RequestWithHistory } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 const EVENTS: Record<string, string> = {
   requested: 'Requested',
@@ -44,9 +47,7 @@ export function RequestDetail({ params }: PageProps) {
   const known = usePrincipals(people, can(me, 'catalog:read'));
   const [comment, setComment] = useState('');
   const [reason, setReason] = useState('');
-  const [status, setStatus] = useState<string>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, status, run } = useAction();
 
   if (loaded.error) {
     return (
@@ -69,18 +70,11 @@ export function RequestDetail({ params }: PageProps) {
   const approvedByMe = r.approvals.some((a) => a.approver_id === me.principal_id);
 
   const act = async (what: 'approve' | 'deny' | 'cancel', body: unknown, done: (x: RequestWithHistory & { counted?: boolean }) => string) => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
+    await run(async () => {
       const x = await api<RequestWithHistory & { counted?: boolean }>('POST', `/v1/access-requests/${encodeURIComponent(r.id)}/${what}`, { body });
       setShown(x);
-      setStatus(done(x));
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+      return done(x);
+    });
   };
 
   return (
@@ -89,9 +83,8 @@ export function RequestDetail({ params }: PageProps) {
       <p>
         <Link to={mine ? '/access/requests' : '/access/inbox'}>{mine ? 'Back to your requests' : 'Back to requests to approve'}</Link>
       </p>
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd>
+      <Facts>
+        <Fact term="Status">
           <strong>{STATUS[r.status]}</strong>
           {r.status === 'pending' && (
             <>
@@ -99,40 +92,28 @@ export function RequestDetail({ params }: PageProps) {
               (lapses <Time value={r.expires_at} />)
             </>
           )}
-        </dd>
-        <dt>Requested by</dt>
-        <dd>{who(r.requester_id)}</dd>
-        <dt>Filed</dt>
-        <dd>
+        </Fact>
+        <Fact term="Requested by">{who(r.requester_id)}</Fact>
+        <Fact term="Filed">
           <Time value={r.created_at} />
-        </dd>
-        <dt>Role</dt>
-        <dd>{r.role_id}</dd>
-        <dt>Where</dt>
-        <dd>{scopeOf(r)}</dd>
-        <dt>For</dt>
-        <dd>
+        </Fact>
+        <Fact term="Role">{r.role_id}</Fact>
+        <Fact term="Where">{scopeOf(r)}</Fact>
+        <Fact term="For">
           {duration(r.duration_seconds)}, {r.starts_at ? <>from <Time value={r.starts_at} /></> : 'from approval'}
-        </dd>
-        <dt>Approvals</dt>
-        <dd>
+        </Fact>
+        <Fact term="Approvals">
           {r.approvals.length} of {r.approvals_required} needed
-        </dd>
-        {r.decision_reason && (
-          <>
-            <dt>Reason given</dt>
-            <dd>{r.decision_reason}</dd>
-          </>
-        )}
+        </Fact>
+        {r.decision_reason && <Fact term="Reason given">{r.decision_reason}</Fact>}
         {r.grant && (
           <>
-            <dt>Grant</dt>
-            <dd>
+            <Fact term="Grant">
               {GRANT_STATE[r.grant.state]}, <Time value={r.grant.not_before} /> until <Time value={r.grant.expires_at} />
-            </dd>
+            </Fact>
           </>
         )}
-      </dl>
+      </Facts>
 
       <h2>Justification</h2>
       <blockquote class="justification">{r.justification}</blockquote>
@@ -160,29 +141,18 @@ export function RequestDetail({ params }: PageProps) {
         </ul>
       )}
 
-      <table>
-        <caption>History</caption>
-        <thead>
-          <tr>
-            <th scope="col">When</th>
-            <th scope="col">What</th>
-            <th scope="col">By</th>
-            <th scope="col">Detail</th>
+      <Table caption="History" head={['When', 'What', 'By', 'Detail']}>
+        {r.history.map((h, i) => (
+          <tr key={i}>
+            <td>
+              <Time value={h.at} />
+            </td>
+            <td>{EVENTS[h.event] ?? h.event}</td>
+            <td>{h.by ? who(h.by) : '—'}</td>
+            <td>{h.detail ?? ''}</td>
           </tr>
-        </thead>
-        <tbody>
-          {r.history.map((h, i) => (
-            <tr key={i}>
-              <td>
-                <Time value={h.at} />
-              </td>
-              <td>{EVENTS[h.event] ?? h.event}</td>
-              <td>{h.by ? who(h.by) : '—'}</td>
-              <td>{h.detail ?? ''}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
 
       {r.status === 'pending' && !mine && !approvedByMe && (
         <section aria-labelledby="decide">
@@ -221,12 +191,7 @@ export function RequestDetail({ params }: PageProps) {
           Cancel this request
         </button>
       )}
-      <div aria-live="polite">{status && <p class="notice">{status}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome status={status} error={error} />
     </main>
   );
 }

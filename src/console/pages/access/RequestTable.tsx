@@ -6,6 +6,7 @@ import { Time } from '../../ui/Time.tsx';
 import { duration, scopeOf, STATUS } from './format.ts';
 import { nameOf, usePrincipals } from './lookups.ts';
 import type { AccessRequest } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 /** "data-scientist in project onc": the link's name, what a person recognises a request by. */
 export const requestTitle = (r: AccessRequest) => `${r.role_id} in ${scopeOf(r)}`;
@@ -16,58 +17,39 @@ export function RequestTable(props: { caption: string; items: AccessRequest[]; s
   const unnamed = props.showRequester ? props.items.filter((r) => !r.names?.[r.requester_id]).map((r) => r.requester_id) : [];
   const known = usePrincipals(unnamed, can(me, 'catalog:read'));
   return (
-    <table>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">Request</th>
-          {props.showRequester && <th scope="col">Requested by</th>}
-          <th scope="col">Filed</th>
-          <th scope="col">For</th>
-          <th scope="col">Justification</th>
-          <th scope="col">Approvals</th>
-          <th scope="col">Status</th>
-          {props.actions && (
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          )}
+    <Table caption={props.caption} head={['Request', props.showRequester && 'Requested by', 'Filed', 'For', 'Justification', 'Approvals', 'Status', props.actions && '']}>
+      {props.items.map((r) => (
+        <tr key={r.id}>
+          <th scope="row">
+            <Link to={`/access/requests/${r.id}`}>{requestTitle(r)}</Link>
+          </th>
+          {props.showRequester && <td>{nameOf(r.requester_id, known, me.principal_id, r.names)}</td>}
+          <td>
+            <Time value={r.created_at} />
+          </td>
+          <td>
+            {duration(r.duration_seconds)}
+            <br />
+            <span class="muted">{r.starts_at ? <>from <Time value={r.starts_at} /></> : 'from approval'}</span>
+          </td>
+          <td class="justification">{r.justification}</td>
+          <td>
+            {r.approvals.length} of {r.approvals_required}
+          </td>
+          <td>
+            {STATUS[r.status]}
+            {r.status === 'pending' && (
+              <>
+                <br />
+                <span class="muted">
+                  lapses <Time value={r.expires_at} />
+                </span>
+              </>
+            )}
+          </td>
+          {props.actions && <td>{props.actions(r)}</td>}
         </tr>
-      </thead>
-      <tbody>
-        {props.items.map((r) => (
-          <tr key={r.id}>
-            <th scope="row">
-              <Link to={`/access/requests/${r.id}`}>{requestTitle(r)}</Link>
-            </th>
-            {props.showRequester && <td>{nameOf(r.requester_id, known, me.principal_id, r.names)}</td>}
-            <td>
-              <Time value={r.created_at} />
-            </td>
-            <td>
-              {duration(r.duration_seconds)}
-              <br />
-              <span class="muted">{r.starts_at ? <>from <Time value={r.starts_at} /></> : 'from approval'}</span>
-            </td>
-            <td class="justification">{r.justification}</td>
-            <td>
-              {r.approvals.length} of {r.approvals_required}
-            </td>
-            <td>
-              {STATUS[r.status]}
-              {r.status === 'pending' && (
-                <>
-                  <br />
-                  <span class="muted">
-                    lapses <Time value={r.expires_at} />
-                  </span>
-                </>
-              )}
-            </td>
-            {props.actions && <td>{props.actions(r)}</td>}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

@@ -1,5 +1,6 @@
 /** How the access pages say durations, scopes and statuses. */
-import type { AccessRequest, Grant } from './types.ts';
+import type { Grant } from '../../api/types.ts';
+import type { AccessRequest } from './types.ts';
 
 /** 7200 → "2 hours"; 90 → "1 minute 30 seconds" (the largest two units). */
 export function duration(seconds: number): string {

@@ -13,24 +13,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../../api/client.ts';
 import type { Page } from '../../ui/Paged.tsx';
-import type { Principal } from './types.ts';
-
-const names = new Map<string, Promise<Principal | undefined>>();
-
-/** The principal behind an id, once per tab; undefined when it cannot be read. */
-export function principalOf(id: string): Promise<Principal | undefined> {
-  let p = names.get(id);
-  if (!p) {
-    p = api<Principal>('GET', `/v1/principals/${encodeURIComponent(id)}`).catch(() => undefined);
-    names.set(id, p);
-  }
-  return p;
-}
-
-/** Remembers principals already read in a list, so their names need no call. */
-export function rememberPrincipals(ps: Principal[]): void {
-  for (const p of ps) if (!names.has(p.id)) names.set(p.id, Promise.resolve(p));
-}
+import type { Principal } from '../../api/types.ts';
+import { principalOf } from '../../ui/principals.tsx';
 
 /** Names for the ids (when `lookUp`), filled in as the answers arrive. */
 export function usePrincipals(ids: string[], lookUp: boolean): Map<string, Principal> {

@@ -1,4 +1,5 @@
 /** The shapes of the API answers the access pages read (src/http/routes/access.ts, grants.ts). */
+import type { Grant } from '../../api/types.ts';
 
 /** One row of GET /v1/principals/{id}/access or GET /v1/datasets/{id}/access. */
 export interface ReachItem {
@@ -50,23 +51,6 @@ export interface AccessRequest {
   names?: Record<string, string>;
 }
 
-export interface Grant {
-  id: string;
-  principal_id: string;
-  role_id: string;
-  project_id: string | null;
-  dataset_id: string | null;
-  not_before: string;
-  expires_at: string;
-  status: 'active' | 'revoked';
-  state: 'scheduled' | 'active' | 'expired' | 'revoked';
-  break_glass: boolean;
-  request_id: string | null;
-  justification: string | null;
-  revoked_at: string | null;
-  revoke_reason: string | null;
-}
-
 export interface HistoryEntry {
   at: string;
   event: string;
@@ -81,21 +65,3 @@ export interface RequestWithHistory extends AccessRequest {
   discounted: { approver_id: string; reason: string }[];
 }
 
-export interface Principal {
-  id: string;
-  kind: 'user' | 'service';
-  name: string;
-  display_name: string;
-  status: 'active' | 'disabled';
-  sponsor_id: string | null;
-  project_id: string | null;
-}
-
-export interface Dataset {
-  id: string;
-  project_id: string;
-  purposes: string[];
-  columns: { name: string; type: string; category?: string }[];
-  classification: string;
-  identifier_categories: string[];
-}

@@ -15,9 +15,12 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { Outcome, PrincipalName, principalOf, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { PrincipalName, principalOf } from '../../ui/principals.tsx';
 import type { Change, PolicyDiff } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 const KINDS: Record<Change['kind'], string> = {
   'role.update': 'role edit',
@@ -32,7 +35,7 @@ const ABOUT_PRINCIPAL = new Set<Change['kind']>(['role.assign', 'role.unassign',
 
 /** What a change is about, linked: a person or service, a role, or the policy. */
 function Target({ c }: { c: Pick<Change, 'kind' | 'target'> }) {
-  if (ABOUT_PRINCIPAL.has(c.kind)) return <PrincipalName id={c.target} />;
+  if (ABOUT_PRINCIPAL.has(c.kind)) return <PrincipalName id={c.target} link />;
   if (c.kind === 'role.update') return <Link to={`/admin/roles/${c.target}`}>{c.target}</Link>;
   return <Link to="/admin/policy">the policy</Link>;
 }
@@ -77,7 +80,7 @@ export function Changes({ query }: PageProps) {
                 </td>
                 <td>{c.reasons.join(', ') || '—'}</td>
                 <td>
-                  <PrincipalName id={c.proposer_id} />
+                  <PrincipalName id={c.proposer_id} link />
                 </td>
                 <td>
                   <Time value={c.proposed_at} />
@@ -132,35 +135,28 @@ export function ChangeDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Status</dt>
-            <dd>{x.status}</dd>
-            <dt>About</dt>
-            <dd>
+          <Facts>
+            <Fact term="Status">{x.status}</Fact>
+            <Fact term="About">
               <Target c={x} />
-            </dd>
-            <dt>Why it waits</dt>
-            <dd>{x.reasons.join(', ') || '—'}</dd>
-            <dt>Proposed by</dt>
-            <dd>
-              <PrincipalName id={x.proposer_id} />, <Time value={x.proposed_at} />
-            </dd>
-            <dt>Comment</dt>
-            <dd>{x.comment ?? '—'}</dd>
-            <dt>Expires</dt>
-            <dd>
+            </Fact>
+            <Fact term="Why it waits">{x.reasons.join(', ') || '—'}</Fact>
+            <Fact term="Proposed by">
+              <PrincipalName id={x.proposer_id} link />, <Time value={x.proposed_at} />
+            </Fact>
+            <Fact term="Comment">{x.comment ?? '—'}</Fact>
+            <Fact term="Expires">
               <Time value={x.expires_at} />
-            </dd>
+            </Fact>
             {x.decided_by && (
               <>
-                <dt>Decided by</dt>
-                <dd>
-                  <PrincipalName id={x.decided_by} />, <Time value={x.decided_at} />
+                <Fact term="Decided by">
+                  <PrincipalName id={x.decided_by} link />, <Time value={x.decided_at} />
                   {x.decision_reason ? `: ${x.decision_reason}` : ''}
-                </dd>
+                </Fact>
               </>
             )}
-          </dl>
+          </Facts>
           <section aria-labelledby="change-diff">
             <h2 id="change-diff">What it changes</h2>
             {x.kind === 'policy.update' ? (

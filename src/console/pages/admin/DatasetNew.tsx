@@ -12,8 +12,9 @@ import { navigate } from '../../router.tsx';
 import { Field, Select, TextArea } from '../../ui/Field.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { Checks } from './Checks.tsx';
-import { Outcome, useAction } from './common.tsx';
-import { COLUMN_TYPES, IDENTIFIER_CATEGORIES, PURPOSES, type Dataset, type Principal, type Project } from './types.ts';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import type { Dataset, Principal } from '../../api/types.ts';
+import { COLUMN_TYPES, IDENTIFIER_CATEGORIES, PURPOSES, type Project } from './types.ts';
 
 interface ColumnDraft {
   name: string;

@@ -17,9 +17,14 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { ClassificationText, identifierColumns } from './classification.tsx';
-import { Outcome, PrincipalName, Table, useAction, Words } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { EditSection, Words } from './common.tsx';
 import { Checks } from './Checks.tsx';
-import { PURPOSES, type Dataset } from './types.ts';
+import type { Dataset } from '../../api/types.ts';
+import { PURPOSES } from './types.ts';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Datasets() {
   return (
@@ -79,45 +84,35 @@ export function DatasetDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Classification</dt>
-            <dd>
+          <Facts>
+            <Fact term="Classification">
               <ClassificationText d={ds} />
-            </dd>
-            <dt>Identifier categories</dt>
-            <dd>
+            </Fact>
+            <Fact term="Identifier categories">
               <Words items={ds.identifier_categories} />{' '}
               <Link to="/access/datasets" query={{ dataset: ds.id }}>
                 Who can reach its identifier columns
               </Link>
-            </dd>
-            <dt>Project</dt>
-            <dd>
+            </Fact>
+            <Fact term="Project">
               <Link to={`/admin/projects/${ds.project_id}`}>{ds.project_id}</Link>
-            </dd>
-            <dt>Owner</dt>
-            <dd>
-              <PrincipalName id={ds.owner_id} />
-            </dd>
-            <dt>Purposes</dt>
-            <dd>
+            </Fact>
+            <Fact term="Owner">
+              <PrincipalName id={ds.owner_id} link />
+            </Fact>
+            <Fact term="Purposes">
               <Words items={ds.purposes} />
-            </dd>
-            <dt>Description</dt>
-            <dd>{ds.description || '—'}</dd>
-            <dt>Token audience</dt>
-            <dd>
+            </Fact>
+            <Fact term="Description">{ds.description || '—'}</Fact>
+            <Fact term="Token audience">
               <code>{ds.audience}</code>
-            </dd>
-            <dt>Expert determination</dt>
-            <dd>{ds.expert_determination ? `${ds.expert_determination.expert} (${ds.expert_determination.method}), ${ds.expert_determination.determined_on} to ${ds.expert_determination.expires_on}` : 'none'}</dd>
-            <dt>Data use agreement</dt>
-            <dd>{ds.data_use_agreement ? `${ds.data_use_agreement.reference}, ${ds.data_use_agreement.signed_on} to ${ds.data_use_agreement.expires_on}` : 'none'}</dd>
-            <dt>Updated</dt>
-            <dd>
+            </Fact>
+            <Fact term="Expert determination">{ds.expert_determination ? `${ds.expert_determination.expert} (${ds.expert_determination.method}), ${ds.expert_determination.determined_on} to ${ds.expert_determination.expires_on}` : 'none'}</Fact>
+            <Fact term="Data use agreement">{ds.data_use_agreement ? `${ds.data_use_agreement.reference}, ${ds.data_use_agreement.signed_on} to ${ds.data_use_agreement.expires_on}` : 'none'}</Fact>
+            <Fact term="Updated">
               <Time value={ds.updated_at} />
-            </dd>
-          </dl>
+            </Fact>
+          </Facts>
           <Table caption="Columns" head={['Column', 'Type', 'Identifier category']}>
             {ds.columns.map((c) => (
               <tr key={c.name}>
@@ -127,32 +122,14 @@ export function DatasetDetail({ params }: PageProps) {
               </tr>
             ))}
           </Table>
-          <section aria-labelledby="edit-dataset">
-            <h2 id="edit-dataset">Edit</h2>
-            {!edit ? (
-              <button type="button" onClick={() => setEdit({ description: ds.description, purposes: ds.purposes })}>
-                Edit dataset
-              </button>
-            ) : (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void save();
-                }}
-              >
-                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
-                <Checks legend="Permitted purposes" options={PURPOSES} value={edit.purposes} onValue={(v) => setEdit({ ...edit, purposes: v })} />
-                <div class="actions">
-                  <button type="submit" disabled={act.busy || edit.purposes.length === 0}>
-                    Save dataset
-                  </button>
-                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                    Cancel
-                  </button>
-                </div>
-              </form>
+          <EditSection id="edit-dataset" noun="dataset" edit={edit} setEdit={setEdit} start={() => ({ description: ds.description, purposes: ds.purposes })} save={() => void save()} busy={act.busy} blocked={edit?.purposes.length === 0}>
+            {(e) => (
+              <>
+                <TextArea label="Description" value={e.description} onValue={(v) => setEdit({ ...e, description: v })} />
+                <Checks legend="Permitted purposes" options={PURPOSES} value={e.purposes} onValue={(v) => setEdit({ ...e, purposes: v })} />
+              </>
             )}
-          </section>
+          </EditSection>
         </>
       )}
       <Outcome status={act.status} error={act.error} />

@@ -6,7 +6,9 @@ import { Field, Select, TextArea } from '../../ui/Field.tsx';
 import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { CodeEditor, type EditorHandle } from './CodeEditor.tsx';
-import { Held, isHeld, Outcome, PrincipalName, useAction } from './common.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Held, isHeld } from './common.tsx';
 import { diagnosticsFor, failureDiagnostics, issueRange, lineOf } from './issuePositions.ts';
 import { diffDraft, splitKey, type Draft } from './policyDraft.ts';
 import { SimulationReport } from './SimulationReport.tsx';
@@ -15,6 +17,7 @@ import { UnifiedDiff } from './UnifiedDiff.tsx';
 import type { ComponentChildren } from 'preact';
 
 import { loadLive } from './policyApi.ts';
+import { Table } from '../../ui/Table.tsx';
 
 const fmt = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
 
@@ -140,7 +143,7 @@ export function PolicyEditor({ initial }: { initial: PolicyVersion }) {
         Live: version {base.version}
         {base.author_id ? (
           <>
-            , by <PrincipalName id={base.author_id} />
+            , by <PrincipalName id={base.author_id} link />
           </>
         ) : null}
         , <Time value={base.created_at} />
@@ -227,37 +230,27 @@ export function PolicyEditor({ initial }: { initial: PolicyVersion }) {
             </ul>
           )}
           {findings.failures.length > 0 && (
-            <table>
-              <caption>Failing test cases</caption>
-              <thead>
-                <tr>
-                  <th scope="col">File</th>
-                  <th scope="col">Case</th>
-                  <th scope="col">What differs</th>
+            <Table caption="Failing test cases" head={['File', 'Case', 'What differs']}>
+              {findings.failures.map((f, n) => (
+                <tr key={n}>
+                  <td>{f.file}</td>
+                  <th scope="row">{f.case ?? '(the file itself)'}</th>
+                  <td>
+                    {f.mismatches?.length ? (
+                      <ul>
+                        {f.mismatches.map((m) => (
+                          <li key={m.field}>
+                            {m.field}: expected {fmt(m.expected)}, got {fmt(m.actual)}
+                          </li>
+                        ))}
+                      </ul>
+                    ) : (
+                      f.message
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {findings.failures.map((f, n) => (
-                  <tr key={n}>
-                    <td>{f.file}</td>
-                    <th scope="row">{f.case ?? '(the file itself)'}</th>
-                    <td>
-                      {f.mismatches?.length ? (
-                        <ul>
-                          {f.mismatches.map((m) => (
-                            <li key={m.field}>
-                              {m.field}: expected {fmt(m.expected)}, got {fmt(m.actual)}
-                            </li>
-                          ))}
-                        </ul>
-                      ) : (
-                        f.message
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </section>
       )}

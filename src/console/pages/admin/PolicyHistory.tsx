@@ -16,7 +16,10 @@ import { Paged } from '../../ui/Paged.tsx';
 import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { Held, isHeld, Outcome, PrincipalName, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Held, isHeld } from './common.tsx';
 import { loadLive } from './policyApi.ts';
 import type { Change, PolicyDiff, PolicyVersion, VersionMeta } from './types.ts';
 import { UnifiedDiff } from './UnifiedDiff.tsx';
@@ -90,7 +93,7 @@ export function PolicyHistory() {
                   <Time value={v.created_at} />
                 </td>
                 <td>
-                  <PrincipalName id={v.author_id} />
+                  <PrincipalName id={v.author_id} link />
                 </td>
                 <td>
                   {v.comment ?? '—'}

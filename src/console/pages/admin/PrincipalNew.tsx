@@ -10,8 +10,9 @@ import { Link } from '../../router.tsx';
 import { Field, Select } from '../../ui/Field.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { Outcome, useAction } from './common.tsx';
-import type { Principal, Project, Vendor } from './types.ts';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import type { Principal } from '../../api/types.ts';
+import type { Project, Vendor } from './types.ts';
 
 type Created = Principal & { enrollment?: { secret: string; expires_at: string } };
 

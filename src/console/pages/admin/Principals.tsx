@@ -16,8 +16,13 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { forgetPrincipal, Held, isHeld, Outcome, PrincipalName, Table, useAction } from './common.tsx';
-import type { Change, Principal, Project, Role, RoleAssignment } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { forgetPrincipal, PrincipalName } from '../../ui/principals.tsx';
+import { Held, isHeld, SaveOrCancel } from './common.tsx';
+import type { Principal } from '../../api/types.ts';
+import type { Change, Project, Role, RoleAssignment } from './types.ts';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Principals() {
   return (
@@ -37,7 +42,7 @@ export function Principals() {
                 <td>{p.kind === 'user' ? 'person' : 'service'}</td>
                 <td>{p.display_name || '—'}</td>
                 <td>{p.status}</td>
-                <td>{p.kind === 'service' ? <PrincipalName id={p.sponsor_id} /> : '—'}</td>
+                <td>{p.kind === 'service' ? <PrincipalName id={p.sponsor_id} link /> : '—'}</td>
                 <td>{p.project_id ? <Link to={`/admin/projects/${p.project_id}`}>{p.project_id}</Link> : '—'}</td>
                 <td>{p.vendor_id ? <Link to={`/admin/vendors/${p.vendor_id}`}>{p.vendor_id}</Link> : '—'}</td>
               </tr>
@@ -99,42 +104,28 @@ export function PrincipalDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Kind</dt>
-            <dd>{x.kind === 'user' ? 'person' : 'service'}</dd>
-            <dt>Display name</dt>
-            <dd>{x.display_name || '—'}</dd>
-            <dt>Status</dt>
-            <dd>{x.status}</dd>
-            {x.kind === 'user' && (
-              <>
-                <dt>Email</dt>
-                <dd>{x.email ?? '—'}</dd>
-              </>
-            )}
+          <Facts>
+            <Fact term="Kind">{x.kind === 'user' ? 'person' : 'service'}</Fact>
+            <Fact term="Display name">{x.display_name || '—'}</Fact>
+            <Fact term="Status">{x.status}</Fact>
+            {x.kind === 'user' && <Fact term="Email">{x.email ?? '—'}</Fact>}
             {x.kind === 'service' && (
               <>
-                <dt>Sponsor</dt>
-                <dd>
-                  <PrincipalName id={x.sponsor_id} />
-                </dd>
-                <dt>Project</dt>
-                <dd>{x.project_id ? <Link to={`/admin/projects/${x.project_id}`}>{x.project_id}</Link> : '—'}</dd>
+                <Fact term="Sponsor">
+                  <PrincipalName id={x.sponsor_id} link />
+                </Fact>
+                <Fact term="Project">{x.project_id ? <Link to={`/admin/projects/${x.project_id}`}>{x.project_id}</Link> : '—'}</Fact>
               </>
             )}
-            <dt>Vendor</dt>
-            <dd>{x.vendor_id ? <Link to={`/admin/vendors/${x.vendor_id}`}>{x.vendor_id}</Link> : '—'}</dd>
-            <dt>Attributes</dt>
-            <dd>{Object.keys(x.attributes).length ? <code>{JSON.stringify(x.attributes)}</code> : '—'}</dd>
-            <dt>Id</dt>
-            <dd>
+            <Fact term="Vendor">{x.vendor_id ? <Link to={`/admin/vendors/${x.vendor_id}`}>{x.vendor_id}</Link> : '—'}</Fact>
+            <Fact term="Attributes">{Object.keys(x.attributes).length ? <code>{JSON.stringify(x.attributes)}</code> : '—'}</Fact>
+            <Fact term="Id">
               <code>{x.id}</code>
-            </dd>
-            <dt>Created</dt>
-            <dd>
+            </Fact>
+            <Fact term="Created">
               <Time value={x.created_at} />
-            </dd>
-          </dl>
+            </Fact>
+          </Facts>
           {edit ? (
             <form
               onSubmit={(e) => {
@@ -144,14 +135,7 @@ export function PrincipalDetail({ params }: PageProps) {
             >
               <Field label="Display name" value={edit.display_name} onValue={(v) => setEdit({ ...edit, display_name: v })} maxLength={200} />
               {x.kind === 'user' && <Field label="Email" type="email" value={edit.email} onValue={(v) => setEdit({ ...edit, email: v })} />}
-              <div class="actions">
-                <button type="submit" disabled={act.busy}>
-                  Save
-                </button>
-                <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                  Cancel
-                </button>
-              </div>
+              <SaveOrCancel label="Save" disabled={act.busy} onCancel={() => setEdit(undefined)} />
             </form>
           ) : null}
           <div class="actions">
@@ -190,7 +174,7 @@ export function PrincipalDetail({ params }: PageProps) {
                 </td>
                 <td>{a.project_id ? `project ${a.project_id}` : 'organisation-wide'}</td>
                 <td>
-                  <PrincipalName id={a.created_by} />
+                  <PrincipalName id={a.created_by} link />
                 </td>
                 <td>
                   <Time value={a.created_at} />

@@ -12,8 +12,11 @@ import { Paged } from '../../ui/Paged.tsx';
 import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { Outcome, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { EditSection } from './common.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 import type { Project } from './types.ts';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Projects() {
   const [id, setId] = useState('');
@@ -87,46 +90,24 @@ export function ProjectDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Name</dt>
-            <dd>{p.data.name}</dd>
-            <dt>Description</dt>
-            <dd>{p.data.description || '—'}</dd>
-            <dt>Created</dt>
-            <dd>
+          <Facts>
+            <Fact term="Name">{p.data.name}</Fact>
+            <Fact term="Description">{p.data.description || '—'}</Fact>
+            <Fact term="Created">
               <Time value={p.data.created_at} />
-            </dd>
-            <dt>Updated</dt>
-            <dd>
+            </Fact>
+            <Fact term="Updated">
               <Time value={p.data.updated_at} />
-            </dd>
-          </dl>
-          <section aria-labelledby="edit-project">
-            <h2 id="edit-project">Edit</h2>
-            {!edit ? (
-              <button type="button" onClick={() => setEdit({ name: p.data!.name, description: p.data!.description })}>
-                Edit project
-              </button>
-            ) : (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void save();
-                }}
-              >
-                <Field label="Project name" value={edit.name} onValue={(v) => setEdit({ ...edit, name: v })} required maxLength={200} />
-                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
-                <div class="actions">
-                  <button type="submit" disabled={act.busy}>
-                    Save project
-                  </button>
-                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                    Cancel
-                  </button>
-                </div>
-              </form>
+            </Fact>
+          </Facts>
+          <EditSection id="edit-project" noun="project" edit={edit} setEdit={setEdit} start={() => ({ name: p.data!.name, description: p.data!.description })} save={() => void save()} busy={act.busy}>
+            {(e) => (
+              <>
+                <Field label="Project name" value={e.name} onValue={(v) => setEdit({ ...e, name: v })} required maxLength={200} />
+                <TextArea label="Description" value={e.description} onValue={(v) => setEdit({ ...e, description: v })} />
+              </>
             )}
-          </section>
+          </EditSection>
         </>
       )}
       <Outcome status={act.status} error={act.error} />

@@ -14,9 +14,12 @@ import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Checks } from './Checks.tsx';
-import { Held, isHeld, Outcome, Table, useAction } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { EditSection, Held, isHeld } from './common.tsx';
 import type { Change, Role } from './types.ts';
 import { Paged } from '../../ui/Paged.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 function RoleLinks({ ids }: { ids: string[] }) {
   if (ids.length === 0) return <>—</>;
@@ -136,48 +139,25 @@ export function RoleDetail({ params }: PageProps) {
         <Loading />
       ) : (
         <>
-          <dl class="facts">
-            <dt>Description</dt>
-            <dd>{r.description || '—'}</dd>
-            <dt>Inherits directly</dt>
-            <dd>
+          <Facts>
+            <Fact term="Description">{r.description || '—'}</Fact>
+            <Fact term="Inherits directly">
               <RoleLinks ids={r.inherits} />
-            </dd>
-            <dt>Inherits in all</dt>
-            <dd>{all.data ? <RoleLinks ids={ancestors(id, byId)} /> : '…'}</dd>
-            <dt>Inherited by</dt>
-            <dd>{all.data ? <RoleLinks ids={[...byId.values()].filter((x) => x.id !== id && ancestors(x.id, byId).includes(id)).map((x) => x.id)} /> : '…'}</dd>
-            <dt>Updated</dt>
-            <dd>
+            </Fact>
+            <Fact term="Inherits in all">{all.data ? <RoleLinks ids={ancestors(id, byId)} /> : '…'}</Fact>
+            <Fact term="Inherited by">{all.data ? <RoleLinks ids={[...byId.values()].filter((x) => x.id !== id && ancestors(x.id, byId).includes(id)).map((x) => x.id)} /> : '…'}</Fact>
+            <Fact term="Updated">
               <Time value={r.updated_at} />
-            </dd>
-          </dl>
-          <section aria-labelledby="edit-role">
-            <h2 id="edit-role">Edit</h2>
-            {!edit ? (
-              <button type="button" onClick={() => setEdit({ description: r.description, inherits: r.inherits })}>
-                Edit role
-              </button>
-            ) : (
-              <form
-                onSubmit={(e) => {
-                  e.preventDefault();
-                  void save();
-                }}
-              >
-                <TextArea label="Description" value={edit.description} onValue={(v) => setEdit({ ...edit, description: v })} />
-                <Checks legend="Inherits" options={[...byId.keys()].filter((x) => x !== id)} value={edit.inherits} onValue={(v) => setEdit({ ...edit, inherits: v })} />
-                <div class="actions">
-                  <button type="submit" disabled={act.busy}>
-                    Save role
-                  </button>
-                  <button type="button" class="secondary" onClick={() => setEdit(undefined)}>
-                    Cancel
-                  </button>
-                </div>
-              </form>
+            </Fact>
+          </Facts>
+          <EditSection id="edit-role" noun="role" edit={edit} setEdit={setEdit} start={() => ({ description: r.description, inherits: r.inherits })} save={() => void save()} busy={act.busy}>
+            {(e) => (
+              <>
+                <TextArea label="Description" value={e.description} onValue={(v) => setEdit({ ...e, description: v })} />
+                <Checks legend="Inherits" options={[...byId.keys()].filter((x) => x !== id)} value={e.inherits} onValue={(v) => setEdit({ ...e, inherits: v })} />
+              </>
             )}
-          </section>
+          </EditSection>
         </>
       )}
       <Outcome status={act.status} error={act.error} />

@@ -2,31 +2,22 @@
 import type { ComponentChildren } from 'preact';
 import { Link } from '../../router.tsx';
 import { Time } from '../../ui/Time.tsx';
-import { PrincipalName } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
 import type { FlipGroup, Simulation } from './types.ts';
+import { Table } from '../../ui/Table.tsx';
 
 function Flips({ caption, head, groups, cell }: { caption: string; head: string; groups: FlipGroup[]; cell: (key: string) => ComponentChildren }) {
   if (groups.length === 0) return null;
   return (
-    <table>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{head}</th>
-          <th scope="col">Allow → deny</th>
-          <th scope="col">Deny → allow</th>
+    <Table caption={caption} head={[head, 'Allow → deny', 'Deny → allow']}>
+      {groups.map((g) => (
+        <tr key={g.key}>
+          <th scope="row">{cell(g.key)}</th>
+          <td>{g.allow_to_deny}</td>
+          <td>{g.deny_to_allow}</td>
         </tr>
-      </thead>
-      <tbody>
-        {groups.map((g) => (
-          <tr key={g.key}>
-            <th scope="row">{cell(g.key)}</th>
-            <td>{g.allow_to_deny}</td>
-            <td>{g.deny_to_allow}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 
@@ -44,7 +35,7 @@ export function SimulationReport({ report: r }: { report: Simulation }) {
       ) : (
         <>
           <Flips caption="Flips by rule" head="Rule" groups={r.by_rule} cell={(k) => <code>{k}</code>} />
-          <Flips caption="Flips by principal" head="Principal" groups={r.by_principal} cell={(k) => <PrincipalName id={k} />} />
+          <Flips caption="Flips by principal" head="Principal" groups={r.by_principal} cell={(k) => <PrincipalName id={k} link />} />
           <Flips caption="Flips by dataset" head="Dataset" groups={r.by_dataset} cell={(k) => <Link to={`/admin/datasets/${k}`}>{k}</Link>} />
         </>
       )}
@@ -52,42 +43,29 @@ export function SimulationReport({ report: r }: { report: Simulation }) {
         <p class="muted">Examples of logged requests are shown only to holders of audit:read.</p>
       ) : (
         r.examples.length > 0 && (
-          <table>
-            <caption>Examples of decisions that would flip</caption>
-            <thead>
-              <tr>
-                <th scope="col">Logged</th>
-                <th scope="col">Principal</th>
-                <th scope="col">Dataset</th>
-                <th scope="col">Purpose</th>
-                <th scope="col">Live</th>
-                <th scope="col">Draft</th>
+          <Table caption="Examples of decisions that would flip" head={['Logged', 'Principal', 'Dataset', 'Purpose', 'Live', 'Draft']}>
+            {r.examples.map((e) => (
+              <tr key={e.decision_id}>
+                <td>
+                  <Time value={e.at} />
+                </td>
+                <td>
+                  <PrincipalName id={e.principal_id} link />
+                </td>
+                <td>{e.dataset_id}</td>
+                <td>{e.purpose}</td>
+                <td>
+                  {e.live.effect}
+                  {e.live.rules.length ? ` (${e.live.rules.join(', ')})` : ''}
+                </td>
+                <td>
+                  {e.candidate.effect}
+                  {e.candidate.rules.length ? ` (${e.candidate.rules.join(', ')})` : ''}
+                  {e.candidate.reasons.length ? `: ${e.candidate.reasons.join('; ')}` : ''}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {r.examples.map((e) => (
-                <tr key={e.decision_id}>
-                  <td>
-                    <Time value={e.at} />
-                  </td>
-                  <td>
-                    <PrincipalName id={e.principal_id} />
-                  </td>
-                  <td>{e.dataset_id}</td>
-                  <td>{e.purpose}</td>
-                  <td>
-                    {e.live.effect}
-                    {e.live.rules.length ? ` (${e.live.rules.join(', ')})` : ''}
-                  </td>
-                  <td>
-                    {e.candidate.effect}
-                    {e.candidate.rules.length ? ` (${e.candidate.rules.join(', ')})` : ''}
-                    {e.candidate.reasons.length ? `: ${e.candidate.reasons.join('; ')}` : ''}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )
       )}
     </div>

@@ -15,7 +15,9 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Checks } from './Checks.tsx';
-import { daysUntil, Outcome, Table, useAction, Words } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
+import { daysUntil, Words } from './common.tsx';
 import { CLASSIFICATIONS, PURPOSES, type Baa, type Vendor } from './types.ts';
 
 /** "in force, expires 2027-01-01 (in 25 days)", "expired 2026-01-01", "from 2027-02-01". */

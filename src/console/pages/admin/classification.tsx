@@ -1,5 +1,5 @@
 /** A dataset's derived classification, in words: what it is and why (never typed in; derived from the columns and records). */
-import type { Dataset } from './types.ts';
+import type { Dataset } from '../../api/types.ts';
 
 const BASIS: Record<Dataset['classification_basis'], string> = {
   'safe-harbor': 'no identifier columns (Safe Harbor, §164.514(b)(2))',

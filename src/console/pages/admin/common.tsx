@@ -1,53 +1,11 @@
 /**
- * Pieces the administrators' pages share: an action runner with its status
- * and error (announced politely / as an alert), principal names looked up
- * by id (sponsors, owners, proposers), and the notice of a change held for
- * a second administrator (a 202 answer).
+ * Pieces the administrators' pages share: the notice of a change held for
+ * a second administrator (a 202 answer), lists of words, days to a date.
  */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
-import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
-import type { Change, Principal } from './types.ts';
-
-/** Runs one action at a time; `run(f)` shows what `f` returns as the status, or its error. */
-export function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const [status, setStatus] = useState<ComponentChildren>();
-  const run = async (f: () => Promise<ComponentChildren | void>): Promise<boolean> => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
-      const done = await f();
-      if (done) setStatus(done);
-      return true;
-    } catch (e) {
-      setError(messageOf(e));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, status, run, setStatus, setError };
-}
-
-/** The outcome of the last action: a polite status, or an alert. */
-export function Outcome({ status, error }: { status?: ComponentChildren; error?: string }) {
-  return (
-    <>
-      <div aria-live="polite">{status && <p class="notice">{status}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </>
-  );
-}
+import type { Change } from './types.ts';
 
 /** What a 202 answer means, with the change to approve. */
 export function Held({ change }: { change: Change }) {
@@ -61,33 +19,6 @@ export function Held({ change }: { change: Change }) {
 /** Whether an answer is a change held for a second administrator (202). */
 export const isHeld = (r: unknown): r is Change => typeof r === 'object' && r !== null && 'proposer_id' in r && 'reasons' in r;
 
-const names = new Map<string, Promise<Principal | undefined>>();
-
-/** A principal by id, fetched once per page load and shared. */
-export function principalOf(id: string): Promise<Principal | undefined> {
-  let p = names.get(id);
-  if (!p) {
-    p = api<Principal>('GET', `/v1/principals/${encodeURIComponent(id)}`).catch(() => undefined);
-    names.set(id, p);
-  }
-  return p;
-}
-
-/** Forgets a principal (after an edit of it). */
-export const forgetPrincipal = (id: string) => void names.delete(id);
-
-/** A principal's name, linked to its page (the id until it is known, or if it cannot be read). */
-export function PrincipalName({ id }: { id: string | null | undefined }) {
-  const [p, setP] = useState<Principal>();
-  useEffect(() => {
-    let live = true;
-    if (id) void principalOf(id).then((x) => live && setP(x));
-    return () => void (live = false);
-  }, [id]);
-  if (!id) return <span>—</span>;
-  return <Link to={`/admin/principals/${id}`}>{p ? p.name : id}</Link>;
-}
-
 /** A list of words, or a dash. */
 export function Words({ items }: { items: string[] | undefined }) {
   return <>{items && items.length ? items.join(', ') : '—'}</>;
@@ -99,21 +30,55 @@ export function daysUntil(date: string, now = new Date()): number {
   return Math.round((Date.parse(`${date}T00:00:00Z`) - today) / 86_400_000);
 }
 
-/** A caption-and-table shorthand: accessible tables (caption, column headers with scope). */
-export function Table(props: { caption: string; head: string[]; children: ComponentChildren }) {
+/**
+ * A record's "Edit" section: a button that starts editing with the record's
+ * values, then a form of the fields with "Save <noun>" (disabled while busy
+ * or `blocked`) and "Cancel".
+ */
+export function EditSection<T>(props: {
+  id: string;
+  noun: string;
+  edit: T | undefined;
+  setEdit: (v: T | undefined) => void;
+  start: () => T;
+  save: () => void;
+  busy: boolean;
+  blocked?: boolean;
+  children: (edit: T) => ComponentChildren;
+}) {
+  const { edit, setEdit } = props;
   return (
-    <table>
-      <caption>{props.caption}</caption>
-      <thead>
-        <tr>
-          {props.head.map((h) => (
-            <th key={h} scope="col">
-              {h || <span class="visually-hidden">Actions</span>}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>{props.children}</tbody>
-    </table>
+    <section aria-labelledby={props.id}>
+      <h2 id={props.id}>Edit</h2>
+      {edit === undefined ? (
+        <button type="button" onClick={() => setEdit(props.start())}>
+          Edit {props.noun}
+        </button>
+      ) : (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            props.save();
+          }}
+        >
+          {props.children(edit)}
+          <SaveOrCancel label={`Save ${props.noun}`} disabled={props.busy || props.blocked} onCancel={() => setEdit(undefined)} />
+        </form>
+      )}
+    </section>
+  );
+}
+
+/** An edit form's submit button and its "Cancel". */
+export function SaveOrCancel({ label, disabled, onCancel }: { label: string; disabled?: boolean; onCancel: () => void }) {
+  return (
+    <div class="actions">
+      <button type="submit" disabled={disabled}>
+        {label}
+      </button>
+      <button type="button" class="secondary" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }

@@ -53,21 +53,6 @@ export interface Vendor {
   baas: Baa[];
 }
 
-export interface Principal {
-  id: string;
-  kind: 'user' | 'service';
-  name: string;
-  display_name: string;
-  email: string | null;
-  status: 'active' | 'disabled';
-  sponsor_id: string | null;
-  project_id: string | null;
-  vendor_id: string | null;
-  attributes: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
-
 export interface Role {
   id: string;
   description: string;
@@ -83,29 +68,6 @@ export interface RoleAssignment {
   project_id: string | null;
   created_by: string | null;
   created_at: string;
-}
-
-export interface Column {
-  name: string;
-  type: string;
-  category?: string;
-}
-
-export interface Dataset {
-  id: string;
-  project_id: string;
-  owner_id: string;
-  description: string;
-  purposes: string[];
-  columns: Column[];
-  expert_determination: { expert: string; method: string; determined_on: string; expires_on: string } | null;
-  data_use_agreement: { reference: string; signed_on: string; expires_on: string } | null;
-  audience: string;
-  classification: 'deidentified' | 'limited' | 'phi';
-  classification_basis: 'safe-harbor' | 'expert-determination' | 'limited-data-set' | 'identifiers-present';
-  identifier_categories: string[];
-  created_at: string;
-  updated_at: string;
 }
 
 export interface Change {
@@ -127,26 +89,26 @@ export interface Change {
 
 export type Files = Record<string, string>;
 
-export interface PolicyVersion {
+/** What every answer about a policy version says of it. */
+interface VersionHead {
   version: number;
   digest: string;
   author_id: string | null;
   created_at: string;
   comment: string | null;
   rollback_of: number | null;
+}
+
+/** One version with its files (GET /v1/policy, and the answer to a push or a rollback). */
+export interface PolicyVersion extends VersionHead {
   documents: Files;
   tests: Files;
   etag: string;
   live_snapshot?: string;
 }
 
-export interface VersionMeta {
-  version: number;
-  digest: string;
-  author_id: string | null;
-  created_at: string;
-  comment: string | null;
-  rollback_of: number | null;
+/** A version in the history list: its files by name only. */
+export interface VersionMeta extends VersionHead {
   documents: string[];
   tests: string[];
 }

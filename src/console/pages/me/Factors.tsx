@@ -9,10 +9,12 @@ import { api } from '../../api/client.ts';
 import { saveSession } from '../../api/session.ts';
 import { useReloadMe } from '../../me.ts';
 import { Field } from '../../ui/Field.tsx';
-import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import { createCredential, webauthnAvailable } from '../../webauthn.ts';
+import { Table } from '../../ui/Table.tsx';
+import { Outcome, useAction } from '../../ui/useAction.tsx';
 
 interface Factor {
   id: string;
@@ -29,23 +31,11 @@ export function Factors() {
   const [totp, setTotp] = useState<{ factor_id: string; secret: string; otpauth_uri: string }>();
   const [code, setCode] = useState('');
   const [codes, setCodes] = useState<string[]>();
-  const [status, setStatus] = useState<string>();
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, status, run: runAction } = useAction();
 
+  // Each change is followed by a fresh list of factors.
   const run = async (f: () => Promise<string | void>) => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
-      const done = await f();
-      if (done) setStatus(done);
-      list.reload();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+    if (await runAction(f)) list.reload();
   };
 
   const addPasskey = () =>
@@ -89,39 +79,25 @@ export function Factors() {
         <Loading />
       ) : (
         <>
-          <table>
-            <caption>Second factors</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Added</th>
-                <th scope="col">Last used</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
+          <Table caption="Second factors" head={['Name', 'Kind', 'Added', 'Last used', '']}>
+            {list.data.factors.map((f) => (
+              <tr key={f.id}>
+                <td>{f.name}</td>
+                <td>{f.type === 'webauthn' ? 'Passkey' : 'Authenticator app'}</td>
+                <td>
+                  <Time value={f.created_at} />
+                </td>
+                <td>
+                  <Time value={f.last_used_at} />
+                </td>
+                <td>
+                  <button type="button" class="danger" disabled={busy} aria-label={`Remove ${f.name}`} onClick={() => void remove(f)}>
+                    Remove
+                  </button>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {list.data.factors.map((f) => (
-                <tr key={f.id}>
-                  <td>{f.name}</td>
-                  <td>{f.type === 'webauthn' ? 'Passkey' : 'Authenticator app'}</td>
-                  <td>
-                    <Time value={f.created_at} />
-                  </td>
-                  <td>
-                    <Time value={f.last_used_at} />
-                  </td>
-                  <td>
-                    <button type="button" class="danger" disabled={busy} aria-label={`Remove ${f.name}`} onClick={() => void remove(f)}>
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <p>{list.data.recovery_codes_remaining} recovery codes left.</p>
         </>
       )}
@@ -190,12 +166,7 @@ export function Factors() {
           </>
         )}
       </section>
-      <div aria-live="polite">{status && <p class="notice">{status}</p>}</div>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <Outcome status={status} error={error} />
     </main>
   );
 }

@@ -4,15 +4,17 @@
  * break-glass), worked out by the deciding engine on the live policy; as
  * tables and as a CSV download (`format=csv`). Both are audit events.
  */
-import { useState } from 'preact/hooks';
-import { api, download } from '../../api/client.ts';
+import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
 import { Field } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { DownloadButton } from '../../ui/DownloadButton.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { FilterForm } from '../../ui/FilterForm.tsx';
 
 interface Entry {
   principal_id: string;
@@ -42,46 +44,14 @@ export function AccessReview({ query }: PageProps) {
   const f = useFilters(PATH, query, ['dataset']);
   const dataset = f.applied.dataset;
   const review = useLoad<Review>((signal) => api('GET', '/v1/reports/access-review', { query: { dataset }, signal }), [dataset]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-
-  const csv = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await download('/v1/reports/access-review', { dataset, format: 'csv' }, 'access-review.csv');
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <main id="main">
       <h1>Access review</h1>
       <p class="muted">Who can read each PHI or limited dataset now, and why. Leave the dataset empty for all of them.</p>
-      <form
-        class="filters"
-        aria-label="Report parameters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
+      <FilterForm label="Report parameters" filters={f} submit="Run review" clear={false} extra={<DownloadButton path="/v1/reports/access-review" query={{ dataset, format: 'csv' }} filename="access-review.csv" secondary />}>
         <Field label="Dataset" value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
-        <div class="actions">
-          <button type="submit">Run review</button>
-          <button type="button" class="secondary" disabled={busy} onClick={() => void csv()}>
-            Download CSV
-          </button>
-        </div>
-      </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      </FilterForm>
       {review.error ? (
         <ErrorNote error={review.error} onRetry={review.reload} />
       ) : !review.data || review.loading ? (
@@ -105,42 +75,28 @@ export function AccessReview({ query }: PageProps) {
               {d.access.length === 0 ? (
                 <Empty>Nobody can read it now.</Empty>
               ) : (
-                <table>
-                  <caption>Who can read {d.dataset_id}</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Principal</th>
-                      <th scope="col">Basis</th>
-                      <th scope="col">Purposes</th>
-                      <th scope="col">Columns</th>
-                      <th scope="col">Rules</th>
-                      <th scope="col">Until</th>
-                      <th scope="col">Decisions</th>
+                <Table caption={<>Who can read {d.dataset_id}</>} head={['Principal', 'Basis', 'Purposes', 'Columns', 'Rules', 'Until', 'Decisions']}>
+                  {d.access.map((e) => (
+                    <tr key={`${e.principal_id}-${e.basis}-${e.grant_ids.join()}`}>
+                      <td>
+                        {e.principal_name} {e.principal_kind === 'service' && <span class="muted">(service)</span>}
+                      </td>
+                      <td>
+                        {BASIS[e.basis]}
+                        {e.grant_ids.length > 0 && <span class="muted"> {e.grant_ids.join(', ')}</span>}
+                      </td>
+                      <td>{e.purposes.join(', ')}</td>
+                      <td>{e.columns.join(', ')}</td>
+                      <td>{e.rules.join(', ')}</td>
+                      <td>{e.expires_at ? <Time value={e.expires_at} /> : 'No end'}</td>
+                      <td>
+                        <Link to="/decisions" query={{ principal: e.principal_name, dataset: d.dataset_id }}>
+                          Their decisions
+                        </Link>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {d.access.map((e) => (
-                      <tr key={`${e.principal_id}-${e.basis}-${e.grant_ids.join()}`}>
-                        <td>
-                          {e.principal_name} {e.principal_kind === 'service' && <span class="muted">(service)</span>}
-                        </td>
-                        <td>
-                          {BASIS[e.basis]}
-                          {e.grant_ids.length > 0 && <span class="muted"> {e.grant_ids.join(', ')}</span>}
-                        </td>
-                        <td>{e.purposes.join(', ')}</td>
-                        <td>{e.columns.join(', ')}</td>
-                        <td>{e.rules.join(', ')}</td>
-                        <td>{e.expires_at ? <Time value={e.expires_at} /> : 'No end'}</td>
-                        <td>
-                          <Link to="/decisions" query={{ principal: e.principal_name, dataset: d.dataset_id }}>
-                            Their decisions
-                          </Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               )}
             </section>
           ))}

@@ -10,14 +10,18 @@ import { api } from '../../api/client.ts';
 import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { Field, TextArea } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import type { Alert } from './Alerts.tsx';
 import { LiveNote, Subject } from './Alerts.tsx';
 import { useAlertStream } from './alertStream.ts';
-import { Json, PrincipalName, resolvePrincipal } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Json, resolvePrincipal } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
+import { useAction } from '../../ui/useAction.tsx';
 
 interface Evidence {
   log: 'decision_log' | 'audit_events';
@@ -32,25 +36,16 @@ export function AlertDetail({ params }: PageProps) {
   const a = useLoad<Alert & { evidence: Evidence[]; evidence_total: number }>((signal) => api('GET', `/v1/alerts/${encodeURIComponent(id)}`, { signal }), [id]);
   const [assignee, setAssignee] = useState('');
   const [finding, setFinding] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-  const [status, setStatus] = useState<string>();
+  const { busy, error, status, run } = useAction();
   // Someone else's acknowledgement, assignment or resolution shows at once.
   const live = useAlertStream((e) => e.data.alert?.id === id && a.reload());
 
   const act = async (what: string, f: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(undefined);
-    setStatus(undefined);
-    try {
+    const done = await run(async () => {
       await f();
-      setStatus(what);
-      a.reload();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+      return what;
+    });
+    if (done) a.reload();
   };
   const post = (action: string, body?: unknown) => api('POST', `/v1/alerts/${encodeURIComponent(id)}/${action}`, { body });
   const assignTo = async (name: string) => {
@@ -85,27 +80,20 @@ export function AlertDetail({ params }: PageProps) {
       </p>
       <h1>{al.title}</h1>
       <LiveNote state={live} />
-      <dl class="facts">
-        <dt>Severity</dt>
-        <dd class={`sev-${al.severity}`}>{al.severity}</dd>
-        <dt>Status</dt>
-        <dd>{al.status}</dd>
-        <dt>Detector</dt>
-        <dd>
+      <Facts>
+        <Fact term="Severity" class={`sev-${al.severity}`}>{al.severity}</Fact>
+        <Fact term="Status">{al.status}</Fact>
+        <Fact term="Detector">
           <code>{al.detector}</code>
-        </dd>
-        <dt>Subject</dt>
-        <dd>
+        </Fact>
+        <Fact term="Subject">
           <Subject value={al.subject} />
-        </dd>
-        <dt>Seen</dt>
-        <dd>
+        </Fact>
+        <Fact term="Seen">
           {al.occurrences} time{al.occurrences === 1 ? '' : 's'}, <Time value={al.first_at} /> to <Time value={al.last_at} />
-        </dd>
-        <dt>Assigned to</dt>
-        <dd>{al.assignee_id ? <PrincipalName id={al.assignee_id} /> : 'Nobody'}</dd>
-        <dt>Acknowledged</dt>
-        <dd>
+        </Fact>
+        <Fact term="Assigned to">{al.assignee_id ? <PrincipalName id={al.assignee_id} /> : 'Nobody'}</Fact>
+        <Fact term="Acknowledged">
           {al.acknowledged_at ? (
             <>
               <Time value={al.acknowledged_at} /> by <PrincipalName id={al.acknowledged_by} />
@@ -113,18 +101,16 @@ export function AlertDetail({ params }: PageProps) {
           ) : (
             'Not yet'
           )}
-        </dd>
+        </Fact>
         {al.resolved_at && (
           <>
-            <dt>Resolved</dt>
-            <dd>
+            <Fact term="Resolved">
               <Time value={al.resolved_at} /> by <PrincipalName id={al.resolved_by} />
-            </dd>
-            <dt>Finding</dt>
-            <dd>{al.finding}</dd>
+            </Fact>
+            <Fact term="Finding">{al.finding}</Fact>
           </>
         )}
-      </dl>
+      </Facts>
       <details>
         <summary>Details from the detector</summary>
         <Json value={al.details} />
@@ -194,39 +180,26 @@ export function AlertDetail({ params }: PageProps) {
         {al.evidence.length === 0 ? (
           <Empty>No evidence recorded.</Empty>
         ) : (
-          <table>
-            <caption>
-              Records behind the alert ({al.evidence.length} of {al.evidence_total})
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Log</th>
-                <th scope="col">Record</th>
-                <th scope="col">Summary</th>
+          <Table caption={<>Records behind the alert ({al.evidence.length} of {al.evidence_total})</>} head={['When', 'Log', 'Record', 'Summary']}>
+            {al.evidence.map((e) => (
+              <tr key={e.record_id}>
+                <td>
+                  <Time value={e.at} />
+                </td>
+                <td>{e.log === 'decision_log' ? 'Decision' : 'Audit event'}</td>
+                <td>
+                  {e.log === 'decision_log' ? (
+                    <Link to={`/decisions/${e.record_id}`}>Explain decision</Link>
+                  ) : (
+                    <Link to="/audit-events" query={{ event: e.record_id }}>
+                      Open event
+                    </Link>
+                  )}
+                </td>
+                <td>{summary(e)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {al.evidence.map((e) => (
-                <tr key={e.record_id}>
-                  <td>
-                    <Time value={e.at} />
-                  </td>
-                  <td>{e.log === 'decision_log' ? 'Decision' : 'Audit event'}</td>
-                  <td>
-                    {e.log === 'decision_log' ? (
-                      <Link to={`/decisions/${e.record_id}`}>Explain decision</Link>
-                    ) : (
-                      <Link to="/audit-events" query={{ event: e.record_id }}>
-                        Open event
-                      </Link>
-                    )}
-                  </td>
-                  <td>{summary(e)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </section>
     </main>

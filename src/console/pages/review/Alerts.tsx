@@ -12,7 +12,10 @@ import { Paged } from '../../ui/Paged.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
 import { useAlertStream } from './alertStream.ts';
-import { PrincipalName, useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { FilterForm } from '../../ui/FilterForm.tsx';
 
 /** The stream's state, said once (a polite live region). */
 export function LiveNote({ state }: { state: 'connecting' | 'live' | 'offline' }) {
@@ -61,14 +64,7 @@ export function Alerts({ query }: PageProps) {
     <main id="main">
       <h1>Alerts</h1>
       <LiveNote state={live} />
-      <form
-        class="filters"
-        aria-label="Alert filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
+      <FilterForm label="Alert filters" filters={f} submit="Filter">
         <Select label="Status" value={f.values.status ?? ''} onValue={f.set('status')}>
           <option value="">Any</option>
           <option value="open">Open</option>
@@ -88,52 +84,31 @@ export function Alerts({ query }: PageProps) {
           <option value="">To anyone or no one</option>
           <option value={me.principal_id}>To me</option>
         </Select>
-        <div class="actions">
-          <button type="submit">Filter</button>
-          <button type="button" class="secondary" onClick={f.clear}>
-            Clear
-          </button>
-        </div>
-      </form>
+      </FilterForm>
       <Paged<Alert> key={version} path="/v1/alerts" query={f.applied} label="alerts" empty="No alert matches these filters.">
         {(items) => (
-          <table>
-            <caption>Alerts, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Severity</th>
-                <th scope="col">Alert</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-                <th scope="col">Assigned to</th>
-                <th scope="col">First seen</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">Times</th>
+          <Table caption="Alerts, newest first" head={['Severity', 'Alert', 'Subject', 'Status', 'Assigned to', 'First seen', 'Last seen', 'Times']}>
+            {items.map((a) => (
+              <tr key={a.id}>
+                <td class={`sev-${a.severity}`}>{a.severity}</td>
+                <td>
+                  <Link to={`${PATH}/${a.id}`}>{a.title}</Link> <span class="muted">{a.detector}</span>
+                </td>
+                <td>
+                  <Subject value={a.subject} />
+                </td>
+                <td>{a.status}</td>
+                <td>{a.assignee_id ? <PrincipalName id={a.assignee_id} /> : '—'}</td>
+                <td>
+                  <Time value={a.first_at} />
+                </td>
+                <td>
+                  <Time value={a.last_at} />
+                </td>
+                <td>{a.occurrences}</td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.id}>
-                  <td class={`sev-${a.severity}`}>{a.severity}</td>
-                  <td>
-                    <Link to={`${PATH}/${a.id}`}>{a.title}</Link> <span class="muted">{a.detector}</span>
-                  </td>
-                  <td>
-                    <Subject value={a.subject} />
-                  </td>
-                  <td>{a.status}</td>
-                  <td>{a.assignee_id ? <PrincipalName id={a.assignee_id} /> : '—'}</td>
-                  <td>
-                    <Time value={a.first_at} />
-                  </td>
-                  <td>
-                    <Time value={a.last_at} />
-                  </td>
-                  <td>{a.occurrences}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Paged>
     </main>

@@ -11,7 +11,12 @@ import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, PrincipalName, resolvePrincipal, toLocalInput, useFilters, useNameSuggestions, type Resolved } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { resolvePrincipal, useNameSuggestions, type Resolved } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { FilterForm, PeriodFields } from '../../ui/FilterForm.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 interface AuditEvent {
   id: string;
@@ -38,16 +43,8 @@ export function AuditEvents({ query }: PageProps) {
   return (
     <main id="main">
       <h1>Audit events</h1>
-      <form
-        class="filters"
-        aria-label="Audit event filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
-        <Field label="From" type="datetime-local" value={toLocalInput(f.values.from)} onValue={(v) => f.set('from')(fromLocalInput(v) ?? '')} />
-        <Field label="To" type="datetime-local" value={toLocalInput(f.values.to)} onValue={(v) => f.set('to')(fromLocalInput(v) ?? '')} />
+      <FilterForm label="Audit event filters" filters={f}>
+        <PeriodFields filters={f} />
         <Field label="Actor name" list={listId} autocomplete="off" value={f.values.actor ?? ''} onValue={f.set('actor')} />
         <datalist id={listId}>
           {suggestions.map((p) => (
@@ -63,13 +60,7 @@ export function AuditEvents({ query }: PageProps) {
           <option value="info">Info</option>
         </Select>
         <Field label="Event id" value={f.values.event ?? ''} onValue={f.set('event')} />
-        <div class="actions">
-          <button type="submit">Search</button>
-          <button type="button" class="secondary" onClick={f.clear}>
-            Clear
-          </button>
-        </div>
-      </form>
+      </FilterForm>
       {who.error ? (
         <ErrorNote error={who.error} onRetry={who.reload} />
       ) : name && (!who.data || who.loading) ? (
@@ -97,52 +88,36 @@ export function AuditEvents({ query }: PageProps) {
           empty="No audit event matches these filters."
         >
           {(items) => (
-            <table>
-              <caption>Audit events, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Details</th>
+            <Table caption="Audit events, newest first" head={['When', 'Type', 'Outcome', 'Actor', 'Subject', 'Details']}>
+              {items.map((e) => (
+                <tr key={e.id}>
+                  <td>
+                    <Time value={e.at} />
+                  </td>
+                  <td>
+                    <code>{e.type}</code>
+                  </td>
+                  <td class={e.outcome === 'failure' ? 'deny' : undefined}>{e.outcome}</td>
+                  <td>
+                    <PrincipalName id={e.actor_id} />
+                  </td>
+                  <td>{e.subject_id ? <code>{e.subject_id}</code> : '—'}</td>
+                  <td>
+                    <details>
+                      <summary>Details</summary>
+                      <Facts>
+                        <Fact term="Event id">
+                          <code>{e.id}</code>
+                        </Fact>
+                        <Fact term="Source address">{e.source_ip ?? '—'}</Fact>
+                        <Fact term="Request id">{e.request_id ?? '—'}</Fact>
+                      </Facts>
+                      <pre>{JSON.stringify(e.details, null, 2)}</pre>
+                    </details>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {items.map((e) => (
-                  <tr key={e.id}>
-                    <td>
-                      <Time value={e.at} />
-                    </td>
-                    <td>
-                      <code>{e.type}</code>
-                    </td>
-                    <td class={e.outcome === 'failure' ? 'deny' : undefined}>{e.outcome}</td>
-                    <td>
-                      <PrincipalName id={e.actor_id} />
-                    </td>
-                    <td>{e.subject_id ? <code>{e.subject_id}</code> : '—'}</td>
-                    <td>
-                      <details>
-                        <summary>Details</summary>
-                        <dl class="facts">
-                          <dt>Event id</dt>
-                          <dd>
-                            <code>{e.id}</code>
-                          </dd>
-                          <dt>Source address</dt>
-                          <dd>{e.source_ip ?? '—'}</dd>
-                          <dt>Request id</dt>
-                          <dd>{e.request_id ?? '—'}</dd>
-                        </dl>
-                        <pre>{JSON.stringify(e.details, null, 2)}</pre>
-                      </details>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </Table>
           )}
         </Paged>
       )}

@@ -11,24 +11,13 @@ import { Link } from '../../router.tsx';
 import { Dialog } from '../../ui/Dialog.tsx';
 import { Select, TextArea } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
-import { messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
-import { PrincipalName, useFilters } from './common.tsx';
-
-export interface Grant {
-  id: string;
-  principal_id: string;
-  role_id: string;
-  project_id: string | null;
-  dataset_id: string | null;
-  not_before: string;
-  expires_at: string;
-  state: 'scheduled' | 'active' | 'expired' | 'revoked';
-  break_glass: boolean;
-  justification: string | null;
-  review: { id: string; status: 'open' | 'closed'; outcome: 'justified' | 'unjustified' | null; finding: string | null; closed_by: string | null; closed_at: string | null } | null;
-}
+import { useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
+import type { Grant } from '../../api/types.ts';
+import { Table } from '../../ui/Table.tsx';
+import { useAction } from '../../ui/useAction.tsx';
 
 const PATH = '/break-glass';
 const scope = (g: Grant) => (g.dataset_id ? `dataset ${g.dataset_id}` : g.project_id ? `project ${g.project_id}` : 'everywhere');
@@ -64,58 +53,44 @@ export function BreakGlass({ query }: PageProps) {
       )}
       <Paged<Grant> key={version} path="/v1/break-glass" query={{ review: f.applied.review }} label="break-glass activations" empty="No break-glass activation.">
         {(items) => (
-          <table>
-            <caption>Break-glass activations, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Who</th>
-                <th scope="col">Role and scope</th>
-                <th scope="col">From</th>
-                <th scope="col">Until</th>
-                <th scope="col">Reason given</th>
-                <th scope="col">Review</th>
-                <th scope="col">Decisions</th>
+          <Table caption="Break-glass activations, newest first" head={['Who', 'Role and scope', 'From', 'Until', 'Reason given', 'Review', 'Decisions']}>
+            {items.map((g) => (
+              <tr key={g.id}>
+                <td>
+                  <PrincipalName id={g.principal_id} />
+                </td>
+                <td>
+                  {g.role_id}, {scope(g)} <span class="muted">({g.state})</span>
+                </td>
+                <td>
+                  <Time value={g.not_before} />
+                </td>
+                <td>
+                  <Time value={g.expires_at} />
+                </td>
+                <td>{g.justification ?? '—'}</td>
+                <td>
+                  {g.review?.status === 'closed' ? (
+                    <>
+                      <span class={g.review.outcome === 'justified' ? 'allow' : 'deny'}>{g.review.outcome === 'justified' ? 'Justified' : 'Unjustified'}</span>: {g.review.finding}{' '}
+                      <span class="muted">
+                        (<PrincipalName id={g.review.closed_by} />, <Time value={g.review.closed_at} />)
+                      </span>
+                    </>
+                  ) : (
+                    <button type="button" onClick={() => setClosing(g)}>
+                      Close review
+                    </button>
+                  )}
+                </td>
+                <td>
+                  <Link to="/decisions" query={{ grant: g.id }}>
+                    Decisions
+                  </Link>
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((g) => (
-                <tr key={g.id}>
-                  <td>
-                    <PrincipalName id={g.principal_id} />
-                  </td>
-                  <td>
-                    {g.role_id}, {scope(g)} <span class="muted">({g.state})</span>
-                  </td>
-                  <td>
-                    <Time value={g.not_before} />
-                  </td>
-                  <td>
-                    <Time value={g.expires_at} />
-                  </td>
-                  <td>{g.justification ?? '—'}</td>
-                  <td>
-                    {g.review?.status === 'closed' ? (
-                      <>
-                        <span class={g.review.outcome === 'justified' ? 'allow' : 'deny'}>{g.review.outcome === 'justified' ? 'Justified' : 'Unjustified'}</span>: {g.review.finding}{' '}
-                        <span class="muted">
-                          (<PrincipalName id={g.review.closed_by} />, <Time value={g.review.closed_at} />)
-                        </span>
-                      </>
-                    ) : (
-                      <button type="button" onClick={() => setClosing(g)}>
-                        Close review
-                      </button>
-                    )}
-                  </td>
-                  <td>
-                    <Link to="/decisions" query={{ grant: g.id }}>
-                      Decisions
-                    </Link>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Paged>
       <CloseReview
@@ -134,22 +109,15 @@ export function BreakGlass({ query }: PageProps) {
 function CloseReview({ grant, onClose, onDone }: { grant: Grant | undefined; onClose: () => void; onDone: (g: Grant) => void }) {
   const [outcome, setOutcome] = useState('justified');
   const [finding, setFinding] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy, error, run, setError } = useAction();
 
   const submit = async () => {
     if (!grant) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const g = await api<Grant>('POST', `/v1/break-glass/${encodeURIComponent(grant.id)}/review`, { body: { outcome, finding: finding.trim() } });
       setFinding('');
       onDone(g);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

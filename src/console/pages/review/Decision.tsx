@@ -11,22 +11,12 @@ import { ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { Items, Json, PrincipalName, yesNo } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { Items, Json, yesNo } from './common.tsx';
 import type { DecisionRecord } from './Decisions.tsx';
-
-interface Grant {
-  id: string;
-  principal_id: string;
-  role_id: string;
-  project_id: string | null;
-  dataset_id: string | null;
-  not_before: string;
-  expires_at: string;
-  state: string;
-  break_glass: boolean;
-  justification: string | null;
-  review: { status: 'open' | 'closed'; outcome: string | null } | null;
-}
+import type { Grant } from '../../api/types.ts';
+import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 export function Decision({ params }: PageProps) {
   const d = useLoad<DecisionRecord>((signal) => api('GET', `/v1/decision-logs/${encodeURIComponent(params.id ?? '')}`, { signal }), [params.id]);
@@ -68,48 +58,36 @@ function Explanation({ d }: { d: DecisionRecord }) {
       <h1>
         {allow ? 'Allowed' : 'Denied'}: {d.dataset_id} for <PrincipalName id={d.principal_id} />
       </h1>
-      <dl class="facts">
-        <dt>Decision id</dt>
-        <dd>
+      <Facts>
+        <Fact term="Decision id">
           <code>{d.id}</code>
-        </dd>
-        <dt>When</dt>
-        <dd>
+        </Fact>
+        <Fact term="When">
           <Time value={d.at} />
-        </dd>
-        <dt>Effect</dt>
-        <dd class={d.effect}>{allow ? 'Allow' : 'Deny'}</dd>
-        <dt>Principal</dt>
-        <dd>
+        </Fact>
+        <Fact term="Effect" class={d.effect}>{allow ? 'Allow' : 'Deny'}</Fact>
+        <Fact term="Principal">
           <PrincipalName id={d.principal_id} />
-        </dd>
-        <dt>Sponsor</dt>
-        <dd>{d.sponsor_id ? <PrincipalName id={d.sponsor_id} /> : 'None (not a sponsored service)'}</dd>
-        <dt>Dataset</dt>
-        <dd>
+        </Fact>
+        <Fact term="Sponsor">{d.sponsor_id ? <PrincipalName id={d.sponsor_id} /> : 'None (not a sponsored service)'}</Fact>
+        <Fact term="Dataset">
           {d.dataset_id}
           {d.input?.dataset?.classification && <span class="muted"> ({d.input.dataset.classification} at the time)</span>}{' '}
           <Link to="/decisions" query={{ dataset: d.dataset_id }}>
             Decisions on this dataset
           </Link>
-        </dd>
-        <dt>Project</dt>
-        <dd>{d.project_id ?? '—'}</dd>
-        <dt>Action and purpose</dt>
-        <dd>
+        </Fact>
+        <Fact term="Project">{d.project_id ?? '—'}</Fact>
+        <Fact term="Action and purpose">
           {d.action}, for {d.purpose}
-        </dd>
-        <dt>Break-glass</dt>
-        <dd>{yesNo(d.break_glass)}</dd>
-        <dt>Policy version</dt>
-        <dd>
+        </Fact>
+        <Fact term="Break-glass">{yesNo(d.break_glass)}</Fact>
+        <Fact term="Policy version">
           <code>{d.policy_version}</code>
-        </dd>
-        <dt>Asked by</dt>
-        <dd>{d.caller_id ? <PrincipalName id={d.caller_id} /> : '—'}</dd>
-        <dt>Request id</dt>
-        <dd>{d.request_id ? <code>{d.request_id}</code> : '—'}</dd>
-      </dl>
+        </Fact>
+        <Fact term="Asked by">{d.caller_id ? <PrincipalName id={d.caller_id} /> : '—'}</Fact>
+        <Fact term="Request id">{d.request_id ? <code>{d.request_id}</code> : '—'}</Fact>
+      </Facts>
 
       <section aria-labelledby="rules">
         <h2 id="rules">{allow ? 'Rules that granted it' : 'Rules that matched'}</h2>
@@ -125,25 +103,16 @@ function Explanation({ d }: { d: DecisionRecord }) {
         <h2 id="columns">Columns</h2>
         <p>Requested: {requested === '*' ? 'all columns (*)' : Array.isArray(requested) ? requested.join(', ') || 'none' : '—'}</p>
         {columns.length ? (
-          <table>
-            <caption>Columns granted and refused</caption>
-            <thead>
-              <tr>
-                <th scope="col">Column</th>
-                <th scope="col">Outcome</th>
+          <Table caption="Columns granted and refused" head={['Column', 'Outcome']}>
+            {columns.map((c) => (
+              <tr key={c.name}>
+                <td>
+                  <code>{c.name}</code>
+                </td>
+                <td class={c.granted ? (allow ? 'allow' : undefined) : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {columns.map((c) => (
-                <tr key={c.name}>
-                  <td>
-                    <code>{c.name}</code>
-                  </td>
-                  <td class={c.granted ? (allow ? 'allow' : undefined) : 'deny'}>{c.granted ? (allow ? 'Granted' : 'Would have been granted') : 'Refused'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         ) : (
           <p class="muted">No columns were granted or refused.</p>
         )}
@@ -157,26 +126,22 @@ function Explanation({ d }: { d: DecisionRecord }) {
       <section aria-labelledby="token">
         <h2 id="token">Token and job</h2>
         {d.token_jti ? (
-          <dl class="facts">
-            <dt>Token (jti)</dt>
-            <dd>
+          <Facts>
+            <Fact term="Token (jti)">
               <code>{d.token_jti}</code>
-            </dd>
-            <dt>Token expires</dt>
-            <dd>
+            </Fact>
+            <Fact term="Token expires">
               <Time value={d.token_expires_at} />
-            </dd>
-            <dt>Job</dt>
-            <dd>{d.job?.job_id ? <Link to="/decisions" query={{ job: d.job.job_id }}>{d.job.job_id}</Link> : '—'}</dd>
+            </Fact>
+            <Fact term="Job">{d.job?.job_id ? <Link to="/decisions" query={{ job: d.job.job_id }}>{d.job.job_id}</Link> : '—'}</Fact>
             {d.job?.image_digest && (
               <>
-                <dt>Job image</dt>
-                <dd>
+                <Fact term="Job image">
                   <code>{d.job.image_digest}</code>
-                </dd>
+                </Fact>
               </>
             )}
-          </dl>
+          </Facts>
         ) : (
           <p class="muted">No token was issued on this decision.</p>
         )}
@@ -208,24 +173,15 @@ function GrantFacts({ id }: { id: string }) {
       ) : !g.data ? (
         <Loading />
       ) : (
-        <dl class="facts">
-          <dt>Role</dt>
-          <dd>{g.data.role_id}</dd>
-          <dt>Scope</dt>
-          <dd>{g.data.dataset_id ? `dataset ${g.data.dataset_id}` : g.data.project_id ? `project ${g.data.project_id}` : 'everywhere'}</dd>
-          <dt>Valid</dt>
-          <dd>
+        <Facts>
+          <Fact term="Role">{g.data.role_id}</Fact>
+          <Fact term="Scope">{g.data.dataset_id ? `dataset ${g.data.dataset_id}` : g.data.project_id ? `project ${g.data.project_id}` : 'everywhere'}</Fact>
+          <Fact term="Valid">
             <Time value={g.data.not_before} /> to <Time value={g.data.expires_at} /> ({g.data.state})
-          </dd>
-          <dt>Kind</dt>
-          <dd>{g.data.break_glass ? `Break-glass (review ${g.data.review?.status ?? 'none'})` : 'Just-in-time grant'}</dd>
-          {g.data.justification && (
-            <>
-              <dt>Justification</dt>
-              <dd>{g.data.justification}</dd>
-            </>
-          )}
-        </dl>
+          </Fact>
+          <Fact term="Kind">{g.data.break_glass ? `Break-glass (review ${g.data.review?.status ?? 'none'})` : 'Just-in-time grant'}</Fact>
+          {g.data.justification && <Fact term="Justification">{g.data.justification}</Fact>}
+        </Facts>
       )}
       <p>
         <Link to="/decisions" query={{ grant: id }}>

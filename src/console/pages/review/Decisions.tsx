@@ -13,7 +13,11 @@ import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, PrincipalName, resolvePrincipal, toLocalInput, useFilters, useNameSuggestions, type Resolved } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { PrincipalName } from '../../ui/principals.tsx';
+import { resolvePrincipal, useNameSuggestions, type Resolved } from './common.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { FilterForm, PeriodFields } from '../../ui/FilterForm.tsx';
 
 export interface DecisionRecord {
   id: string;
@@ -55,16 +59,8 @@ export function Decisions({ query }: PageProps) {
   return (
     <main id="main">
       <h1>Decision log</h1>
-      <form
-        class="filters"
-        aria-label="Decision filters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
-        <Field label="From" type="datetime-local" value={toLocalInput(f.values.from)} onValue={(v) => f.set('from')(fromLocalInput(v) ?? '')} />
-        <Field label="To" type="datetime-local" value={toLocalInput(f.values.to)} onValue={(v) => f.set('to')(fromLocalInput(v) ?? '')} />
+      <FilterForm label="Decision filters" filters={f}>
+        <PeriodFields filters={f} />
         <Field label="Principal name" list={listId} autocomplete="off" value={f.values.principal ?? ''} onValue={f.set('principal')} />
         <datalist id={listId}>
           {suggestions.map((p) => (
@@ -88,13 +84,7 @@ export function Decisions({ query }: PageProps) {
           <option value="false">No break-glass</option>
         </Select>
         <Field label="Job or token" hint="job id or token jti" value={f.values.job ?? ''} onValue={f.set('job')} />
-        <div class="actions">
-          <button type="submit">Search</button>
-          <button type="button" class="secondary" onClick={f.clear}>
-            Clear
-          </button>
-        </div>
-      </form>
+      </FilterForm>
       {who.error ? (
         <ErrorNote error={who.error} onRetry={who.reload} />
       ) : name && (!who.data || who.loading) ? (
@@ -132,41 +122,27 @@ export function Decisions({ query }: PageProps) {
 
 export function DecisionTable({ items, caption = 'Decisions, newest first' }: { items: DecisionRecord[]; caption?: string }) {
   return (
-    <table>
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">Principal</th>
-          <th scope="col">Dataset</th>
-          <th scope="col">Purpose</th>
-          <th scope="col">Effect</th>
-          <th scope="col">Rules or reasons</th>
-          <th scope="col">Explanation</th>
+    <Table caption={caption} head={['When', 'Principal', 'Dataset', 'Purpose', 'Effect', 'Rules or reasons', 'Explanation']}>
+      {items.map((d) => (
+        <tr key={d.id}>
+          <td>
+            <Time value={d.at} />
+          </td>
+          <td>
+            <PrincipalName id={d.principal_id} />
+          </td>
+          <td>{d.dataset_id}</td>
+          <td>
+            {d.purpose}
+            {d.break_glass && <span class="badge">break-glass</span>}
+          </td>
+          <td class={d.effect}>{d.effect === 'allow' ? 'Allow' : 'Deny'}</td>
+          <td>{d.effect === 'deny' && d.reasons.length ? d.reasons.join('; ') : d.rules.join(', ') || '—'}</td>
+          <td>
+            <Link to={`${PATH}/${d.id}`}>Explain</Link>
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {items.map((d) => (
-          <tr key={d.id}>
-            <td>
-              <Time value={d.at} />
-            </td>
-            <td>
-              <PrincipalName id={d.principal_id} />
-            </td>
-            <td>{d.dataset_id}</td>
-            <td>
-              {d.purpose}
-              {d.break_glass && <span class="badge">break-glass</span>}
-            </td>
-            <td class={d.effect}>{d.effect === 'allow' ? 'Allow' : 'Deny'}</td>
-            <td>{d.effect === 'deny' && d.reasons.length ? d.reasons.join('; ') : d.rules.join(', ') || '—'}</td>
-            <td>
-              <Link to={`${PATH}/${d.id}`}>Explain</Link>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }

@@ -4,16 +4,18 @@
  * as a table and as a CSV download (`format=csv`, every row, streamed by the
  * server). Both are audit events (`audit.report`, `audit.export`).
  */
-import { useState } from 'preact/hooks';
-import { api, download } from '../../api/client.ts';
+import { api } from '../../api/client.ts';
 import { Link } from '../../router.tsx';
 import { Field } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
-import { fromLocalInput, toLocalInput, useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
 import { Slice } from './Slice.tsx';
+import { DownloadButton } from '../../ui/DownloadButton.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { FilterForm, PeriodFields } from '../../ui/FilterForm.tsx';
 
 interface Disclosure {
   decision_id: string;
@@ -46,40 +48,15 @@ export function Disclosures({ query }: PageProps) {
   const f = useFilters(PATH, query, ['dataset', 'from', 'to']);
   const { dataset, from, to } = f.applied;
   const report = useLoad<Report | undefined>((signal) => (dataset ? api('GET', '/v1/reports/disclosures', { query: { dataset, from, to }, signal }) : Promise.resolve(undefined)), [dataset, from, to]);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-
-  const csv = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await download('/v1/reports/disclosures', { dataset, from, to, format: 'csv' }, `disclosures-${dataset}.csv`);
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   return (
     <main id="main">
       <h1>Accounting of disclosures</h1>
       <p class="muted">PHI and limited-data reads of one dataset: who, when, which columns, for what purpose and on what basis. The period defaults to the six years before now.</p>
-      <form
-        class="filters"
-        aria-label="Report parameters"
-        onSubmit={(e) => {
-          e.preventDefault();
-          f.apply();
-        }}
-      >
+      <FilterForm label="Report parameters" filters={f} submit="Run report" clear={false}>
         <Field label="Dataset" required value={f.values.dataset ?? ''} onValue={f.set('dataset')} />
-        <Field label="From" type="datetime-local" value={toLocalInput(f.values.from)} onValue={(v) => f.set('from')(fromLocalInput(v) ?? '')} />
-        <Field label="To" type="datetime-local" value={toLocalInput(f.values.to)} onValue={(v) => f.set('to')(fromLocalInput(v) ?? '')} />
-        <div class="actions">
-          <button type="submit">Run report</button>
-        </div>
-      </form>
+        <PeriodFields filters={f} />
+      </FilterForm>
       {!dataset ? (
         <Empty>Name a dataset to account for its disclosures.</Empty>
       ) : report.error ? (
@@ -93,15 +70,8 @@ export function Disclosures({ query }: PageProps) {
             <Time value={report.data.to} />.
           </p>
           <div class="actions">
-            <button type="button" disabled={busy} onClick={() => void csv()}>
-              Download CSV
-            </button>
+            <DownloadButton path="/v1/reports/disclosures" query={{ dataset, from, to, format: 'csv' }} filename={`disclosures-${dataset}.csv`} />
           </div>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
           {report.data.truncated && (
             <p class="notice" role="status">
               The table shows the first {report.data.items.length} rows; the CSV has every row.
@@ -112,43 +82,29 @@ export function Disclosures({ query }: PageProps) {
           ) : (
             <Slice items={report.data.items} label="disclosures">
               {(items) => (
-                <table>
-                  <caption>Disclosures, oldest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Principal</th>
-                      <th scope="col">Purpose</th>
-                      <th scope="col">Columns</th>
-                      <th scope="col">Basis</th>
-                      <th scope="col">Token or job</th>
-                      <th scope="col">Decision</th>
+                <Table caption="Disclosures, oldest first" head={['When', 'Principal', 'Purpose', 'Columns', 'Basis', 'Token or job', 'Decision']}>
+                  {items.map((d) => (
+                    <tr key={d.decision_id}>
+                      <td>
+                        <Time value={d.at} />
+                      </td>
+                      <td>
+                        {d.principal_name ?? <code>{d.principal_id}</code>} <span class="muted">{d.principal_kind === 'service' ? '(service)' : ''}</span>
+                      </td>
+                      <td>{d.purpose}</td>
+                      <td>{d.columns.join(', ')}</td>
+                      <td>
+                        {d.rules.join(', ')}
+                        {d.grant_ids.length > 0 && <span class="muted"> · grant {d.grant_ids.join(', ')}</span>}
+                        {d.break_glass && <span class="badge">break-glass</span>}
+                      </td>
+                      <td>{d.job?.job_id ?? d.token_jti ?? '—'}</td>
+                      <td>
+                        <Link to={`/decisions/${d.decision_id}`}>Explain</Link>
+                      </td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {items.map((d) => (
-                      <tr key={d.decision_id}>
-                        <td>
-                          <Time value={d.at} />
-                        </td>
-                        <td>
-                          {d.principal_name ?? <code>{d.principal_id}</code>} <span class="muted">{d.principal_kind === 'service' ? '(service)' : ''}</span>
-                        </td>
-                        <td>{d.purpose}</td>
-                        <td>{d.columns.join(', ')}</td>
-                        <td>
-                          {d.rules.join(', ')}
-                          {d.grant_ids.length > 0 && <span class="muted"> · grant {d.grant_ids.join(', ')}</span>}
-                          {d.break_glass && <span class="badge">break-glass</span>}
-                        </td>
-                        <td>{d.job?.job_id ?? d.token_jti ?? '—'}</td>
-                        <td>
-                          <Link to={`/decisions/${d.decision_id}`}>Explain</Link>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               )}
             </Slice>
           )}

@@ -11,13 +11,16 @@ import { api } from '../../api/client.ts';
 import { can, useMe } from '../../me.ts';
 import { Link } from '../../router.tsx';
 import { Field, Select, TextArea } from '../../ui/Field.tsx';
-import { Empty, ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
+import { Empty, ErrorNote, Loading } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
 import type { PageProps } from '../types.ts';
 import { Subject } from './Alerts.tsx';
-import { PrincipalName } from './common.tsx';
+import { PrincipalName } from '../../ui/principals.tsx';
 import { daysLeft, type Incident } from './Incidents.tsx';
+import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
+import { useAction } from '../../ui/useAction.tsx';
 
 interface LinkedAlert {
   id: string;
@@ -66,75 +69,54 @@ export function IncidentDetail({ params }: PageProps) {
       </p>
       <h1>{i.title}</h1>
       <p>{i.description}</p>
-      <dl class="facts">
-        <dt>Status</dt>
-        <dd>{i.status === 'open' ? 'Open' : `Closed: ${i.determination === 'breach' ? 'breach' : 'not a breach'}`}</dd>
-        <dt>Discovered</dt>
-        <dd>
+      <Facts>
+        <Fact term="Status">{i.status === 'open' ? 'Open' : `Closed: ${i.determination === 'breach' ? 'breach' : 'not a breach'}`}</Fact>
+        <Fact term="Discovered">
           <Time value={i.discovered_at} /> <span class="muted">({i.discovery_date} in {i.time_zone})</span>
-        </dd>
-        <dt>Notice deadline</dt>
-        <dd>
+        </Fact>
+        <Fact term="Notice deadline">
           {i.deadline_date} <span class="muted">(until <Time value={i.deadline_at} />)</span>
-        </dd>
-        <dt>Days left</dt>
-        <dd class={i.status === 'open' && (i.overdue || (i.days_left ?? 99) <= 7) ? 'deny' : undefined}>{daysLeft(i)}</dd>
-        <dt>Window</dt>
-        <dd>
+        </Fact>
+        <Fact term="Days left" class={i.status === 'open' && (i.overdue || (i.days_left ?? 99) <= 7) ? 'deny' : undefined}>{daysLeft(i)}</Fact>
+        <Fact term="Window">
           <Time value={i.window_from} /> to <Time value={i.window_to} />
-        </dd>
-        <dt>Principals in scope</dt>
-        <dd>{i.principal_ids.length ? i.principal_ids.map((p, n) => <span key={p}>{n > 0 && ', '}<PrincipalName id={p} /></span>) : 'All'}</dd>
-        <dt>Datasets in scope</dt>
-        <dd>{i.dataset_ids.length ? i.dataset_ids.join(', ') : 'All'}</dd>
-        <dt>Opened by</dt>
-        <dd>
+        </Fact>
+        <Fact term="Principals in scope">{i.principal_ids.length ? i.principal_ids.map((p, n) => <span key={p}>{n > 0 && ', '}<PrincipalName id={p} /></span>) : 'All'}</Fact>
+        <Fact term="Datasets in scope">{i.dataset_ids.length ? i.dataset_ids.join(', ') : 'All'}</Fact>
+        <Fact term="Opened by">
           <PrincipalName id={i.opened_by} />, <Time value={i.created_at} />
-        </dd>
+        </Fact>
         {i.closed_at && (
           <>
-            <dt>Closed by</dt>
-            <dd>
+            <Fact term="Closed by">
               <PrincipalName id={i.closed_by} />, <Time value={i.closed_at} />
-            </dd>
+            </Fact>
           </>
         )}
-      </dl>
+      </Facts>
 
       <section aria-labelledby="alerts">
         <h2 id="alerts">Linked alerts</h2>
         {i.alerts.length === 0 ? (
           <Empty>No alert is linked.</Empty>
         ) : (
-          <table>
-            <caption>Alerts the incident was opened from or linked to</caption>
-            <thead>
-              <tr>
-                <th scope="col">Alert</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Subject</th>
-                <th scope="col">Status</th>
-                <th scope="col">First seen</th>
+          <Table caption="Alerts the incident was opened from or linked to" head={['Alert', 'Severity', 'Subject', 'Status', 'First seen']}>
+            {i.alerts.map((a) => (
+              <tr key={a.id}>
+                <td>
+                  <Link to={`/alerts/${a.id}`}>{a.title}</Link>
+                </td>
+                <td>{a.severity}</td>
+                <td>
+                  <Subject value={a.subject} />
+                </td>
+                <td>{a.status}</td>
+                <td>
+                  <Time value={a.first_at} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {i.alerts.map((a) => (
-                <tr key={a.id}>
-                  <td>
-                    <Link to={`/alerts/${a.id}`}>{a.title}</Link>
-                  </td>
-                  <td>{a.severity}</td>
-                  <td>
-                    <Subject value={a.subject} />
-                  </td>
-                  <td>{a.status}</td>
-                  <td>
-                    <Time value={a.first_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </section>
 
@@ -163,21 +145,14 @@ function CloseIncident({ id, onClosed }: { id: string; onClosed: () => void }) {
   const [determination, setDetermination] = useState<'breach' | 'not_breach'>('not_breach');
   const [factors, setFactors] = useState<Record<FactorKey, string>>({ nature_and_extent: '', unauthorized_person: '', acquired_or_viewed: '', mitigation: '' });
   const [lowProbability, setLowProbability] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const { busy, error, run } = useAction();
 
   const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const assessment = { ...Object.fromEntries(FACTORS.map(([k]) => [k, factors[k].trim()])), low_probability_of_compromise: lowProbability };
       await api('POST', `/v1/incidents/${encodeURIComponent(id)}/close`, { body: { determination, assessment } });
       onClosed();
-    } catch (e) {
-      setError(messageOf(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

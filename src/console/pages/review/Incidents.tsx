@@ -9,7 +9,8 @@ import { Select } from '../../ui/Field.tsx';
 import { Paged } from '../../ui/Paged.tsx';
 import { Time } from '../../ui/Time.tsx';
 import type { PageProps } from '../types.ts';
-import { useFilters } from './common.tsx';
+import { useFilters } from '../../ui/filters.ts';
+import { Table } from '../../ui/Table.tsx';
 
 export interface Incident {
   id: string;
@@ -66,35 +67,23 @@ export function Incidents({ query }: PageProps) {
       </form>
       <Paged<Incident> path="/v1/incidents" query={f.applied} label="incidents" empty="No incident.">
         {(items) => (
-          <table>
-            <caption>Incidents, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Incident</th>
-                <th scope="col">Discovered</th>
-                <th scope="col">Notice deadline</th>
-                <th scope="col">Days left</th>
-                <th scope="col">Status</th>
+          <Table caption="Incidents, newest first" head={['Incident', 'Discovered', 'Notice deadline', 'Days left', 'Status']}>
+            {items.map((i) => (
+              <tr key={i.id}>
+                <td>
+                  <Link to={`${PATH}/${i.id}`}>{i.title}</Link>
+                </td>
+                <td>
+                  <Time value={i.discovered_at} />
+                </td>
+                <td>
+                  {i.deadline_date} <span class="muted">({i.time_zone})</span>
+                </td>
+                <td class={i.status === 'open' && (i.overdue || (i.days_left ?? 99) <= 7) ? 'deny' : undefined}>{daysLeft(i)}</td>
+                <td>{i.status === 'closed' ? `Closed: ${i.determination === 'breach' ? 'breach' : 'not a breach'}` : 'Open'}</td>
               </tr>
-            </thead>
-            <tbody>
-              {items.map((i) => (
-                <tr key={i.id}>
-                  <td>
-                    <Link to={`${PATH}/${i.id}`}>{i.title}</Link>
-                  </td>
-                  <td>
-                    <Time value={i.discovered_at} />
-                  </td>
-                  <td>
-                    {i.deadline_date} <span class="muted">({i.time_zone})</span>
-                  </td>
-                  <td class={i.status === 'open' && (i.overdue || (i.days_left ?? 99) <= 7) ? 'deny' : undefined}>{daysLeft(i)}</td>
-                  <td>{i.status === 'closed' ? `Closed: ${i.determination === 'breach' ? 'breach' : 'not a breach'}` : 'Open'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Paged>
     </main>

@@ -14,7 +14,9 @@ import { Field } from '../../ui/Field.tsx';
 import { ErrorNote, Loading, messageOf } from '../../ui/states.tsx';
 import { Time } from '../../ui/Time.tsx';
 import { useLoad } from '../../ui/useLoad.ts';
-import { fromLocalInput, toLocalInput } from './common.tsx';
+import { fromLocalInput, toLocalInput } from '../../ui/filters.ts';
+import { Table } from '../../ui/Table.tsx';
+import { Fact, Facts } from '../../ui/Facts.tsx';
 
 interface Witness {
   name: string;
@@ -113,33 +115,20 @@ export function Verify() {
             {ready.data.witnesses.length === 0 ? (
               <p class="muted">No anchor witness is configured.</p>
             ) : (
-              <table>
-                <caption>Anchor witnesses</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Witness</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Last written</th>
-                    <th scope="col">Pending</th>
-                    <th scope="col">Dropped</th>
-                    <th scope="col">Last error</th>
+              <Table caption="Anchor witnesses" head={['Witness', 'State', 'Last written', 'Pending', 'Dropped', 'Last error']}>
+                {ready.data.witnesses.map((w) => (
+                  <tr key={w.name}>
+                    <td>{w.name}</td>
+                    <td class={w.ok ? 'allow' : 'deny'}>{w.ok ? 'OK' : 'Failing'}</td>
+                    <td>
+                      <Time value={w.last_written_at} />
+                    </td>
+                    <td>{w.pending}</td>
+                    <td>{w.dropped}</td>
+                    <td>{w.last_error ?? '—'}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {ready.data.witnesses.map((w) => (
-                    <tr key={w.name}>
-                      <td>{w.name}</td>
-                      <td class={w.ok ? 'allow' : 'deny'}>{w.ok ? 'OK' : 'Failing'}</td>
-                      <td>
-                        <Time value={w.last_written_at} />
-                      </td>
-                      <td>{w.pending}</td>
-                      <td>{w.dropped}</td>
-                      <td>{w.last_error ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </Table>
             )}
           </>
         )}
@@ -206,57 +195,38 @@ function ReportView({ r }: { r: Report }) {
   return (
     <section aria-labelledby="verify-result">
       <h3 id="verify-result">{r.ok ? 'The logs are intact' : `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found`}</h3>
-      <dl class="facts">
-        <dt>Window</dt>
-        <dd>
+      <Facts>
+        <Fact term="Window">
           <Time value={r.from} /> to <Time value={r.to} />
-        </dd>
-        <dt>Records</dt>
-        <dd>{r.records}</dd>
-        <dt>Chains</dt>
-        <dd>{r.chains}</dd>
-        <dt>Checkpoints</dt>
-        <dd>{r.checkpoints}</dd>
-        <dt>Anchors</dt>
-        <dd>{r.anchors ? `${r.anchors.anchors} anchors over ${r.anchors.chains} chains${r.anchors.unreadable ? `; unreadable: ${r.anchors.unreadable}` : ''}` : 'No anchor file configured'}</dd>
-        <dt>Time taken</dt>
-        <dd>
+        </Fact>
+        <Fact term="Records">{r.records}</Fact>
+        <Fact term="Chains">{r.chains}</Fact>
+        <Fact term="Checkpoints">{r.checkpoints}</Fact>
+        <Fact term="Anchors">{r.anchors ? `${r.anchors.anchors} anchors over ${r.anchors.chains} chains${r.anchors.unreadable ? `; unreadable: ${r.anchors.unreadable}` : ''}` : 'No anchor file configured'}</Fact>
+        <Fact term="Time taken">
           {r.seconds.toFixed(2)} s ({Math.round(r.records_per_second)} records/s)
-        </dd>
-      </dl>
+        </Fact>
+      </Facts>
       {r.problems.length > 0 && (
-        <table>
-          <caption>Problems, the first of each chain</caption>
-          <thead>
-            <tr>
-              <th scope="col">Log</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Chain</th>
-              <th scope="col">Position</th>
-              <th scope="col">When</th>
-              <th scope="col">Detail</th>
+        <Table caption="Problems, the first of each chain" head={['Log', 'Kind', 'Chain', 'Position', 'When', 'Detail']}>
+          {r.problems.map((p, i) => (
+            <tr key={i}>
+              <td>{p.log}</td>
+              <td class="deny">{p.kind}</td>
+              <td>
+                <code>{p.chain_id}</code>
+              </td>
+              <td>
+                {p.seq}
+                {p.last_seq !== null && `–${p.last_seq}`}
+              </td>
+              <td>
+                <Time value={p.at} />
+              </td>
+              <td>{p.detail}</td>
             </tr>
-          </thead>
-          <tbody>
-            {r.problems.map((p, i) => (
-              <tr key={i}>
-                <td>{p.log}</td>
-                <td class="deny">{p.kind}</td>
-                <td>
-                  <code>{p.chain_id}</code>
-                </td>
-                <td>
-                  {p.seq}
-                  {p.last_seq !== null && `–${p.last_seq}`}
-                </td>
-                <td>
-                  <Time value={p.at} />
-                </td>
-                <td>{p.detail}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );
