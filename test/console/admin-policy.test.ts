@@ -273,10 +273,13 @@ describe('console: policy administration', () => {
     await page.getByRole('button', { name: 'Simulate' }).click();
     const examples = page.getByRole('table', { name: 'Examples of decisions that would flip' });
     await examples.waitFor();
-    const shown = (await examples.getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t').slice(1, 5));
-    // The three seeded allows, and those the first flow's checks logged since: each one sam's model evaluation, allowed today.
-    expect(shown.length).toBeGreaterThanOrEqual(3);
-    expect(shown).toEqual(Array(shown.length).fill(['sam', 'onc.deid', 'model-evaluation', 'allow (scientist-deidentified)']));
+    const shown = async () => (await examples.getByRole('row').allInnerTexts()).slice(1).map((r) => r.split('\t').slice(1, 5));
+    // The three seeded allows, and those the first flow's checks logged since: each one sam's model evaluation, allowed
+    // today. Names arrive after the rows (ids first, then each name once looked up), so the rows are read until they settle.
+    await expect.poll(async () => (await shown()).every((r) => r[0] === 'sam')).toBe(true);
+    const rows = await shown();
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    expect(rows).toEqual(Array(rows.length).fill(['sam', 'onc.deid', 'model-evaluation', 'allow (scientist-deidentified)']));
     await checkA11yBothThemes(cp, 'policy simulation with examples');
     // Reviewers read the policy but do not push it: the API's refusal is what the page shows.
     await page.getByRole('button', { name: `Push as version ${before.version + 1}` }).click();
