@@ -22,9 +22,9 @@ import { expect } from 'vitest';
 import { startTestApp, type Person, type TestApp } from '../support/app.ts';
 
 const AXE = readFileSync(new URL('../../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-const SHOTS = process.env.CUSTOS_SCREENSHOTS === '1' ? fileURLToDocs() : path.join(os.tmpdir(), 'custos-screenshots');
+const SHOTS = process.env.CUSTOS_SCREENSHOTS === '1' ? docsScreenshotsFolder() : path.join(os.tmpdir(), 'custos-screenshots');
 
-function fileURLToDocs(): string {
+function docsScreenshotsFolder(): string {
   return new URL('../../docs/screenshots/', import.meta.url).pathname;
 }
 
