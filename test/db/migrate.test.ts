@@ -3,57 +3,16 @@
  * server (not the migrated template): ordering, checksums, immutability,
  * atomicity of a failing file, and concurrent migrators.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { createHash } from 'node:crypto';
+import { unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createSql, type Sql } from '../../src/db/client.ts';
+import { describe, expect, it } from 'vitest';
+import { type Sql } from '../../src/db/client.ts';
 import { migrate, readMigrations } from '../../src/db/migrate.ts';
 import { ConfigError, MigrationChecksumError } from '../../src/errors.ts';
+import { scratchDatabases } from '../support/scratchDatabases.ts';
 
-let admin: Sql;
-const databases: string[] = [];
-const clients: Sql[] = [];
-const dirs: string[] = [];
-
-beforeAll(() => {
-  admin = createSql({ url: inject('pgAdminUrl'), max: 1 });
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ timeout: 5 })));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-afterAll(async () => {
-  for (const name of databases) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end({ timeout: 5 });
-});
-
-/** Creates an empty database (no template) and returns its URL. */
-async function emptyDatabase(): Promise<string> {
-  const name = `m_${randomBytes(6).toString('hex')}`;
-  // Generated identifier, not input.
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  databases.push(name);
-  return inject('pgAdminUrl').replace(/\/postgres$/, `/${name}`);
-}
-
-/** A client on `url` that is closed after the test. */
-function client(url: string, max = 2): Sql {
-  const sql = createSql({ url, max, applicationName: 'custos-migrate-test' });
-  clients.push(sql);
-  return sql;
-}
-
-/** Writes `files` into a new temporary folder. */
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-migrations-'));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
-  return dir;
-}
+const { emptyDatabase, client, migrationsDir } = scratchDatabases('migrate');
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 

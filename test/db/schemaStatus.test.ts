@@ -5,51 +5,21 @@
  * that serves nothing (readiness fails) until then, and stops at once when
  * the database holds a migration this version does not know.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, inject } from 'vitest';
-import { createSql, type Sql } from '../../src/db/client.ts';
+import { describe, expect, it } from 'vitest';
+import { type Sql } from '../../src/db/client.ts';
 import { awaitCurrentSchema, migrate, schemaStatus, type SchemaStatus } from '../../src/db/migrate.ts';
 import { ConfigError, MigrationChecksumError } from '../../src/errors.ts';
 import type { TestDatabase } from '../support/db.ts';
 import { startServer } from '../support/servers.ts';
+import { scratchDatabases } from '../support/scratchDatabases.ts';
 
-let admin: Sql;
-const databases: string[] = [];
-const clients: Sql[] = [];
-const dirs: string[] = [];
-
-beforeAll(() => {
-  admin = createSql({ url: inject('pgAdminUrl'), max: 1 });
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ timeout: 5 })));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-afterAll(async () => {
-  for (const name of databases) await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.end({ timeout: 5 });
-});
+const scratch = scratchDatabases('schema');
+const { migrationsDir } = scratch;
 
 /** An empty database (no template), and a client on it closed after the test. */
 async function emptyDatabase(): Promise<{ url: string; sql: Sql }> {
-  const name = `s_${randomBytes(6).toString('hex')}`;
-  // Generated identifier, not input.
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  databases.push(name);
-  const url = inject('pgAdminUrl').replace(/\/postgres$/, `/${name}`);
-  const sql = createSql({ url, max: 2, applicationName: 'custos-schema-test' });
-  clients.push(sql);
-  return { url, sql };
-}
-
-async function migrationsDir(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-schema-'));
-  dirs.push(dir);
-  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
-  return dir;
+  const url = await scratch.emptyDatabase();
+  return { url, sql: scratch.client(url) };
 }
 
 const TWO = { '0001_a.sql': 'CREATE TABLE a (id int);', '0002_b.sql': 'CREATE TABLE b (id int);' };
