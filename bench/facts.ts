@@ -10,21 +10,17 @@
  * its listener), and a lookup from memory against one read from the
  * database.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { LiveFacts } from '../src/decisions/liveFacts.ts';
 import { createFactsStore } from '../src/decisions/postgres/index.ts';
 import { catalogSource } from '../src/decisions/postgres/catalogRows.ts';
 import { createLogger } from '../src/logger.ts';
 import { prepareDatabase, wire } from '../src/wire.ts';
-import { freePort } from '../test/support/net.ts';
+import { withScratchPostgres } from './harness.ts';
 import { percentile, printTable, writeResult } from './util.ts';
 
 setFlagsFromString('--expose_gc');
@@ -38,13 +34,7 @@ function heap(): number {
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   const people = smoke ? 10_000 : 100_000;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-facts-'));
-  const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
-  try {
-    const admin = createSql({ url: pg.adminUrl, max: 1 });
-    await admin.unsafe('CREATE DATABASE custos');
-    await admin.end();
-    const url = pg.urlFor('custos');
+  await withScratchPostgres('facts', async (url) => {
     const key = randomBytes(32).toString('base64');
     const config = loadConfig({ DATABASE_URL: url, CUSTOS_ENCRYPTION_KEY: key, CUSTOS_LOG_LEVEL: 'silent' });
     const sql = createSql({ url, max: 4 });
@@ -116,10 +106,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       lookup_database_p50_us: round(percentile(dbTimes, 50)),
       smoke,
     });
-  } finally {
-    await pg.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function round(x: number): number {

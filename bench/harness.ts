@@ -87,6 +87,21 @@ export function cpuSince(a: CpuSeconds, b: CpuSeconds): CpuSeconds {
   return { server: b.server - a.server, postgres: b.postgres - a.postgres, load: b.load - a.load };
 }
 
+/** A fresh embedded PostgreSQL with an empty `custos` database for `fn`, stopped and removed afterwards whatever happens. */
+export async function withScratchPostgres<T>(name: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `custos-${name}-`));
+  const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
+  try {
+    const admin = createSql({ url: pg.adminUrl, max: 1 });
+    await admin.unsafe('CREATE DATABASE custos');
+    await admin.end();
+    return await fn(pg.urlFor('custos'));
+  } finally {
+    await pg.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Starts PostgreSQL, seeds it (`extraSeed` may add more), and starts the bench server. */
 export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key: string; seeded: BenchWorld }) => Promise<void>; serverEnv?: Record<string, string> } = {}): Promise<BenchSetup> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-bench-'));

@@ -8,19 +8,15 @@
  * request around it is not timed here: what the limiter adds to a request is
  * this call (plus, for a refusal, the 429 it answers instead of a decision).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../src/config.ts';
 import { createSql } from '../src/db/client.ts';
-import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { RateLimitedError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { RateLimiter } from '../src/ratelimit/limiter.ts';
 import { createBucketStore } from '../src/ratelimit/postgres/bucketStore.ts';
 import { prepareDatabase, wire } from '../src/wire.ts';
-import { freePort } from '../test/support/net.ts';
+import { withScratchPostgres } from './harness.ts';
 import { percentile, printTable, writeResult } from './util.ts';
 
 interface Row {
@@ -35,13 +31,7 @@ interface Row {
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   const seconds = smoke ? 0.5 : 3;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'custos-ratelimit-'));
-  const pg = await startEmbeddedPostgres({ dir, port: await freePort() });
-  try {
-    const admin = createSql({ url: pg.adminUrl, max: 1 });
-    await admin.unsafe('CREATE DATABASE custos');
-    await admin.end();
-    const url = pg.urlFor('custos');
+  await withScratchPostgres('ratelimit', async (url) => {
     const config = loadConfig({ DATABASE_URL: url, CUSTOS_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CUSTOS_LOG_LEVEL: 'silent' });
     const sql = createSql({ url, max: 4 });
     const log = createLogger({ level: 'silent' });
@@ -67,10 +57,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       rows.map((r) => [`${r.limit}, ${r.load}`, `p50 ${r.p50_us.toFixed(1)} µs, p99 ${r.p99_us.toFixed(0)} µs, ${r.statements_per_1000.toFixed(1)} statements per 1,000 requests (${r.admitted} of ${r.requests} admitted)`]),
     );
     writeResult('ratelimit', { smoke, seconds_per_row: seconds, lease_fraction: config.rateLimits!.leaseFraction, rows });
-  } finally {
-    await pg.stop();
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** One client asking at `factor` × its limit for `seconds`, in ticks of a millisecond: each admit() timed. */
