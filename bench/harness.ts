@@ -23,6 +23,16 @@ export function load(o: { url: string; method?: 'GET' | 'POST'; headers?: Record
   });
 }
 
+/** Several runs as one: mean rate over all of them, the worst p99, summed counts. */
+export function combine(rs: autocannon.Result[]): { requests: { average: number }; latency: { p99: number }; '2xx': number; non2xx: number } {
+  return {
+    requests: { average: rs.reduce((a, r) => a + r.requests.average, 0) / rs.length },
+    latency: { p99: Math.max(...rs.map((r) => r.latency.p99)) },
+    '2xx': rs.reduce((a, r) => a + r['2xx'], 0),
+    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+  };
+}
+
 /** A running benchmark setup. */
 export interface BenchSetup {
   base: string;
@@ -85,6 +95,11 @@ export function postgresPids(dir: string): number[] {
 /** CPU used between two readings. */
 export function cpuSince(a: CpuSeconds, b: CpuSeconds): CpuSeconds {
   return { server: b.server - a.server, postgres: b.postgres - a.postgres, load: b.load - a.load };
+}
+
+/** The sum of two CPU readings. */
+export function addCpu(a: CpuSeconds, b: CpuSeconds): CpuSeconds {
+  return { server: a.server + b.server, postgres: a.postgres + b.postgres, load: a.load + b.load };
 }
 
 /** A fresh embedded PostgreSQL with an empty `custos` database for `fn`, stopped and removed afterwards whatever happens. */

@@ -4,7 +4,7 @@
  * same process, on one machine: ratio and p99 latency.
  */
 import type autocannon from 'autocannon';
-import { cpuSince, load, startBench, type CpuSeconds } from './harness.ts';
+import { addCpu, combine, cpuSince, load, startBench, type CpuSeconds } from './harness.ts';
 import { printTable, writeResult } from './util.ts';
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
@@ -24,13 +24,12 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
     const runs: autocannon.Result[] = [];
     let helloCpu: CpuSeconds = { server: 0, postgres: 0, load: 0 };
     let decCpu: CpuSeconds = { server: 0, postgres: 0, load: 0 };
-    const add = (a: CpuSeconds, b: CpuSeconds): CpuSeconds => ({ server: a.server + b.server, postgres: a.postgres + b.postgres, load: a.load + b.load });
     for (let i = 0; i < rounds; i++) {
       let t = cpu();
       hellos.push(await load({ url: `${base}/hello`, method: 'GET', seconds, connections }));
-      helloCpu = add(helloCpu, cpuSince(t, (t = cpu())));
+      helloCpu = addCpu(helloCpu, cpuSince(t, (t = cpu())));
       runs.push(await load({ url: `${base}/v1/decisions`, method: 'POST', headers: seeded.headers, body: seeded.body, seconds, connections }));
-      decCpu = add(decCpu, cpuSince(t, cpu()));
+      decCpu = addCpu(decCpu, cpuSince(t, cpu()));
     }
     const hello = combine(hellos);
     const decisions = combine(runs);
@@ -74,16 +73,6 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
   } finally {
     await stop();
   }
-}
-
-/** Several runs as one: mean rate over all of them, the worst p99, summed counts. */
-function combine(rs: autocannon.Result[]): { requests: { average: number }; latency: { p99: number }; '2xx': number; non2xx: number } {
-  return {
-    requests: { average: rs.reduce((a, r) => a + r.requests.average, 0) / rs.length },
-    latency: { p99: Math.max(...rs.map((r) => r.latency.p99)) },
-    '2xx': rs.reduce((a, r) => a + r['2xx'], 0),
-    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
-  };
 }
 
 function pct(c: CpuSeconds, seconds: number): string {

@@ -6,6 +6,9 @@
 # (default 2), both on this checkout's Node.js, and prints each run's JSON
 # result and the mean ratio of each side.
 # Alternating runs means drift in a shared machine's load hits both sides.
+# AB_BENCH_FILES="bench/a.ts bench/b.ts" copies those files from here into
+# REF first, so both sides measure with the same benchmark code (for a bench
+# changed since REF; the files must still run against REF's sources).
 set -euo pipefail
 ref=${1:?usage: scripts/bench-ab.sh REF NAME [PAIRS]}
 name=${2:?usage: scripts/bench-ab.sh REF NAME [PAIRS]}
@@ -17,6 +20,7 @@ chmod o+x "$wt"
 trap 'git -C "$here" worktree remove --force "$wt" >/dev/null 2>&1 || true' EXIT
 git -C "$here" worktree add --detach --force "$wt" "$ref" >/dev/null
 (cd "$wt" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+for f in ${AB_BENCH_FILES:-}; do cp "$here/$f" "$wt/$f"; done
 # Both sides on the same Node.js: this checkout's (node_modules/.bin/node, Node.js 24).
 export PATH="$here/node_modules/.bin:$PATH"
 out="$here/bench/results/ab-$name.jsonl"
