@@ -15,7 +15,8 @@ export const EMERGENCY = 'emergency';
 /** How a principal holds a role for this request: standing, or only through grants. */
 interface Holding {
   standing: boolean;
-  grants: GrantFacts[];
+  /** NO_GRANTS until a grant is added (never pushed onto: replaced). */
+  grants: readonly GrantFacts[];
   /** Grants without which the rule's condition would not have held: they made the principal a member of the dataset's project (relied on, too). */
   membership?: readonly GrantFacts[];
 }
@@ -37,21 +38,27 @@ export function effectiveRoles(
   breakGlass: GrantMode = 'any',
 ): Map<string, Holding> {
   const held = new Map<string, Holding>();
-  const add = (role: string, grant: GrantFacts | null) => {
-    for (const r of snapshot.roleClosure.get(role) ?? [role]) {
-      let h = held.get(r);
-      if (!h) held.set(r, (h = { standing: false, grants: [] }));
-      if (grant) h.grants.push(grant);
-      else h.standing = true;
-    }
-  };
-  if (breakGlass !== 'only') for (const b of principal.roles) if (b.project === null || b.project === input.dataset.project) add(b.role, null);
+  if (breakGlass !== 'only') for (const b of principal.roles) if (b.project === null || b.project === input.dataset.project) holdRole(held, snapshot, b.role, null);
   for (const g of principal.grants) {
     if ((breakGlass === 'only' && !g.breakGlass) || (breakGlass === 'none' && g.breakGlass)) continue;
     if (!grantInForce(g, input.now) || !grantCovers(g, input.dataset)) continue;
-    add(g.role, g);
+    holdRole(held, snapshot, g.role, g);
   }
   return held;
+}
+
+/** Adds a role and every role it inherits to `held`: standing, or through `grant`. */
+function holdRole(held: Map<string, Holding>, snapshot: PolicySnapshot, role: string, grant: GrantFacts | null): void {
+  const closure = snapshot.roleClosure.get(role);
+  if (!closure) return holdOne(held, role, grant);
+  for (const r of closure) holdOne(held, r, grant);
+}
+
+function holdOne(held: Map<string, Holding>, role: string, grant: GrantFacts | null): void {
+  let h = held.get(role);
+  if (!h) held.set(role, (h = { standing: false, grants: NO_GRANTS }));
+  if (grant) h.grants = [...h.grants, grant];
+  else h.standing = true;
 }
 
 /** A rule's condition on a context; one that cannot be evaluated never lets an allow apply and always lets a deny apply (fail closed). */
@@ -63,8 +70,10 @@ function holds(rule: CompiledRule, ctx: ConditionContext): boolean {
   }
 }
 
-/** Nothing relied on for membership (shared: no allocation on the common path). */
-const NO_MEMBERSHIP: readonly GrantFacts[] = Object.freeze([]);
+/** No grants (shared: no allocation on the common path). */
+const NO_GRANTS: readonly GrantFacts[] = Object.freeze([]);
+/** Nothing relied on for membership. */
+const NO_MEMBERSHIP = NO_GRANTS;
 
 /**
  * Whether a rule applies to the request: false, or the grants whose
@@ -107,10 +116,14 @@ function listOf(bucket: RuleBucket, input: DecisionInput, pass: number, refusing
   }
 }
 
-/** Rules of the held roles that apply to this request, each once, with how it is held. */
-function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[], mode: GrantMode) {
+/**
+ * The rules of the held roles this request reaches, each once: with how it
+ * is held when it applies, false when it was looked at and does not (one map
+ * for both, so a rule reached through two roles is evaluated once).
+ */
+function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map<string, Holding>, failedConditions: string[], mode: GrantMode): Map<CompiledRule, Holding | false> {
   const byAction = snapshot.index.get(input.action);
-  const out = new Map<CompiledRule, Holding>();
+  const out = new Map<CompiledRule, Holding | false>();
   if (!byAction) return out;
   // One context for every rule; grants may add the dataset's project to it, only for rules of the roles they confer.
   let ctx: ConditionContext | undefined;
@@ -118,7 +131,6 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
   // The widest context a condition of this request can see: with the dataset's project, if any grant could make it a member.
   let refuses: boolean | undefined;
   const refusing = () => (refuses ??= snapshot.mayRefuse(input.principal.grants.length ? conditionContext(input, input.principal.grants) : base()));
-  const seen = new Set<CompiledRule>();
   for (const [role, holding] of held) {
     const bucket = byAction.get(role);
     if (!bucket) continue;
@@ -132,14 +144,13 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
         if (prior) {
           // Held through several roles: standing wins; otherwise remember every grant that enables it.
           prior.standing ||= holding.standing;
-          prior.grants.push(...holding.grants);
+          if (holding.grants.length) prior.grants = [...prior.grants, ...holding.grants];
           continue;
         }
-        if (seen.has(rule)) continue;
-        seen.add(rule);
+        if (prior === false) continue;
         const membership = ruleApplies(rule, input, snapshot, mode, base, failedConditions);
-        if (membership === false) continue;
-        out.set(rule, membership.length ? { standing: holding.standing, grants: [...holding.grants], membership } : { standing: holding.standing, grants: [...holding.grants] });
+        if (membership === false) out.set(rule, false);
+        else out.set(rule, membership.length ? { standing: holding.standing, grants: holding.grants, membership } : { standing: holding.standing, grants: holding.grants });
       }
     }
   }
@@ -153,8 +164,13 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
  */
 export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot, breakGlass: GrantMode = 'any'): 'allow' | 'deny' {
   const held = effectiveRoles(input.principal, input, snapshot, breakGlass);
-  const matched = [...matchingRules(input, snapshot, held, [], breakGlass).keys()];
-  return matched.some((r) => r.effect === 'allow') && !matched.some((r) => r.effect === 'deny') ? 'allow' : 'deny';
+  let allow = false;
+  for (const [r, h] of matchingRules(input, snapshot, held, [], breakGlass)) {
+    if (!h) continue;
+    if (r.effect === 'deny') return 'deny';
+    allow = true;
+  }
+  return allow ? 'allow' : 'deny';
 }
 
 function deny(snapshot: PolicySnapshot, reasons: string[], extra: Partial<Decision> = {}): Decision {
@@ -173,27 +189,29 @@ function deny(snapshot: PolicySnapshot, reasons: string[], extra: Partial<Decisi
   };
 }
 
-/** Checks that do not depend on rules: status, purpose, BAA, column names. */
-function prerequisites(input: DecisionInput, principal: PrincipalFacts): string[] {
-  const reasons: string[] = [];
+/** Checks that do not depend on rules: status, purpose, BAA, column names. The reasons to refuse, or undefined (nothing allocated) when there are none. */
+function prerequisites(input: DecisionInput, principal: PrincipalFacts): string[] | undefined {
+  let reasons: string[] | undefined;
+  const refuse = (why: string) => (reasons ??= []).push(why);
   const ds = input.dataset;
-  if (principal.status !== 'active') reasons.push(`principal ${principal.id} is disabled`);
-  if (!ds.purposes.includes(input.purpose)) reasons.push(`purpose ${input.purpose} is not permitted for dataset ${ds.id}`);
+  if (principal.status !== 'active') refuse(`principal ${principal.id} is disabled`);
+  if (!ds.purposes.includes(input.purpose)) refuse(`purpose ${input.purpose} is not permitted for dataset ${ds.id}`);
   if (principal.vendorId) {
     const today = utcDay(input.now);
     const active = principal.baas.filter((b) => b.effectiveOn <= today && today < b.expiresOn);
-    if (!active.length) reasons.push(`vendor ${principal.vendorId} has no active BAA`);
-    else if (!active.some((b) => b.purposes.includes(input.purpose))) reasons.push(`purpose ${input.purpose} is not in the BAA of vendor ${principal.vendorId}`);
+    if (!active.length) refuse(`vendor ${principal.vendorId} has no active BAA`);
+    else if (!active.some((b) => b.purposes.includes(input.purpose))) refuse(`purpose ${input.purpose} is not in the BAA of vendor ${principal.vendorId}`);
     else if (!active.some((b) => b.purposes.includes(input.purpose) && b.classifications.includes(ds.classification)))
-      reasons.push(`classification ${ds.classification} is not in the BAA of vendor ${principal.vendorId}`);
+      refuse(`classification ${ds.classification} is not in the BAA of vendor ${principal.vendorId}`);
   }
   if (input.columns === '*') {
-    if (ds.classification !== 'deidentified') reasons.push(`columns "*" are refused on ${ds.classification} dataset ${ds.id}: list the columns needed`);
+    if (ds.classification !== 'deidentified') refuse(`columns "*" are refused on ${ds.classification} dataset ${ds.id}: list the columns needed`);
   } else {
-    if (!input.columns.length) reasons.push('no columns requested: list the columns needed');
+    if (!input.columns.length) refuse('no columns requested: list the columns needed');
     const known = columnNames(ds.columns);
-    const unknown = input.columns.filter((c) => !known.has(c));
-    if (unknown.length) reasons.push(`unknown column(s): ${unknown.join(', ')}`);
+    let unknown: string[] | undefined;
+    for (const c of input.columns) if (!known.has(c)) (unknown ??= []).push(c);
+    if (unknown) refuse(`unknown column(s): ${unknown.join(', ')}`);
   }
   return reasons;
 }
@@ -202,7 +220,7 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   // Conditions and roles must see the principal being decided (the sponsor, when attenuating), not the caller.
   const input = principal === outer.principal ? outer : { ...outer, principal };
   const pre = prerequisites(input, principal);
-  if (pre.length) return deny(snapshot, pre);
+  if (pre) return deny(snapshot, pre);
 
   // The emergency purpose belongs to break-glass: only break-glass grants carry an allow for it, and they carry
   // none for anything else. Denies apply through every role and grant the principal holds, whatever the purpose.
@@ -212,14 +230,18 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const failedConditions: string[] = [];
   const gated = emergency || principal.grants.some((g) => g.breakGlass);
   const denies: CompiledRule[] = [];
-  if (gated) for (const r of matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any').keys()) if (r.effect === 'deny') denies.push(r);
+  if (gated) for (const [r, h] of matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any')) if (h && r.effect === 'deny') denies.push(r);
   if (emergency && !held.size && !denies.length) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
   const matched = matchingRules(input, snapshot, held, failedConditions, gate);
-  for (const r of matched.keys()) if (r.effect === 'deny' && !denies.includes(r)) denies.push(r);
+  const allows: [CompiledRule, Holding][] = [];
+  for (const [r, h] of matched) {
+    if (!h) continue;
+    if (r.effect === 'allow') allows.push([r, h]);
+    else if (!denies.includes(r)) denies.push(r);
+  }
   if (denies.length) {
     return deny(snapshot, denies.map((r) => `denied by rule ${r.id}`), { rules: denies.map((r) => r.id).sort() });
   }
-  const allows = [...matched].filter(([r]) => r.effect === 'allow');
   if (!allows.length) {
     const roles = [...held.keys()].sort();
     const reasons = [
