@@ -38,7 +38,7 @@ export async function startCustos(o: { databaseUrl: string; key: string; env?: R
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_') && k !== 'DATABASE_URL' && k !== 'PORT') env[k] = v;
   Object.assign(env, { DATABASE_URL: o.databaseUrl, CUSTOS_ENCRYPTION_KEY: o.key, CUSTOS_AUTO_BOOTSTRAP: 'false', CUSTOS_LOG_LEVEL: 'info', ...o.env, PORT: String(port) });
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   let partial = '';
   let count = 0;

@@ -3,7 +3,7 @@
  * catalog, the bench server as a child process, and an autocannon run.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -137,7 +137,10 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
       env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10', ...o.serverEnv, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const copy = process.env.BENCH_SERVER_OUTPUT;
+    if (copy) child.stdout!.on('data', (d: Buffer) => appendFileSync(copy, d));
     child.stderr!.on('data', (d: Buffer) => {
+      if (copy) appendFileSync(copy, d);
       process.stderr.write(d);
       stderr += d.toString();
     });
