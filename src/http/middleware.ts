@@ -295,13 +295,12 @@ export function viaTlsProxy(trust: (addr: string, i: number) => boolean): (req: 
  * a few times a second — no timer or listener per request on the hot path.
  *
  * The requests in flight sit in fixed slots, overwritten and cleared in
- * place. A Map (or arrays replaced at each sweep) leaves dead copies of its
- * table in the old generation that still point to finished responses; the
- * young-generation collector counts those pointers as live, so every
- * response then survived with its request until the next full collection:
- * about 5 KB promoted per request and young-generation pauses of 30–45 ms
- * under load, against under 3 ms with slots (`CUSTOS_WORKERS=1`, 32
- * connections).
+ * place. With a Map here, every response survived with its request until the
+ * next full collection (most likely through the Map's old tables, left in
+ * the old generation still pointing at finished responses, which the
+ * young-generation collector counts as live): about 5 KB promoted per
+ * request and young-generation pauses of 30–45 ms under load, against under
+ * 3 ms with slots (`CUSTOS_WORKERS=1`, 32 connections; src/http/README.md).
  */
 export function deadline(ms: number, onTimeout: (res: NodeResponse, err: DeadlineExceededError) => void): Handler {
   let slots: (NodeResponse | undefined)[] = new Array<NodeResponse | undefined>(256).fill(undefined);
