@@ -7,9 +7,8 @@
  * Warnings and errors are counted and the last few kept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withChildren } from './harness.ts';
+import { copyServerOutput, serverNodeFlags, withChildren } from './harness.ts';
 import { freePort } from '../test/support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -38,14 +37,14 @@ export async function startCustos(o: { databaseUrl: string; key: string; env?: R
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CUSTOS_') && k !== 'DATABASE_URL' && k !== 'PORT') env[k] = v;
   Object.assign(env, { DATABASE_URL: o.databaseUrl, CUSTOS_ENCRYPTION_KEY: o.key, CUSTOS_AUTO_BOOTSTRAP: 'false', CUSTOS_LOG_LEVEL: 'info', ...o.env, PORT: String(port) });
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...serverNodeFlags(), 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  copyServerOutput(child);
   let tail = '';
   let partial = '';
   let count = 0;
   const last: string[] = [];
   let ready = false;
   const onData = (d: string) => {
-    if (process.env.BENCH_SERVER_OUTPUT) appendFileSync(process.env.BENCH_SERVER_OUTPUT, d);
     tail = (tail + d).slice(-TAIL);
     const lines = (partial + d).split('\n');
     partial = lines.pop()!;

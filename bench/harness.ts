@@ -2,7 +2,7 @@
  * What the HTTP benchmarks share: an embedded PostgreSQL with a seeded
  * catalog, the bench server as a child process, and an autocannon run.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +13,19 @@ import { createSql } from '../src/db/client.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { freePort } from '../test/support/net.ts';
 import { seedBenchWorld, type BenchWorld } from './seed.ts';
+
+/** Node options for a bench's server process (`BENCH_NODE_FLAGS`, e.g. `--trace-gc`; cluster workers inherit them). */
+export function serverNodeFlags(): string[] {
+  return process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+}
+
+/** Appends what a bench's server writes to `BENCH_SERVER_OUTPUT`, when set. */
+export function copyServerOutput(child: ChildProcess): void {
+  const file = process.env.BENCH_SERVER_OUTPUT;
+  if (!file) return;
+  child.stdout?.on('data', (d: Buffer | string) => appendFileSync(file, d));
+  child.stderr?.on('data', (d: Buffer | string) => appendFileSync(file, d));
+}
 
 /** One autocannon run. */
 export function load(o: { url: string; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; seconds: number; connections: number }): Promise<autocannon.Result> {
@@ -133,14 +146,12 @@ export async function startBench(o: { extraSeed?: (s: { databaseUrl: string; key
   // Passed through as before, and kept: the server reports its statistics there on SIGTERM.
   let stderr = '';
   const startServer = async (extraEnv: Record<string, string>) => {
-    const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'bench/server.ts'], {
+    const child = spawn(process.execPath, [...serverNodeFlags(), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), 'bench/server.ts'], {
       env: { ...process.env, DATABASE_URL: databaseUrl, CUSTOS_ENCRYPTION_KEY: key, PORT: String(port), CUSTOS_LOG_LEVEL: 'warn', CUSTOS_DB_POOL_MAX: '10', ...o.serverEnv, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const copy = process.env.BENCH_SERVER_OUTPUT;
-    if (copy) child.stdout!.on('data', (d: Buffer) => appendFileSync(copy, d));
+    copyServerOutput(child);
     child.stderr!.on('data', (d: Buffer) => {
-      if (copy) appendFileSync(copy, d);
       process.stderr.write(d);
       stderr += d.toString();
     });
