@@ -1,9 +1,19 @@
 /**
  * An in-memory cache whose entries expire after a wall-clock bound and can
- * all be dropped at once (catalog facts on the decision path, client
- * contexts of token requests).
+ * all be dropped at once (the client contexts of service requests). With an
+ * `epoch`, it serves entries only while change notifications are heard and
+ * only those loaded under the same epoch: while the epoch is undefined every
+ * lookup loads afresh, and a new epoch drops everything held.
  */
 import type { Clock } from './clock.ts';
+
+/** Options of a TtlCache. */
+export interface TtlCacheOptions {
+  /** Past this many entries, all are dropped (default 50,000). */
+  maxEntries?: number;
+  /** The trust epoch (LiveFacts.trustEpoch): undefined, each lookup loads and nothing is kept; a new value, everything held is dropped. */
+  epoch?: () => number | undefined;
+}
 
 /** A cache whose entries expire and can all be dropped at once. */
 export class TtlCache<V> {
@@ -13,26 +23,37 @@ export class TtlCache<V> {
   private readonly clock: Clock;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
-  constructor(
-    clock: Clock,
-    ttlMs: number,
-    maxEntries: number = 50_000,
-  ) {
+  private readonly epoch: (() => number | undefined) | undefined;
+  private lastEpoch: number | undefined;
+  constructor(clock: Clock, ttlMs: number, options: TtlCacheOptions = {}) {
     this.clock = clock;
     this.ttlMs = ttlMs;
-    this.maxEntries = maxEntries;
+    this.maxEntries = options.maxEntries ?? 50_000;
+    this.epoch = options.epoch;
   }
 
   /** The cached value, or the loader's (shared by concurrent callers). Failures are not cached. */
   get(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.epoch) {
+      const epoch = this.epoch();
+      if (epoch !== this.lastEpoch) {
+        // Nothing read before trust was lost may be served after it returns.
+        this.lastEpoch = epoch;
+        this.clear();
+      }
+      if (epoch === undefined) return load();
+    }
     const now = this.clock.now().getTime();
     const hit = this.entries.get(key);
     if (hit && hit.until > now && hit.generation === this.generation) return hit.value;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
     const generation = this.generation;
     const value = load();
-    this.entries.set(key, { value, until: now + this.ttlMs, generation });
-    value.catch(() => this.entries.delete(key));
+    const entry = { value, until: now + this.ttlMs, generation };
+    this.entries.set(key, entry);
+    value.catch(() => {
+      if (this.entries.get(key) === entry) this.entries.delete(key);
+    });
     return value;
   }
 
@@ -40,5 +61,10 @@ export class TtlCache<V> {
   clear(): void {
     this.generation++;
     this.entries.clear();
+  }
+
+  /** How many entries are held (expired ones included, until looked up or cleared). */
+  get size(): number {
+    return this.entries.size;
   }
 }

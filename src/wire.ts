@@ -168,7 +168,8 @@ export function wire(options: { config: Config; sql: Sql; log: Logger; encryptio
   const auth: AuthDeps = {
     store: createAuthStore(sql, { webhook: Boolean(config.webhook) }),
     clients: createClientCredentialStore(sql),
-    clientContexts: new TtlCache(systemClock, 1000),
+    // Served only while the facts in memory are trusted (the same notifications empty it on every catalog change); a minute at most.
+    clientContexts: new TtlCache(systemClock, 60_000, { epoch: () => facts.trustEpoch }),
     catalog,
     audit,
     clock,

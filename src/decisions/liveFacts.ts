@@ -132,6 +132,15 @@ export class LiveFacts implements FactsStore {
     return this.trusted;
   }
 
+  /**
+   * While memory is trusted, a number that changes whenever trust was lost
+   * in between; undefined while it is not. Caches that follow the same
+   * notifications (client contexts) serve entries only under one epoch.
+   */
+  get trustEpoch(): number | undefined {
+    return this.trusted ? this.generation : undefined;
+  }
+
   /** How many principals, datasets and vendors (with BAAs) are held (start-up log, memory measurements). */
   get size(): { principals: number; datasets: number; vendors: number } {
     return { principals: this.image?.principals.size ?? 0, datasets: this.image?.datasets.size ?? 0, vendors: this.image?.baas.size ?? 0 };

@@ -9,6 +9,8 @@
  * again once the listener is back.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { authenticateBasicHeader } from '../../src/auth/clients/clientCredentials.ts';
+import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire, type Wired } from '../../src/wire.ts';
@@ -120,5 +122,54 @@ describe('facts in memory across replicas', () => {
     // And changes flow again through the new connection.
     await a.db.sql`UPDATE baas SET expires_on = '2027-01-01' WHERE vendor_id = 'acme'`;
     for (const r of await both(vendorStaff)) expect(r.effect).toBe('allow');
+  });
+
+  describe('client contexts (cached for a minute, emptied by the same notifications)', () => {
+    const meta = { ip: '127.0.0.1', requestId: undefined };
+    /** A new training job with a client secret, sponsored by an active person; its Basic header. */
+    async function newClient(name: string) {
+      const c = a.wired.catalog;
+      const sponsor = (await c.createPrincipal({ kind: 'user', name: `${name}-sponsor` })).id;
+      const job = (await c.createPrincipal({ kind: 'service', name, sponsor_id: sponsor, project_id: 'onc' })).id;
+      const cred = await createClientCredential(a.wired.catalogOps, { principalId: job, actorId: sponsor, meta });
+      const header = `Basic ${Buffer.from(`${cred.client_id}:${cred.client_secret}`).toString('base64')}`;
+      return { job, header };
+    }
+
+    it("refuses a credential on replica B once A's revocation is notified, though B had its context cached", async () => {
+      const { job, header } = await newClient('job-revoked');
+      await b.catalogSync.sync();
+      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      expect(b.auth.clientContexts!.size).toBeGreaterThan(0);
+      await a.db.sql`UPDATE service_credentials SET revoked_at = now() WHERE principal_id = ${job}`;
+      // The barrier alone (not B's own invalidate, which empties the cache itself): every earlier notification has arrived.
+      await b.catalogSync.sync();
+      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
+    });
+
+    it("refuses a service on replica B once its sponsor's disabling is notified", async () => {
+      const { job, header } = await newClient('job-sponsor-off');
+      await b.catalogSync.sync();
+      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      await a.db.sql`UPDATE principals SET status = 'disabled' WHERE id = (SELECT sponsor_id FROM principals WHERE id = ${job})`;
+      await b.catalogSync.sync();
+      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
+    });
+
+    it('serves no cached context while the listener is away, nor one cached before it went', async () => {
+      const { job, header } = await newClient('job-listener-away');
+      await b.catalogSync.sync();
+      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      await a.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN custos_catalog'`;
+      await vi.waitFor(() => expect(b.facts.isTrusted).toBe(false), { timeout: 5000, interval: 1 });
+      // A context read while away is not kept: changes made now notify no one.
+      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      await a.db.sql`UPDATE service_credentials SET revoked_at = now() WHERE principal_id = ${job}`;
+      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
+      // The listener comes back after at least 0.1 s (db/client.ts): all of the above ran while it was away.
+      expect(b.facts.isTrusted).toBe(false);
+      await vi.waitFor(() => expect([a.wired.facts.isTrusted, b.facts.isTrusted]).toEqual([true, true]), { timeout: 10_000, interval: 10 });
+    });
   });
 });
