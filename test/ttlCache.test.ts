@@ -46,7 +46,7 @@ describe('TtlCache', () => {
   });
 
   it('while the epoch is undefined (notifications not heard), loads on every lookup and keeps nothing', async () => {
-    let epoch: number | undefined;
+    let epoch: number | undefined = undefined;
     const cache = new TtlCache<number>(new ManualClock(), 60_000, { epoch: () => epoch });
     const c = counter();
     expect(await cache.get('k', c.load)).toBe(1);
