@@ -47,9 +47,15 @@ export interface WindowResult {
 
 const MAX_WAITING = 1000;
 
-/** The connections the soak's windows share, kept open from one window to the next. */
+/**
+ * The connections the soak's windows share, kept open from one window to the
+ * next. Node's agent honours the server's `Keep-Alive: timeout=5` hint (it
+ * lets an idle connection go a second before the server would) only when the
+ * agent has a timeout of its own: without one it reuses connections the
+ * server is closing, and a call now and then fails with ECONNRESET.
+ */
 export function soakAgent(connections: number): Agent {
-  return new HttpAgent({ keepAlive: true, maxSockets: connections });
+  return new HttpAgent({ keepAlive: true, maxSockets: connections, timeout: 60_000 });
 }
 
 /** Runs `seconds` of load on `base`; `start` is where in the rotation this window begins (returned advanced). */

@@ -23,7 +23,8 @@ let db: TestDatabase;
 let world: FaultWorld;
 let clientB: string;
 const servers: ServerProcess[] = [];
-const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+// A timeout of its own makes the agent honour the server's Keep-Alive hint (bench/soak/load.ts).
+const agent = new Agent({ keepAlive: true, maxSockets: 16, timeout: 60_000 });
 
 beforeAll(async () => {
   db = await createTestDatabase();

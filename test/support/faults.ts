@@ -130,7 +130,8 @@ export class FaultLoad {
 
   constructor(o: FaultLoadOptions) {
     this.o = o;
-    this.agents = o.replicas.map(() => new Agent({ keepAlive: true, maxSockets: o.concurrency }));
+    // A timeout of its own makes the agent honour the server's Keep-Alive hint (bench/soak/load.ts).
+    this.agents = o.replicas.map(() => new Agent({ keepAlive: true, maxSockets: o.concurrency, timeout: 60_000 }));
   }
 
   /** ms since the load started (the clock of every Attempt). */
