@@ -19,6 +19,8 @@ export interface TtlCacheOptions {
 export class TtlCache<V> {
   private entries = new Map<string, { value: Promise<V>; until: number; generation: number }>();
   private generation = 0;
+  /** Loads in flight while untrusted (see shared()). */
+  private readonly inflight = new Map<string, Promise<V>>();
 
   private readonly clock: Clock;
   private readonly ttlMs: number;
@@ -41,7 +43,7 @@ export class TtlCache<V> {
         this.lastEpoch = epoch;
         this.clear();
       }
-      if (epoch === undefined) return load();
+      if (epoch === undefined) return this.shared(key, load);
     }
     const now = this.clock.now().getTime();
     const hit = this.entries.get(key);
@@ -57,10 +59,30 @@ export class TtlCache<V> {
     return value;
   }
 
+  /**
+   * While untrusted: concurrent lookups of one key share the load in flight
+   * (as they would be answered the same by the database), and nothing is
+   * kept once it settles. Without the sharing, a burst of a client's first
+   * requests would each verify its secret and count as an attempt against
+   * its throttle.
+   */
+  private shared(key: string, load: () => Promise<V>): Promise<V> {
+    const running = this.inflight.get(key);
+    if (running) return running;
+    const value = load();
+    this.inflight.set(key, value);
+    const settled = () => {
+      if (this.inflight.get(key) === value) this.inflight.delete(key);
+    };
+    value.then(settled, settled);
+    return value;
+  }
+
   /** Drops everything, including loads still in flight. */
   clear(): void {
     this.generation++;
     this.entries.clear();
+    this.inflight.clear();
   }
 
   /** How many entries are held (expired ones included, until looked up or cleared). */

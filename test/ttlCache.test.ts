@@ -57,6 +57,25 @@ describe('TtlCache', () => {
     expect(await cache.get('k', c.load)).toBe(3);
   });
 
+  it('while the epoch is undefined, concurrent lookups of a key share one load, and a clear() stops the sharing', async () => {
+    const cache = new TtlCache<number>(new ManualClock(), 60_000, { epoch: () => undefined });
+    const slow = deferred<number>();
+    let calls = 0;
+    const load = () => (++calls, slow.promise);
+    const first = cache.get('k', load);
+    const second = cache.get('k', load);
+    expect(calls).toBe(1);
+    cache.clear();
+    void cache.get('k', load);
+    expect(calls).toBe(2);
+    slow.resolve(5);
+    expect([await first, await second]).toEqual([5, 5]);
+    expect(cache.size).toBe(0);
+    // Settled: the next lookup loads again.
+    await cache.get('k', () => Promise.resolve(6));
+    expect(await cache.get('k', () => Promise.resolve(7))).toBe(7);
+  });
+
   it('serves nothing loaded under an earlier epoch, even when trust came back before the next lookup', async () => {
     let epoch: number | undefined = 1;
     const cache = new TtlCache<number>(new ManualClock(), 60_000, { epoch: () => epoch });
