@@ -2,8 +2,9 @@
  * An in-memory cache whose entries expire after a wall-clock bound and can
  * all be dropped at once (the client contexts of service requests). With an
  * `epoch`, it serves entries only while change notifications are heard and
- * only those loaded under the same epoch: while the epoch is undefined every
- * lookup loads afresh, and a new epoch drops everything held.
+ * only those loaded under the same epoch: while the epoch is undefined
+ * nothing is kept (concurrent lookups of a key only share the load in
+ * flight), and a new epoch drops everything held.
  */
 import type { Clock } from './clock.ts';
 
@@ -11,7 +12,7 @@ import type { Clock } from './clock.ts';
 export interface TtlCacheOptions {
   /** Past this many entries, all are dropped (default 50,000). */
   maxEntries?: number;
-  /** The trust epoch (LiveFacts.trustEpoch): undefined, each lookup loads and nothing is kept; a new value, everything held is dropped. */
+  /** The trust epoch (LiveFacts.trustEpoch): undefined, nothing is kept (only a load in flight is shared); a new value, everything held is dropped. */
   epoch?: () => number | undefined;
 }
 
