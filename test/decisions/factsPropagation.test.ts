@@ -9,8 +9,7 @@
  * again once the listener is back.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authenticateBasicHeader } from '../../src/auth/clients/clientCredentials.ts';
-import { createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
+import { authenticateBasicHeader, createClientCredential } from '../../src/auth/clients/clientCredentials.ts';
 import { createSql, type Sql } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wire, type Wired } from '../../src/wire.ts';
@@ -135,38 +134,40 @@ describe('facts in memory across replicas', () => {
       const header = `Basic ${Buffer.from(`${cred.client_id}:${cred.client_secret}`).toString('base64')}`;
       return { job, header };
     }
+    /** Replica B authenticates the header as the job. */
+    async function acceptedOnB(header: string, job: string) {
+      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+    }
+    /** Replica B refuses the header. */
+    async function refusedOnB(header: string) {
+      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
+    }
 
-    it("refuses a credential on replica B once A's revocation is notified, though B had its context cached", async () => {
-      const { job, header } = await newClient('job-revoked');
+    it.each([
+      ['a credential revoked', (job: string) => a.db.sql`UPDATE service_credentials SET revoked_at = now() WHERE principal_id = ${job}`],
+      ["the service's sponsor disabled", (job: string) => a.db.sql`UPDATE principals SET status = 'disabled' WHERE id = (SELECT sponsor_id FROM principals WHERE id = ${job})`],
+    ] as const)('refuses on replica B once %s on A is notified, though B had the context cached', async (what, change) => {
+      const { job, header } = await newClient(`job-${what.replace(/\W+/g, '-')}`);
       await b.catalogSync.sync();
-      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
-      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      await acceptedOnB(header, job);
+      await acceptedOnB(header, job);
       expect(b.auth.clientContexts!.size).toBeGreaterThan(0);
-      await a.db.sql`UPDATE service_credentials SET revoked_at = now() WHERE principal_id = ${job}`;
+      await change(job);
       // The barrier alone (not B's own invalidate, which empties the cache itself): every earlier notification has arrived.
       await b.catalogSync.sync();
-      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
-    });
-
-    it("refuses a service on replica B once its sponsor's disabling is notified", async () => {
-      const { job, header } = await newClient('job-sponsor-off');
-      await b.catalogSync.sync();
-      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
-      await a.db.sql`UPDATE principals SET status = 'disabled' WHERE id = (SELECT sponsor_id FROM principals WHERE id = ${job})`;
-      await b.catalogSync.sync();
-      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
+      await refusedOnB(header);
     });
 
     it('serves no cached context while the listener is away, nor one cached before it went', async () => {
       const { job, header } = await newClient('job-listener-away');
       await b.catalogSync.sync();
-      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      await acceptedOnB(header, job);
       await a.db.sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN custos_catalog'`;
       await vi.waitFor(() => expect(b.facts.isTrusted).toBe(false), { timeout: 5000, interval: 1 });
       // A context read while away is not kept: changes made now notify no one.
-      expect((await authenticateBasicHeader(b.auth, header, meta)).principalId).toBe(job);
+      await acceptedOnB(header, job);
       await a.db.sql`UPDATE service_credentials SET revoked_at = now() WHERE principal_id = ${job}`;
-      await expect(authenticateBasicHeader(b.auth, header, meta)).rejects.toMatchObject({ code: 'unauthenticated' });
+      await refusedOnB(header);
       // The listener comes back after at least 0.1 s (db/client.ts): all of the above ran while it was away.
       expect(b.facts.isTrusted).toBe(false);
       await vi.waitFor(() => expect([a.wired.facts.isTrusted, b.facts.isTrusted]).toEqual([true, true]), { timeout: 10_000, interval: 10 });
