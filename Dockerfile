@@ -27,4 +27,5 @@ RUN mkdir -p /var/lib/custos && chown node:node /var/lib/custos
 USER node
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "src/main.ts"]
+# The serving heap settings on the command line, so they hold from the first allocation (src/heapSettings.ts).
+CMD ["node", "--heap-growing-percent=100", "--no-memory-reducer", "src/main.ts"]

@@ -16,12 +16,14 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { loadConfig, type Config } from './config.ts';
 import { resolveEncryptionKey } from './crypto/encryptionKey.ts';
 import { openDatabase, type OpenDatabase } from './db/open.ts';
 import { CustosError } from './errors.ts';
 import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
+import { servingFlagsMissing } from './heapSettings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { serveClusterMetrics } from './metrics/cluster.ts';
 
@@ -29,6 +31,9 @@ import { checkDatabaseFits, monitoringPolicyOf, prepareDatabase, prepareWorker, 
 import type { MonitoringPolicy } from './monitoring/policy.ts';
 
 async function start(): Promise<void> {
+  // This process's heap settings, from here on (workers get them on their command line: runPrimary).
+  const heapFlags = servingFlagsMissing(process.execArgv);
+  if (heapFlags.length) v8.setFlagsFromString(heapFlags.join(' '));
   let config: Config;
   let monitoring: MonitoringPolicy | undefined;
   try {
@@ -154,6 +159,8 @@ async function runPrimary(config: Config, log: Logger, db: OpenDatabase): Promis
   let quickDeaths = 0;
   /** Live workers and when each started. */
   const startedAt = new Map<Worker, number>();
+  // Workers start with the serving heap settings (src/heapSettings.ts) unless the operator chose them.
+  cluster.setupPrimary({ execArgv: [...process.execArgv, ...servingFlagsMissing(process.execArgv)] });
   const fork = () => startedAt.set(cluster.fork(), Date.now());
   // Workers ask here for every worker's metrics when scraped (src/metrics/cluster.ts).
   serveClusterMetrics((err) => log.warn({ err }, 'gathering the workers\' metrics failed'));

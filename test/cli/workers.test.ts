@@ -5,7 +5,9 @@
  * killed with SIGKILL is replaced; SIGTERM drains both, and every decision
  * answered has its record.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVING_V8_FLAGS } from '../../src/heapSettings.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { notesWorld, sendOnce, startServer, type ServerProcess } from '../support/servers.ts';
 
@@ -58,6 +60,17 @@ describe('two workers on one port', () => {
     }
     const since = await db.sql`SELECT count(DISTINCT chain_id)::int AS n FROM decision_log WHERE at >= ${new Date(t0)} AND effect = 'deny'`;
     expect(since[0]!.n).toBe(2);
+  });
+
+  it('starts its workers with the serving heap settings on their command line', async () => {
+    const pids = out()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; pid: number })
+      .filter((l) => l.msg === 'custos is listening')
+      .map((l) => l.pid);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...SERVING_V8_FLAGS]));
   });
 
   it('replaces a worker killed with SIGKILL, and keeps answering', async () => {
