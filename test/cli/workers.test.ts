@@ -39,6 +39,15 @@ describe('two workers on one port', () => {
     return { status: r.status, effect: r.status === 200 ? (JSON.parse(r.text) as { effect: string }).effect : undefined };
   }
 
+  /** The pids of the workers that said they are listening, in order. */
+  const listeningPids = () =>
+    out()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; pid: number })
+      .filter((l) => l.msg === 'custos is listening')
+      .map((l) => l.pid);
+
   const chains = async () => (await db.sql`SELECT count(DISTINCT chain_id)::int AS n FROM decision_log`)[0]!.n as number;
 
   it('answers on both workers, each with its facts in memory and its own log chain', async () => {
@@ -63,23 +72,13 @@ describe('two workers on one port', () => {
   });
 
   it('starts its workers with the serving heap settings on their command line', async () => {
-    const pids = out()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { msg: string; pid: number })
-      .filter((l) => l.msg === 'custos is listening')
-      .map((l) => l.pid);
+    const pids = listeningPids();
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...SERVING_V8_FLAGS]));
   });
 
   it('replaces a worker killed with SIGKILL, and keeps answering', async () => {
-    const pids = out()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { msg: string; pid: number })
-      .filter((l) => l.msg === 'custos is listening')
-      .map((l) => l.pid);
+    const pids = listeningPids();
     expect(pids).toHaveLength(2);
     process.kill(pids[0]!, 'SIGKILL');
     const deadline = Date.now() + 20_000;
