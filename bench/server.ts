@@ -15,7 +15,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import { createRequestListener } from '../src/http/server.ts';
 import { loadConfig } from '../src/config.ts';
-import { servingFlagsMissing } from '../src/heapSettings.ts';
+import { workerExecArgv } from '../src/heapSettings.ts';
 import { createSql } from '../src/db/client.ts';
 import { createLogger } from '../src/logger.ts';
 import { monitoringPolicyOf, prepareWorker, wire } from '../src/wire.ts';
@@ -24,7 +24,7 @@ const config = loadConfig();
 
 if (cluster.isPrimary && config.workers > 1) {
   // The workers' heap settings, as main.ts gives them.
-  cluster.setupPrimary({ execArgv: [...process.execArgv, ...servingFlagsMissing(process.execArgv)] });
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   const workers = Array.from({ length: config.workers }, () => cluster.fork());
   let listening = 0;
   cluster.on('listening', () => {

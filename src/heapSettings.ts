@@ -29,3 +29,8 @@ export function servingFlagsMissing(execArgv: readonly string[]): string[] {
   const given = new Set(execArgv.filter((a) => a.startsWith('--')).map(flagName));
   return SERVING_V8_FLAGS.filter((f) => !given.has(flagName(f)));
 }
+
+/** What a cluster primary starts its workers with: its own options, plus the serving flags they lack. */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  return [...execArgv, ...servingFlagsMissing(execArgv)];
+}

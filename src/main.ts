@@ -23,7 +23,7 @@ import { openDatabase, type OpenDatabase } from './db/open.ts';
 import { CustosError } from './errors.ts';
 import { createRequestListener } from './http/server.ts';
 import { ensurePartitions } from './audit/postgres/partitions.ts';
-import { servingFlagsMissing } from './heapSettings.ts';
+import { servingFlagsMissing, workerExecArgv } from './heapSettings.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { serveClusterMetrics } from './metrics/cluster.ts';
 
@@ -160,7 +160,7 @@ async function runPrimary(config: Config, log: Logger, db: OpenDatabase): Promis
   /** Live workers and when each started. */
   const startedAt = new Map<Worker, number>();
   // Workers start with the serving heap settings (src/heapSettings.ts) unless the operator chose them.
-  cluster.setupPrimary({ execArgv: [...process.execArgv, ...servingFlagsMissing(process.execArgv)] });
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   const fork = () => startedAt.set(cluster.fork(), Date.now());
   // Workers ask here for every worker's metrics when scraped (src/metrics/cluster.ts).
   serveClusterMetrics((err) => log.warn({ err }, 'gathering the workers\' metrics failed'));
