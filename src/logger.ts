@@ -1,6 +1,6 @@
 /**
- * Structured JSON logs (pino). Anything that may carry a secret is redacted
- * by path, so a careless `log.info({ body })` cannot leak a password, code,
+ * Structured JSON logs (pino). Anything that may carry a secret is censored
+ * by key, so a careless `log.info({ body })` cannot leak a password, code,
  * token or key.
  */
 import pino from 'pino';
@@ -8,44 +8,100 @@ import pino from 'pino';
 /** The logger type passed to every module. */
 export type Logger = pino.Logger;
 
-/** Paths censored in every log line. */
-export const REDACT_PATHS = [
+/** Keys whose values never reach a log line: at the top of a line, or one level down in any object on it. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'password',
-  '*.password',
   'code',
-  '*.code',
   'secret',
-  '*.secret',
   'enrollment_secret',
-  '*.enrollment_secret',
   'token',
-  '*.token',
   'mfa_token',
-  '*.mfa_token',
   'access_token',
-  '*.access_token',
   'refresh_token',
-  '*.refresh_token',
   'client_secret',
-  '*.client_secret',
   'key',
-  '*.key',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'headers.authorization',
-  'headers.cookie',
-];
+]);
+
+/** Request headers that carry credentials, censored under `headers` and `req.headers`. */
+const SECRET_HEADERS = ['authorization', 'cookie'] as const;
+
+const CENSOR = '[redacted]';
+
+/** Errors already serialized (and censored) by `redactLine`: pino's error serializer passes them through. */
+const serialized = new WeakSet<object>();
+
+function serializeError(value: unknown): unknown {
+  return typeof value === 'object' && value !== null && serialized.has(value) ? value : pino.stdSerializers.err(value as Error);
+}
+
+/** `obj` with the values of secret keys censored; `obj` itself when it has none. */
+function censorKeys(obj: object): object {
+  let out: Record<string, unknown> | undefined;
+  for (const k of SECRET_KEYS) if (k in obj) (out ??= { ...obj })[k] = CENSOR;
+  return out ?? obj;
+}
+
+/** A request's `headers` with credentials censored; `headers` itself when it has none. */
+function censorHeaders(headers: unknown): unknown {
+  if (typeof headers !== 'object' || headers === null) return headers;
+  let out: Record<string, unknown> | undefined;
+  for (const h of SECRET_HEADERS) if (h in headers) (out ??= { ...headers })[h] = CENSOR;
+  return out ?? headers;
+}
+
+/**
+ * One log line (or a child's bindings) with every secret censored, copied
+ * only where something is censored: the caller's objects are never changed,
+ * and a line with nothing secret (the access log's) costs a key lookup per
+ * field and no allocation. It censors what pino's path redaction did with
+ * `key`, `*.key`, `req.headers.<h>` and `headers.<h>` for each secret key
+ * and credential header, at a fraction of its cost (that library parsed
+ * every path again and cloned the line for every field of every line).
+ * Errors under `err` are serialized here first, so their own properties
+ * (a `code`, say) are censored like any object's.
+ */
+export function redactLine(line: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const key in line) {
+    if (!Object.hasOwn(line, key)) continue;
+    const value = line[key];
+    let safe = value;
+    if (SECRET_KEYS.has(key)) {
+      if (value !== undefined) safe = CENSOR;
+    } else if (typeof value === 'object' && value !== null) {
+      let v: object = value;
+      if (key === 'err' && value instanceof Error) serialized.add((v = pino.stdSerializers.err(value)));
+      v = censorKeys(v);
+      if (key === 'headers') v = censorHeaders(v) as object;
+      else if (key === 'req' && 'headers' in v) {
+        const h = censorHeaders(v.headers);
+        if (h !== v.headers) v = { ...v, headers: h };
+      }
+      if (v !== value && key === 'err' && !serialized.has(v)) serialized.add(v);
+      safe = v;
+    }
+    if (safe !== value) (out ??= { ...line })[key] = safe;
+  }
+  return out ?? line;
+}
 
 /** Creates the process logger. `destination` defaults to stdout. */
 export function createLogger(options: { level: string; destination?: pino.DestinationStream }): Logger {
-  return pino(
+  const log = pino(
     {
       level: options.level,
       base: { service: 'custos' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: serializeError },
+      formatters: { level: (label) => ({ level: label }), log: redactLine },
     },
     options.destination,
   );
+  // A child's bindings are rendered once, when it is made (pino's bindings formatter sees only the root's): censored
+  // here. Children inherit this method, so their children are censored too.
+  const child = log.child;
+  log.child = function <L extends string = never>(this: Logger, bindings: pino.Bindings, childOptions?: pino.ChildLoggerOptions<L>) {
+    return child.call<Logger, [pino.Bindings, pino.ChildLoggerOptions<L> | undefined], pino.Logger<L>>(this, redactLine(bindings), childOptions);
+  };
+  return log;
 }
