@@ -57,8 +57,8 @@ function censorHeaders(headers: unknown): unknown {
  * `key`, `*.key`, `req.headers.<h>` and `headers.<h>` for each secret key
  * and credential header, at a fraction of its cost (that library parsed
  * every path again and cloned the line for every field of every line).
- * Errors under `err` are serialized here first, so their own properties
- * (a `code`, say) are censored like any object's.
+ * An error under `err` is serialized first, as pino did before redacting,
+ * so its own properties (a `code`, say) are censored like any object's.
  */
 export function redactLine(line: Record<string, unknown>): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
@@ -69,15 +69,15 @@ export function redactLine(line: Record<string, unknown>): Record<string, unknow
     if (SECRET_KEYS.has(key)) {
       if (value !== undefined) safe = CENSOR;
     } else if (typeof value === 'object' && value !== null) {
-      let v: object = value;
-      if (key === 'err' && value instanceof Error) serialized.add((v = pino.stdSerializers.err(value)));
-      v = censorKeys(v);
+      const isError = key === 'err' && typeof (value as { message?: unknown }).message === 'string';
+      let v = censorKeys(isError ? pino.stdSerializers.err(value as Error) : value);
       if (key === 'headers') v = censorHeaders(v) as object;
       else if (key === 'req' && 'headers' in v) {
         const h = censorHeaders(v.headers);
         if (h !== v.headers) v = { ...v, headers: h };
       }
-      if (v !== value && key === 'err' && !serialized.has(v)) serialized.add(v);
+      // Serialized here: pino's error serializer passes it through.
+      if (isError) serialized.add(v);
       safe = v;
     }
     if (safe !== value) (out ??= { ...line })[key] = safe;
