@@ -38,3 +38,22 @@ export function fdCount(pids: readonly number[]): number {
 export function cpuOf(pids: readonly number[]): number {
   return pids.reduce((a, pid) => a + procCpu(pid), 0);
 }
+
+/**
+ * CPU seconds the processes used since the last call with the same `seen`
+ * map (pid → its CPU seconds then): a process new since then counts from 0,
+ * one that ended is dropped, so the figure never goes negative (the last
+ * moments of an ended process are not counted).
+ */
+export function cpuSinceLast(pids: readonly number[], seen: Map<number, number>): number {
+  let used = 0;
+  const now = new Map<number, number>();
+  for (const pid of pids) {
+    const cpu = procCpu(pid);
+    now.set(pid, cpu);
+    used += Math.max(0, cpu - (seen.get(pid) ?? 0));
+  }
+  seen.clear();
+  for (const [pid, cpu] of now) seen.set(pid, cpu);
+  return used;
+}

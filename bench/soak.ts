@@ -23,7 +23,7 @@ import { startCustos } from './custos-process.ts';
 import { startHospitalDatabase } from './hospital/database.ts';
 import { custosBody } from './hospital/custos.ts';
 import { SIZES } from './hospital/world.ts';
-import { fdCount, rssMb } from './procs.ts';
+import { cpuSinceLast, fdCount, rssMb } from './procs.ts';
 import { soakAgent, soakWindow, type SoakCall, type WindowResult } from './soak/load.ts';
 import { scrapeGauges, type ServerGauges } from './soak/scrape.ts';
 import { baselineIndex, drift, TOLERANCE_PERCENT } from './soak/summary.ts';
@@ -60,6 +60,13 @@ interface Sample extends ServerGauges {
   /** PostgreSQL's processes' resident memory summed (its shared buffers count once in each process that touched them). */
   pg_rss_mb: number;
   load_average: number;
+  /** CPU of the server's processes and of PostgreSQL's over the window, in % of one core (procs.ts cpuSinceLast: a process that ended in the window loses its last moments). */
+  server_cpu_pct: number;
+  pg_cpu_pct: number;
+  /** Garbage collection in the workers over the window, summed over them: scavenges, full collections' pauses, incremental marking steps (ms). */
+  gc_minor_ms: number;
+  gc_major_ms: number;
+  gc_incremental_ms: number;
 }
 
 export async function run({ smoke }: { smoke: boolean }): Promise<void> {
@@ -91,7 +98,12 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
     let next = 0;
     next = (await soakWindow({ base: s.url, agent, calls, seconds: warmSeconds, connections, rate, start: next })).next;
     // The scrape resets the event-loop histogram: the first sample covers its own window only.
-    await scrapeGauges(s.url);
+    let { gc: gcBefore } = await scrapeGauges(s.url);
+    const serverCpu = new Map<number, number>();
+    const pgCpu = new Map<number, number>();
+    cpuSinceLast(s.pids(), serverCpu);
+    cpuSinceLast(db.pids(), pgCpu);
+    let cpuAt = performance.now();
     const recordsBefore = await records();
     const samples: Sample[] = [];
     const windowsSeen: WindowResult[] = [];
@@ -101,7 +113,10 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       next = w.next;
       windowsSeen.push(w);
       const pids = s.pids();
-      const gauges = await scrapeGauges(s.url);
+      const { gc, ...gauges } = await scrapeGauges(s.url);
+      const now = performance.now();
+      const share = (seconds: number) => Math.round((seconds / ((now - cpuAt) / 1000)) * 1000) / 10;
+      const gcMs = (k: keyof typeof gc) => Math.round((gc[k] - gcBefore[k]) * 1e4) / 10;
       const sample: Sample = {
         minute: Math.round(((performance.now() - t0) / 60_000) * 100) / 100,
         rss_mb: Math.round(rssMb(pids)),
@@ -121,7 +136,14 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
         pg_connections: await pgConnections(),
         pg_rss_mb: Math.round(rssMb(db.pids())),
         load_average: Math.round(os.loadavg()[0]! * 100) / 100,
+        server_cpu_pct: share(cpuSinceLast(pids, serverCpu)),
+        pg_cpu_pct: share(cpuSinceLast(db.pids(), pgCpu)),
+        gc_minor_ms: gcMs('minor'),
+        gc_major_ms: gcMs('major'),
+        gc_incremental_ms: gcMs('incremental'),
       };
+      gcBefore = gc;
+      cpuAt = now;
       samples.push(sample);
       process.stdout.write(`${JSON.stringify(sample)}\n`);
     }
@@ -154,6 +176,8 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       ['event-loop delay p99 ms, baseline → last', `${eventloop.baseline} → ${eventloop.last} (max over the run ${Math.max(...series('eventloop_max_ms'))})`],
       ['file descriptors, baseline → last (min – max)', `${fds.baseline} → ${fds.last} (${fds.min} – ${fds.max})`],
       ['PostgreSQL connections (min – max)', span('pg_connections')],
+      ['CPU % of a core, server / PostgreSQL (min – max)', `${span('server_cpu_pct')} / ${span('pg_cpu_pct')}`],
+      ['GC ms per sample: scavenges / full pauses / marking steps (min – max)', `${span('gc_minor_ms')} / ${span('gc_major_ms')} / ${span('gc_incremental_ms')}`],
       ['decision p99 ms / token p99 ms, last', `${last.decision_p99_ms} / ${last.token_p99_ms}`],
       ['non-2xx / no answer / not sent (server stalled)', `${non2xx} / ${errors} / ${dropped}`],
       ['records committed / 2xx answers', `${recorded} / ${answered2xx}`],

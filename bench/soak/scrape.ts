@@ -19,7 +19,14 @@ export interface ServerGauges {
   eventloop_max_ms: number;
 }
 
-export async function scrapeGauges(base: string): Promise<ServerGauges> {
+/** Time spent in garbage collection since the workers started, in seconds, summed over them, by kind (V8's: minor = scavenges, major = full collections' pauses, incremental = marking steps). */
+export interface GcSeconds {
+  minor: number;
+  major: number;
+  incremental: number;
+}
+
+export async function scrapeGauges(base: string): Promise<ServerGauges & { gc: GcSeconds }> {
   const r = await fetch(`${base}/metrics`);
   if (r.status !== 200) throw new Error(`GET /metrics answered ${r.status}: ${(await r.text()).slice(0, 300)}`);
   const text = await r.text();
@@ -29,7 +36,13 @@ export async function scrapeGauges(base: string): Promise<ServerGauges> {
     return Number(line.slice(line.lastIndexOf(' ') + 1));
   };
   const ms = (s: number) => Math.round(s * 1e5) / 100;
+  // A kind that has not run yet has no series.
+  const gc = (kind: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith('nodejs_gc_duration_seconds_sum{') && l.includes(`kind="${kind}"`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
   return {
+    gc: { minor: gc('minor'), major: gc('major'), incremental: gc('incremental') },
     heap_used_mb: Math.round((value('nodejs_heap_size_used_bytes') / 2 ** 20) * 10) / 10,
     eventloop_p50_ms: ms(value('nodejs_eventloop_lag_p50_seconds')),
     eventloop_p99_ms: ms(value('nodejs_eventloop_lag_p99_seconds')),
