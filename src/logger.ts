@@ -34,19 +34,12 @@ function serializeError(value: unknown): unknown {
   return typeof value === 'object' && value !== null && serialized.has(value) ? value : pino.stdSerializers.err(value as Error);
 }
 
-/** `obj` with the values of secret keys censored; `obj` itself when it has none. */
-function censorKeys(obj: object): object {
+/** `value` with each of `keys` it has censored, copied only then; anything not an object as it is. */
+function censored<T>(value: T, keys: Iterable<string>): T {
+  if (typeof value !== 'object' || value === null) return value;
   let out: Record<string, unknown> | undefined;
-  for (const k of SECRET_KEYS) if (k in obj) (out ??= { ...obj })[k] = CENSOR;
-  return out ?? obj;
-}
-
-/** A request's `headers` with credentials censored; `headers` itself when it has none. */
-function censorHeaders(headers: unknown): unknown {
-  if (typeof headers !== 'object' || headers === null) return headers;
-  let out: Record<string, unknown> | undefined;
-  for (const h of SECRET_HEADERS) if (h in headers) (out ??= { ...headers })[h] = CENSOR;
-  return out ?? headers;
+  for (const k of keys) if (k in value) (out ??= { ...(value as object) })[k] = CENSOR;
+  return (out as T | undefined) ?? value;
 }
 
 /**
@@ -70,10 +63,10 @@ export function redactLine(line: Record<string, unknown>): Record<string, unknow
       if (value !== undefined) safe = CENSOR;
     } else if (typeof value === 'object' && value !== null) {
       const isError = key === 'err' && typeof (value as { message?: unknown }).message === 'string';
-      let v = censorKeys(isError ? pino.stdSerializers.err(value as Error) : value);
-      if (key === 'headers') v = censorHeaders(v) as object;
+      let v = censored<object>(isError ? pino.stdSerializers.err(value as Error) : value, SECRET_KEYS);
+      if (key === 'headers') v = censored(v, SECRET_HEADERS);
       else if (key === 'req' && 'headers' in v) {
-        const h = censorHeaders(v.headers);
+        const h = censored(v.headers, SECRET_HEADERS);
         if (h !== v.headers) v = { ...v, headers: h };
       }
       // Serialized here: pino's error serializer passes it through.
