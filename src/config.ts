@@ -166,7 +166,7 @@ export const envSchema = z.object({
     .describe('how often each process checks that its change listener still hears the database (a barrier notification sent and received); one not back within this time ends trust in the facts held in memory, and decisions read the database until they are read again')
     .meta({ example: '1000' }),
   CUSTOS_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default('auto')
-    .describe('server processes (node cluster workers), each with its own facts in memory and its own decision log chain; `auto` is one per available core. On Kubernetes, set 1 and scale by replicas')
+    .describe('server processes (node cluster workers), each with its own facts in memory and its own decision log chain; `auto` is one per available core, less one (at least one) when the database runs on this machine (the embedded one, or DATABASE_URL on a loopback address or a Unix socket), which needs a core of its own. On Kubernetes, set 1 and scale by replicas')
     .meta({ example: '1' }),
   CUSTOS_CHANGE_TTL_SECONDS: seconds(86_400)
     .describe('how long a privilege-widening change waits for a second administrator before it expires (checked at use)')
@@ -583,7 +583,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, readFile: (p: s
     autoBootstrap: e.CUSTOS_AUTO_BOOTSTRAP,
     policyReloadSeconds: e.CUSTOS_POLICY_RELOAD_SECONDS,
     factsHeartbeatMs: e.CUSTOS_FACTS_HEARTBEAT_MS,
-    workers: e.CUSTOS_WORKERS === 'auto' ? availableParallelism() : e.CUSTOS_WORKERS,
+    workers: e.CUSTOS_WORKERS === 'auto' ? autoWorkers(availableParallelism(), databaseUrl) : e.CUSTOS_WORKERS,
     changeTtlSeconds: e.CUSTOS_CHANGE_TTL_SECONDS,
     policyLimits: {
       condition: { maxCost: e.CUSTOS_POLICY_CONDITION_MAX_COST, maxElements: e.CUSTOS_POLICY_CONDITION_MAX_ELEMENTS },
@@ -642,6 +642,36 @@ function rateLimitsOf(e: z.infer<typeof envSchema>): RateLimitSettings {
  * URL is required then, and it is refused without one: a listener on the
  * pooler would hear nothing and decide on stale facts.
  */
+/**
+ * The worker count `CUSTOS_WORKERS=auto` gives: one per core, less one when
+ * the database shares this machine. PostgreSQL spends on each durable
+ * decision half to three quarters of the CPU Custos does, so on 2 cores two
+ * workers left it too little: durable decisions fell 14–35 % against one
+ * worker (docs/operations.md, Workers). No URL means the embedded database; a
+ * loopback host or a Unix socket (a `host` parameter that is a path) means
+ * one on this machine (a percent-encoded path as the host, too); anything
+ * else, or a URL this cannot read, is remote.
+ */
+export function autoWorkers(cores: number, databaseUrl: string | undefined): number {
+  return databaseOnThisMachine(databaseUrl) ? Math.max(1, cores - 1) : cores;
+}
+
+function databaseOnThisMachine(databaseUrl: string | undefined): boolean {
+  if (databaseUrl === undefined) return true;
+  let url: URL;
+  let host: string;
+  try {
+    url = new URL(databaseUrl);
+    host = decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  const socket = url.searchParams.get('host');
+  if (socket !== null) return socket.startsWith('/');
+  if (host === '' || host.startsWith('/')) return true;
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
 function deploymentOf(e: z.infer<typeof envSchema>, databaseUrl: string | undefined, readFile: (p: string) => string): Config['deployment'] {
   if (e.DATABASE_DIRECT_URL && e.DATABASE_DIRECT_URL_FILE) throw new ConfigError('Set DATABASE_DIRECT_URL or DATABASE_DIRECT_URL_FILE, not both.');
   let directUrl = e.DATABASE_DIRECT_URL;

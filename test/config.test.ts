@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseEncryptionKey } from '../src/config.ts';
+import { availableParallelism } from 'node:os';
+import { autoWorkers, loadConfig, parseEncryptionKey } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 import { withEmbeddedDefaults } from '../src/wire.ts';
 
@@ -221,5 +222,29 @@ describe('the embedded database defaults', () => {
     expect(withEmbeddedDefaults(dev, false).audit.anchorFile).toBeUndefined();
     const configured = loadConfig({ CUSTOS_AUDIT_ANCHOR_FILE: '/mnt/worm/a.jsonl' }, noFiles);
     expect(withEmbeddedDefaults(configured, true).audit.anchorFile).toBe('/mnt/worm/a.jsonl');
+  });
+});
+
+describe('CUSTOS_WORKERS=auto', () => {
+  it('leaves a core to a database on this machine, and takes every core when it is elsewhere', () => {
+    for (const local of [undefined, 'postgres://custos:pw@localhost:5432/custos', 'postgres://custos@127.0.0.1/custos', 'postgres://custos@127.0.0.2:6432/custos', 'postgres://custos@[::1]:5432/custos', 'postgres:///custos', 'postgres:///custos?host=/var/run/postgresql', 'postgres://custos:pw@%2Fvar%2Frun%2Fpostgresql/custos']) {
+      expect(autoWorkers(8, local), String(local)).toBe(7);
+    }
+    for (const remote of ['postgres://custos:pw@db.internal:5432/custos', 'postgres://custos@10.0.0.5/custos', 'postgres://custos@[2001:db8::1]/custos', 'postgres://custos@127.example.org/custos', 'postgres://custos@h1:5432,h2:5432/custos', 'postgres://custos@db.internal/custos?host=db2.internal', 'postgres://custos@%E0%A4%A/custos', 'not a url']) {
+      expect(autoWorkers(8, remote), remote).toBe(8);
+    }
+  });
+
+  it('never goes below one worker', () => {
+    expect(autoWorkers(1, undefined)).toBe(1);
+    expect(autoWorkers(2, undefined)).toBe(1);
+    expect(autoWorkers(1, 'postgres://custos@db.internal/custos')).toBe(1);
+  });
+
+  it('is the default, and a number overrides it', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({}, noFiles).workers).toBe(Math.max(1, cores - 1));
+    expect(loadConfig({ DATABASE_URL: 'postgres://custos@db.internal/custos', CUSTOS_ENCRYPTION_KEY: KEY_B64 }, noFiles).workers).toBe(cores);
+    expect(loadConfig({ CUSTOS_WORKERS: '3' }, noFiles).workers).toBe(3);
   });
 });
