@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- soak [--minutes N] [--rate R] [--smoke]`: the real
- * server (`node src/main.ts`, default workers: one per core) on the embedded
+ * server (`node src/main.ts`, default workers: `CUSTOS_WORKERS=auto`) on the embedded
  * PostgreSQL, under a steady load for 30 minutes by default: the hospital
  * workload's decision requests (rotating over its principals and datasets)
  * with token requests of several training jobs among them (one call in ten),
@@ -211,7 +211,7 @@ export async function run({ smoke }: { smoke: boolean }): Promise<void> {
       connections,
       token_share: '1 call in 10',
       token_clients: tokens.length,
-      server: { command: 'node src/main.ts', workers: 'default (one per available core)', processes: last.server_processes, log_level: 'info' },
+      server: { command: 'node src/main.ts', workers: 'default (CUSTOS_WORKERS=auto)', processes: last.server_processes, log_level: 'info' },
       sizes: db.world.sizes,
       rules: db.policy.rules,
       load_average_at_start: loadAverage,

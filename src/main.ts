@@ -2,7 +2,8 @@
  * The server process (`npm start`): configuration, the database, wiring
  * (wire.ts), then HTTP until SIGTERM.
  *
- * With more than one worker (CUSTOS_WORKERS, one per core by default) this
+ * With more than one worker (CUSTOS_WORKERS: by default one per core, less
+ * one when the database runs on this machine) this
  * process is the cluster's primary: it opens the database (starting the
  * embedded one if need be), migrates and bootstraps once, then forks the
  * workers, which share the port (node's cluster hands connections out in

@@ -90,7 +90,7 @@ export async function openDatabase(config: Config, log: Logger, options: { reuse
   const pg = await startEmbeddedPostgres({
     dir: config.dataDir,
     port: config.embeddedPgPort,
-    // Room for every worker this machine runs (one per core by default), so the budget checked at start holds.
+    // Room for every worker this machine runs (CUSTOS_WORKERS), so the budget checked at start holds.
     maxConnections: embeddedMaxConnections(config),
     onLog: (line) => log.debug({ pg: line }, 'postgres'),
   });
