@@ -1,7 +1,8 @@
 /**
  * The server the HTTP benchmarks load: Custos exactly as main.ts wires it,
- * with as many workers (CUSTOS_WORKERS, one per core by default), plus a
- * bare express hello-world route on the same app, so both are measured
+ * with as many workers as CUSTOS_WORKERS says (`auto` by default: one fewer
+ * than the cores, the bench's PostgreSQL being on this machine), plus a bare
+ * express hello-world route on the same app, so both are measured
  * under the same conditions. The database is prepared by the benchmark.
  *
  * Detection (docs/monitoring.md) runs only with BENCH_DETECTION=1, with the
