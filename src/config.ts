@@ -636,18 +636,12 @@ function rateLimitsOf(e: z.infer<typeof envSchema>): RateLimitSettings {
 }
 
 /**
- * Replica settings. Behind a transaction pooler, LISTEN, session advisory
- * locks and prepared statements do not survive from one transaction to the
- * next (the pooler hands each transaction any server connection), so a direct
- * URL is required then, and it is refused without one: a listener on the
- * pooler would hear nothing and decide on stale facts.
- */
-/**
  * The worker count `CUSTOS_WORKERS=auto` gives: one per core, less one when
  * the database shares this machine. PostgreSQL spends on each durable
  * decision half to three quarters of the CPU Custos does, so on 2 cores two
- * workers left it too little: durable decisions fell 14–35 % against one
- * worker (docs/operations.md, Workers). No URL means the embedded database; a
+ * workers left it too little: durable decisions fell 16–29 % against one
+ * worker (docs/operations.md, Workers; bench/results/env-ab-*.jsonl). No URL
+ * means the embedded database; a
  * loopback host or a Unix socket (a `host` parameter that is a path) means
  * one on this machine (a percent-encoded path as the host, too); anything
  * else, or a URL this cannot read, is remote.
@@ -672,6 +666,13 @@ function databaseOnThisMachine(databaseUrl: string | undefined): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
+/**
+ * Replica settings. Behind a transaction pooler, LISTEN, session advisory
+ * locks and prepared statements do not survive from one transaction to the
+ * next (the pooler hands each transaction any server connection), so a direct
+ * URL is required then, and it is refused without one: a listener on the
+ * pooler would hear nothing and decide on stale facts.
+ */
 function deploymentOf(e: z.infer<typeof envSchema>, databaseUrl: string | undefined, readFile: (p: string) => string): Config['deployment'] {
   if (e.DATABASE_DIRECT_URL && e.DATABASE_DIRECT_URL_FILE) throw new ConfigError('Set DATABASE_DIRECT_URL or DATABASE_DIRECT_URL_FILE, not both.');
   let directUrl = e.DATABASE_DIRECT_URL;
