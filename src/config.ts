@@ -640,11 +640,11 @@ function rateLimitsOf(e: z.infer<typeof envSchema>): RateLimitSettings {
  * the database shares this machine. PostgreSQL spends on each durable
  * decision half to three quarters of the CPU Custos does, so on 2 cores two
  * workers left it too little: durable decisions fell 16–29 % against one
- * worker (docs/operations.md, Workers; bench/results/env-ab-*.jsonl). No URL
- * means the embedded database; a
- * loopback host or a Unix socket (a `host` parameter that is a path) means
- * one on this machine (a percent-encoded path as the host, too); anything
- * else, or a URL this cannot read, is remote.
+ * worker (docs/operations.md, Workers; bench/results/env-ab-*.jsonl).
+ * No URL means the embedded database; a loopback host or a Unix socket (a
+ * `host` parameter that is a path, or a percent-encoded path as the host)
+ * means one on this machine; anything else, or a URL this cannot read, is
+ * remote.
  */
 export function autoWorkers(cores: number, databaseUrl: string | undefined): number {
   return databaseOnThisMachine(databaseUrl) ? Math.max(1, cores - 1) : cores;
