@@ -117,6 +117,8 @@ export async function streamAlerts(feed: AlertFeed, o: StreamAlertsOptions): Pro
     );
   }, o.heartbeatMs);
   try {
+    // The first bytes, sent only now that the subscription is in force (the headers went out before it):
+    // a client that waits for them knows every change committed after it saw them reaches it.
     write(`retry: ${RETRY_MS}\n: connected\n\n`);
     if (o.lastEventId !== undefined) {
       let since = o.lastEventId;

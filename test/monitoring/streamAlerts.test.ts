@@ -7,8 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertFeed } from '../../src/monitoring/alertFeed.ts';
 import { streamAlerts } from '../../src/monitoring/streamAlerts.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { deferred } from '../support/deferred.ts';
 import { raiseAlert } from './alerts.ts';
 
 let app: TestApp;
@@ -66,4 +68,35 @@ describe('a stream and a slow client', () => {
     expect(sink.destroyed).toBe(true);
     expect(app.wired.alertFeed.size).toBe(0);
   }, 30_000);
+});
+
+describe('a stream\'s first bytes', () => {
+  it('go out only once its subscription is in force, so a client that waits for them misses no change after', async () => {
+    // A feed whose subscription comes into force when the test says (a first stream waits for LISTEN so).
+    const inForce = deferred();
+    let subscribed = false;
+    const feed = {
+      subscribe: async () => {
+        await inForce.promise;
+        subscribed = true;
+        return { close() {} };
+      },
+    } as unknown as AlertFeed;
+    const chunks: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    const run = streamAlerts(feed, { sink, principalId: 'first-bytes', heartbeatMs: 60_000, accessEnded: allowed });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(chunks).toEqual([]);
+    inForce.resolve();
+    await expect.poll(() => chunks.length).toBeGreaterThan(0);
+    expect(subscribed).toBe(true);
+    expect(chunks[0]).toContain(': connected');
+    sink.destroy();
+    expect((await run).reason).toBe('client closed');
+  });
 });

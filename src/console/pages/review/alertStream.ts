@@ -62,8 +62,10 @@ export function useAlertStream(onEvent: (e: AlertEvent) => void): 'connecting' |
     const open = async () => {
       try {
         const res = await api<Response>('GET', '/v1/alerts/stream', { raw: true, signal: ctl.signal, headers: { accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) } });
-        setState('live');
         const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+        // Live from the stream's first bytes, not its headers: the server sends them once its
+        // subscription is in force, so every change committed after this is on its way.
+        let first = true;
         const feed = sseParser((e) => {
           if (e.id) last = e.id;
           handler.current(e);
@@ -71,6 +73,10 @@ export function useAlertStream(onEvent: (e: AlertEvent) => void): 'connecting' |
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
+          if (first) {
+            first = false;
+            setState('live');
+          }
           feed(value);
         }
       } catch {
