@@ -652,18 +652,15 @@ export function autoWorkers(cores: number, databaseUrl: string | undefined): num
 
 function databaseOnThisMachine(databaseUrl: string | undefined): boolean {
   if (databaseUrl === undefined) return true;
-  let url: URL;
-  let host: string;
   try {
-    url = new URL(databaseUrl);
-    host = decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '');
+    const url = new URL(databaseUrl);
+    const socket = url.searchParams.get('host');
+    if (socket !== null) return socket.startsWith('/');
+    const host = decodeURIComponent(url.hostname).replace(/^\[|\]$/g, '');
+    return host === '' || host.startsWith('/') || isLoopback(host);
   } catch {
     return false;
   }
-  const socket = url.searchParams.get('host');
-  if (socket !== null) return socket.startsWith('/');
-  if (host === '' || host.startsWith('/')) return true;
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 /**

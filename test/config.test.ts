@@ -2,9 +2,9 @@
  * loadConfig() with injected environments and an injected file reader: no
  * process.env and no disk.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { availableParallelism } from 'node:os';
 import { autoWorkers, loadConfig, parseEncryptionKey } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
 import { withEmbeddedDefaults } from '../src/wire.ts';
