@@ -157,10 +157,12 @@ describe('rotation and the webhook witness', () => {
     const report = await verifyLogs({ sql: app.db.sql, roots: keys.roots }, { from: new Date('2020-01-01'), to: new Date('2100-01-01') });
     expect(report.ok, JSON.stringify(report.problems)).toBe(true);
     // Both certificates reached the webhook receiver, each before the first anchor it signs, over signed deliveries.
+    // Deliveries are sent in parallel and may arrive in any order: wait for both, then read them in the order they were made.
     const anchors: { type: string; certificate?: { kid: string }; kid?: string }[] = [];
     await hooks.waitFor('audit.anchor', () => {
-      anchors.splice(0, anchors.length, ...hooks.received.filter((r) => r.event === 'audit.anchor').flatMap((r) => r.body.data.anchors));
-      return anchors.some((a) => a.type === 'key' && a.certificate!.kid === rotated.kid);
+      const deliveries = hooks.received.filter((r) => r.event === 'audit.anchor').sort((x, y) => x.body.created_at.localeCompare(y.body.created_at));
+      anchors.splice(0, anchors.length, ...deliveries.flatMap((r) => r.body.data.anchors));
+      return [before.kid, rotated.kid].every((kid) => anchors.some((a) => a.type === 'key' && a.certificate!.kid === kid));
     });
     expect(hooks.received.filter((r) => r.event === 'audit.anchor').every((r) => r.signatureValid)).toBe(true);
     for (const kid of [before.kid, rotated.kid]) {
