@@ -4,29 +4,44 @@
 import type { ColumnSelector } from './snapshot.ts';
 import type { ColumnFacts } from './types.ts';
 
-const selected = new WeakMap<ColumnSelector, WeakMap<readonly ColumnFacts[], ReadonlySet<string>>>();
+/** What is known of one dataset's columns: their names, and the names each selector grants. */
+interface ColumnIndex {
+  names: ReadonlySet<string>;
+  /** Weak: a selector belongs to one policy version, and goes with it. */
+  selected: WeakMap<ColumnSelector, ReadonlySet<string>>;
+}
+
+/** Per column list: both it and the selectors are immutable (a dataset's facts, a compiled rule's selector). */
+const indexes = new WeakMap<readonly ColumnFacts[], ColumnIndex>();
 
 /**
- * The names of the dataset columns a selector grants. Memoised per selector
- * and column list: both are immutable (a compiled rule's selector, shared by
- * every rule selecting the same columns, and a dataset's facts), and a busy
- * decision path asks the same question over and over.
+ * The index of a dataset's columns, built once per column list. One lookup
+ * per decision finds both the names and every selector's answer: keyed by
+ * selector first, the second lookup would be in a table of every dataset,
+ * far away in memory.
+ */
+function indexOf(columns: readonly ColumnFacts[]): ColumnIndex {
+  let index = indexes.get(columns);
+  if (!index) indexes.set(columns, (index = { names: new Set(columns.map((c) => c.name)), selected: new WeakMap() }));
+  return index;
+}
+
+/**
+ * The names of the dataset columns a selector grants. Memoised per column
+ * list and selector: a busy decision path asks the same question over and
+ * over.
  */
 export function selectColumns(selector: ColumnSelector, columns: readonly ColumnFacts[]): ReadonlySet<string> {
-  let bySelector = selected.get(selector);
-  if (!bySelector) selected.set(selector, (bySelector = new WeakMap()));
-  let names = bySelector.get(columns);
-  if (!names) bySelector.set(columns, (names = new Set(computeColumns(selector, columns))));
+  const index = indexOf(columns);
+  let names = index.selected.get(selector);
+  if (!names) index.selected.set(selector, (names = new Set(computeColumns(selector, columns))));
   return names;
 }
 
 /** The names of the columns of a dataset, as a set (memoised like {@link selectColumns}). */
 export function columnNames(columns: readonly ColumnFacts[]): ReadonlySet<string> {
-  let names = known.get(columns);
-  if (!names) known.set(columns, (names = new Set(columns.map((c) => c.name))));
-  return names;
+  return indexOf(columns).names;
 }
-const known = new WeakMap<readonly ColumnFacts[], ReadonlySet<string>>();
 
 function computeColumns(selector: ColumnSelector, columns: readonly ColumnFacts[]): string[] {
   switch (selector.kind) {

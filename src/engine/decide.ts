@@ -82,8 +82,18 @@ const NO_MEMBERSHIP = NO_GRANTS;
  * roles is scoped there; such a grant is relied on only if the condition
  * would not hold without it.
  */
-function ruleApplies(rule: CompiledRule, input: DecisionInput, snapshot: PolicySnapshot, mode: GrantMode, base: () => ConditionContext, failedConditions: string[]): false | readonly GrantFacts[] {
-  if (rule.datasets.size && !rule.datasets.has(input.dataset.id)) return false;
+function ruleApplies(
+  rule: CompiledRule,
+  input: DecisionInput,
+  snapshot: PolicySnapshot,
+  mode: GrantMode,
+  base: () => ConditionContext,
+  failedConditions: string[],
+  foundByDataset: boolean,
+): false | readonly GrantFacts[] {
+  // A rule found under the request's dataset is filed only under ids of its resource.datasets (when it names any): the check
+  // would read a set of the rule's own, one more object away in memory for nothing.
+  if (!foundByDataset && rule.datasets.size && !rule.datasets.has(input.dataset.id)) return false;
   if (rule.projects.size && !rule.projects.has(input.dataset.project)) return false;
   if (rule.classifications.size && !rule.classifications.has(input.dataset.classification)) return false;
   if (rule.purposes.size && !rule.purposes.has(input.purpose)) return false;
@@ -148,7 +158,7 @@ function matchingRules(input: DecisionInput, snapshot: PolicySnapshot, held: Map
           continue;
         }
         if (prior === false) continue;
-        const membership = ruleApplies(rule, input, snapshot, mode, base, failedConditions);
+        const membership = ruleApplies(rule, input, snapshot, mode, base, failedConditions, pass === 0);
         if (membership === false) out.set(rule, false);
         else out.set(rule, membership.length ? { standing: holding.standing, grants: holding.grants, membership } : { standing: holding.standing, grants: holding.grants });
       }

@@ -10,7 +10,7 @@ import { parseDocument } from 'yaml';
 import type { AccessLimit, BreakGlassLimit, ColumnSelector, CompiledRule, PolicySnapshot, RuleBucket } from '../engine/snapshot.ts';
 import type { Obligation } from '../engine/types.ts';
 import { CustosError } from '../errors.ts';
-import { analyseCondition, ConditionError, mayRefuse, type AnalysedCondition, type SharedRests } from './condition.ts';
+import { analyseCondition, ConditionError, mayRefuse, sharedParts, type AnalysedCondition } from './condition.ts';
 import type { ConditionPins } from './conditionIndex.ts';
 import type { ConditionLimits } from './conditionCost.ts';
 import { durationSeconds, RuleDocument, type AccessSpec, type RuleSpec } from './document.ts';
@@ -190,8 +190,8 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
   const rules: CompiledRule[] = [];
   // Rules often share a condition text: compile each distinct text once.
   const conditions = new Map<string, AnalysedCondition | ConditionError>();
-  // Conditions that differ only in the ids they pin share the rest (conditionIndex.ts).
-  const rests: SharedRests = new Map();
+  // Conditions that differ only in the ids they pin share the rest (conditionIndex.ts), and conjuncts their plain functions.
+  const parts = sharedParts();
   const pinsOf = new Map<CompiledRule, ConditionPins>();
   const selector = sharedSelectors();
   const setOf = sharedSets();
@@ -232,7 +232,7 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         compiled = conditions.get(spec.when);
         if (!compiled) {
           try {
-            compiled = analyseCondition(spec.when, options.conditionLimits, rests);
+            compiled = analyseCondition(spec.when, options.conditionLimits, parts);
           } catch (err) {
             compiled = err instanceof ConditionError ? err : new ConditionError('invalid condition');
           }

@@ -8,8 +8,9 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { CompiledCondition, ConditionContext } from '../engine/snapshot.ts';
-import { conjuncts, pinnedEvaluator, splitPins, type ConditionPins } from './conditionIndex.ts';
-import { DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, within, type Bound, type ConditionLimits } from './conditionCost.ts';
+import { conjunctionEvaluator, conjuncts, splitPins, type ConditionPins } from './conditionIndex.ts';
+import { nativeOf, type NativeCondition } from './conditionNative.ts';
+import { contextWithin, DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, type Bound, type ConditionLimits } from './conditionCost.ts';
 
 const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
   .registerType('Principal', { fields: { id: 'string', kind: 'string', projects: 'list<string>', vendor: 'string', attributes: 'map<string, dyn>' } })
@@ -93,7 +94,7 @@ let replace = 0;
 function isOrdinary(ctx: ConditionContext): boolean {
   if (recentContexts[0] === ctx) return recentAnswers[0]!;
   if (recentContexts[1] === ctx) return recentAnswers[1]!;
-  const answer = within(ctx, STATIC_BOUNDS);
+  const answer = contextWithin(ctx);
   recentContexts[replace] = ctx;
   recentAnswers[replace] = answer;
   replace ^= 1;
@@ -129,13 +130,28 @@ export function compileCondition(text: string, limits: ConditionLimits = DEFAULT
   return analyseCondition(text, limits).evaluate;
 }
 
-/** The conjuncts of a condition other than its pins, compiled as one expression (see conditionIndex.ts). */
+/** The conjuncts of a condition left to the CEL evaluator, compiled as one expression (see conditionIndex.ts). */
 type Rest = (ctx: ConditionContext) => unknown;
-/** Rests compiled so far, by their text (null: not read back), shared by the conditions of one policy. */
-export type SharedRests = Map<string, Rest | null>;
+/**
+ * What the conditions of one policy share, by source text: the CEL rests
+ * compiled so far (null: not read back) and the conjuncts compiled to plain
+ * functions (conditionNative.ts).
+ */
+export interface SharedParts {
+  rests: Map<string, Rest | null>;
+  natives: Map<string, NativeCondition>;
+}
+
+/** Nothing shared yet: one per policy. */
+export function sharedParts(): SharedParts {
+  return { rests: new Map(), natives: new Map() };
+}
 
 /** A conjunct's parsed form, comparable (bigint literals included). */
 const shapeOf = (n: ASTNode) => JSON.stringify(n.toOldStructure(), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+
+/** A conjunct's source text. */
+const sourceOf = (text: string, c: ASTNode) => text.slice(c.range.start, c.range.end);
 
 /**
  * The conjuncts `rest` of `text`, as one expression of their source texts,
@@ -143,9 +159,9 @@ const shapeOf = (n: ASTNode) => JSON.stringify(n.toOldStructure(), (_k, v: unkno
  * that text does not read back as the very same conjuncts, so that the
  * condition is evaluated whole instead.
  */
-function restOf(text: string, rest: readonly ASTNode[], shared: SharedRests): Rest | null {
-  const restText = rest.map((c) => `(${text.slice(c.range.start, c.range.end)})`).join(' && ');
-  let compiled = shared.get(restText);
+function restOf(text: string, rest: readonly ASTNode[], shared: SharedParts): Rest | null {
+  const restText = rest.map((c) => `(${sourceOf(text, c)})`).join(' && ');
+  let compiled = shared.rests.get(restText);
   if (compiled !== undefined) return compiled;
   compiled = null;
   try {
@@ -157,26 +173,49 @@ function restOf(text: string, rest: readonly ASTNode[], shared: SharedRests): Re
   } catch {
     // Not read back: evaluated whole.
   }
-  shared.set(restText, compiled);
+  shared.rests.set(restText, compiled);
   return compiled;
 }
 
-/** A pinned condition evaluated as its pins and its rest, or null (evaluate it whole) when the rest does not read back. */
-function splitEvaluator(text: string, pins: ConditionPins, rest: readonly ASTNode[], shared: SharedRests): CompiledCondition | null {
-  if (!rest.length) return pinnedEvaluator(pins, null);
-  const compiled = restOf(text, rest, shared);
-  return compiled ? pinnedEvaluator(pins, compiled) : null;
+/** A conjunct as a plain function (shared by every condition with the same one), or null when it is left to CEL. */
+function nativeConjunct(text: string, c: ASTNode, shared: SharedParts): NativeCondition | null {
+  const source = sourceOf(text, c);
+  let native = shared.natives.get(source);
+  if (native) return native;
+  native = nativeOf(c) ?? undefined;
+  if (native) shared.natives.set(source, native);
+  return native ?? null;
+}
+
+/**
+ * A condition evaluated as its conjuncts: its pins, those compiled to plain
+ * functions, then the others as one CEL expression; null (evaluate it whole)
+ * when that gains nothing or the others do not read back.
+ */
+function splitEvaluator(text: string, pins: ConditionPins, rest: readonly ASTNode[], shared: SharedParts): CompiledCondition | null {
+  const natives: NativeCondition[] = [];
+  const others: ASTNode[] = [];
+  for (const c of rest) {
+    const native = nativeConjunct(text, c, shared);
+    if (native) natives.push(native);
+    else others.push(c);
+  }
+  if (!pins.principals && !pins.datasets && !natives.length) return null;
+  if (!others.length) return conjunctionEvaluator(pins, natives, null);
+  const compiled = restOf(text, others, shared);
+  return compiled ? conjunctionEvaluator(pins, natives, compiled) : null;
 }
 
 /**
  * {@link compileCondition}, and what the condition pins, read off the same
- * parsed expression. A condition that pins ids is evaluated as its pins,
- * then its other conjuncts compiled once for every condition in `shared`
- * with the same ones (null: evaluate every condition whole, as CEL text —
- * the reference the tests compare with). The cost budget is always that of
- * the whole condition.
+ * parsed expression. A condition is evaluated as its conjuncts: its pins,
+ * then those compiled to plain functions (conditionNative.ts), then the
+ * others as one CEL expression, each compiled once for every condition in
+ * `shared` with the same ones (null: evaluate every condition whole, as CEL
+ * text — the reference the tests compare with). The cost budget is always
+ * that of the whole condition.
  */
-export function analyseCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS, shared: SharedRests | null = new Map()): AnalysedCondition {
+export function analyseCondition(text: string, limits: ConditionLimits = DEFAULT_CONDITION_LIMITS, shared: SharedParts | null = sharedParts()): AnalysedCondition {
   // Comments would let a condition read differently to a reviewer than to the engine.
   if (hasComment(text)) throw new ConditionError('comments (//) are not allowed in conditions');
   let parsed: ReturnType<typeof env.parse>;
@@ -211,7 +250,7 @@ export function analyseCondition(text: string, limits: ConditionLimits = DEFAULT
   }
   if (over) throw new ConditionError(`too expensive: for requests of the sizes the API accepts, ${over}`);
   const { pins, rest } = splitPins(parsed.ast);
-  const split = shared && (pins.principals || pins.datasets) ? splitEvaluator(text, pins, rest, shared) : null;
+  const split = shared ? splitEvaluator(text, pins, rest, shared) : null;
   const evaluate = (ctx: ConditionContext) => {
     // Inputs within the static bounds are covered by the estimate above (the model is monotone in its bounds); others are estimated for what they are.
     if (!isOrdinary(ctx)) {

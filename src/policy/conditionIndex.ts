@@ -16,9 +16,10 @@
  * (RuleBucket.pinnedDenies). The condition is still evaluated in full for the
  * ids it names: the index only filters.
  *
- * The same reading evaluates such a condition ({@link pinnedEvaluator}): its
- * pins by a set lookup, then the other conjuncts as one CEL expression. Ten
- * thousand stewardship rules differ only in their pins; the rest
+ * The same reading evaluates such a condition ({@link conjunctionEvaluator}):
+ * its pins first, then the other conjuncts, those of the typed subset as
+ * plain functions (conditionNative.ts) and the rest as one CEL expression.
+ * Ten thousand stewardship rules differ only in their pins; their rest
  * (`resource.project in principal.projects`) is compiled once and stays warm
  * in the processor's caches, where ten thousand copies of it would not.
  *
@@ -124,17 +125,30 @@ export function conditionPins(ast: ASTNode): ConditionPins {
 }
 
 /**
- * Evaluates a condition that pins ids as CEL would: false when the context's
- * id is not pinned (a false operand makes && false, whatever the others do);
- * otherwise the value of the other conjuncts (`rest`, compiled as one `&&`
- * expression; null when there are none), which must be a boolean — in CEL a
- * non-boolean operand of && is an error, and so it is here.
+ * Evaluates a condition split into its conjuncts as CEL would: false when the
+ * context's id is not pinned (a false operand makes && false, whatever the
+ * others do), false when a conjunct compiled to a plain function is false
+ * (those never raise an error: conditionNative.ts); otherwise the value of
+ * the other conjuncts (`rest`, compiled as one `&&` expression; null when
+ * there are none), which must be a boolean — in CEL a non-boolean operand of
+ * && is an error, and so it is here. A pin of one id is compared as a string:
+ * the same string the index filed the rule under, which the lookup that
+ * found the rule has just read.
  */
-export function pinnedEvaluator(pins: ConditionPins, rest: ((ctx: ConditionContext) => unknown) | null): (ctx: ConditionContext) => boolean {
-  const { principals, datasets } = pins;
+export function conjunctionEvaluator(
+  pins: ConditionPins,
+  natives: readonly ((ctx: ConditionContext) => boolean)[],
+  rest: ((ctx: ConditionContext) => unknown) | null,
+): (ctx: ConditionContext) => boolean {
+  const only = (ids: ReadonlySet<string> | null) => (ids?.size === 1 ? [...ids][0]! : null);
+  const principal = only(pins.principals);
+  const principals = principal === null ? pins.principals : null;
+  const dataset = only(pins.datasets);
+  const datasets = dataset === null ? pins.datasets : null;
   return (ctx) => {
-    if (principals && !principals.has(ctx.principal.id)) return false;
-    if (datasets && !datasets.has(ctx.resource.id)) return false;
+    if (principal !== null ? ctx.principal.id !== principal : principals && !principals.has(ctx.principal.id)) return false;
+    if (dataset !== null ? ctx.resource.id !== dataset : datasets && !datasets.has(ctx.resource.id)) return false;
+    for (const native of natives) if (!native(ctx)) return false;
     if (!rest) return true;
     const value = rest(ctx);
     if (typeof value !== 'boolean') throw new TypeError(`an operand of && is not a boolean: ${typeof value}`);

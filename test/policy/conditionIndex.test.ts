@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ConditionContext } from '../../src/engine/snapshot.ts';
-import { analyseCondition, ConditionError } from '../../src/policy/condition.ts';
+import { analyseCondition, ConditionError, sharedParts } from '../../src/policy/condition.ts';
 
 /** What a condition pins, as sorted lists (null: not pinned). */
 function pinsOf(when: string): { principals: string[] | null; datasets: string[] | null } {
@@ -191,12 +191,16 @@ describe('a pinned condition is false for every id outside its pin (the index dr
 });
 
 describe('a pinned condition is evaluated as its pins, then the rest, compiled once', () => {
-  it('conditions that differ only in their pins share one compiled rest', () => {
-    const shared = new Map();
+  it('conditions that differ only in their pins share one compiled rest, and one plain function per conjunct', () => {
+    const shared = sharedParts();
     const a = analyseCondition('principal.id == "a" && resource.project in principal.projects', undefined, shared);
     const b = analyseCondition('resource.project in principal.projects && principal.id in ["b", "c"]', undefined, shared);
     analyseCondition('principal.id == "d"', undefined, shared);
-    expect([...shared.keys()]).toEqual(['(resource.project in principal.projects)']);
+    const c = analyseCondition('principal.id == "e" && principal.attributes.level >= 2 && resource.project in principal.projects', undefined, shared);
+    analyseCondition('principal.attributes.level >= 2 && principal.id == "f"', undefined, shared);
+    // The conjunct in the typed subset is a plain function (conditionNative.ts); the dyn one is left to CEL, as one rest.
+    expect([...shared.natives.keys()]).toEqual(['resource.project in principal.projects']);
+    expect([...shared.rests.keys()]).toEqual(['(principal.attributes.level >= 2)']);
     const ctx = (id: string, projects: string[]): ConditionContext => ({
       principal: { id, kind: 'user', projects, vendor: '', attributes: {} },
       resource: { id: 'd', project: 'onc', owner: 'o', classification: 'phi', purposes: [] },
@@ -204,6 +208,11 @@ describe('a pinned condition is evaluated as its pins, then the rest, compiled o
     });
     expect([a.evaluate(ctx('a', ['onc'])), a.evaluate(ctx('a', [])), a.evaluate(ctx('b', ['onc']))]).toEqual([true, false, false]);
     expect([b.evaluate(ctx('c', ['onc'])), b.evaluate(ctx('a', ['onc']))]).toEqual([true, false]);
+    const level = (id: string, projects: string[], attributes: Record<string, unknown>) => ({ ...ctx(id, projects), principal: { ...ctx(id, projects).principal, attributes } });
+    expect([c.evaluate(level('e', ['onc'], { level: 2 })), c.evaluate(level('e', [], { level: 2 })), c.evaluate(level('e', ['onc'], { level: 1 }))]).toEqual([true, false, false]);
+    // The native conjunct is false, so the missing attribute's error is absorbed, as CEL's && absorbs it; with it true, the error stands.
+    expect(c.evaluate(level('e', [], {}))).toBe(false);
+    expect(() => c.evaluate(level('e', ['onc'], {}))).toThrow();
   });
 
   it('a non-boolean rest is an error, as a non-boolean operand of && is in CEL', () => {
