@@ -8,7 +8,7 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import type { CompiledCondition, ConditionContext } from '../engine/snapshot.ts';
-import { conjunctionEvaluator, conjuncts, splitPins, type ConditionPins } from './conditionIndex.ts';
+import { conjunctionEvaluator, conjuncts, splitPins, type Budget, type ConditionPins } from './conditionIndex.ts';
 import { nativeOf, type NativeCondition } from './conditionNative.ts';
 import { contextWithin, DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, type Bound, type ConditionLimits } from './conditionCost.ts';
 
@@ -192,7 +192,7 @@ function nativeConjunct(text: string, c: ASTNode, shared: SharedParts): NativeCo
  * functions, then the others as one CEL expression; null (evaluate it whole)
  * when that gains nothing or the others do not read back.
  */
-function splitEvaluator(text: string, pins: ConditionPins, rest: readonly ASTNode[], shared: SharedParts): CompiledCondition | null {
+function splitEvaluator(text: string, pins: ConditionPins, rest: readonly ASTNode[], shared: SharedParts, budget: Budget): CompiledCondition | null {
   const natives: NativeCondition[] = [];
   const others: ASTNode[] = [];
   for (const c of rest) {
@@ -201,9 +201,9 @@ function splitEvaluator(text: string, pins: ConditionPins, rest: readonly ASTNod
     else others.push(c);
   }
   if (!pins.principals && !pins.datasets && !natives.length) return null;
-  if (!others.length) return conjunctionEvaluator(pins, natives, null);
+  if (!others.length) return conjunctionEvaluator(pins, natives, null, budget);
   const compiled = restOf(text, others, shared);
-  return compiled ? conjunctionEvaluator(pins, natives, compiled) : null;
+  return compiled ? conjunctionEvaluator(pins, natives, compiled, budget) : null;
 }
 
 /**
@@ -249,16 +249,22 @@ export function analyseCondition(text: string, limits: ConditionLimits = DEFAULT
     throw err;
   }
   if (over) throw new ConditionError(`too expensive: for requests of the sizes the API accepts, ${over}`);
-  const { pins, rest } = splitPins(parsed.ast);
-  const split = shared ? splitEvaluator(text, pins, rest, shared) : null;
-  const evaluate = (ctx: ConditionContext) => {
-    // Inputs within the static bounds are covered by the estimate above (the model is monotone in its bounds); others are estimated for what they are.
-    if (!isOrdinary(ctx)) {
+  // Inputs within the static bounds are covered by the estimate above (the model is monotone in its bounds); others are estimated for what they are.
+  const budget: Budget = {
+    ordinary: isOrdinary,
+    check(ctx) {
       const why = overLimits(estimateCost(parsed.ast, inputsOf(ctx)), limits);
       if (why) throw new ConditionBudgetError(`not evaluated: for these inputs, ${why}`);
-    }
-    return split ? split(ctx) : parsed(ctx as unknown as Record<string, unknown>) === true;
+    },
   };
+  const { pins, rest } = splitPins(parsed.ast);
+  const split = shared ? splitEvaluator(text, pins, rest, shared, budget) : null;
+  const evaluate =
+    split ??
+    ((ctx: ConditionContext) => {
+      if (!budget.ordinary(ctx)) budget.check(ctx);
+      return parsed(ctx as unknown as Record<string, unknown>) === true;
+    });
   return { evaluate, pins };
 }
 

@@ -125,30 +125,52 @@ export function conditionPins(ast: ASTNode): ConditionPins {
 }
 
 /**
- * Evaluates a condition split into its conjuncts as CEL would: false when the
- * context's id is not pinned (a false operand makes && false, whatever the
- * others do), false when a conjunct compiled to a plain function is false
- * (those never raise an error: conditionNative.ts); otherwise the value of
- * the other conjuncts (`rest`, compiled as one `&&` expression; null when
- * there are none), which must be a boolean — in CEL a non-boolean operand of
- * && is an error, and so it is here. A pin of one id is compared as a string:
- * the same string the index filed the rule under, which the lookup that
- * found the rule has just read.
+ * A condition's cost check: `ordinary` (shared by every condition) answers
+ * whether a context lies within the sizes the condition's cost was checked
+ * for when compiled; `check`, the condition's own, estimates it for any other
+ * context and throws when it is over the budget.
+ */
+export interface Budget {
+  ordinary: (ctx: ConditionContext) => boolean;
+  check: (ctx: ConditionContext) => void;
+}
+
+/**
+ * Evaluates a condition split into its conjuncts as CEL would, after its
+ * cost check: false when the context's id is not pinned (a false operand
+ * makes && false, whatever the others do), false when a conjunct compiled to
+ * a plain function is false (those never raise an error:
+ * conditionNative.ts); otherwise the value of the other conjuncts (`rest`,
+ * compiled as one `&&` expression; null when there are none), which must be
+ * a boolean — in CEL a non-boolean operand of && is an error, and so it is
+ * here.
+ *
+ * One function per rule, holding all it reads: of fifty thousand
+ * stewardship rules, the one a decision evaluates is far away in memory,
+ * and each object between it and its answer costs a fetch. A pin of one id
+ * is compared as a string: the same string the index filed the rule under,
+ * which the lookup that found the rule has just read.
  */
 export function conjunctionEvaluator(
   pins: ConditionPins,
   natives: readonly ((ctx: ConditionContext) => boolean)[],
   rest: ((ctx: ConditionContext) => unknown) | null,
+  budget: Budget,
 ): (ctx: ConditionContext) => boolean {
   const only = (ids: ReadonlySet<string> | null) => (ids?.size === 1 ? [...ids][0]! : null);
   const principal = only(pins.principals);
   const principals = principal === null ? pins.principals : null;
   const dataset = only(pins.datasets);
   const datasets = dataset === null ? pins.datasets : null;
+  const { ordinary, check } = budget;
+  const first = natives[0] ?? null;
+  const more = natives.length > 1 ? natives.slice(1) : null;
   return (ctx) => {
+    if (!ordinary(ctx)) check(ctx);
     if (principal !== null ? ctx.principal.id !== principal : principals && !principals.has(ctx.principal.id)) return false;
     if (dataset !== null ? ctx.resource.id !== dataset : datasets && !datasets.has(ctx.resource.id)) return false;
-    for (const native of natives) if (!native(ctx)) return false;
+    if (first && !first(ctx)) return false;
+    if (more) for (const native of more) if (!native(ctx)) return false;
     if (!rest) return true;
     const value = rest(ctx);
     if (typeof value !== 'boolean') throw new TypeError(`an operand of && is not a boolean: ${typeof value}`);
