@@ -183,19 +183,19 @@ export function ruleEffect(input: DecisionInput, snapshot: PolicySnapshot, break
   return allow ? 'allow' : 'deny';
 }
 
-function deny(snapshot: PolicySnapshot, reasons: string[], extra: Partial<Decision> = {}): Decision {
+/** A deny: the rules that decided it and, for a deny by column, the columns granted and refused (written out, not spread: most decisions are denies). */
+function deny(snapshot: PolicySnapshot, reasons: string[], extra?: Pick<Decision, 'rules'> & Partial<Pick<Decision, 'grantedColumns' | 'deniedColumns'>>): Decision {
   return {
     effect: 'deny',
-    rules: [],
+    rules: extra ? extra.rules : [],
     reasons,
-    grantedColumns: [],
-    deniedColumns: [],
+    grantedColumns: extra?.grantedColumns ?? [],
+    deniedColumns: extra?.deniedColumns ?? [],
     obligations: [],
     grantIds: [],
     grantsExpireAt: null,
     breakGlass: false,
     policyVersion: snapshot.version,
-    ...extra,
   };
 }
 
@@ -261,10 +261,12 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     ];
     for (const id of failedConditions) reasons.push(`condition of rule ${id} not met`);
     // Only grants whose scope covers the dataset explain this deny: another project's grant had no part in it.
-    const expired = principal.grants.filter((g) => g.expiresAt <= input.now && grantCovers(g, input.dataset));
-    if (expired.length) reasons.push(`grant(s) ${expired.map((g) => g.id).join(', ')} expired`);
-    const early = principal.grants.filter((g) => g.notBefore > input.now && grantCovers(g, input.dataset));
-    if (early.length) reasons.push(`grant(s) ${early.map((g) => g.id).join(', ')} not yet active`);
+    if (principal.grants.length) {
+      const expired = principal.grants.filter((g) => g.expiresAt <= input.now && grantCovers(g, input.dataset));
+      if (expired.length) reasons.push(`grant(s) ${expired.map((g) => g.id).join(', ')} expired`);
+      const early = principal.grants.filter((g) => g.notBefore > input.now && grantCovers(g, input.dataset));
+      if (early.length) reasons.push(`grant(s) ${early.map((g) => g.id).join(', ')} not yet active`);
+    }
     return deny(snapshot, reasons);
   }
 

@@ -17,7 +17,7 @@ export type ColumnSelector =
 export interface ConditionContext {
   principal: { id: string; kind: string; projects: string[]; vendor: string; attributes: Record<string, unknown> };
   resource: { id: string; project: string; owner: string; classification: string; purposes: string[] };
-  request: { action: string; purpose: string; columns: string[]; context: Record<string, unknown> };
+  request: { action: string; purpose: string; columns: readonly string[]; context: Record<string, unknown> };
 }
 
 /** A compiled condition: true, false, or throws (treated as not met). */
@@ -140,6 +140,16 @@ export function membershipGrants(input: DecisionInput, rule: CompiledRule, snaps
   return out ?? NONE;
 }
 
+/** `request.columns` of a request for every column. */
+const ALL_COLUMNS: readonly string[] = Object.freeze(['*']);
+
+/** The list without repeats, in order: the list itself when it has none (a request names a few columns: no set is built for them). */
+function distinct(list: readonly string[]): readonly string[] {
+  if (list.length > 16) return [...new Set(list)];
+  for (let i = 1; i < list.length; i++) if (list.lastIndexOf(list[i]!, i - 1) >= 0) return [...new Set(list)];
+  return list;
+}
+
 /**
  * Builds the condition context of a request (shared by decide and the casbin
  * reference). `projects` is the principal's memberships, plus the dataset's
@@ -167,7 +177,7 @@ export function conditionContext(input: DecisionInput, membership: readonly Gran
       action: input.action,
       purpose: input.purpose,
       // Deduplicated: repeating a column must not multiply the cost of a condition.
-      columns: input.columns === '*' ? ['*'] : [...new Set(input.columns)],
+      columns: input.columns === '*' ? ALL_COLUMNS : distinct(input.columns),
       context: input.context ?? {},
     },
   };
