@@ -33,11 +33,14 @@ for i in $(seq 1 "$pairs"); do
     echo "$line" | tee -a "$out"
   done
 done
-# The mean of each side's ratio (every bench names its figure `ratio`).
+# The mean of each side's headline figure: `ratio` where the bench has one (http, tokens), else decisions/s (hospital).
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const ratio = rows.every((x) => typeof x.ratio === "number");
+  const key = ratio ? "ratio" : "decisions_per_s";
+  const show = (x) => (ratio ? (x * 100).toFixed(1) + " %" : Math.round(x) + "/s");
   for (const side of ["ref", "head"]) {
-    const r = rows.filter((x) => x.side === side).map((x) => x.ratio);
-    console.log(`${side}: ratios ${r.map((x) => (x * 100).toFixed(1) + " %").join(", ")}; mean ${(r.reduce((a, b) => a + b, 0) / r.length * 100).toFixed(1)} %`);
+    const r = rows.filter((x) => x.side === side).map((x) => x[key]);
+    console.log(`${side}: ${ratio ? "ratios" : "decisions"} ${r.map(show).join(", ")}; mean ${show(r.reduce((a, b) => a + b, 0) / r.length)}`);
   }' "$out"
 echo "wrote $out (bench/results/$name.json holds the last run of HEAD)"
