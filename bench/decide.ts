@@ -213,7 +213,7 @@ function noiseFloor(p50Us: number, iterations: number): { p50: number; p99: numb
  * dataset and a stewardship rule per steward, so the rules one request can
  * match stay as many while those it must not look at grow a thousandfold.
  */
-const FAMILIES = ['datasets', 'datasets+stewards'] as const;
+export const FAMILIES = ['datasets', 'datasets+stewards'] as const;
 
 /** decide() at growing rule counts, each family, requests rotating over every principal and dataset (at least 10,000 principals). */
 async function scalingRows(smoke: boolean): Promise<ScalingRow[]> {
@@ -277,8 +277,12 @@ function uuid(rand: () => number): string {
   return [hex(8), hex(4), `4${hex(3)}`, `${'89ab'[Math.floor(rand() * 4)]}${hex(3)}`, hex(12)].join('-');
 }
 
-/** The policy, principals and requests of one `scaling` row. */
-function scalingWorld(nRules: number, family: (typeof FAMILIES)[number], smoke: boolean): { snapshot: PolicySnapshot; inputs: DecisionInput[]; compileMs: number } {
+/** The policy (its rules and roles, and compiled), principals and requests of one `scaling` row. */
+export function scalingWorld(
+  nRules: number,
+  family: (typeof FAMILIES)[number],
+  smoke: boolean,
+): { snapshot: PolicySnapshot; inputs: DecisionInput[]; compileMs: number; rules: Record<string, unknown>[]; roles: { id: string; inherits: string[] }[] } {
   const rand = rng(nRules);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const stewards = family === 'datasets' ? 0 : Math.floor(nRules / 2);
@@ -337,7 +341,7 @@ function scalingWorld(nRules: number, family: (typeof FAMILIES)[number], smoke: 
     principal: stewards && i % 2 ? pick(withRule) : pick(principals),
     dataset: pick(datasets),
   }));
-  return { snapshot, inputs, compileMs };
+  return { snapshot, inputs, compileMs, rules, roles };
 }
 
 /** Datasets of 30 columns (six with identifier categories), each in a random project and of a random classification. */
