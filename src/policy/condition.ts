@@ -12,13 +12,15 @@ import { conjunctionEvaluator, conjuncts, splitPins, type Budget, type Condition
 import { nativeOf, type NativeCondition } from './conditionNative.ts';
 import { contextWithin, DEFAULT_CONDITION_LIMITS, estimateCost, measure, overLimits, STATIC_BOUNDS, UnboundedConditionError, type Bound, type ConditionLimits } from './conditionCost.ts';
 
-const env = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
+/** The CEL environment of conditions: exactly the fields they may read, and the limits of the text. */
+export const conditionEnvironment = new Environment({ limits: { maxAstNodes: 200, maxDepth: 24, maxListElements: 200, maxMapEntries: 50, maxCallArguments: 8 } })
   .registerType('Principal', { fields: { id: 'string', kind: 'string', projects: 'list<string>', vendor: 'string', attributes: 'map<string, dyn>' } })
   .registerType('Resource', { fields: { id: 'string', project: 'string', owner: 'string', classification: 'string', purposes: 'list<string>' } })
   .registerType('Request', { fields: { action: 'string', purpose: 'string', columns: 'list<string>', context: 'map<string, dyn>' } })
   .registerVariable('principal', 'Principal')
   .registerVariable('resource', 'Resource')
   .registerVariable('request', 'Request');
+const env = conditionEnvironment;
 
 /** Functions a condition may not call: regular expressions can be made catastrophically slow. */
 const FORBIDDEN_FUNCTIONS = new Set(['matches']);

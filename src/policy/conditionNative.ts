@@ -56,6 +56,18 @@ function fieldOf(node: ASTNode): { variable: 'principal' | 'resource' | 'request
   return { variable: base.args, field: node.args[1] };
 }
 
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isList = (v: unknown): v is readonly string[] => Array.isArray(v);
+
+/** Reads a field of the context, refusing a value that is not of the field's declared type. */
+function reader<T>(variable: 'principal' | 'resource' | 'request', field: string, ok: (v: unknown) => v is T): (ctx: ConditionContext) => T {
+  const path = `${variable}.${field}`;
+  return (ctx) => {
+    const v = (ctx[variable] as unknown as Record<string, unknown>)[field];
+    return ok(v) ? v : mistyped(path);
+  };
+}
+
 /** A string-typed operand: a declared string field or a string literal. */
 function stringOf(node: ASTNode): Str | null {
   if (node.op === 'value') {
@@ -64,13 +76,7 @@ function stringOf(node: ASTNode): Str | null {
     return () => value;
   }
   const f = fieldOf(node);
-  if (!f || !STRING_FIELDS[f.variable]!.includes(f.field)) return null;
-  const { variable, field } = f;
-  const path = `${variable}.${field}`;
-  return (ctx) => {
-    const v = (ctx[variable] as unknown as Record<string, unknown>)[field];
-    return typeof v === 'string' ? v : mistyped(path);
-  };
+  return f && STRING_FIELDS[f.variable]!.includes(f.field) ? reader(f.variable, f.field, isString) : null;
 }
 
 /** A list-of-strings operand: a declared list field, or a list literal of string literals. */
@@ -84,13 +90,7 @@ function listOf(node: ASTNode): List | null {
     return () => values;
   }
   const f = fieldOf(node);
-  if (!f || !LIST_FIELDS[f.variable]!.includes(f.field)) return null;
-  const { variable, field } = f;
-  const path = `${variable}.${field}`;
-  return (ctx) => {
-    const v = (ctx[variable] as unknown as Record<string, unknown>)[field];
-    return Array.isArray(v) ? (v as string[]) : mistyped(path);
-  };
+  return f && LIST_FIELDS[f.variable]!.includes(f.field) ? reader(f.variable, f.field, isList) : null;
 }
 
 /** The condition as a plain function, or null when any part of it is outside the subset above. */
