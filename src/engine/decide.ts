@@ -6,7 +6,7 @@
  * grants count only for the `emergency` purpose, and only they count for it.
  */
 import { columnNames, selectColumns } from './columns.ts';
-import { conditionContext, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot, type RuleBucket } from './snapshot.ts';
+import { conditionContext, distinct, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot, type RuleBucket } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
 /** The purpose reserved for break-glass access. */
@@ -273,9 +273,21 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   // The columns each applicable allow grants (memoised sets: nothing is built per decision).
   const grantedBy = allows.map(([rule]) => selectColumns(rule.columns, input.dataset.columns));
   const granted = (c: string) => grantedBy.some((names) => names.has(c));
-  const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : [...new Set(input.columns)];
-  const missing = requested.filter((c) => !granted(c));
-  if (missing.length) {
+  const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : distinct(input.columns);
+  // The deciding allows: those that grant at least one requested column, met column by column (plain loops: every
+  // allow passes here, and closures per column cost more than the lookups they wrap).
+  const deciding = new Map<CompiledRule, Holding>();
+  let missing: string[] | undefined;
+  for (const c of requested) {
+    let met = false;
+    for (let i = 0; i < allows.length; i++) {
+      if (!grantedBy[i]!.has(c)) continue;
+      met = true;
+      deciding.set(allows[i]![0], allows[i]![1]);
+    }
+    if (!met) (missing ??= []).push(c);
+  }
+  if (missing) {
     const grantedColumns = input.dataset.columns.map((c) => c.name).filter(granted);
     return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${grantedColumns.join(', ') || 'none'})`], {
       grantedColumns,
@@ -283,22 +295,14 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
       rules: allows.map(([r]) => r.id).sort(),
     });
   }
-
-  // The deciding allows: those that grant at least one requested column.
-  const deciding = new Map<CompiledRule, Holding>();
-  for (const c of requested) {
-    allows.forEach(([rule, holding], i) => {
-      if (grantedBy[i]!.has(c)) deciding.set(rule, holding);
-    });
-  }
   const obligations = dedupeObligations([...deciding.keys()].flatMap((r) => r.obligations));
-  const reliedGrants = new Map<string, GrantFacts>();
+  let reliedGrants: Map<string, GrantFacts> | undefined;
   for (const h of deciding.values()) {
-    if (!h.standing) for (const g of h.grants) reliedGrants.set(g.id, g);
+    if (!h.standing) for (const g of h.grants) (reliedGrants ??= new Map()).set(g.id, g);
     // A grant that made the principal a member for a deciding rule's condition is relied on too.
-    for (const g of h.membership ?? []) reliedGrants.set(g.id, g);
+    if (h.membership) for (const g of h.membership) (reliedGrants ??= new Map()).set(g.id, g);
   }
-  const grants = [...reliedGrants.values()];
+  const grants = reliedGrants ? [...reliedGrants.values()] : NO_GRANTS;
   return {
     effect: 'allow',
     rules: [...deciding.keys()].map((r) => r.id).sort(),

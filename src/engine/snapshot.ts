@@ -144,7 +144,7 @@ export function membershipGrants(input: DecisionInput, rule: CompiledRule, snaps
 const ALL_COLUMNS: readonly string[] = Object.freeze(['*']);
 
 /** The list without repeats, in order: the list itself when it has none (a request names a few columns: no set is built for them). */
-function distinct(list: readonly string[]): readonly string[] {
+export function distinct(list: readonly string[]): readonly string[] {
   if (list.length > 16) return [...new Set(list)];
   for (let i = 1; i < list.length; i++) if (list.lastIndexOf(list[i]!, i - 1) >= 0) return [...new Set(list)];
   return list;
