@@ -100,7 +100,7 @@ function ruleApplies(
   if (!rule.condition) return NO_MEMBERSHIP;
   const via = membershipGrants(input, rule, snapshot, mode);
   if (!holds(rule, via.length ? conditionContext(input, via) : base())) {
-    failedConditions.push(rule.id);
+    failedConditions.push(rule.unmetReason);
     return false;
   }
   // Held with the membership; a second evaluation, only in this rare case, tells whether it was needed.
@@ -237,8 +237,9 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const emergency = input.purpose === EMERGENCY;
   const gate: GrantMode = emergency ? 'only' : 'none';
   const held = effectiveRoles(principal, input, snapshot, gate);
+  // The reasons of rules whose condition was not met (CompiledRule.unmetReason).
   const failedConditions: string[] = [];
-  const gated = emergency || principal.grants.some((g) => g.breakGlass);
+  const gated = emergency || (principal.grants.length > 0 && principal.grants.some((g) => g.breakGlass));
   const denies: CompiledRule[] = [];
   if (gated) for (const [r, h] of matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any')) if (h && r.effect === 'deny') denies.push(r);
   if (emergency && !held.size && !denies.length) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);
@@ -250,7 +251,7 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     else if (!denies.includes(r)) denies.push(r);
   }
   if (denies.length) {
-    return deny(snapshot, denies.map((r) => `denied by rule ${r.id}`), { rules: denies.map((r) => r.id).sort() });
+    return deny(snapshot, denies.map((r) => r.deniedReason), { rules: denies.map((r) => r.id).sort() });
   }
   if (!allows.length) {
     const roles = [...held.keys()].sort();
@@ -259,7 +260,7 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
         ? `no rule allows ${input.action} on ${input.dataset.classification} dataset ${input.dataset.id} for purpose ${input.purpose} with role(s) ${roles.join(', ')}`
         : `no role (standing or active grant) applies to dataset ${input.dataset.id} in project ${input.dataset.project}`,
     ];
-    for (const id of failedConditions) reasons.push(`condition of rule ${id} not met`);
+    for (const why of failedConditions) reasons.push(why);
     // Only grants whose scope covers the dataset explain this deny: another project's grant had no part in it.
     if (principal.grants.length) {
       const expired = principal.grants.filter((g) => g.expiresAt <= input.now && grantCovers(g, input.dataset));

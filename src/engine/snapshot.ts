@@ -38,6 +38,13 @@ export interface CompiledRule {
   conditionText: string | null;
   columns: ColumnSelector;
   obligations: readonly Obligation[];
+  /**
+   * The rule's reasons in a deny, written once when the policy is compiled:
+   * `condition of rule <id> not met` and `denied by rule <id>`. A decision
+   * cites them without building text or reading the id.
+   */
+  unmetReason: string;
+  deniedReason: string;
 }
 
 /**

@@ -254,6 +254,8 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         conditionText: spec.when ?? null,
         columns: selector(spec.columns),
         obligations: (spec.obligations ?? []) as Obligation[],
+        unmetReason: `condition of rule ${spec.id} not met`,
+        deniedReason: `denied by rule ${spec.id}`,
       });
       rules.push(rule);
       if (analysed) pinsOf.set(rule, analysed.pins);

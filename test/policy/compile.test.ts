@@ -474,11 +474,13 @@ describe('compiled rules', () => {
       purposes: [...r.purposes],
     });
     expect(s.rules.map(view)).toEqual([
-      { id: 'plain', effect: 'allow', roles: ['reader', 'writer'], actions: ['dataset:read'], datasets: [], projects: [], classifications: [], purposes: [], condition: null, conditionText: null, columns: { kind: 'non-identifiers' }, obligations: [] },
-      { id: 'scoped', effect: 'deny', roles: ['auditor'], actions: ['dataset:read'], datasets: ['d1', 'd2'], projects: ['p1'], classifications: ['phi', 'limited'], purposes: ['research', 'operations'], condition: null, conditionText: null, columns: { kind: 'non-identifiers' }, obligations: [] },
+      { id: 'plain', effect: 'allow', roles: ['reader', 'writer'], actions: ['dataset:read'], datasets: [], projects: [], classifications: [], purposes: [], condition: null, conditionText: null, columns: { kind: 'non-identifiers' }, obligations: [], unmetReason: 'condition of rule plain not met', deniedReason: 'denied by rule plain' },
+      { id: 'scoped', effect: 'deny', roles: ['auditor'], actions: ['dataset:read'], datasets: ['d1', 'd2'], projects: ['p1'], classifications: ['phi', 'limited'], purposes: ['research', 'operations'], condition: null, conditionText: null, columns: { kind: 'non-identifiers' }, obligations: [], unmetReason: 'condition of rule scoped not met', deniedReason: 'denied by rule scoped' },
       {
         id: 'later', effect: 'allow', roles: ['reader'], actions: ['dataset:read'], datasets: [], projects: [], classifications: [], purposes: [], condition: null, conditionText: null, columns: { kind: 'non-identifiers' },
         obligations: [{ type: 'no-export' }, { type: 'differential-privacy', epsilon: 0.5 }],
+        unmetReason: 'condition of rule later not met',
+        deniedReason: 'denied by rule later',
       },
     ]);
   });
