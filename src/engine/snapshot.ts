@@ -147,6 +147,9 @@ export function membershipGrants(input: DecisionInput, rule: CompiledRule, snaps
   return out ?? NONE;
 }
 
+/** `request.context` of a request without one (shared: conditions never change their context). */
+const NO_CONTEXT: Record<string, unknown> = Object.freeze({});
+
 /** `request.columns` of a request for every column. */
 const ALL_COLUMNS: readonly string[] = Object.freeze(['*']);
 
@@ -185,7 +188,7 @@ export function conditionContext(input: DecisionInput, membership: readonly Gran
       purpose: input.purpose,
       // Deduplicated: repeating a column must not multiply the cost of a condition.
       columns: input.columns === '*' ? ALL_COLUMNS : distinct(input.columns),
-      context: input.context ?? {},
+      context: input.context ?? NO_CONTEXT,
     },
   };
 }
