@@ -18,7 +18,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { decide, ruleEffect } from '../src/engine/decide.ts';
 import type { PolicySnapshot } from '../src/engine/snapshot.ts';
-import type { DatasetFacts, DecisionInput, PrincipalFacts, RoleBinding } from '../src/engine/types.ts';
+import type { BaaFacts, DatasetFacts, DecisionInput, GrantFacts, PrincipalFacts, RoleBinding } from '../src/engine/types.ts';
 import { buildCasbinReference, casbinEffect } from '../src/policy/casbin.ts';
 import { compilePolicy } from '../src/policy/compile.ts';
 import { percentile, printTable, rng, writeResult } from './util.ts';
@@ -359,6 +359,10 @@ function makeDatasets(n: number, projects: readonly string[], pick: <T>(xs: read
   }));
 }
 
+/** No grants, no BAAs: one shared empty list each, as the facts layer gives every principal without them (src/decisions). */
+const NO_GRANTS: readonly GrantFacts[] = Object.freeze([]);
+const NO_BAAS: readonly BaaFacts[] = Object.freeze([]);
+
 /**
  * People with one to three roles, each in a random project or (three times in
  * ten) organisation-wide, plus `extra` roles; their projects are their roles'.
@@ -378,10 +382,10 @@ function makePrincipals(
       status: 'active',
       projects: [...new Set(bindings.map((b) => b.project).filter((p): p is string => p !== null))],
       vendorId: null,
-      baas: [],
+      baas: NO_BAAS as BaaFacts[],
       attributes: { suspended: false },
       roles: o.extra?.length ? [...bindings, ...o.extra.map((b) => ({ ...b }))] : bindings,
-      grants: [],
+      grants: NO_GRANTS as GrantFacts[],
     };
   });
 }
