@@ -258,7 +258,7 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   const held = effectiveRoles(principal, input, snapshot, gate);
   // The reasons of rules whose condition was not met (CompiledRule.unmetReason).
   const failedConditions: string[] = [];
-  const gated = emergency || (principal.grants.length > 0 && principal.grants.some((g) => g.breakGlass));
+  const gated = emergency || principal.grants.some((g) => g.breakGlass);
   const denies: CompiledRule[] = [];
   if (gated) for (const [r, h] of matchingRules(input, snapshot, effectiveRoles(principal, input, snapshot, 'any'), [], 'any')) if (h && r.effect === 'deny') denies.push(r);
   if (emergency && !held.size && !denies.length) return deny(snapshot, [`purpose ${EMERGENCY} needs an active break-glass grant covering dataset ${input.dataset.id}`]);

@@ -163,14 +163,11 @@ export function conjunctionEvaluator(
   const dataset = only(pins.datasets);
   const datasets = dataset === null ? pins.datasets : null;
   const { ordinary, check } = budget;
-  const first = natives[0] ?? null;
-  const more = natives.length > 1 ? natives.slice(1) : null;
   return (ctx) => {
     if (!ordinary(ctx)) check(ctx);
     if (principal !== null ? ctx.principal.id !== principal : principals && !principals.has(ctx.principal.id)) return false;
     if (dataset !== null ? ctx.resource.id !== dataset : datasets && !datasets.has(ctx.resource.id)) return false;
-    if (first && !first(ctx)) return false;
-    if (more) for (const native of more) if (!native(ctx)) return false;
+    for (const native of natives) if (!native(ctx)) return false;
     if (!rest) return true;
     const value = rest(ctx);
     if (typeof value !== 'boolean') throw new TypeError(`an operand of && is not a boolean: ${typeof value}`);
