@@ -54,6 +54,21 @@ describe('contextWithin', () => {
     expect(outside).toBeGreaterThan(100);
   });
 
+  it('reads every field the bounds declare (a field added to them cannot be left out of the check)', () => {
+    const read = new Set<string>();
+    const ctx: ConditionContext = {
+      principal: { id: 'a', kind: 'user', projects: ['p'], vendor: '', attributes: {} },
+      resource: { id: 'd', project: 'p', owner: 'o', classification: 'phi', purposes: [] },
+      request: { action: 'dataset:read', purpose: 'research', columns: ['x'], context: {} },
+    };
+    const watched = Object.fromEntries(
+      Object.entries(ctx).map(([variable, fields]) => [variable, new Proxy(fields, { get: (t, k) => (read.add(`${variable}.${String(k)}`), Reflect.get(t, k)) })]),
+    ) as unknown as ConditionContext;
+    expect(contextWithin(watched)).toBe(true);
+    const declared = Object.entries(STATIC_BOUNDS.fields!).flatMap(([variable, b]) => Object.keys(b.fields!).map((f) => `${variable}.${f}`));
+    expect([...read].sort()).toEqual(declared.sort());
+  });
+
   it('is the stricter on a declared field of another type', () => {
     const ctx: ConditionContext = {
       principal: { id: 'a', kind: 'user', projects: ['p'], vendor: '', attributes: {} },
