@@ -16,6 +16,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { columnNameSet } from '../src/engine/columns.ts';
 import { decide, ruleEffect } from '../src/engine/decide.ts';
 import type { PolicySnapshot } from '../src/engine/snapshot.ts';
 import type { BaaFacts, DatasetFacts, DecisionInput, GrantFacts, PrincipalFacts, RoleBinding } from '../src/engine/types.ts';
@@ -346,17 +347,21 @@ export function scalingWorld(
   return { snapshot, inputs, compileMs, rules, roles };
 }
 
-/** Datasets of 30 columns (six with identifier categories), each in a random project and of a random classification. */
+/** Datasets of 30 columns (six with identifier categories), each in a random project and of a random classification, with the set of their column names as the facts layer gives it (src/decisions). */
 function makeDatasets(n: number, projects: readonly string[], pick: <T>(xs: readonly T[]) => T): DatasetFacts[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: `ds-${i}`,
-    audience: `urn:custos:dataset:ds-${i}`,
-    project: pick(projects),
-    owner: 'owner',
-    classification: pick(['deidentified', 'limited', 'phi'] as const),
-    purposes: PURPOSES,
-    columns: Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined })),
-  }));
+  return Array.from({ length: n }, (_, i) => {
+    const columns = Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined }));
+    return {
+      id: `ds-${i}`,
+      audience: `urn:custos:dataset:ds-${i}`,
+      project: pick(projects),
+      owner: 'owner',
+      classification: pick(['deidentified', 'limited', 'phi'] as const),
+      purposes: PURPOSES,
+      columns,
+      columnNames: columnNameSet(columns),
+    };
+  });
 }
 
 /** No grants, no BAAs: one shared empty list each, as the facts layer gives every principal without them (src/decisions). */

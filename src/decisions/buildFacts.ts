@@ -6,6 +6,7 @@
  */
 import { deriveClassification } from '../catalog/classification.ts';
 import type { IdentifierCategory } from '../catalog/identifiers.ts';
+import { columnNameSet } from '../engine/columns.ts';
 import type { BaaFacts, ColumnFacts, DatasetFacts, GrantFacts, PrincipalFacts, RoleBinding } from '../engine/types.ts';
 
 /** Grants that ended longer ago than this are left out of the facts (they can no longer explain a refusal usefully). */
@@ -69,13 +70,15 @@ export function principalFacts(r: PrincipalRecord, baas: readonly BaaFacts[], no
 /** The engine's facts of a dataset, its classification derived on `today` (UTC `YYYY-MM-DD`). */
 export function datasetFacts(d: DatasetRecord, today: string): DatasetFacts {
   const derived = deriveClassification({ columns: d.columns, expertDetermination: d.expertDetermination, dataUseAgreement: d.dataUseAgreement }, today);
+  const columns = d.columns.map((c): ColumnFacts => ({ name: c.name, category: c.category }));
   return {
     id: d.id,
     project: d.project,
     owner: d.owner,
     classification: derived.classification,
     purposes: d.purposes,
-    columns: d.columns.map((c): ColumnFacts => ({ name: c.name, category: c.category })),
+    columns,
+    columnNames: columnNameSet(columns),
     audience: d.audience ?? `urn:custos:dataset:${d.id}`,
   };
 }

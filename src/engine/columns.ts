@@ -2,7 +2,7 @@
  * Minimum necessary (§164.502(b), §164.514(d)): which columns a rule grants.
  */
 import type { ColumnSelector } from './snapshot.ts';
-import type { ColumnFacts } from './types.ts';
+import type { ColumnFacts, DatasetFacts } from './types.ts';
 
 /** What is known of one dataset's columns: their names, and the names each selector grants. */
 interface ColumnIndex {
@@ -38,9 +38,21 @@ export function selectColumns(selector: ColumnSelector, columns: readonly Column
   return names;
 }
 
-/** The names of the columns of a dataset, as a set (memoised like {@link selectColumns}). */
-export function columnNames(columns: readonly ColumnFacts[]): ReadonlySet<string> {
-  return indexOf(columns).names;
+/**
+ * Whether `name` is one of the dataset's columns: in the set of names the
+ * facts carry (`columnNames`, built by the facts layer with the columns),
+ * else in a set memoised per column list. Every decision asks this of each
+ * requested name: with many datasets, the memo's lookup (a table of every
+ * column list, then the list's index) is two reads far apart in memory that
+ * the facts' own set does not need.
+ */
+export function isColumn(dataset: Pick<DatasetFacts, 'columns' | 'columnNames'>, name: string): boolean {
+  return (dataset.columnNames ?? indexOf(dataset.columns).names).has(name);
+}
+
+/** The set of a dataset's column names, for its facts' `columnNames`. */
+export function columnNameSet(columns: readonly ColumnFacts[]): ReadonlySet<string> {
+  return new Set(columns.map((c) => c.name));
 }
 
 function computeColumns(selector: ColumnSelector, columns: readonly ColumnFacts[]): string[] {

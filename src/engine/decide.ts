@@ -5,7 +5,7 @@
  * columns and the request may use no others (minimum necessary). Break-glass
  * grants count only for the `emergency` purpose, and only they count for it.
  */
-import { columnNames, selectColumns } from './columns.ts';
+import { isColumn, selectColumns } from './columns.ts';
 import { conditionContext, distinct, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot, type RuleBucket } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
@@ -237,9 +237,8 @@ function prerequisites(input: DecisionInput, principal: PrincipalFacts): string[
     if (ds.classification !== 'deidentified') refuse(`columns "*" are refused on ${ds.classification} dataset ${ds.id}: list the columns needed`);
   } else {
     if (!input.columns.length) refuse('no columns requested: list the columns needed');
-    const known = columnNames(ds.columns);
     let unknown: string[] | undefined;
-    for (const c of input.columns) if (!known.has(c)) (unknown ??= []).push(c);
+    for (const c of input.columns) if (!isColumn(ds, c)) (unknown ??= []).push(c);
     if (unknown) refuse(`unknown column(s): ${unknown.join(', ')}`);
   }
   return reasons;

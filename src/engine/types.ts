@@ -66,6 +66,13 @@ export interface DatasetFacts {
   classification: 'deidentified' | 'limited' | 'phi';
   purposes: string[];
   columns: ColumnFacts[];
+  /**
+   * The names of `columns`, as the facts layer builds them with the columns
+   * (engine/columns.ts `columnNameSet`): the check every decision makes of
+   * the requested names reads this set. Without it the engine keeps a set
+   * per column list.
+   */
+  columnNames?: ReadonlySet<string>;
   /** Token audience of the dataset's server (`urn:custos:dataset:<id>` unless configured). */
   audience: string;
 }
