@@ -241,21 +241,23 @@ export function compilePolicy(options: CompilePolicyOptions): PolicySnapshot {
         if (compiled instanceof ConditionError) issues.push({ ...where, field: 'when', message: compiled.message });
       }
       const analysed = compiled instanceof ConditionError ? undefined : compiled;
+      // The fields a decision reads of every rule it looks at come first, in the order it reads them: an object
+      // of fourteen fields spans three cache lines, and one of fifty thousand rules is read from memory, not cache.
       const rule: CompiledRule = deepFreeze({
-        id: spec.id,
         effect: spec.effect,
-        roles: [...new Set(spec.roles)],
-        actions: [...new Set(spec.actions)],
         datasets: setOf(spec.resource?.datasets),
         projects: setOf(spec.resource?.projects),
         classifications: setOf(spec.resource?.classification),
         purposes: setOf(spec.purposes),
         condition: analysed?.evaluate ?? null,
-        conditionText: spec.when ?? null,
-        columns: selector(spec.columns),
-        obligations: (spec.obligations ?? []) as Obligation[],
         unmetReason: `condition of rule ${spec.id} not met`,
         deniedReason: `denied by rule ${spec.id}`,
+        columns: selector(spec.columns),
+        obligations: (spec.obligations ?? []) as Obligation[],
+        id: spec.id,
+        roles: [...new Set(spec.roles)],
+        actions: [...new Set(spec.actions)],
+        conditionText: spec.when ?? null,
       });
       rules.push(rule);
       if (analysed) pinsOf.set(rule, analysed.pins);
