@@ -17,7 +17,7 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { columnNameSet } from '../src/engine/columns.ts';
+import { columnCategories } from '../src/engine/columns.ts';
 import { decide, ruleEffect } from '../src/engine/decide.ts';
 import type { PolicySnapshot } from '../src/engine/snapshot.ts';
 import type { BaaFacts, DatasetFacts, DecisionInput, GrantFacts, PrincipalFacts, RoleBinding } from '../src/engine/types.ts';
@@ -371,7 +371,7 @@ export function scalingWorld(
   return { snapshot, inputs, compileMs, rules, roles };
 }
 
-/** Datasets of 30 columns (six with identifier categories), each in a random project and of a random classification, with the set of their column names as the facts layer gives it (src/decisions). */
+/** Datasets of 30 columns (six with identifier categories), each in a random project and of a random classification, with the map of their columns as the facts layer gives it (src/decisions). */
 function makeDatasets(n: number, projects: readonly string[], pick: <T>(xs: readonly T[]) => T): DatasetFacts[] {
   return Array.from({ length: n }, (_, i) => {
     const columns = Array.from({ length: 30 }, (_, c) => ({ name: `c${c}`, category: c < 6 ? CATEGORIES[c] : undefined }));
@@ -383,7 +383,7 @@ function makeDatasets(n: number, projects: readonly string[], pick: <T>(xs: read
       classification: pick(['deidentified', 'limited', 'phi'] as const),
       purposes: PURPOSES,
       columns,
-      columnNames: columnNameSet(columns),
+      columnCategories: columnCategories(columns),
     };
   });
 }

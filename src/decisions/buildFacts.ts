@@ -6,7 +6,7 @@
  */
 import { deriveClassification } from '../catalog/classification.ts';
 import type { IdentifierCategory } from '../catalog/identifiers.ts';
-import { columnNameSet } from '../engine/columns.ts';
+import { columnCategories } from '../engine/columns.ts';
 import type { BaaFacts, ColumnFacts, DatasetFacts, GrantFacts, PrincipalFacts, RoleBinding } from '../engine/types.ts';
 
 /** Grants that ended longer ago than this are left out of the facts (they can no longer explain a refusal usefully). */
@@ -78,7 +78,7 @@ export function datasetFacts(d: DatasetRecord, today: string): DatasetFacts {
     classification: derived.classification,
     purposes: d.purposes,
     columns,
-    columnNames: columnNameSet(columns),
+    columnCategories: columnCategories(columns),
     audience: d.audience ?? `urn:custos:dataset:${d.id}`,
   };
 }

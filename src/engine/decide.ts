@@ -5,7 +5,7 @@
  * columns and the request may use no others (minimum necessary). Break-glass
  * grants count only for the `emergency` purpose, and only they count for it.
  */
-import { isColumn, selectColumns } from './columns.ts';
+import { grantsColumn, isColumn } from './columns.ts';
 import { conditionContext, distinct, grantCovers, grantInForce, membershipGrants, type CompiledRule, type ConditionContext, type GrantMode, type PolicySnapshot, type RuleBucket } from './snapshot.ts';
 import type { Decision, DecisionInput, GrantFacts, Obligation, PrincipalFacts } from './types.ts';
 
@@ -288,42 +288,45 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     return deny(snapshot, reasons);
   }
 
-  // The columns each applicable allow grants (memoised sets: nothing is built per decision).
-  const grantedBy = allows.map(([rule]) => selectColumns(rule.columns, input.dataset.columns));
-  const granted = (c: string) => grantedBy.some((names) => names.has(c));
-  const requested = input.columns === '*' ? input.dataset.columns.map((c) => c.name) : distinct(input.columns);
+  const ds = input.dataset;
+  const requested = input.columns === '*' ? ds.columns.map((c) => c.name) : distinct(input.columns);
   // The deciding allows: those that grant at least one requested column, met column by column (plain loops: every
   // allow passes here, and closures per column cost more than the lookups they wrap).
   const deciding = new Map<CompiledRule, Holding>();
   let missing: string[] | undefined;
   for (const c of requested) {
     let met = false;
-    for (let i = 0; i < allows.length; i++) {
-      if (!grantedBy[i]!.has(c)) continue;
+    for (const [rule, holding] of allows) {
+      if (!grantsColumn(rule.columns, ds, c)) continue;
       met = true;
-      deciding.set(allows[i]![0], allows[i]![1]);
+      deciding.set(rule, holding);
     }
     if (!met) (missing ??= []).push(c);
   }
   if (missing) {
-    const grantedColumns = input.dataset.columns.map((c) => c.name).filter(granted);
+    const grantedColumns = ds.columns.map((c) => c.name).filter((c) => allows.some(([rule]) => grantsColumn(rule.columns, ds, c)));
     return deny(snapshot, [`column(s) ${missing.join(', ')} not granted (granted: ${grantedColumns.join(', ') || 'none'})`], {
       grantedColumns,
       deniedColumns: missing,
       rules: allows.map(([r]) => r.id).sort(),
     });
   }
-  const obligations = dedupeObligations([...deciding.keys()].flatMap((r) => r.obligations));
+  // One pass over the deciding rules: their ids, obligations and the grants relied on.
+  const rules: string[] = [];
+  let obligations: Obligation[] = [];
   let reliedGrants: Map<string, GrantFacts> | undefined;
-  for (const h of deciding.values()) {
+  for (const [r, h] of deciding) {
+    rules.push(r.id);
+    for (const o of r.obligations) obligations.push(o);
     if (!h.standing) for (const g of h.grants) (reliedGrants ??= new Map()).set(g.id, g);
     // A grant that made the principal a member for a deciding rule's condition is relied on too.
     if (h.membership) for (const g of h.membership) (reliedGrants ??= new Map()).set(g.id, g);
   }
+  if (obligations.length > 1) obligations = dedupeObligations(obligations);
   const grants = reliedGrants ? [...reliedGrants.values()] : NO_GRANTS;
   return {
     effect: 'allow',
-    rules: [...deciding.keys()].map((r) => r.id).sort(),
+    rules: rules.sort(),
     reasons: [],
     grantedColumns: requested.slice(),
     deniedColumns: [],

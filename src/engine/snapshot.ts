@@ -6,12 +6,12 @@
  */
 import type { DecisionInput, GrantFacts, Obligation } from './types.ts';
 
-/** How an allow rule selects columns (minimum necessary). */
+/** How an allow rule selects columns (minimum necessary): a dataset's columns, those that are not identifiers, those named, or those not of the categories named. */
 export type ColumnSelector =
   | { kind: 'all' }
   | { kind: 'non-identifiers' }
-  | { kind: 'include'; columns: string[] }
-  | { kind: 'except-categories'; categories: string[] };
+  | { kind: 'include'; columns: ReadonlySet<string> }
+  | { kind: 'except-categories'; categories: ReadonlySet<string> };
 
 /** What a condition sees. */
 export interface ConditionContext {

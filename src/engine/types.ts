@@ -67,12 +67,13 @@ export interface DatasetFacts {
   purposes: string[];
   columns: ColumnFacts[];
   /**
-   * The names of `columns`, as the facts layer builds them with the columns
-   * (engine/columns.ts `columnNameSet`): the check every decision makes of
-   * the requested names reads this set. Without it the engine keeps a set
-   * per column list.
+   * The same columns as a map, name → identifier category (null: none), as
+   * the facts layer builds it with the columns (engine/columns.ts
+   * `columnCategories`): every decision looks each requested column up in
+   * it, and an allow's selector reads the category found. Without it the
+   * engine builds one per column list.
    */
-  columnNames?: ReadonlySet<string>;
+  columnCategories?: ReadonlyMap<string, Category | null>;
   /** Token audience of the dataset's server (`urn:custos:dataset:<id>` unless configured). */
   audience: string;
 }

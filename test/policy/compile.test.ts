@@ -490,8 +490,8 @@ describe('compiled rules', () => {
       [undefined, { kind: 'non-identifiers' }],
       ['non-identifiers', { kind: 'non-identifiers' }],
       ['all', { kind: 'all' }],
-      [{ include: ['a', 'b'] }, { kind: 'include', columns: ['a', 'b'] }],
-      [{ except_categories: ['names', 'dates'] }, { kind: 'except-categories', categories: ['names', 'dates'] }],
+      [{ include: ['a', 'b'] }, { kind: 'include', columns: new Set(['a', 'b']) }],
+      [{ except_categories: ['names', 'dates'] }, { kind: 'except-categories', categories: new Set(['names', 'dates']) }],
     ];
     const s = compilePolicy({ documents: [doc('c.yaml', ...forms.map(([columns], i) => rule({ id: `c${i}`, ...(columns === undefined ? {} : { columns }) })))], roles: ROLES });
     expect(s.rules.map((r) => r.columns)).toEqual(forms.map(([, selector]) => selector));
