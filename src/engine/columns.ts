@@ -16,9 +16,19 @@ import type { Category, ColumnFacts, DatasetFacts } from './types.ts';
 /** A dataset's columns, name → identifier category (null: not an identifier). */
 export type ColumnCategories = ReadonlyMap<string, Category | null>;
 
-/** The map of a dataset's columns, for its facts' `columnCategories`. */
+/**
+ * The map of a dataset's columns, for its facts' `columnCategories`. A name
+ * listed twice throws (the catalog and policy test files refuse them): which
+ * of its two categories would a selector read? A decision on such a dataset
+ * fails rather than guess.
+ */
 export function columnCategories(columns: readonly ColumnFacts[]): ColumnCategories {
-  return new Map(columns.map((c) => [c.name, c.category || null]));
+  const map = new Map<string, Category | null>();
+  for (const c of columns) {
+    if (map.has(c.name)) throw new Error(`column ${c.name} is listed twice`);
+    map.set(c.name, c.category || null);
+  }
+  return map;
 }
 
 /** For facts without `columnCategories`: built once per column list (immutable, like the facts). */

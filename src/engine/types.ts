@@ -71,7 +71,8 @@ export interface DatasetFacts {
    * the facts layer builds it with the columns (engine/columns.ts
    * `columnCategories`): every decision looks each requested column up in
    * it, and an allow's selector reads the category found. Without it the
-   * engine builds one per column list.
+   * engine builds one per column list. It decides, not `columns`: facts
+   * copied with other columns must be given their own map.
    */
   columnCategories?: ReadonlyMap<string, Category | null>;
   /** Token audience of the dataset's server (`urn:custos:dataset:<id>` unless configured). */

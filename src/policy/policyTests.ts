@@ -53,7 +53,9 @@ const DatasetSpec = z.strictObject({
   owner: z.string().default('owner'),
   classification: z.enum(['deidentified', 'limited', 'phi']),
   purposes: Names,
-  columns: z.array(z.union([z.string(), z.strictObject({ name: z.string(), category: z.string().optional() })])),
+  columns: z
+    .array(z.union([z.string(), z.strictObject({ name: z.string(), category: z.string().optional() })]))
+    .refine((cs) => new Set(cs.map((c) => (typeof c === 'string' ? c : c.name))).size === cs.length, 'column names must be unique'),
 });
 
 const ObligationList = z.array(z.record(z.string(), z.unknown()));

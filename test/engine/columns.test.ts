@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { columnCategories, grantsColumn, isColumn } from '../../src/engine/columns.ts';
+import { PolicyTestFile } from '../../src/policy/policyTests.ts';
 import { decide } from '../../src/engine/decide.ts';
 import type { ColumnSelector } from '../../src/engine/snapshot.ts';
 import type { ColumnFacts } from '../../src/engine/types.ts';
@@ -18,7 +19,9 @@ import { dataset, principal, request } from './support.ts';
 
 const CATEGORIES = ['names', 'dates', 'mrn', 'ssn'];
 const identifier = fc.stringMatching(/^[a-z_][a-z0-9_]{0,6}$/);
-const columnsArb = fc.uniqueArray(fc.record({ name: identifier, category: fc.option(fc.constantFrom(...CATEGORIES), { nil: undefined }) }), {
+/** A column's category: one of the four, none, or an empty string (which, like none, is not an identifier). */
+const categoryArb = fc.oneof(fc.constantFrom(...CATEGORIES), fc.constant(undefined), fc.constant(''));
+const columnsArb = fc.uniqueArray(fc.record({ name: identifier, category: categoryArb }), {
   minLength: 1,
   maxLength: 8,
   selector: (c) => c.name,
@@ -113,6 +116,31 @@ describe('column checks', () => {
     expect(grantsColumn({ kind: 'non-identifiers' }, { columns }, 'a')).toBe(true);
     expect(grantsColumn({ kind: 'non-identifiers' }, asMrn, 'a')).toBe(false);
     expect(grantsColumn({ kind: 'except-categories', categories: new Set(['mrn']) }, asMrn, 'a')).toBe(false);
+  });
+
+  it('a column listed twice makes the map, and so any decision on the dataset, fail: no category is guessed', () => {
+    const twice: ColumnFacts[] = [{ name: 'a' }, { name: 'a', category: 'ssn' }];
+    expect(() => columnCategories(twice)).toThrow(/listed twice/);
+    const snapshot = compilePolicy({
+      documents: [{ name: 'r.yaml', text: '', value: { rules: [{ id: 'plain', effect: 'allow', roles: ['r0'], actions: ['dataset:read'], columns: 'non-identifiers' }] } }],
+      roles: [{ id: 'r0', inherits: [] }],
+    });
+    const p = principal('u0', { roles: [{ role: 'r0', project: null }] });
+    expect(() => decide(request(p, dataset('d0', { columns: twice }), { columns: ['a'] }), snapshot)).toThrow(/listed twice/);
+  });
+
+  it('a policy test file may not list a column of a dataset twice', () => {
+    const file = (columns: unknown[]) => ({
+      description: 'x',
+      now: '2026-06-01T12:00:00Z',
+      principals: {},
+      datasets: { d0: { project: 'p0', classification: 'deidentified', purposes: ['model-training'], columns } },
+      cases: [{ name: 'c', input: { principal: 'u0', dataset: 'd0', columns: ['a'] }, expect: { effect: 'deny' } }],
+    });
+    expect(PolicyTestFile.safeParse(file(['a', { name: 'b', category: 'ssn' }])).success).toBe(true);
+    const twice = PolicyTestFile.safeParse(file(['a', { name: 'a', category: 'ssn' }]));
+    expect(twice.success).toBe(false);
+    expect(JSON.stringify(twice.error?.issues)).toContain('column names must be unique');
   });
 
   it('decide() answers the same with and without the facts\' map, and allows exactly what the selectors grant', () => {

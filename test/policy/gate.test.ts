@@ -286,8 +286,8 @@ describe('test files that cannot be run', () => {
   });
 
   it('49 YAML aliases are read and 50 refused (the alias cap)', () => {
-    // The dataset's columns: one anchored name and n - 1 aliases of it.
-    const withAliases = (n: number) => TEST.replace('columns: [a, b] }', `columns: [&c a${', *c'.repeat(n)}, b] }`);
+    // The dataset's purposes: one anchored name and n aliases of it (a list that may repeat; column names may not).
+    const withAliases = (n: number) => TEST.replace('purposes: [model-training]', `purposes: [&p model-training${', *p'.repeat(n)}]`);
     expect(runPolicyTests(policy, { 't.yaml': withAliases(49) })).toMatchObject({ ok: true, passed: 2 });
     expect(runPolicyTests(policy, { 't.yaml': withAliases(50) }).failures).toEqual([{ file: 't.yaml', case: null, message: 'Excessive alias count indicates a resource exhaustion attack' }]);
   });
