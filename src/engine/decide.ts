@@ -313,7 +313,7 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
   }
   // One pass over the deciding rules: their ids, obligations and the grants relied on.
   const rules: string[] = [];
-  let obligations: Obligation[] = [];
+  const obligations: Obligation[] = [];
   let reliedGrants: Map<string, GrantFacts> | undefined;
   for (const [r, h] of deciding) {
     rules.push(r.id);
@@ -322,7 +322,6 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     // A grant that made the principal a member for a deciding rule's condition is relied on too.
     if (h.membership) for (const g of h.membership) (reliedGrants ??= new Map()).set(g.id, g);
   }
-  if (obligations.length > 1) obligations = dedupeObligations(obligations);
   const grants = reliedGrants ? [...reliedGrants.values()] : NO_GRANTS;
   return {
     effect: 'allow',
@@ -330,7 +329,7 @@ function decideFor(outer: DecisionInput, snapshot: PolicySnapshot, principal: Pr
     reasons: [],
     grantedColumns: requested.slice(),
     deniedColumns: [],
-    obligations,
+    obligations: dedupeObligations(obligations),
     grantIds: grants.map((g) => g.id).sort(),
     grantsExpireAt: grants.length ? Math.min(...grants.map((g) => g.expiresAt)) : null,
     breakGlass: grants.some((g) => g.breakGlass),
@@ -347,8 +346,9 @@ function obligationKey(o: Obligation): string {
   return k;
 }
 
-function dedupeObligations(list: readonly Obligation[]): Obligation[] {
-  if (list.length < 2) return list.slice();
+/** The obligations without repeats, in order: `list` itself (each caller's own) when it has fewer than two. */
+function dedupeObligations(list: Obligation[]): Obligation[] {
+  if (list.length < 2) return list;
   const seen = new Map<string, Obligation>();
   for (const o of list) seen.set(obligationKey(o), o);
   return [...seen.values()];
